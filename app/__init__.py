@@ -1,0 +1,43 @@
+"""The console application factory: a table of contents that wires extensions, blueprints, CLI and errors."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.core.db import render_migration_item
+from config import INSTANCE_DIR, PROJECT_ROOT, BaseConfig
+
+
+def create_app(config: type[BaseConfig] | None = None) -> Flask:
+    """Build the console app; it never starts the scheduler, migrates or calls WeCom."""
+    from config import config_from_env
+
+    config = config or config_from_env()
+    config.check()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(config)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from app import models, web  # noqa: F401 (models: the whole schema for Alembic)
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_item)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale)
+    web.init_app(app)
+
+    from app.admin.views import bp as admin_bp
+    from app.api import init_api
+    from app.auth.views import bp as auth_bp
+    from app.home.views import bp as home_bp
+
+    for blueprint in (auth_bp, home_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    init_api(app)
+
+    from app.cli import scrm_cli
+
+    app.cli.add_command(scrm_cli)
+    return app

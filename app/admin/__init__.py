@@ -1,0 +1,1 @@
+"""Administration pages: settings, accounts and roles, API tokens, the audit log."""

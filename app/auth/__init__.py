@@ -1,0 +1,1 @@
+"""Signing in and out of the console, and choosing the UI language."""

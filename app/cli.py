@@ -1,0 +1,47 @@
+"""The `flask --app wsgi scrm ...` command group; each command calls a service and reports plainly."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.core import accounts, tokens
+from app.core.permissions import Role
+
+scrm_cli = AppGroup("scrm", help="私域运营控制台的管理命令")
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@scrm_cli.command("create-admin")
+@click.option("--username", prompt="用户名", default="admin", show_default=True)
+@click.option("--password", prompt="密码（至少 10 位）", hide_input=True, confirmation_prompt="再次输入密码")
+@click.option("--display-name", default=None, help="显示名，默认同用户名")
+def create_admin(username: str, password: str, display_name: str | None) -> None:
+    """Create an administrator account."""
+    try:
+        user = accounts.create_user(username, password, Role.ADMIN.value, display_name)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已创建管理员 {user.username}")
+
+
+@scrm_cli.command("create-token")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="令牌拥有该角色的权限")
+def create_token(name: str, role: str) -> None:
+    """Issue an API token and print it once."""
+    try:
+        _token, raw = tokens.issue(name, role, created_by="cli")
+    except tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(raw)
+    click.echo(f"令牌 {name}（角色 {role}）已创建。它只显示这一次，请妥善保存。", err=True)
+
+
+@scrm_cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def demo(host: str, port: int) -> None:
+    """Run the all-in-one demo (SCRM_CONFIG=demo): migrate, seed and serve."""
+    from app.demo import run_demo
+
+    run_demo(host, port)

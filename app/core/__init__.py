@@ -1,0 +1,1 @@
+"""Shared foundations: database helpers, accounts and roles, audit log, settings, masking."""

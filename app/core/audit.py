@@ -1,0 +1,67 @@
+"""The audit log: an append-only record of who did what, when and from where."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import JSON, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import utcnow
+from app.extensions import db
+
+SYSTEM_ACTOR = "system"
+
+
+class AuditEntry(db.Model):
+    """One audited action. Rows are never updated or deleted by the application."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(index=True)
+    actor_name: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(256))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit row."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_changes(mapper, connection, target):  # noqa: ARG001 (SQLAlchemy's signature)
+    raise AuditLogIsAppendOnly("审计日志只能追加，不能修改或删除")
+
+
+def _request_actor() -> tuple[int | None, str]:
+    api_token = g.get("api_token") if has_request_context() else None
+    if api_token is not None:
+        return None, f"api:{api_token.name}"
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id, current_user.username
+    return None, SYSTEM_ACTOR if not has_request_context() else "anonymous"
+
+
+def record(action: str, *, target: str | None = None, details: dict[str, Any] | None = None,
+           actor=None) -> AuditEntry:
+    """Add an audit row to the current transaction; who and where default to the current request."""
+    if actor is not None:
+        actor_id, actor_name = actor.id, actor.username
+    else:
+        actor_id, actor_name = _request_actor()
+    ip = agent = None
+    if has_request_context():
+        ip = request.remote_addr
+        agent = (request.user_agent.string or "")[:256] or None
+    entry = AuditEntry(actor_user_id=actor_id, actor_name=actor_name, action=action,
+                       target=target, ip=ip, user_agent=agent, details=details or {})
+    db.session.add(entry)
+    return entry

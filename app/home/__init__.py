@@ -1,0 +1,1 @@
+"""The landing page: where the console stands and what to do next."""

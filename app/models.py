@@ -1,0 +1,2 @@
+"""Every model module, imported once so that Alembic and create_all see the whole schema."""
+from app.core import accounts, audit, settings, tokens  # noqa: F401

@@ -1,0 +1,38 @@
+"""The console's navigation: every capability of the product, and whether it is built yet."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.permissions import N_, Permission as P
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    permission: P
+    endpoint: str | None = None  # None: not built yet; shown as such, never linked
+    section: str = "work"
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("contacts", N_("客户"), P.CONTACTS_VIEW),
+    NavItem("groups", N_("客户群"), P.GROUPS_VIEW),
+    NavItem("tags", N_("标签"), P.TAGS_MANAGE),
+    NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW),
+    NavItem("segments", N_("人群"), P.SEGMENTS_MANAGE),
+    NavItem("campaigns", N_("群发"), P.CAMPAIGNS_VIEW),
+    NavItem("welcome", N_("欢迎语"), P.WELCOME_MANAGE),
+    NavItem("wakeup", N_("沉睡唤醒"), P.WAKEUP_MANAGE),
+    NavItem("referral", N_("任务宝"), P.REFERRAL_MANAGE),
+    NavItem("team", N_("团队绩效"), P.TEAM_VIEW),
+    NavItem("settings", N_("系统设置"), P.SETTINGS_MANAGE, "admin.settings", "admin"),
+    NavItem("users", N_("账号与角色"), P.USERS_MANAGE, "admin.users", "admin"),
+    NavItem("tokens", N_("API 令牌"), P.TOKENS_MANAGE, "admin.tokens", "admin"),
+    NavItem("audit", N_("审计日志"), P.AUDIT_VIEW, "admin.audit", "admin"),
+)
+
+
+def visible_items(user, section: str) -> list[NavItem]:
+    """The items of a section this account may use."""
+    return [item for item in NAV_ITEMS if item.section == section and user.can(item.permission)]

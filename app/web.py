@@ -1,0 +1,86 @@
+"""Web plumbing shared by every page: sign-in loading, access check, locale, template helpers, error pages."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from app.core import settings
+from app.core.guard import enforce_access
+from app.core.permissions import N_, ROLE_LABELS, Role
+from app.extensions import db, login_manager
+from app.navigation import visible_items
+
+ERROR_TITLES = {
+    400: N_("请求有误"),
+    403: N_("没有权限"),
+    404: N_("页面不存在"),
+    405: N_("不支持的请求方式"),
+    500: N_("服务器出错了"),
+}
+
+
+def select_locale() -> str:
+    return session.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from app.core.accounts import User
+
+    return db.session.get(User, int(user_id))
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
+
+
+def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp shown in the corp's timezone."""
+    if value is None:
+        return ""
+    zone = g.get("corp_tz")
+    if zone is None:
+        zone = g.corp_tz = settings.corp_timezone()
+    return value.astimezone(zone).strftime(fmt)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/wecom/")
+
+
+def _error(status: int, message: str | None = None):
+    title = _(ERROR_TITLES.get(status, N_("出错了")))
+    if _wants_json():
+        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        return jsonify(error={"code": code.get(status, "error"), "message": message or title}), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    app.before_request(enforce_access)
+    app.jinja_env.filters["localtime"] = localtime
+
+    @app.context_processor
+    def _helpers():
+        return {"role_label": role_label, "current_locale": select_locale(),
+                "nav_items": lambda section: visible_items(current_user, section)}
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error(400, _("表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"))
+
+    for status in (400, 403, 404, 405):
+        app.register_error_handler(status, lambda exc, status=status: _error(status))
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        db.session.rollback()
+        return _error(500, _("操作没有完成，数据未被修改。请稍后重试；如果持续出现，请联系管理员。"))

@@ -1,0 +1,159 @@
+"""Shared fixtures: the app on SQLite and (when reachable) PostgreSQL, clients, accounts and CSRF tokens."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct-horse-battery"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means: skip the PostgreSQL runs
+        return (f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}); "
+                "the PostgreSQL runs are skipped. Set TEST_POSTGRES_URL to run them.")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """The admin URL of a reachable PostgreSQL, or a skip with the reason."""
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+def create_scratch_database(server_url: str) -> str:
+    """A new empty PostgreSQL database for this test run; the caller drops it."""
+    name = f"scrm_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_scratch_database(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url_for(tmp_path_factory, request):
+    """Per backend, one database for the whole session (created lazily)."""
+    urls: dict[str, str] = {}
+
+    def get(backend: str) -> str:
+        if backend not in urls:
+            if backend == "sqlite":
+                urls[backend] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+            else:
+                server = request.getfixturevalue("postgres_server_url")
+                urls[backend] = create_scratch_database(server)
+                request.addfinalizer(lambda: drop_scratch_database(server, urls[backend]))
+        return urls[backend]
+
+    return get
+
+
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, database_url_for):
+    """The console app on an empty schema, once on SQLite and once on PostgreSQL."""
+    url = database_url_for(request.param)
+    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    application = create_app(config)
+    with application.app_context():
+        if url not in _schema_ready:
+            db.drop_all()
+            db.create_all()
+            _schema_ready.add(url)
+        yield application
+        db.session.remove()
+        _empty_all_tables()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets its own app context, `g` and database session, as in production.
+
+    Tests keep an app context open for direct database access; without this, requests would share it.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = FreshContextClient
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    from app.core import accounts
+
+    def make(role: str = "admin", username: str | None = None, **kwargs):
+        return accounts.create_user(username or f"{role}-user", PASSWORD, role, **kwargs)
+
+    return make
+
+
+def csrf_token(client, url: str = "/auth/login") -> str:
+    """The CSRF token a browser would find on the page."""
+    html = client.get(url).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    return client.post("/auth/login", data={"username": username, "password": password,
+                                            "csrf_token": csrf_token(client)})
+
+
+@pytest.fixture
+def signed_in_as(client, make_user):
+    """Sign the test client in with a fresh account of the given role."""
+
+    def as_role(role: str, **kwargs):
+        user = make_user(role, **kwargs)
+        response = sign_in(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return as_role
