@@ -1,0 +1,100 @@
+"""Our own exceptions for WeCom calls and callbacks, and the errcode -> exception table."""
+from __future__ import annotations
+
+
+class WeComError(Exception):
+    """A WeCom API call failed. `message` is a short explanation an operator can read."""
+
+    message = "企业微信接口调用失败"
+
+    def __init__(self, errcode: int | None, errmsg: str = "", api: str = "", message: str | None = None):
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.api = api
+        if message is not None:
+            self.message = message
+        super().__init__(f"{self.message} (api={api or '-'}, errcode={errcode}, errmsg={errmsg})")
+
+
+class WeComBusy(WeComError):
+    message = "企业微信系统繁忙，请稍后重试"
+
+
+class WeComNetworkError(WeComError):
+    message = "无法连接企业微信服务器，请检查网络后重试"
+
+
+class WeComTimeout(WeComNetworkError):
+    message = "企业微信接口响应超时"
+
+
+class WeComAuthError(WeComError):
+    message = "企业微信凭证无效：请检查 CorpID、Secret 是否正确，应用是否被停用"
+
+
+class WeComRateLimited(WeComError):
+    message = "企业微信接口调用过于频繁（频率或并发超限），请稍后重试"
+
+
+class WeComPermissionDenied(WeComError):
+    message = "应用没有调用该接口的权限，或对象不在应用可见范围内（请检查「客户联系」可调用应用与可见范围）"
+
+
+class WeComInvalidArgument(WeComError):
+    message = "请求参数不合法"
+
+
+class TooManyRecipients(WeComInvalidArgument):
+    message = "单次群发最多 10,000 个客户，请分批创建群发任务"
+
+
+class WeComNotFriend(WeComError):
+    message = "该成员与客户之间不存在好友关系"
+
+
+class WelcomeCodeExpired(WeComError):
+    message = "欢迎语凭证（welcome_code）已过期或无效：须在客户添加后 20 秒内发送"
+
+
+class WelcomeAlreadySent(WeComError):
+    message = "该客户已收到欢迎语或已开始聊天，不能再发送欢迎语"
+
+
+class WelcomeBeingSent(WeComError):
+    message = "另一个应用正在向该客户发送欢迎语"
+
+
+class CallbackSignatureError(Exception):
+    """The msg_signature of a WeCom callback does not match: not from WeCom, or a wrong Token."""
+
+
+class CallbackDecryptError(Exception):
+    """A WeCom callback could not be decrypted or parsed (wrong EncodingAESKey/CorpID or a malformed body)."""
+
+
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+RETRYABLE_ERRCODES = frozenset({-1, 45009, 45033})
+
+_BY_ERRCODE: dict[int, type[WeComError]] = {
+    -1: WeComBusy,
+    40001: WeComAuthError, 40013: WeComAuthError, 40014: WeComAuthError, 42001: WeComAuthError,
+    41001: WeComAuthError, 41002: WeComAuthError, 41004: WeComAuthError,
+    45009: WeComRateLimited, 45033: WeComRateLimited,
+    48002: WeComPermissionDenied, 60011: WeComPermissionDenied, 60020: WeComPermissionDenied,
+    84074: WeComPermissionDenied,
+    84061: WeComNotFriend,
+    40003: WeComInvalidArgument, 40031: WeComInvalidArgument, 40058: WeComInvalidArgument,
+    40068: WeComInvalidArgument, 40071: WeComInvalidArgument, 40096: WeComInvalidArgument,
+    41041: WeComInvalidArgument, 41042: WeComInvalidArgument, 41043: WeComInvalidArgument,
+    41044: WeComInvalidArgument, 41046: WeComInvalidArgument, 41047: WeComInvalidArgument,
+    41048: WeComInvalidArgument, 41049: WeComInvalidArgument, 60111: WeComInvalidArgument,
+    600018: WeComInvalidArgument,
+    41050: WelcomeCodeExpired,
+    41051: WelcomeAlreadySent,
+    41096: WelcomeBeingSent,
+}
+
+
+def error_for(errcode: int | None, errmsg: str = "", api: str = "") -> WeComError:
+    """The exception for a WeCom errcode (the base WeComError when the code is not in the table)."""
+    return _BY_ERRCODE.get(errcode, WeComError)(errcode, errmsg, api)

@@ -1,0 +1,448 @@
+"""The only door to WeCom: wechatpy with token cache, rate limit, bounded retries, logging, errors; callback crypto."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+import requests
+import xmltodict
+from wechatpy.enterprise import WeChatClient, WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
+
+from app.wecom.errors import (
+    RETRYABLE_ERRCODES, TOKEN_ERRCODES, CallbackDecryptError, CallbackSignatureError, TooManyRecipients,
+    WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComTimeout, error_for,
+)
+from app.wecom.ratelimit import default_rate_limiter
+
+log = logging.getLogger("scrm.wecom")
+
+DEFAULT_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
+MAX_TEMPLATE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
+MAX_USERIDS_PER_BATCH = 100       # batch/get_by_user: userid_list per call
+
+Observer = Callable[[str, int | None, float], None]
+
+
+class _TokenCache:
+    """Access tokens per (api_base, corp_id, secret), shared by the gateways of a process; one fetch at a time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fetch_locks: dict[tuple, threading.Lock] = {}
+        self._tokens: dict[tuple, tuple[str, float]] = {}  # key -> (token, monotonic time to refresh at)
+
+    def _valid(self, key) -> str | None:
+        entry = self._tokens.get(key)
+        return entry[0] if entry and time.monotonic() < entry[1] else None
+
+    def get(self, key, fetch: Callable[[], tuple[str, int]]) -> str:
+        token = self._valid(key)
+        if token:
+            return token
+        with self._lock:
+            fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
+        with fetch_lock:
+            token = self._valid(key)
+            if token:
+                return token
+            token, expires_in = fetch()
+            # Refresh shortly before expiry: 5 minutes early, or 10 % early for short-lived tokens.
+            self._tokens[key] = (token, time.monotonic() + expires_in - min(300.0, expires_in / 10))
+            return token
+
+    def invalidate(self, key, token: str) -> None:
+        """Forget `token` unless another thread already replaced it."""
+        with self._lock:
+            if key in self._tokens and self._tokens[key][0] == token:
+                del self._tokens[key]
+
+
+_TOKENS = _TokenCache()
+
+
+class _Client(WeChatClient):
+    """wechatpy's client pointed at `api_base`, taking its token from our cache, with its own retry off."""
+
+    def __init__(self, corp_id: str, secret: str, api_base: str, timeout, token: Callable[[], str]):
+        # auto_retry=False: wechatpy's token retry recurses without limit; the gateway refreshes once.
+        super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = api_base
+        self._token = token
+
+    @property
+    def access_token(self) -> str:
+        return self._token()
+
+    def fetch_access_token(self) -> dict:
+        # wechatpy 1.8.18 hard-codes https://qyapi.weixin.qq.com/cgi-bin/gettoken and sends it without a
+        # timeout. Params as a list of pairs make `_request` leave out the access_token query parameter.
+        return self.get("gettoken", params=[("corpid", self.corp_id), ("corpsecret", self.secret)])
+
+    def _decode_result(self, res):
+        try:
+            return json.loads(res.content.decode("utf-8", "ignore"), strict=False)
+        except ValueError:
+            raise WeChatClientException(None, f"HTTP {res.status_code}: response is not JSON",
+                                        client=self, request=res.request, response=res) from None
+
+
+def _strip(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in ("errcode", "errmsg")}
+
+
+def _present(**fields) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def iterate_pages(page: Callable[..., tuple[list, str]], **kwargs) -> Iterator:
+    """Yield every item of a cursor-paged WeCom list, calling `page(cursor=..., **kwargs)` until the cursor is empty."""
+    cursor = ""
+    while True:
+        items, next_cursor = page(cursor=cursor, **kwargs)
+        yield from items
+        if not next_cursor:
+            return
+        if next_cursor == cursor:
+            raise WeComError(None, f"cursor {cursor!r} did not advance", getattr(page, "__name__", ""))
+        cursor = next_cursor
+
+
+class WeComGateway:
+    """Typed methods for the WeCom APIs the product uses; every one goes through `_call`.
+
+    `timeout` is (connect, read) seconds. Errcodes -1/45009/45033 and network errors are retried up to
+    `max_attempts` calls in all, waiting `retry_base_delay * 2**n` (capped, with jitter). A rejected token
+    (40001/40014/42001) is refreshed once. Calls that create something are not retried after a read timeout.
+    """
+
+    def __init__(self, corp_id: str, secret: str, api_base: str = DEFAULT_API_BASE, timeout=(3.05, 10.0),
+                 rate_limiter=None, max_attempts: int = 4, retry_base_delay: float = 0.5,
+                 retry_max_delay: float = 8.0, observers: Iterable[Observer] = ()):
+        if not corp_id or not secret:
+            raise ValueError("WeCom corp_id and secret are required")
+        api_base = api_base if api_base.endswith("/") else api_base + "/"
+        self.corp_id = corp_id
+        self._token_key = (api_base, corp_id, hashlib.sha256(secret.encode()).hexdigest())
+        self._client = _Client(corp_id, secret, api_base, timeout, self._token)
+        self._limiter = rate_limiter or default_rate_limiter()
+        self._max_attempts = max(1, max_attempts)
+        self._base_delay = retry_base_delay
+        self._max_delay = retry_max_delay
+        self._observers = list(observers)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call `observer(api, errcode, ms)` after every HTTP call to WeCom (errcode None: no WeCom answer)."""
+        self._observers.append(observer)
+
+    # -- shared mechanism -------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        return _TOKENS.get(self._token_key, self._fetch_token)
+
+    def _fetch_token(self) -> tuple[str, int]:
+        result = self._call("gettoken", self._client.fetch_access_token, with_token=False)
+        return result["access_token"], int(result.get("expires_in", 7200))
+
+    def _call(self, api: str, invoke: Callable[[], Any], *, idempotent: bool = True, with_token: bool = True):
+        """Run one API call: rate limit, token, retries with backoff, one token refresh, logging, our errors."""
+        attempt, refreshed = 0, False
+        while True:
+            attempt += 1
+            token = self._token() if with_token else None
+            self._limiter.acquire(f"{self.corp_id}:{api}")
+            started = time.monotonic()
+            try:
+                result = invoke()
+            except WeChatClientException as exc:
+                self._record(api, exc.errcode, started)
+                if with_token and exc.errcode in TOKEN_ERRCODES and not refreshed:
+                    _TOKENS.invalidate(self._token_key, token)
+                    refreshed, attempt = True, attempt - 1  # the refresh does not use up a retry
+                    continue
+                error, transient = self._client_error(exc, api)
+            except requests.RequestException as exc:
+                self._record(api, None, started)
+                error = (WeComTimeout if isinstance(exc, requests.Timeout) else WeComNetworkError)(
+                    None, type(exc).__name__, api)  # str(exc) may hold the URL with token or secret
+                transient = idempotent or isinstance(exc, requests.ConnectTimeout)
+            else:
+                self._record(api, 0, started)
+                return result
+            if not transient or attempt >= self._max_attempts:
+                raise error from None
+            delay = min(self._max_delay, self._base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            log.info("wecom %s retry %d/%d in %.3fs after errcode=%s", api, attempt, self._max_attempts - 1,
+                     delay, error.errcode)
+            time.sleep(delay)
+
+    @staticmethod
+    def _client_error(exc: WeChatClientException, api: str) -> tuple[WeComError, bool]:
+        if exc.errcode is not None:
+            return error_for(exc.errcode, str(exc.errmsg), api), exc.errcode in RETRYABLE_ERRCODES
+        status = exc.response.status_code if exc.response is not None else None
+        errmsg = exc.errmsg or f"HTTP {status}"
+        return WeComNetworkError(None, errmsg, api), status is not None and (status >= 500 or status == 429)
+
+    def _record(self, api: str, errcode: int | None, started: float) -> None:
+        ms = (time.monotonic() - started) * 1000
+        log.log(logging.INFO if errcode == 0 else logging.WARNING, "wecom %s errcode=%s ms=%.1f", api, errcode, ms)
+        for observer in self._observers:
+            try:
+                observer(api, errcode, ms)
+            except Exception:
+                log.exception("wecom observer %r failed", observer)
+
+    def _get(self, api: str, **params) -> dict:
+        return self._call(api, lambda: self._client.get(api, params=_present(**params)))
+
+    def _post(self, api: str, data: dict, *, idempotent: bool = True) -> dict:
+        return self._call(api, lambda: self._client.post(api, data=data), idempotent=idempotent)
+
+    def _post_page(self, api: str, data: dict, items_key: str) -> tuple[list, str]:
+        result = self._post(api, data)
+        return result.get(items_key) or [], result.get("next_cursor") or ""
+
+    # -- token, staff, departments ----------------------------------------------------------------
+
+    def get_access_token(self) -> str:
+        """The cached access token (fetched with gettoken when missing or about to expire)."""
+        return self._token()
+
+    def list_departments(self, department_id: int | None = None) -> list[dict]:
+        return self._call("department/list", lambda: self._client.department.get(department_id))
+
+    def list_users(self, department_id: int, fetch_child: bool = False) -> list[dict]:
+        return self._call("user/list", lambda: self._client.user.list(department_id, fetch_child))
+
+    def list_users_simple(self, department_id: int, fetch_child: bool = False) -> list[dict]:
+        return self._call("user/simplelist", lambda: self._client.user.list(department_id, fetch_child, simple=True))
+
+    # -- customers ----------------------------------------------------------------------------------
+
+    def get_follow_user_list(self) -> list[str]:
+        api = "externalcontact/get_follow_user_list"
+        return self._call(api, self._client.external_contact.get_follow_user_list).get("follow_user") or []
+
+    def list_external_contacts(self, userid: str) -> list[str]:
+        """external_userids of a member's customers; a member without customers (84061) gives []."""
+        try:
+            result = self._call("externalcontact/list", lambda: self._client.external_contact.list(userid))
+        except WeComNotFriend:
+            return []
+        return result.get("external_userid") or []
+
+    def get_external_contact(self, external_userid: str) -> dict:
+        """{"external_contact": {...}, "follow_user": [...]}, following the cursor over >500 follow users."""
+        result = self._get("externalcontact/get", external_userid=external_userid)
+        follow_users = list(result.get("follow_user") or [])
+        while result.get("next_cursor"):
+            result = self._get("externalcontact/get", external_userid=external_userid, cursor=result["next_cursor"])
+            follow_users += result.get("follow_user") or []
+        return {"external_contact": result["external_contact"], "follow_user": follow_users}
+
+    def batch_get_by_user_page(self, userids: list[str], cursor: str = "", limit: int = 100) -> tuple[list, str]:
+        """One page of {"external_contact", "follow_info"} for at most 100 members: (items, next_cursor)."""
+        if len(userids) > MAX_USERIDS_PER_BATCH:
+            raise WeComInvalidArgument(None, f"{len(userids)} userids > {MAX_USERIDS_PER_BATCH}",
+                                       "externalcontact/batch/get_by_user",
+                                       message="批量获取客户详情每次最多 100 个成员")
+        data = {"userid_list": list(userids), "cursor": cursor, "limit": limit}
+        return self._post_page("externalcontact/batch/get_by_user", data, "external_contact_list")
+
+    def iter_contacts_by_users(self, userids: Iterable[str], limit: int = 100) -> Iterator[dict]:
+        """Every customer relation of the members, 100 members per call chain."""
+        userids = list(userids)
+        for start in range(0, len(userids), MAX_USERIDS_PER_BATCH):
+            chunk = userids[start:start + MAX_USERIDS_PER_BATCH]
+            yield from iterate_pages(self.batch_get_by_user_page, userids=chunk, limit=limit)
+
+    def update_remark(self, userid: str, external_userid: str, *, remark: str | None = None,
+                      description: str | None = None, remark_company: str | None = None,
+                      remark_mobiles: list[str] | None = None, remark_pic_mediaid: str | None = None) -> None:
+        data = _present(userid=userid, external_userid=external_userid, remark=remark, description=description,
+                        remark_company=remark_company, remark_mobiles=remark_mobiles,
+                        remark_pic_mediaid=remark_pic_mediaid)
+        self._post("externalcontact/remark", data)
+
+    # -- corp tags ----------------------------------------------------------------------------------
+
+    def get_corp_tag_list(self, tag_ids: list[str] | None = None, group_ids: list[str] | None = None) -> list[dict]:
+        """Tag groups with their tags (all of them when no ids are given)."""
+        data = _present(tag_id=tag_ids or None, group_id=group_ids or None)
+        return self._post("externalcontact/get_corp_tag_list", data).get("tag_group") or []
+
+    def add_corp_tag(self, tags: list[dict], group_id: str | None = None, group_name: str | None = None,
+                     order: int | None = None) -> dict:
+        """Add tags ([{"name", "order"?}]) to a group by id, or by name (created if missing); returns the group."""
+        return self._call("externalcontact/add_corp_tag", lambda: self._client.external_contact.add_corp_tag(
+            group_id, group_name, order, tags))["tag_group"]
+
+    def edit_corp_tag(self, tag_or_group_id: str, name: str | None = None, order: int | None = None) -> None:
+        self._call("externalcontact/edit_corp_tag",
+                   lambda: self._client.external_contact.edit_corp_tag(tag_or_group_id, name, order))
+
+    def del_corp_tag(self, tag_ids: list[str] | None = None, group_ids: list[str] | None = None) -> None:
+        self._call("externalcontact/del_corp_tag",
+                   lambda: self._client.external_contact.del_corp_tag(tag_ids or None, group_ids or None))
+
+    def mark_tag(self, userid: str, external_userid: str, add_tag: list[str] = (), remove_tag: list[str] = ()) -> None:
+        self._call("externalcontact/mark_tag", lambda: self._client.external_contact.mark_tag(
+            userid, external_userid, list(add_tag), list(remove_tag)))
+
+    # -- contact ways (渠道活码) -----------------------------------------------------------------------
+
+    def add_contact_way(self, type: int, scene: int, **options) -> dict:
+        """Create a 「联系我」 config (options: state, user, party, remark, skip_verify, ...); {"config_id", "qr_code"}."""
+        data = {"type": type, "scene": scene, **options}
+        return _strip(self._post("externalcontact/add_contact_way", data, idempotent=False))
+
+    def get_contact_way(self, config_id: str) -> dict:
+        return self._call("externalcontact/get_contact_way",
+                          lambda: self._client.external_contact.get_contact_way(config_id))["contact_way"]
+
+    def update_contact_way(self, config_id: str, **changes) -> None:
+        """Change only the given fields (wechatpy's version always resets skip_verify)."""
+        self._post("externalcontact/update_contact_way", {"config_id": config_id, **changes})
+
+    def del_contact_way(self, config_id: str) -> None:
+        self._call("externalcontact/del_contact_way",
+                   lambda: self._client.external_contact.del_contact_way(config_id))
+
+    def list_contact_way_page(self, start_time: int | None = None, end_time: int | None = None,
+                              cursor: str = "", limit: int = 100) -> tuple[list, str]:
+        """([{"config_id"}], next_cursor); WeCom defaults to the last 90 days."""
+        data = _present(start_time=start_time, end_time=end_time, cursor=cursor, limit=limit)
+        return self._post_page("externalcontact/list_contact_way", data, "contact_way")
+
+    def iter_contact_ways(self, start_time: int | None = None, end_time: int | None = None) -> Iterator[dict]:
+        return iterate_pages(self.list_contact_way_page, start_time=start_time, end_time=end_time)
+
+    # -- customer groups ----------------------------------------------------------------------------
+
+    def list_group_chats_page(self, status_filter: int = 0, owner_userids: list[str] | None = None,
+                              cursor: str = "", limit: int = 1000) -> tuple[list, str]:
+        """([{"chat_id", "status"}], next_cursor)."""
+        result = self._call("externalcontact/groupchat/list", lambda: self._client.external_contact_group_chat.list(
+            status_filter, owner_userids, cursor or None, limit))
+        return result.get("group_chat_list") or [], result.get("next_cursor") or ""
+
+    def iter_group_chats(self, status_filter: int = 0, owner_userids: list[str] | None = None) -> Iterator[dict]:
+        return iterate_pages(self.list_group_chats_page, status_filter=status_filter, owner_userids=owner_userids)
+
+    def get_group_chat(self, chat_id: str, need_name: bool = True) -> dict:
+        data = {"chat_id": chat_id, "need_name": int(need_name)}
+        return self._post("externalcontact/groupchat/get", data)["group_chat"]
+
+    def group_chat_statistic(self, day_begin_time: int, day_end_time: int | None = None,
+                             owner_userids: list[str] | None = None, order_by: int = 1, order_asc: int = 0,
+                             offset: int = 0, limit: int = 500) -> dict:
+        """{"total", "next_offset", "items": [{"owner", "data"}]} (offset paging; done when next_offset == total)."""
+        return _strip(self._call("externalcontact/groupchat/statistic",
+                                 lambda: self._client.external_contact_group_chat.statistic(
+                                     day_begin_time, day_end_time, owner_userids, order_by, order_asc, offset, limit)))
+
+    # -- mass messages (群发) and welcome -------------------------------------------------------------
+
+    def add_msg_template(self, template: dict) -> dict:
+        """Create a mass-send task; {"msgid", "fail_list"}. More than 10,000 recipients is refused: chunk first."""
+        recipients = len(template.get("external_userid") or ())
+        if recipients > MAX_TEMPLATE_RECIPIENTS:
+            raise TooManyRecipients(None, f"{recipients} external_userid > {MAX_TEMPLATE_RECIPIENTS}",
+                                    "externalcontact/add_msg_template")
+        return _strip(self._call("externalcontact/add_msg_template",
+                                 lambda: self._client.external_contact.add_msg_template(template), idempotent=False))
+
+    def get_groupmsg_list_page(self, chat_type: str, start_time: int, end_time: int, creator: str | None = None,
+                               filter_type: int = 2, cursor: str = "", limit: int = 100) -> tuple[list, str]:
+        data = _present(chat_type=chat_type, start_time=start_time, end_time=end_time, creator=creator,
+                        filter_type=filter_type, cursor=cursor, limit=limit)
+        return self._post_page("externalcontact/get_groupmsg_list_v2", data, "group_msg_list")
+
+    def iter_groupmsg_list(self, chat_type: str, start_time: int, end_time: int, creator: str | None = None,
+                           filter_type: int = 2) -> Iterator[dict]:
+        return iterate_pages(self.get_groupmsg_list_page, chat_type=chat_type, start_time=start_time,
+                             end_time=end_time, creator=creator, filter_type=filter_type)
+
+    def get_groupmsg_task_page(self, msgid: str, cursor: str = "", limit: int = 1000) -> tuple[list, str]:
+        """([{"userid", "status", "send_time"}], next_cursor)."""
+        data = {"msgid": msgid, "cursor": cursor, "limit": limit}
+        return self._post_page("externalcontact/get_groupmsg_task", data, "task_list")
+
+    def iter_groupmsg_tasks(self, msgid: str) -> Iterator[dict]:
+        return iterate_pages(self.get_groupmsg_task_page, msgid=msgid)
+
+    def get_groupmsg_send_result_page(self, msgid: str, userid: str, cursor: str = "",
+                                      limit: int = 1000) -> tuple[list, str]:
+        """([{"external_userid" | "chat_id", "userid", "status", "send_time"}], next_cursor)."""
+        data = {"msgid": msgid, "userid": userid, "cursor": cursor, "limit": limit}
+        return self._post_page("externalcontact/get_groupmsg_send_result", data, "send_list")
+
+    def iter_groupmsg_send_results(self, msgid: str, userid: str) -> Iterator[dict]:
+        return iterate_pages(self.get_groupmsg_send_result_page, msgid=msgid, userid=userid)
+
+    def remind_groupmsg_send(self, msgid: str) -> None:
+        self._post("externalcontact/remind_groupmsg_send", {"msgid": msgid}, idempotent=False)
+
+    def cancel_groupmsg_send(self, msgid: str) -> None:
+        self._post("externalcontact/cancel_groupmsg_send", {"msgid": msgid})
+
+    def send_welcome_msg(self, welcome_code: str, text: str | None = None,
+                         attachments: list[dict] | None = None) -> None:
+        """Send the welcome message for a WelcomeCode (valid 20 s, once): WelcomeCodeExpired, WelcomeAlreadySent."""
+        template = _present(welcome_code=welcome_code, text={"content": text} if text else None,
+                            attachments=attachments or None)
+        self._call("externalcontact/send_welcome_msg",
+                   lambda: self._client.external_contact.send_welcome_msg(template), idempotent=False)
+
+    def get_user_behavior_data(self, userids: list[str], start_time: int, end_time: int) -> list[dict]:
+        """Daily behaviour rows, aggregated over `userids` (call once per member for per-member data)."""
+        return self._call("externalcontact/get_user_behavior_data",
+                          lambda: self._client.external_contact.get_user_behavior_data(
+                              list(userids), start_time, end_time)).get("behavior_data") or []
+
+
+class CallbackCipher:
+    """Verifies and decrypts WeCom callbacks (URL check and event POSTs) with the app's Token and EncodingAESKey."""
+
+    def __init__(self, token: str, aes_key: str, corp_id: str):
+        try:
+            self._crypto = WeChatCrypto(token, aes_key, corp_id)
+        except (AssertionError, ValueError) as exc:
+            raise ValueError("EncodingAESKey must be the 43 characters shown in the WeCom console") from exc
+
+    def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The plaintext echostr to answer WeCom's GET verification with."""
+        return self._run(lambda: self._crypto.check_signature(msg_signature, timestamp, nonce, echostr))
+
+    def decrypt_event(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> dict:
+        """The decrypted event's fields as a flat dict of strings (repeated <Item> children become a list)."""
+        plaintext = self._run(lambda: self._crypto.decrypt_message(body, msg_signature, timestamp, nonce))
+        try:
+            fields = xmltodict.parse(plaintext)["xml"]
+        except Exception as exc:
+            raise CallbackDecryptError(f"decrypted callback is not WeCom XML: {type(exc).__name__}") from None
+        return {key: self._flat(value) for key, value in (fields or {}).items()}
+
+    @staticmethod
+    def _run(decrypt: Callable[[], str]) -> str:
+        try:
+            return decrypt()
+        except InvalidSignatureException:
+            raise CallbackSignatureError("msg_signature does not match") from None
+        except Exception as exc:  # bad XML, bad base64, wrong key or corp id: wechatpy raises many kinds
+            raise CallbackDecryptError(f"cannot decrypt callback: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _flat(value):
+        if value is None:
+            return ""
+        if isinstance(value, dict) and set(value) == {"Item"}:
+            items = value["Item"]
+            return [str(i) for i in items] if isinstance(items, list) else [str(items)]
+        return value  # a string; any other nested element stays as xmltodict parsed it
