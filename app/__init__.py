@@ -32,8 +32,9 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.api import init_api
     from app.auth.views import bp as auth_bp
     from app.home.views import bp as home_bp
+    from app.wecom.views import bp as wecom_bp
 
-    for blueprint in (auth_bp, home_bp, admin_bp):
+    for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -1,6 +1,8 @@
 """The `flask --app wsgi scrm ...` command group; each command calls a service and reports plainly."""
 from __future__ import annotations
 
+import logging
+
 import click
 from flask.cli import AppGroup
 
@@ -45,3 +47,14 @@ def demo(host: str, port: int) -> None:
     from app.demo import run_demo
 
     run_demo(host, port)
+
+
+@scrm_cli.command("worker")
+def worker() -> None:
+    """Handle queued work (callback events) until stopped; run several on PostgreSQL."""
+    from flask import current_app
+
+    from app.worker import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_forever(current_app._get_current_object())

@@ -1,2 +1,3 @@
 """Every model module, imported once so that Alembic and create_all see the whole schema."""
 from app.core import accounts, audit, settings, tokens  # noqa: F401
+from app.wecom import inbox  # noqa: F401

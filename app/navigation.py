@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("users", N_("账号与角色"), P.USERS_MANAGE, "admin.users", "admin"),
     NavItem("tokens", N_("API 令牌"), P.TOKENS_MANAGE, "admin.tokens", "admin"),
     NavItem("audit", N_("审计日志"), P.AUDIT_VIEW, "admin.audit", "admin"),
+    NavItem("callbacks", N_("回调事件"), P.CALLBACKS_MANAGE, "wecom.events", "admin"),
 )
 
 

@@ -1,33 +1,47 @@
-"""Keep the English catalogue in step with the Chinese source strings: extract, update, report what is missing."""
+"""Keep the English catalogue in step with the Chinese source strings.
+
+`python scripts/i18n.py` extracts the strings, updates app/translations/en and lists what is untranslated;
+`--check` changes nothing and fails when a source string has no English translation.
+"""
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "app" / "translations"
-POT = TRANSLATIONS / "messages.pot"
 EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
+PYBABEL = Path(sys.executable).with_name("pybabel")
 
 
-def main() -> int:
-    pybabel = Path(sys.executable).with_name("pybabel")
-    subprocess.run([pybabel, "-q", "extract", "-F", TRANSLATIONS / "babel.cfg", "-k", "_l", "-k", "N_",
-                    "--no-location", "-o", POT, ROOT / "app"], check=True)
-    if EN_PO.exists():
-        subprocess.run([pybabel, "-q", "update", "--no-fuzzy-matching", "-i", POT, "-d", TRANSLATIONS],
-                       check=True)
-    else:
-        subprocess.run([pybabel, "-q", "init", "-i", POT, "-d", TRANSLATIONS, "-l", "en"], check=True)
-    from babel.messages.pofile import read_po
+def extract(pot: Path) -> None:
+    subprocess.run([PYBABEL, "-q", "extract", "-F", TRANSLATIONS / "babel.cfg", "-k", "_l", "-k", "N_",
+                    "--no-location", "-o", pot, ROOT / "app"], check=True)
 
+
+def untranslated(pot: Path) -> list[str]:
     with EN_PO.open("rb") as fh:
-        missing = [m.id for m in read_po(fh) if m.id and not m.string]
+        english = {m.id: m.string for m in read_po(fh) if m.id}
+    with pot.open("rb") as fh:
+        return [m.id for m in read_po(fh) if m.id and not english.get(m.id)]
+
+
+def main(check: bool) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        pot = Path(tmp) / "messages.pot"
+        extract(pot)
+        if not check:
+            subprocess.run([PYBABEL, "-q", "update", "--no-fuzzy-matching", "-i", pot, "-d", TRANSLATIONS],
+                           check=True)
+        missing = untranslated(pot)
     for msgid in missing:
         print(f"untranslated: {msgid}")
     return 1 if missing else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(check="--check" in sys.argv[1:]))

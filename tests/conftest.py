@@ -157,3 +157,18 @@ def signed_in_as(client, make_user):
         return user
 
     return as_role
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free port (for the emulator's callbacks and the browser)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

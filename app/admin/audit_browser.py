@@ -7,7 +7,7 @@ from flask import render_template, request
 from sqlalchemy import Select, select
 
 from app.core import settings
-from app.core.audit import AuditEntry, record
+from app.core.audit import ACTION_LABELS, AuditEntry, record
 from app.core.db import transaction
 from app.core.export import csv_response
 from app.extensions import db
@@ -49,7 +49,7 @@ def audit():
     f = _filters()
     page = db.paginate(_query(f), per_page=PAGE_SIZE, error_out=False)
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return render_template("admin/audit.html", page=page, f=f, actions=actions)
+    return render_template("admin/audit.html", page=page, f=f, actions=actions, action_labels=ACTION_LABELS)
 
 
 def audit_export():

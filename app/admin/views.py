@@ -13,6 +13,7 @@ from app.core.db import utcnow
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
+from app.wecom import connection
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 bp.add_url_rule("/audit", view_func=requires(P.AUDIT_VIEW)(audit_browser.audit), endpoint="audit")
@@ -37,6 +38,7 @@ def settings_page():
         except settings.SettingsError as exc:
             flash(str(exc), "danger")
         else:
+            connection.forget()
             flash(_("已保存 %(n)s 项设置", n=len(changed)) if changed else _("没有需要保存的修改"), "success")
             return redirect(url_for("admin.settings"))
     elif not form.is_submitted():

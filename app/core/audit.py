@@ -10,9 +10,26 @@ from sqlalchemy import JSON, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
+from app.core.permissions import N_
 from app.extensions import db
 
 SYSTEM_ACTOR = "system"
+
+ACTION_LABELS = {
+    "auth.login": N_("登录"),
+    "auth.login_failed": N_("登录失败"),
+    "auth.logout": N_("退出登录"),
+    "account.created": N_("创建账号"),
+    "account.updated": N_("修改账号"),
+    "account.role_changed": N_("变更角色"),
+    "account.password_reset": N_("重置密码"),
+    "account.unlocked": N_("解除锁定"),
+    "settings.changed": N_("修改设置"),
+    "api_token.issued": N_("创建 API 令牌"),
+    "api_token.revoked": N_("吊销 API 令牌"),
+    "audit.exported": N_("导出审计日志"),
+    "callback.replayed": N_("重放回调事件"),
+}
 
 
 class AuditEntry(db.Model):

@@ -103,8 +103,8 @@ def test_token_is_shown_once_and_stored_hashed(client, signed_in_as):
 def test_audit_log_filters_and_export_is_audited(client, signed_in_as):
     signed_in_as("admin")
     page = client.get("/admin/audit?action=auth.login").get_data(as_text=True)
-    assert '<td class="mono small">auth.login</td>' in page
-    assert '<td class="mono small">account.created</td>' not in page
+    assert '<span class="mono small text-muted">auth.login</span>' in page
+    assert '<span class="mono small text-muted">account.created</span>' not in page
     export = client.get("/admin/audit.csv?action=auth.")
     assert export.status_code == 200
     assert export.get_data(as_text=True).startswith("\ufeff时间,操作人")

@@ -1,0 +1,23 @@
+"""The registry of callback handlers: capabilities register for (Event, ChangeType); the inbox runs them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable
+
+Handler = Callable[[dict[str, Any]], None]
+_HANDLERS: dict[tuple[str, str], list[Handler]] = defaultdict(list)
+
+
+def on(event: str, change_type: str) -> Callable[[Handler], Handler]:
+    """Register `func(payload)` for an event; it runs inside the inbox's transaction and must be idempotent."""
+
+    def register(func: Handler) -> Handler:
+        if func not in _HANDLERS[(event, change_type)]:
+            _HANDLERS[(event, change_type)].append(func)
+        return func
+
+    return register
+
+
+def for_event(event: str, change_type: str) -> list[Handler]:
+    return list(_HANDLERS.get((event, change_type), ()))
