@@ -1,11 +1,12 @@
 """Decrypted callback XML of the events WeCom sends for user actions (wecom-api.md §5)."""
-from xml.sax.saxutils import escape
+
+
+def _cdata(value) -> str:
+    return "<![CDATA[" + str(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _field(name: str, value) -> str:
-    if isinstance(value, int):
-        return f"<{name}>{value}</{name}>"
-    return f"<{name}><![CDATA[{str(value).replace(']]>', ']]]]><![CDATA[>')}]]></{name}>"
+    return f"<{name}>{value if isinstance(value, int) else _cdata(value)}</{name}>"
 
 
 def event_xml(corp_id: str, event: str, create_time: int, fields: list[tuple[str, object]]) -> str:
@@ -20,7 +21,7 @@ def event_xml(corp_id: str, event: str, create_time: int, fields: list[tuple[str
         if value is None:
             continue
         if isinstance(value, list):
-            items = "".join(f"<Item><![CDATA[{escape(str(v))}]]></Item>" for v in value)
+            items = "".join(f"<Item>{_cdata(v)}</Item>" for v in value)
             parts.append(f"<{name}>{items}</{name}>")
         else:
             parts.append(_field(name, value))

@@ -1,0 +1,307 @@
+"""User actions in the WeCom client, simulated for tests and demos; each change emits its callback event."""
+import random
+import secrets
+import time
+
+from . import events, massmsg
+from .api_tags import add_corp_tag, del_corp_tag, edit_corp_tag
+from .apicore import ApiError, Call
+from .seed import set_member_version
+from .seed_data import GIVEN, SURNAMES
+
+
+class ActionError(ValueError):
+    """The simulated action is impossible (unknown ids, not a customer, ...)."""
+
+
+def _need(data: dict, *keys):
+    missing = [k for k in keys if not data.get(k)]
+    if missing:
+        raise ActionError(f"{missing[0]} is required")
+    return [data[k] for k in keys]
+
+
+def _follow(company, userid: str, ext: str) -> dict:
+    follow = company.relation(userid, ext)
+    if follow is None:
+        raise ActionError(f"{ext} is not a customer of {userid}")
+    return follow
+
+
+def _emit(emu, xml: str, summary: dict, data: dict, on_first_attempt=None) -> list[int]:
+    records = emu.deliverer.emit(xml, summary, duplicate=bool(data.get("duplicate")),
+                                 on_first_attempt=on_first_attempt)
+    return [r["id"] for r in records]
+
+
+def _contact_event(emu, data, change_type, userid, ext, **extra) -> dict:
+    now = int(time.time())
+    xml = events.contact_event(emu.settings.corp_id, now, change_type, userid, ext, **extra)
+    summary = {"event": "change_external_contact", "change_type": change_type, "userid": userid,
+               "external_userid": ext, "create_time": now, **{k: v for k, v in extra.items() if v}}
+    return {"delivery_ids": _emit(emu, xml, summary, data)}
+
+
+def add_customer(emu, data: dict) -> dict:
+    """A customer adds a member (new or existing customer, optionally via a contact way / state)."""
+    company, now = emu.company, time.time()
+    with company.lock:
+        userid, state = data.get("userid"), data.get("state")
+        if data.get("config_id"):
+            way = company.contact_ways.get(data["config_id"])
+            if way is None:
+                raise ActionError(f"unknown config_id {data['config_id']}")
+            members = way["user"] + [u for u, r in company.users.items() if set(r["department"]) & set(way["party"])]
+            userid = userid or members[0]
+            if userid not in members:
+                raise ActionError(f"{userid} is not a member of contact way {way['config_id']}")
+            state = way["state"] if state is None else state
+        if userid not in company.follow_users:
+            raise ActionError(f"{userid!r} is not a member with customer-contact permission")
+        ext = data.get("external_userid")
+        if ext and ext not in company.customers:
+            raise ActionError(f"unknown external_userid {ext}")
+        if ext and company.relation(userid, ext) and not company.relation(userid, ext).get("one_way"):
+            raise ActionError(f"{ext} is already a customer of {userid}")
+        if not ext:
+            ext = "wm" + secrets.token_urlsafe(22)[:30]
+            company.customers[ext] = {
+                "external_userid": ext, "type": 1, "gender": random.choice((0, 1, 2)),
+                "name": data.get("name") or random.choice(SURNAMES)[0] + random.choice(GIVEN)[0],
+                "avatar": f"http://wx.qlogo.cn/mmhead/{ext[2:14]}/0", "unionid": "o" + secrets.token_urlsafe(21)[:27]}
+        add_way = data.get("add_way", 1 if state or data.get("config_id") else 2)
+        company.add_relation(userid, ext, {
+            "userid": userid, "remark": "", "description": "", "createtime": int(now), "tag_id": [],
+            "remark_corp_name": "", "remark_mobiles": [], "oper_userid": ext, "add_way": add_way,
+            "state": state or "", "one_way": False})
+        code = None
+        if data.get("welcome_code", True):
+            code = secrets.token_urlsafe(24)
+            company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
+                                           "delivered_at": None, "used_at": None}
+        company.dirty = True
+
+    def delivered(at):
+        with company.lock:
+            if code:
+                company.welcome_codes[code]["delivered_at"] = at
+
+    xml = events.contact_event(emu.settings.corp_id, int(now), "add_external_contact", userid, ext,
+                               state=state or None, welcome_code=code)
+    summary = {"event": "change_external_contact", "change_type": "add_external_contact",
+               "userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
+               "create_time": int(now)}
+    ids = _emit(emu, xml, summary, data, delivered)
+    return {"userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
+            "delivery_ids": ids}
+
+
+def del_follow_user(emu, data: dict) -> dict:
+    """The customer deletes the member: a one-way relation remains (APIs still show it)."""
+    userid, ext = _need(data, "userid", "external_userid")
+    with emu.company.lock:
+        _follow(emu.company, userid, ext)["one_way"] = True
+        emu.company.dirty = True
+    return _contact_event(emu, data, "del_follow_user", userid, ext)
+
+
+def del_external_contact(emu, data: dict) -> dict:
+    """The member deletes the customer: the relation is gone (optionally Source=DELETE_BY_TRANSFER)."""
+    userid, ext = _need(data, "userid", "external_userid")
+    with emu.company.lock:
+        _follow(emu.company, userid, ext)
+        emu.company.remove_relation(userid, ext)
+        emu.company.dirty = True
+    return _contact_event(emu, data, "del_external_contact", userid, ext, source=data.get("source"))
+
+
+def edit_external_contact(emu, data: dict) -> dict:
+    """The member edits remark / description / corp tags of a customer in the client."""
+    userid, ext = _need(data, "userid", "external_userid")
+    with emu.company.lock:
+        follow = _follow(emu.company, userid, ext)
+        unknown = [t for t in (data.get("add_tag") or []) if t not in emu.company.tag_index]
+        if unknown:
+            raise ActionError(f"unknown tag {unknown[0]}")
+        for key in ("remark", "description"):
+            if key in data:
+                follow[key] = data[key]
+        remove = set(data.get("remove_tag") or [])
+        follow["tag_id"] = [t for t in follow["tag_id"] if t not in remove]
+        follow["tag_id"] += [t for t in data.get("add_tag") or [] if t not in follow["tag_id"]]
+        emu.company.dirty = True
+        state = follow["state"] or None
+    return _contact_event(emu, data, "edit_external_contact", userid, ext, state=state)
+
+
+# -- customer groups --------------------------------------------------------------------------
+def _chat_event(emu, data, chat_id, change_type, **extra) -> dict:
+    now = int(time.time())
+    xml = events.chat_event(emu.settings.corp_id, now, chat_id, change_type, **extra)
+    summary = {"event": "change_external_chat", "change_type": change_type, "chat_id": chat_id,
+               "create_time": now, **{k: v for k, v in extra.items() if v is not None}}
+    return {"chat_id": chat_id, "delivery_ids": _emit(emu, xml, summary, data)}
+
+
+def _member(company, member_id: str, now: int, scene: int, invitor: str | None) -> dict:
+    if member_id in company.users:
+        member = {"userid": member_id, "type": 1, "name": company.users[member_id]["name"]}
+    elif member_id in company.customers:
+        customer = company.customers[member_id]
+        member = {"userid": member_id, "type": 2, "name": customer["name"]}
+        if customer.get("unionid"):
+            member["unionid"] = customer["unionid"]
+    else:
+        raise ActionError(f"unknown member {member_id}")
+    member.update(join_time=now, join_scene=scene, group_nickname="")
+    if scene != 3 and invitor:
+        member["invitor"] = {"userid": invitor}
+    return member
+
+
+def _group(company, data: dict) -> dict:
+    (chat_id,) = _need(data, "chat_id")
+    group = company.groups.get(chat_id)
+    if group is None:
+        raise ActionError(f"unknown chat_id {chat_id}")
+    return group
+
+
+def group_create(emu, data: dict) -> dict:
+    (owner,) = _need(data, "owner")
+    company, now = emu.company, int(time.time())
+    with company.lock:
+        if owner not in company.follow_users:
+            raise ActionError(f"{owner!r} can't own a customer group")
+        chat_id = "wr" + secrets.token_urlsafe(22)[:30]
+        members = [_member(company, owner, now, 1, None)]
+        members += [_member(company, m, now, 1, owner) for m in data.get("members") or [] if m != owner]
+        group = {"chat_id": chat_id, "name": data.get("name") or "新建客户群", "owner": owner,
+                 "create_time": now, "notice": "", "status": 0, "member_list": members,
+                 "admin_list": [], "member_version": ""}
+        set_member_version(group)
+        company.groups[chat_id] = group
+        company.dirty = True
+    return _chat_event(emu, data, chat_id, "create")
+
+
+def group_members(emu, data: dict, joining: bool) -> dict:
+    """Customers (or staff) join or leave a group: member_version changes, an update event follows."""
+    company, now = emu.company, int(time.time())
+    members = data.get("members") or []
+    if not members:
+        raise ActionError("members is required")
+    with company.lock:
+        group = _group(company, data)
+        present = {m["userid"] for m in group["member_list"]}
+        if joining:
+            scene = int(data.get("join_scene", 1))
+            if scene not in (1, 2, 3) or present & set(members):
+                raise ActionError("join_scene must be 1..3 and the members not yet in the group")
+            invitor = data.get("invitor", group["owner"])
+            group["member_list"] += [_member(company, m, now, scene, invitor) for m in members]
+        else:
+            if not set(members) <= present or group["owner"] in members:
+                raise ActionError("only present members other than the owner can leave")
+            group["member_list"] = [m for m in group["member_list"] if m["userid"] not in members]
+        last = group["member_version"]
+        set_member_version(group)
+        company.dirty = True
+        extra = {"update_detail": "add_member" if joining else "del_member", "members": list(members),
+                 "last_version": last, "cur_version": group["member_version"]}
+        if joining:
+            extra["join_scene"] = 3 if scene == 3 else 0  # event: 0 invited, 3 scanned the QR code
+        else:
+            extra["quit_scene"] = int(data.get("quit_scene", 0))
+    return _chat_event(emu, data, group["chat_id"], "update", **extra)
+
+
+def group_dismiss(emu, data: dict) -> dict:
+    with emu.company.lock:
+        group = _group(emu.company, data)
+        del emu.company.groups[group["chat_id"]]
+        emu.company.dirty = True
+    return _chat_event(emu, data, group["chat_id"], "dismiss")
+
+
+# -- corp tags edited in the client -----------------------------------------------------------
+def _via_api(emu, handler, body: dict) -> dict:
+    """Reuse the API's validation for a client-side change; its errors become ActionError."""
+    try:
+        return handler(Call(emu, {}, body, time.time()))
+    except ApiError as err:
+        raise ActionError(err.body()["errmsg"]) from err
+
+
+def tag_change(emu, data: dict) -> dict:
+    """change_external_tag: create / update / delete / shuffle, as an admin would in the client."""
+    change = data.get("change_type")
+    company = emu.company
+    with company.lock:
+        if change == "create":
+            existed = bool(data.get("group_id")) or any(
+                g["group_name"] == data.get("group_name") for g in company.tag_groups.values())
+            group = _via_api(emu, add_corp_tag, data)["tag_group"]
+            targets = [(t["id"], "tag") for t in group["tag"]] if existed else [(group["group_id"], "tag_group")]
+        elif change == "update":
+            _via_api(emu, edit_corp_tag, data)
+            targets = [(data["id"], "tag_group" if data["id"] in company.tag_groups else "tag")]
+        elif change == "delete":
+            (item,) = _need(data, "id")
+            is_group = item in company.tag_groups
+            _via_api(emu, del_corp_tag, {"group_id" if is_group else "tag_id": [item]})
+            targets = [(item, "tag_group" if is_group else "tag")]
+        elif change == "shuffle":
+            (gid,) = _need(data, "group_id")
+            group = company.tag_groups.get(gid)
+            if group is None:
+                raise ActionError(f"unknown group_id {gid}")
+            orders = [t["order"] for t in group["tag"]]
+            for tag, order in zip(group["tag"], reversed(orders)):
+                tag["order"] = order
+            targets = [(gid, "tag_group")]
+        else:
+            raise ActionError("change_type must be create, update, delete or shuffle")
+        company.dirty = True
+    now, ids = int(time.time()), []
+    for item_id, kind in targets:
+        xml = events.tag_event(emu.settings.corp_id, now, change, item_id, kind)
+        ids += _emit(emu, xml, {"event": "change_external_tag", "change_type": change, "id": item_id,
+                                "tag_type": kind, "create_time": now}, data)
+    return {"changed": [{"id": i, "tag_type": k} for i, k in targets], "delivery_ids": ids}
+
+
+# -- mass messages ------------------------------------------------------------------------------
+def confirm_groupmsg(emu, data: dict) -> dict:
+    """Staff confirm a mass-send task in the client (one member, or all of them)."""
+    (msgid,) = _need(data, "msgid")
+    with emu.company.lock:
+        msg = emu.company.group_msgs.get(msgid)
+        if msg is None:
+            raise ActionError(f"unknown msgid {msgid}")
+        users = [data["userid"]] if data.get("userid") else list(msg["tasks"])
+        sent = [u for u in users if massmsg.confirm(emu.company, emu.settings, msg, u, time.time())]
+        return {"confirmed": sent, "cancelled": msg["cancelled"],
+                "results": {u: [dict(r) for r in msg["results"][u]] for u in sent}}
+
+
+def member_send(emu, data: dict) -> dict:
+    """A member creates and sends a mass message in the client (create_type 1, counts to the quota)."""
+    (userid,) = _need(data, "userid")
+    chat_type = data.get("chat_type", "single")
+    with emu.company.lock:
+        company = emu.company
+        if userid not in company.follow_users or chat_type not in ("single", "group"):
+            raise ActionError("userid must have customer contact; chat_type single or group")
+        if chat_type == "single":
+            mine = company.relations.get(userid, {})
+            targets = [e for e in data.get("external_userid") or list(mine) if e in mine]
+        else:
+            owned = [c for c, g in company.groups.items() if g["owner"] == userid]
+            targets = [c for c in data.get("chat_id_list") or owned if c in owned]
+        if not targets:
+            raise ActionError("no recipients")
+        msg = massmsg.create(company, time.time(), chat_type, {userid: targets},
+                             data.get("text", "成员群发消息"), [], creator=userid)
+        massmsg.confirm(company, emu.settings, msg, userid, time.time())
+        return {"msgid": msg["msgid"], "results": [dict(r) for r in msg["results"][userid]]}

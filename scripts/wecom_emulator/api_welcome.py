@@ -1,0 +1,30 @@
+"""send_welcome_msg: a WelcomeCode works once, within the welcome window (20 s by default) of the add event."""
+from .apicore import ApiError, api
+from .content import validate
+
+
+@api("externalcontact/send_welcome_msg", writes=True)
+def send_welcome_msg(call):
+    company, body = call.company, call.body
+    code = body.get("welcome_code")
+    record = company.welcome_codes.get(code) if isinstance(code, str) else None
+    entry = {"time": call.now, "welcome_code": code,
+             "userid": record and record["userid"], "external_userid": record and record["external_userid"],
+             "latency_ms": round((call.now - record["delivered_at"]) * 1000, 1)
+             if record and record["delivered_at"] else None,
+             "text": (body.get("text") or {}).get("content") if isinstance(body.get("text"), dict) else None,
+             "attachments": body.get("attachments") or []}
+    try:
+        if not code:
+            raise ApiError(41049)
+        if record is None or call.now > record["issued_at"] + call.settings.welcome_window:
+            raise ApiError(41050)
+        if record["used_at"]:
+            raise ApiError(41051)
+        validate(body)  # a content error leaves the code usable
+        record["used_at"] = call.now
+    except ApiError as err:
+        company.log("welcomes", {**entry, "errcode": err.code})
+        raise
+    company.log("welcomes", {**entry, "errcode": 0})
+    return {}

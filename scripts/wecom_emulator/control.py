@@ -1,0 +1,156 @@
+"""Control endpoints under /_emulator/ (JSON in and out): config, reset, simulated user actions, faults, inspection."""
+from flask import Blueprint, current_app, jsonify, request
+
+from . import actions
+from .callbacks import verification_request, verify_url
+from .seed import seed_company
+
+bp = Blueprint("emulator_control", __name__, url_prefix="/_emulator")
+
+SIMULATIONS = {
+    "add_customer": actions.add_customer,
+    "del_follow_user": actions.del_follow_user,
+    "del_external_contact": actions.del_external_contact,
+    "edit_external_contact": actions.edit_external_contact,
+    "group_create": actions.group_create,
+    "group_join": lambda emu, data: actions.group_members(emu, data, joining=True),
+    "group_leave": lambda emu, data: actions.group_members(emu, data, joining=False),
+    "group_dismiss": actions.group_dismiss,
+    "tag": actions.tag_change,
+}
+LOGS = ("welcomes", "tag_marks", "remarks")
+
+
+@bp.errorhandler(ValueError)
+def _bad_request(exc):
+    return jsonify(error=str(exc)), 400
+
+
+def emu():
+    return current_app.extensions["wecom_emulator"]
+
+
+def body() -> dict:
+    data = request.get_json(force=True, silent=True) if request.get_data() else {}
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+@bp.get("/config")
+def get_config():
+    return jsonify(emu().settings.to_dict())
+
+
+@bp.post("/config")
+def set_config():
+    emu().settings.update(body())
+    return jsonify(emu().settings.to_dict())
+
+
+@bp.post("/reset")
+def reset():
+    e, seed = emu(), body().get("seed", "small")
+    with e.company.lock:
+        tokens = dict(e.company.tokens)  # issued tokens survive a reset of the company's data
+        seed_company(e.company, seed)
+        e.company.tokens.update(tokens)
+    e.deliverer.clear()
+    e.faults.clear()
+    return jsonify(ok=True, seed=seed)
+
+
+@bp.post("/save")
+def save():
+    return jsonify(saved=emu().save(), path=emu().state_file)
+
+
+@bp.get("/summary")
+def summary():
+    c = emu().company
+    with c.lock:
+        return jsonify(users=len(c.users), follow_users=len(c.follow_users), customers=len(c.customers),
+                       relations=sum(len(r) for r in c.relations.values()), groups=len(c.groups),
+                       tags=c.tag_count(), tag_groups=len(c.tag_groups), contact_ways=len(c.contact_ways),
+                       group_msgs=len(c.group_msgs))
+
+
+@bp.post("/simulate/<action>")
+def simulate(action):
+    if action not in SIMULATIONS:
+        return jsonify(error=f"unknown action {action}; one of {sorted(SIMULATIONS)}"), 404
+    return jsonify(SIMULATIONS[action](emu(), body()))
+
+
+@bp.post("/groupmsg/confirm")
+def confirm():
+    return jsonify(actions.confirm_groupmsg(emu(), body()))
+
+
+@bp.post("/groupmsg/member_send")
+def member_send():
+    return jsonify(actions.member_send(emu(), body()))
+
+
+@bp.get("/groupmsgs")
+def groupmsgs():
+    c = emu().company
+    with c.lock:
+        return jsonify(group_msgs=[{**m, "tasks": list(m["tasks"].values())} for m in c.group_msgs.values()])
+
+
+@bp.get("/<any(welcomes, tag_marks, remarks):kind>")
+def logs(kind):
+    c = emu().company
+    with c.lock:
+        return jsonify({kind: list(c.logs[kind])})
+
+
+@bp.get("/calls")
+def calls():
+    c = emu().company
+    with c.lock:
+        counts = [{"api": api, "errcode": code, "count": n} for (api, code), n in sorted(c.call_counts.items())]
+        recent = int(request.args.get("recent", 200))
+        return jsonify(counts=counts, recent=list(c.logs["calls"])[-recent:] if recent > 0 else [])
+
+
+@bp.get("/deliveries")
+def deliveries():
+    return jsonify(deliveries=emu().deliverer.records(int(request.args.get("since_id", 0))))
+
+
+@bp.post("/verify_url")
+def verify():
+    return jsonify(verify_url(emu().settings, body().get("url")))
+
+
+@bp.get("/verify_url_request")
+def verify_request():
+    """Only the query WeCom would send (nothing is sent): for testing a verifier directly."""
+    return jsonify(verification_request(emu().settings))
+
+
+@bp.get("/faults")
+def get_faults():
+    return jsonify(faults=emu().faults.rules())
+
+
+@bp.post("/faults")
+def add_fault():
+    return jsonify(emu().faults.set(body()))
+
+
+@bp.delete("/faults")
+def clear_faults():
+    emu().faults.clear()
+    return jsonify(faults=[])
+
+
+@bp.post("/tokens/invalidate")
+def invalidate_tokens():
+    c = emu().company
+    with c.lock:
+        count = len(c.tokens)
+        c.tokens.clear()
+    return jsonify(invalidated=count)

@@ -1,0 +1,61 @@
+"""Mass-message (群发) tasks: creation, staff confirmation with the receive quota, member-created sends."""
+import secrets
+import time
+
+from .quota import can_receive
+
+
+def create(company, now: float, chat_type: str, tasks: dict, content: str, attachments: list,
+           creator: str | None = None) -> dict:
+    """A mass message with one waiting task per sender; ``tasks`` = {userid: [recipient ids]}."""
+    key = "external_userid" if chat_type == "single" else "chat_id"
+    msgid = "msg" + secrets.token_urlsafe(18)
+    msg = {"msgid": msgid, "chat_type": chat_type, "create_type": 1 if creator else 0,
+           "creator": creator, "create_time": int(now), "text": {"content": content} if content else None,
+           "attachments": attachments, "cancelled": False, "reminds": [],
+           "tasks": {u: {"userid": u, "status": 0, "send_time": 0} for u in tasks},
+           "results": {u: [{key: r, "userid": u, "status": 0, "send_time": 0} for r in recipients]
+                       for u, recipients in tasks.items()}}
+    company.group_msgs[msgid] = msg
+    return msg
+
+
+def _deliverable(company, msg: dict, userid: str, recipient: str) -> int:
+    """Status a recipient ends with when ``userid`` sends now: 1 sent, 2 not a friend, 3 over quota."""
+    if msg["chat_type"] == "single":
+        follow = company.relation(userid, recipient)
+        if follow is None or follow.get("one_way"):
+            return 2
+    else:
+        group = company.groups.get(recipient)
+        if group is None or group["owner"] != userid:
+            return 2
+    return 1
+
+
+def confirm(company, settings, msg: dict, userid: str, now: float) -> bool:
+    """The member confirms in the client: send to each recipient unless not a friend / over quota."""
+    task = msg["tasks"].get(userid)
+    if task is None or task["status"] != 0 or msg["cancelled"]:
+        return False
+    task.update(status=2, send_time=int(now))
+    for result in msg["results"][userid]:
+        recipient = result.get("external_userid") or result["chat_id"]
+        status = _deliverable(company, msg, userid, recipient)
+        received = company.receives.setdefault(recipient, [])
+        if status == 1 and not can_receive(received, settings.receive_rule, now):
+            status = 3
+        if status == 1:
+            received.append(int(now))
+            result["send_time"] = int(now)
+        result["status"] = status
+    company.dirty = True
+    return True
+
+
+def confirm_all(emu, msgid: str) -> None:
+    """Every member confirms (used for the automatic confirmation after a delay)."""
+    with emu.company.lock:
+        msg = emu.company.group_msgs.get(msgid)
+        for userid in list(msg["tasks"]) if msg else []:
+            confirm(emu.company, emu.settings, msg, userid, time.time())

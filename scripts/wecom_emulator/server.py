@@ -1,0 +1,92 @@
+"""The Emulator object (settings, company, faults, callbacks, timers) and its Flask app factory."""
+import os
+import threading
+import time
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from . import (api_auth, api_contact_way, api_contacts, api_directory, api_groupchat,  # noqa: F401
+               api_groupmsg, api_stats, api_tags, api_welcome)                        # (register routes)
+from .apicore import dispatch
+from .callbacks import Deliverer
+from .control import bp as control_bp
+from .faults import Faults
+from .seed import seed_company
+from .settings import Settings
+from .state import Company
+
+
+class Emulator:
+    def __init__(self, settings: Settings | None = None, seed: str = "small", state_file: str | None = None):
+        self.settings = settings or Settings()
+        self.company = Company()
+        self.faults = Faults()
+        self.deliverer = Deliverer(self.settings)
+        self.state_file = state_file
+        self._timers: set[threading.Timer] = set()
+        self._stopping = threading.Event()
+        if state_file and os.path.exists(state_file):
+            self.company.load(state_file)
+        else:
+            seed_company(self.company, seed)
+        self.app = create_app(self)
+
+    def record_call(self, path: str, method: str, errcode: int, seconds: float) -> None:
+        with self.company.lock:
+            self.company.call_counts[(path, errcode)] += 1
+            self.company.log("calls", {"time": time.time(), "api": path, "method": method,
+                                       "errcode": errcode, "ms": round(seconds * 1000, 1)})
+
+    def later(self, delay: float, fn, *args) -> None:
+        """Run ``fn(*args)`` after ``delay`` seconds on a daemon timer (cancelled on close)."""
+        def run():
+            self._timers.discard(timer)
+            fn(*args)
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        self._timers.add(timer)
+        timer.start()
+
+    def save(self) -> bool:
+        if not self.state_file:
+            return False
+        self.company.save(self.state_file)
+        return True
+
+    def autosave(self, interval: float) -> None:
+        """Save the state file every ``interval`` seconds while there are unsaved changes."""
+        def loop():
+            while not self._stopping.wait(interval):
+                if self.company.dirty:
+                    self.save()
+        threading.Thread(target=loop, name="wecom-autosave", daemon=True).start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        for timer in list(self._timers):
+            timer.cancel()
+        self.deliverer.shutdown()
+
+
+def create_app(emu: Emulator) -> Flask:
+    app = Flask("wecom_emulator")
+    app.extensions["wecom_emulator"] = emu
+
+    @app.route("/cgi-bin/<path:path>", methods=["GET", "POST"])
+    def cgi(path):
+        return dispatch(emu, path)
+
+    app.register_blueprint(control_bp)
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def make_wsgi_server(emu: Emulator, host: str, port: int, quiet: bool = False):
+    """A threaded werkzeug server for the emulator (port 0 picks a free port)."""
+    return make_server(host, port, emu.app, threaded=True,
+                       request_handler=_QuietHandler if quiet else WSGIRequestHandler)

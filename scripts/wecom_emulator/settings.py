@@ -1,0 +1,72 @@
+"""Emulator settings: the company's credentials plus the knobs changeable at runtime."""
+from dataclasses import asdict, dataclass, fields
+
+DEFAULT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+RECEIVE_RULES = ("month", "week", "day")
+
+
+@dataclass
+class Settings:
+    corp_id: str = "wwdemo0000000001"
+    secret: str = "demo-secret"
+    token: str = "demo-token"
+    aes_key: str = DEFAULT_AES_KEY
+    agent_id: str = "1000002"
+    callback_url: str = "http://127.0.0.1:5000/wecom/callback"
+    token_ttl: int = 7200                 # seconds an access_token lives
+    welcome_window: float = 20.0          # seconds a WelcomeCode stays usable
+    receive_rule: str = "month"           # per-customer/per-group mass-message receive quota
+    callback_timeout: float = 5.0         # WeCom waits 5 s for HTTP 200 ...
+    callback_attempts: int = 3            # ... and tries 3 times in total
+    callback_retry_interval: float = 1.0  # pause between attempts after a quick non-200 answer
+    duplicate_delivery: bool = False      # deliver every event twice, as WeCom retries sometimes do
+    auto_confirm_seconds: float | None = None  # staff confirm mass-send tasks after this delay
+
+    # Fields the /_emulator/config endpoint may change while running.
+    RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
+               "callback_attempts", "callback_retry_interval", "duplicate_delivery",
+               "auto_confirm_seconds")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self):
+        if len(self.aes_key) != 43 or not self.aes_key.isalnum():
+            raise ValueError("aes_key must be 43 characters from [a-zA-Z0-9]")
+        if self.receive_rule not in RECEIVE_RULES:
+            raise ValueError(f"receive_rule must be one of {RECEIVE_RULES}")
+        if self.token_ttl <= 0 or self.welcome_window < 0 or self.callback_timeout <= 0:
+            raise ValueError("token_ttl and callback_timeout must be > 0, welcome_window >= 0")
+        if not 1 <= self.callback_attempts <= 10:
+            raise ValueError("callback_attempts must be 1..10")
+
+    def update(self, changes: dict) -> None:
+        """Apply runtime changes all-or-nothing; unknown or fixed fields raise ValueError."""
+        unknown = set(changes) - set(self.RUNTIME)
+        if unknown:
+            raise ValueError(f"not changeable at runtime: {sorted(unknown)}")
+        types = {f.name: f.type for f in fields(self)}
+        for name, value in changes.items():
+            if not _fits(types[name], value):
+                raise ValueError(f"{name}: {value!r} has the wrong type")
+        try:
+            candidate = Settings(**{**asdict(self), **changes})
+        except TypeError as exc:
+            raise ValueError(str(exc)) from exc
+        for name in changes:
+            setattr(self, name, getattr(candidate, name))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fits(kind, value) -> bool:
+    if value is None:
+        return kind == (float | None)
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is str:
+        return isinstance(value, str)
+    if kind is int:
+        return isinstance(value, int)
+    return kind in (float, float | None) and isinstance(value, (int, float))
