@@ -109,7 +109,7 @@ def iterate_pages(page: Callable[..., tuple[list, str]], **kwargs) -> Iterator:
         if not next_cursor:
             return
         if next_cursor == cursor:
-            raise WeComError(None, f"cursor {cursor!r} did not advance", getattr(page, "__name__", ""))
+            raise WeComError(None, f"cursor {cursor!r} did not advance", message="企业微信分页游标没有前进，已停止翻页")
         cursor = next_cursor
 
 

@@ -1,8 +1,9 @@
 """CallbackCipher against wechatpy's own encryption (the emulator's independent one is in integration tests)."""
 import pytest
+import xmltodict
+from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import to_text
-import xmltodict
 
 from app.wecom.errors import CallbackDecryptError, CallbackSignatureError
 from app.wecom.gateway import CallbackCipher
@@ -62,7 +63,6 @@ def test_malformed_body_is_a_decrypt_error():
 
 def test_url_verification_returns_the_plain_echostr():
     echostr = to_text(PrpCrypto(WeChatCrypto(TOKEN, KEY, CORP).key).encrypt("1234567890", CORP))
-    from wechatpy.crypto import _get_signature
     sig = _get_signature(TOKEN, "1700000000", "n", echostr)
     cipher = CallbackCipher(TOKEN, KEY, CORP)
     assert cipher.verify_url(sig, "1700000000", "n", echostr) == "1234567890"
