@@ -1,13 +1,26 @@
-"""The all-in-one demo: migrate the demo database, seed one account per role, and serve the console."""
+"""The all-in-one demo: the local WeCom emulator, the console, and a worker, on SQLite, seeded.
+
+The console talks to the emulator exactly as it would to WeCom: the credentials below are simply the
+ones the demo starts the emulator with, and WECOM_API_BASE (DemoConfig) points at it.
+"""
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
 import click
+import requests
 from flask import current_app
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from app.core import accounts
+from app import worker
+from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
+from config import INSTANCE_DIR, PROJECT_ROOT
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = {
@@ -17,22 +30,66 @@ DEMO_ACCOUNTS = {
     Role.SUPERVISOR: ("supervisor", "张主管"),
     Role.VIEWER: ("viewer", "只读访客"),
 }
+DEMO_WECOM = {
+    "wecom.corp_id": "wwdemo0000000001",
+    "wecom.secret": "demo-secret",
+    "wecom.agent_id": "1000002",
+    "wecom.token": "demo-token",
+    "wecom.aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+EMULATOR_STATE = INSTANCE_DIR / "emulator-demo.json"
 
 
-def seed_accounts() -> None:
-    """One account per role, created once; existing accounts are left alone."""
+def seed_console() -> None:
+    """One account per role and the emulator's credentials, created once; later edits are kept."""
     for role, (username, name) in DEMO_ACCOUNTS.items():
         if accounts.find_user(username) is None:
             accounts.create_user(username, DEMO_PASSWORD, role.value, name)
+    missing = {key: value for key, value in DEMO_WECOM.items() if key not in settings.stored_keys()}
+    if missing:
+        settings.save(missing, "demo")
+
+
+def start_emulator(api_base: str, callback_url: str) -> subprocess.Popen:
+    """The emulator as its own process (seed demo, state kept in instance/), ready when this returns."""
+    port = urlsplit(api_base).port or 8900
+    cmd = [sys.executable, "-m", "scripts.wecom_emulator", "--port", str(port), "--seed", "demo", "--quiet",
+           "--state", str(EMULATOR_STATE), "--callback-url", callback_url,
+           "--corp-id", DEMO_WECOM["wecom.corp_id"], "--secret", DEMO_WECOM["wecom.secret"],
+           "--agent-id", DEMO_WECOM["wecom.agent_id"], "--token", DEMO_WECOM["wecom.token"],
+           "--aes-key", DEMO_WECOM["wecom.aes_key"]]
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(api_base.replace("/cgi-bin/", "/_emulator/config"), timeout=2)
+            return proc
+        except requests.RequestException:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise click.ClickException(f"企业微信模拟器没有启动（端口 {port} 是否被占用？）") from None
+            time.sleep(0.3)
 
 
 def run_demo(host: str, port: int) -> None:
-    if current_app.config["NAME"] != "demo":
+    app = current_app._get_current_object()
+    if app.config["NAME"] != "demo":
         raise click.ClickException("演示只在 SCRM_CONFIG=demo 下运行（它会创建演示账号），请使用 make demo")
     click.echo("升级演示数据库 …")
     upgrade()
-    seed_accounts()
+    seed_console()
+    api_base = app.config["WECOM_API_BASE"]
+    click.echo(f"启动本地企业微信模拟器 {api_base} （演示企业：30+ 员工、20,000 客户、150 个客户群）…")
+    emulator = start_emulator(api_base, f"http://{host}:{port}/wecom/callback")
+    stop = threading.Event()
+    queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
+    queue.start()
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        stop.set()
+        emulator.terminate()
+        emulator.wait(15)
+        queue.join(5)

@@ -3,59 +3,28 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
 from config import TestConfig
+from scripts.scratch_db import create_scratch_database, drop_scratch_database, postgres_unreachable_reason
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-battery"
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
-def _postgres_reason() -> str | None:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return None
-    except Exception as exc:  # any failure to connect means: skip the PostgreSQL runs
-        return (f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}); "
-                "the PostgreSQL runs are skipped. Set TEST_POSTGRES_URL to run them.")
-
-
 @pytest.fixture(scope="session")
 def postgres_server_url():
     """The admin URL of a reachable PostgreSQL, or a skip with the reason."""
-    reason = _postgres_reason()
+    reason = postgres_unreachable_reason(POSTGRES_URL)
     if reason:
-        pytest.skip(reason)
+        pytest.skip(f"{reason}; the PostgreSQL runs are skipped. Set TEST_POSTGRES_URL to run them.")
     return POSTGRES_URL
-
-
-def create_scratch_database(server_url: str) -> str:
-    """A new empty PostgreSQL database for this test run; the caller drops it."""
-    name = f"scrm_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(server_url: str, url: str) -> None:
-    name = make_url(url).database
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.wecom import connection
+from app.wecom.errors import WeComError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 bp.add_url_rule("/audit", view_func=requires(P.AUDIT_VIEW)(audit_browser.audit), endpoint="audit")
@@ -48,6 +49,21 @@ def settings_page():
     masked = {f: settings.masked(stored[f]) for f in form.SECRET_FIELDS}
     return render_template("admin/settings.html", form=form, masked=masked)
 
+
+
+@bp.post("/settings/check", endpoint="settings_check")
+@requires(P.SETTINGS_MANAGE)
+def settings_check():
+    """Try the saved credentials against WeCom (gettoken) and say plainly what happened."""
+    try:
+        connection.gateway().get_access_token()
+    except connection.NotConfigured as exc:
+        flash(str(exc), "warning")
+    except WeComError as exc:
+        flash(_("连接失败：%(message)s（错误码 %(code)s）", message=exc.message, code=exc.errcode), "danger")
+    else:
+        flash(_("连接成功：已从企业微信获取 access_token"), "success")
+    return redirect(url_for("admin.settings"))
 
 
 @bp.route("/users", methods=["GET", "POST"])

@@ -42,6 +42,25 @@ STATUS_LABELS = {
     Status.DEAD: N_("失败"),
 }
 
+CHANGE_LABELS = {
+    "add_external_contact": N_("添加客户"),
+    "add_half_external_contact": N_("客户免验证添加"),
+    "edit_external_contact": N_("编辑客户"),
+    "del_external_contact": N_("成员删除客户"),
+    "del_follow_user": N_("客户删除成员"),
+    "transfer_fail": N_("客户接替失败"),
+    "create": N_("新建"),
+    "update": N_("变更"),
+    "dismiss": N_("解散"),
+    "delete": N_("删除"),
+    "shuffle": N_("重排"),
+}
+EVENT_LABELS = {
+    "change_external_contact": N_("客户"),
+    "change_external_chat": N_("客户群"),
+    "change_external_tag": N_("企业标签"),
+}
+
 
 class CallbackEvent(db.Model):
     """One event WeCom delivered, with its handling state."""

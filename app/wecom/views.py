@@ -72,7 +72,8 @@ def events():
                                      .group_by(inbox.CallbackEvent.status)).all())
     return render_template("wecom/events.html", page=page, status=status, counts=counts,
                            statuses=list(inbox.STATUS_LABELS), status_labels=inbox.STATUS_LABELS,
-                           status_badges=STATUS_BADGES)
+                           status_badges=STATUS_BADGES, event_labels=inbox.EVENT_LABELS,
+                           change_labels=inbox.CHANGE_LABELS)
 
 
 @bp.post("/events/<int:event_id>/replay", endpoint="replay")

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from app import create_app
 from app.extensions import db
 from config import TestConfig
-from tests.conftest import create_scratch_database, drop_scratch_database
+from scripts.scratch_db import create_scratch_database, drop_scratch_database
 
 
 def _upgrade_and_diff(url: str):

@@ -1,0 +1,74 @@
+"""Shared pieces of the benchmarks: percentiles, a free port, the console run as real processes."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[rank]
+
+
+def summary(values: list[float]) -> str:
+    return (f"n={len(values)} p50={percentile(values, 50):.1f} p95={percentile(values, 95):.1f} "
+            f"p99={percentile(values, 99):.1f} max={max(values, default=float('nan')):.1f}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def console_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment for console processes in production mode against `database_url`."""
+    env = dict(os.environ, SCRM_CONFIG="production", SECRET_KEY="bench-secret-key-not-for-production",
+               DATABASE_URL=database_url)
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def console_processes(env: dict[str, str], web_workers: int = 2, queue_workers: int = 1):
+    """Migrate, then run gunicorn (gthread) and `scrm worker` processes; yields the base URL."""
+    subprocess.run([BIN / "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    procs = [subprocess.Popen([BIN / "gunicorn", "-w", str(web_workers), "-k", "gthread", "--threads", "8",
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                              cwd=ROOT, env=env)]
+    procs += [subprocess.Popen([BIN / "flask", "--app", "wsgi", "scrm", "worker"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              for _ in range(queue_workers)]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + "/auth/login", timeout=5)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
