@@ -50,7 +50,7 @@ def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/wecom/")
+    return request.path.startswith("/api/") or request.path == "/wecom/callback"
 
 
 def _error(status: int, message: str | None = None):

@@ -157,3 +157,10 @@ def test_abandoned_claim_is_taken_over_after_its_lease(client, configured):
     db.session.execute(db.update(CallbackEvent).values(claimed_until=inbox.utcnow()))
     db.session.commit()
     assert inbox.claim(10) == [event_id]
+
+
+def test_events_page_is_refused_as_a_page_not_json(client, signed_in_as):
+    signed_in_as("operator")
+    response = client.get("/wecom/events")
+    assert response.status_code == 403
+    assert "没有权限" in response.get_data(as_text=True)
