@@ -31,10 +31,12 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.admin.views import bp as admin_bp
     from app.api import init_api
     from app.auth.views import bp as auth_bp
+    from app.contacts import handlers as _contact_handlers  # noqa: F401 (registers the callback handlers)
+    from app.contacts.views import bp as contacts_bp
     from app.home.views import bp as home_bp
     from app.wecom.views import bp as wecom_bp
 
-    for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp):
+    for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -58,3 +58,29 @@ def worker() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_forever(current_app._get_current_object())
+
+
+@scrm_cli.command("sync")
+@click.option("--full", is_flag=True, help="全量同步企业微信的部门、员工、客户、标签和客户群（失败的同步会从中断处继续）")
+def sync(full: bool) -> None:
+    """Sync WeCom's people into the console, showing progress; exits non-zero when the run fails."""
+    from app.contacts import sync as contacts_sync
+
+    if not full:
+        raise click.UsageError("目前只有全量同步：scrm sync --full（日常变化由回调事件实时更新）")
+    try:
+        run = contacts_sync.begin("cli")
+    except contacts_sync.SyncBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"同步 #{run.id}" + ("" if run.attempts == 1 else f"：从「{contacts_sync.STAGE_LABELS[run.stage]}」继续"))
+    with click.progressbar(length=100, label="全量同步", show_pos=True) as bar:
+        def show(current) -> None:
+            bar.label = contacts_sync.STAGE_LABELS[current.stage]
+            bar.update(contacts_sync.percent(current) - bar.pos)
+
+        run = contacts_sync.execute(run.id, show)
+    for entity, c in run.counts.items():
+        click.echo(f"  {contacts_sync.ENTITY_LABELS[entity]}: 新增 {c['added']}，变更 {c['changed']}，移除 {c['removed']}")
+    if run.status != contacts_sync.SUCCEEDED:
+        raise click.ClickException(f"同步 #{run.id} 失败：{run.errors[-1]['message']}")
+    click.echo(f"同步 #{run.id} 完成")

@@ -1,0 +1,96 @@
+"""Callback handlers keeping the people current between syncs; each re-reads WeCom and writes only what changed."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.contacts.corp_tags import sync_corp_tags
+from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relation, ensure_relation, has_relation,
+                                    reopen_relation, save_contacts, update_lost)
+from app.contacts.directory import sync_directory
+from app.contacts.groups import dismiss, fetch_group, save_groups
+from app.contacts.merge import from_epoch
+from app.contacts.models import CustomerGroup, Staff
+from app.core.db import utcnow
+from app.extensions import db
+from app.wecom.connection import gateway
+from app.wecom.errors import WeComNotFriend
+from app.wecom.handlers import on
+
+CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
+
+
+def _ensure_staff(userid: str) -> None:
+    """A member we have not seen yet: refresh the directory (the gateway reads members by department)."""
+    if userid and db.session.scalar(select(Staff.id).where(Staff.userid == userid)) is None:
+        sync_directory(gateway(), utcnow())
+
+
+def _refetch_customer(external_userid: str) -> None:
+    """Fetch the customer with all their follow users and merge them (nothing when WeCom has no relation left)."""
+    try:
+        answer = gateway().get_external_contact(external_userid)
+    except WeComNotFriend:
+        return
+    save_contacts((answer["external_contact"], follow) for follow in answer["follow_user"])
+
+
+@on(CONTACT, "edit_external_contact")
+def contact_edited(payload: dict[str, Any]) -> None:
+    _ensure_staff(payload.get("UserID", ""))
+    _refetch_customer(payload["ExternalUserID"])
+
+
+@on(CONTACT, "add_external_contact")
+@on(CONTACT, "add_half_external_contact")
+def contact_added(payload: dict[str, Any]) -> None:
+    contact_edited(payload)
+    if has_relation(payload.get("UserID", ""), payload["ExternalUserID"]):
+        reopen_relation(payload["UserID"], payload["ExternalUserID"])
+    update_lost(utcnow(), [payload["ExternalUserID"]])
+
+
+def _ended(payload: dict[str, Any], by: str) -> None:
+    """Record who ended the relation and when; an unknown customer or relation is fetched (or kept by id) first."""
+    userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
+    _ensure_staff(userid)
+    if not has_relation(userid, external_userid):
+        _refetch_customer(external_userid)
+        ensure_relation(userid, external_userid)
+    at = from_epoch(payload.get("CreateTime")) or utcnow()
+    end_relation(userid, external_userid, by, at, payload.get("Source") or None)
+    update_lost(utcnow(), [external_userid])
+
+
+@on(CONTACT, "del_external_contact")
+def staff_deleted_customer(payload: dict[str, Any]) -> None:
+    _ended(payload, ENDED_BY_STAFF)
+
+
+@on(CONTACT, "del_follow_user")
+def customer_deleted_staff(payload: dict[str, Any]) -> None:
+    _ended(payload, ENDED_BY_CUSTOMER)
+
+
+@on(CHAT, "create")
+@on(CHAT, "update")
+@on(CHAT, "dismiss")
+def group_changed(payload: dict[str, Any]) -> None:
+    """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed."""
+    chat_id, now = payload["ChatId"], utcnow()
+    detail = fetch_group(gateway(), chat_id)
+    if detail is None:
+        dismiss(now, only=[chat_id])
+        return
+    _ensure_staff(detail.get("owner", ""))
+    status = db.session.scalar(select(CustomerGroup.status).where(CustomerGroup.chat_id == chat_id)) or 0
+    save_groups([(detail, status)], now)
+
+
+@on(TAG, "create")
+@on(TAG, "update")
+@on(TAG, "delete")
+@on(TAG, "shuffle")
+def corp_tags_changed(payload: dict[str, Any]) -> None:  # noqa: ARG001 (the whole list is cheap and exact)
+    sync_corp_tags(gateway(), utcnow())

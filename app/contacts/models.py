@@ -1,0 +1,176 @@
+"""The local copy of WeCom's people: departments, staff, customers, follow relations, corp tags, groups; sync runs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import utcnow
+from app.extensions import db
+
+
+class Department(db.Model):
+    """A WeCom department (its id is WeCom's); `removed_at` once WeCom no longer lists it."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128), default="")
+    parent_id: Mapped[int | None]
+    order: Mapped[int] = mapped_column(default=0)
+    removed_at: Mapped[datetime | None]
+
+
+class Staff(db.Model):
+    """A member of the company (员工); `is_follow_user` when they may have customers."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    position: Mapped[str] = mapped_column(String(128), default="")
+    alias: Mapped[str] = mapped_column(String(64), default="")
+    department_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    main_department: Mapped[int | None]
+    status: Mapped[int] = mapped_column(default=1)  # 1 active, 2 disabled, 4 not activated, 5 left
+    is_follow_user: Mapped[bool] = mapped_column(default=False)
+    removed_at: Mapped[datetime | None]
+
+
+class Customer(db.Model):
+    """An external contact (客户), one row however many staff follow them; `lost_at` when no relation remains."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_userid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    type: Mapped[int] = mapped_column(default=1)  # 1 WeChat user, 2 WeCom user
+    gender: Mapped[int] = mapped_column(default=0)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    avatar: Mapped[str] = mapped_column(String(512), default="")
+    corp_name: Mapped[str] = mapped_column(String(128), default="")
+    corp_full_name: Mapped[str] = mapped_column(String(256), default="")
+    position: Mapped[str] = mapped_column(String(128), default="")
+    lost_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class FollowRelation(db.Model):
+    """A staff member following a customer, with remark, source and corp tags; ended relations are kept."""
+
+    __tablename__ = "follow_relations"
+    __table_args__ = (UniqueConstraint("userid", "external_userid"),
+                      Index("ix_follow_relations_external_userid", "external_userid"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64), ForeignKey("customers.external_userid"))
+    remark: Mapped[str] = mapped_column(String(128), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    remark_corp_name: Mapped[str] = mapped_column(String(128), default="")
+    remark_mobiles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    add_way: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(64), default="")
+    oper_userid: Mapped[str] = mapped_column(String(64), default="")
+    added_at: Mapped[datetime | None]
+    tag_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # "customer" (del_follow_user) or "staff"
+    end_source: Mapped[str | None] = mapped_column(String(32))  # event Source, or "reconcile" when found by a sync
+
+
+class CorpTagGroup(db.Model):
+    """A corp tag group as WeCom reports it."""
+
+    __tablename__ = "corp_tag_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class CorpTag(db.Model):
+    """A corp tag as WeCom reports it."""
+
+    __tablename__ = "corp_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[str] = mapped_column(String(64), unique=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class CustomerGroup(db.Model):
+    """A customer group (客户群); `dismissed_at` once WeCom no longer has it."""
+
+    __tablename__ = "customer_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    notice: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[int] = mapped_column(default=0)
+    admin_userids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    member_version: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime | None]
+    dismissed_at: Mapped[datetime | None]
+
+
+class CustomerGroupMember(db.Model):
+    """A staff member (type 1) or customer (type 2) in a customer group; `left_at` once they left."""
+
+    __tablename__ = "customer_group_members"
+    __table_args__ = (UniqueConstraint("chat_id", "userid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), ForeignKey("customer_groups.chat_id"))
+    userid: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[int] = mapped_column(default=2)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    group_nickname: Mapped[str] = mapped_column(String(128), default="")
+    join_time: Mapped[datetime | None]
+    join_scene: Mapped[int] = mapped_column(default=0)
+    invitor: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(64), default="")
+    left_at: Mapped[datetime | None]
+
+
+class SyncRun(db.Model):
+    """One full sync: where it is (stage, cursor state), what it changed, its errors; resumed until it succeeds."""
+
+    __tablename__ = "contact_sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="full")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the stage's cursor and progress
+    counts: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(default=1)
+    started_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class SyncSeen(db.Model):
+    """Relations a run has seen so far; what a finished run did not see has ended. Cleared when the stage ends."""
+
+    __tablename__ = "contact_sync_seen"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("contact_sync_runs.id"), primary_key=True)
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    external_userid: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,0 +1,195 @@
+"""Full sync runs: stages in order, one committed step at a time, resumable from the stage and cursor stored on the run."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.contacts.corp_tags import sync_corp_tags
+from app.contacts.customers import end_unseen, save_contacts, update_lost
+from app.contacts.directory import sync_directory
+from app.contacts.groups import dismiss, fetch_group, save_groups
+from app.contacts.merge import Counts
+from app.contacts.models import Staff, SyncRun
+from app.core.audit import record
+from app.core.db import transaction, utcnow
+from app.core.permissions import N_
+from app.extensions import db
+from app.wecom.connection import gateway
+from app.wecom.errors import WeComError
+from app.wecom.gateway import MAX_USERIDS_PER_BATCH, WeComGateway
+
+log = logging.getLogger("scrm.contacts.sync")
+
+RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), FAILED: N_("失败")}
+DONE = "done"
+STAGE_LABELS = {"directory": N_("部门与员工"), "tags": N_("企业标签"), "customers": N_("客户与跟进关系"),
+                "groups": N_("客户群"), DONE: N_("完成")}
+STAGE_SPAN = {"directory": (0, 5), "tags": (5, 10), "customers": (10, 85), "groups": (85, 100)}  # percent
+ENTITY_LABELS = {"departments": N_("部门"), "staff": N_("员工"), "tag_groups": N_("标签组"), "tags": N_("标签"),
+                 "customers": N_("客户"), "relations": N_("跟进关系"), "groups": N_("客户群"),
+                 "group_members": N_("群成员")}
+STALE = timedelta(minutes=2)  # a running run without a heartbeat for this long was interrupted
+GROUPS_PER_STEP = 50
+
+
+class SyncBusy(RuntimeError):
+    """Another sync is running right now."""
+
+
+def percent(run: SyncRun) -> int:
+    """Progress of the run, 0..100: the stage's span, advanced by the stage's own done/total."""
+    if run.stage == DONE:
+        return 100
+    low, high = STAGE_SPAN[run.stage]
+    total = run.state.get("total") or 0
+    return int(low + (high - low) * (run.state.get("done", 0) / total if total else 0))
+
+
+def begin(started_by: str) -> SyncRun:
+    """Resume the latest failed or interrupted run, or start a new one; SyncBusy when one is running."""
+    now = utcnow()
+    with transaction():
+        latest = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1).with_for_update()).first()
+        if latest is not None and latest.status == RUNNING and latest.heartbeat_at > now - STALE:
+            raise SyncBusy(f"同步 #{latest.id} 正在进行中")
+        if latest is not None and latest.status != SUCCEEDED:
+            run = latest
+            run.status, run.attempts, run.heartbeat_at, run.finished_at = RUNNING, run.attempts + 1, now, None
+        else:
+            run = SyncRun(kind="full", status=RUNNING, stage="directory", state={}, counts={}, errors=[],
+                          started_by=started_by, started_at=now, heartbeat_at=now)
+            db.session.add(run)
+            db.session.flush()
+        record("contacts.sync_started", target=f"sync#{run.id}", details={"attempt": run.attempts})
+    return run
+
+
+def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> SyncRun:
+    """Run the stages from where the run stands, committing after every step; a failure is stored on the run."""
+    try:
+        gw = gateway()
+        while True:
+            with transaction():
+                run = db.session.get(SyncRun, run_id)
+                if run.stage == DONE:
+                    run.status, run.finished_at = SUCCEEDED, utcnow()
+                    break
+                STEPS[run.stage](run, gw, utcnow())
+                run.heartbeat_at = utcnow()
+            if progress:
+                progress(run)
+    except (Exception, KeyboardInterrupt) as exc:
+        log.warning("sync #%s failed: %r", run_id, exc)
+        with transaction():
+            run = db.session.get(SyncRun, run_id)
+            run.status, run.finished_at = FAILED, utcnow()
+            run.errors = [*run.errors, {"at": utcnow().isoformat(), "stage": run.stage, "message": _describe(exc)}]
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+    return run
+
+
+def execute_in_background(app: Flask, run_id: int) -> None:
+    """Run `execute` on a thread of this process (the console's 'start' button)."""
+
+    def work():
+        with app.app_context():
+            try:
+                execute(run_id)
+            finally:
+                db.session.remove()
+
+    threading.Thread(target=work, name=f"contacts-sync-{run_id}", daemon=True).start()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "同步被中断"
+    return str(exc) if isinstance(exc, WeComError) else f"{type(exc).__name__}: {exc}"
+
+
+def _add_counts(run: SyncRun, counts: dict[str, Counts]) -> None:
+    total = {entity: dict(values) for entity, values in run.counts.items()}
+    for entity, c in counts.items():
+        slot = total.setdefault(entity, {"added": 0, "changed": 0, "removed": 0})
+        slot["added"] += c.added
+        slot["changed"] += c.changed
+        slot["removed"] += c.removed
+    run.counts = total
+
+
+def _next_stage(run: SyncRun) -> None:
+    stages = list(STAGE_SPAN)
+    position = stages.index(run.stage) + 1
+    run.stage = stages[position] if position < len(stages) else DONE
+    run.state = {}
+
+
+def _directory(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
+    _add_counts(run, sync_directory(gw, now))
+    _next_stage(run)
+
+
+def _tags(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
+    _add_counts(run, sync_corp_tags(gw, now))
+    _next_stage(run)
+
+
+def _customers(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
+    """One page of batch/get_by_user (100 follow users a chain); when all are read, end what was not seen."""
+    state = dict(run.state)
+    if "userids" not in state:
+        userids = sorted(db.session.scalars(select(Staff.userid).where(Staff.is_follow_user,
+                                                                       Staff.removed_at.is_(None))))
+        state = {"userids": userids, "chunk": 0, "cursor": "", "done": 0, "total": len(userids)}
+    start = state["chunk"] * MAX_USERIDS_PER_BATCH
+    chunk = state["userids"][start:start + MAX_USERIDS_PER_BATCH]
+    if not chunk:
+        _add_counts(run, {"relations": Counts(removed=end_unseen(run.id, now)), "customers": update_lost(now)})
+        _next_stage(run)
+        return
+    items, cursor = gw.batch_get_by_user_page(chunk, cursor=state["cursor"], limit=MAX_USERIDS_PER_BATCH)
+    if cursor and cursor == state["cursor"]:
+        raise WeComError(None, f"cursor {cursor!r} did not advance", "externalcontact/batch/get_by_user",
+                         message="企业微信分页游标没有前进，已停止翻页")
+    _add_counts(run, save_contacts(((i["external_contact"], i["follow_info"]) for i in items), run.id))
+    if cursor:
+        last = items[-1]["follow_info"]["userid"] if items else None
+        state.update(cursor=cursor, done=start + (chunk.index(last) if last in chunk else 0))
+    else:
+        state.update(chunk=state["chunk"] + 1, cursor="", done=start + len(chunk))
+    run.state = state
+
+
+def _groups(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
+    """List every group once (stored on the run), then fetch and merge them a batch a step; dismiss the rest."""
+    state = dict(run.state)
+    if "chats" not in state:
+        chats = [[c["chat_id"], c.get("status", 0)] for c in gw.iter_group_chats()]
+        state = {"chats": chats, "done": 0, "total": len(chats)}
+    batch = state["chats"][state["done"]:state["done"] + GROUPS_PER_STEP]
+    if not batch:
+        _add_counts(run, {"groups": dismiss(now, keep=[chat_id for chat_id, _ in state["chats"]])})
+        _next_stage(run)
+        return
+    found, gone = [], []
+    for chat_id, status in batch:
+        detail = fetch_group(gw, chat_id)
+        if detail is None:
+            gone.append(chat_id)  # dismissed between the listing and now
+        else:
+            found.append((detail, status))
+    _add_counts(run, save_groups(found, now))
+    _add_counts(run, {"groups": dismiss(now, only=gone)})
+    state["done"] += len(batch)
+    run.state = state
+
+
+STEPS: dict[str, Callable[[SyncRun, WeComGateway, datetime], None]] = {
+    "directory": _directory, "tags": _tags, "customers": _customers, "groups": _groups}

@@ -1,0 +1,76 @@
+"""The sync job pages: only admins see and start syncs; a run shows its stage, progress, counts and errors."""
+import time
+
+from sqlalchemy import select
+
+from app.contacts.models import SyncRun
+from app.core.audit import AuditEntry
+from app.core.db import transaction, utcnow
+from app.extensions import db
+from tests.conftest import csrf_token
+
+
+def _running_run() -> SyncRun:
+    with transaction():
+        run = SyncRun(status="running", stage="customers", state={"done": 3, "total": 6},
+                      counts={"customers": {"added": 120, "changed": 2, "removed": 0}}, errors=[],
+                      started_by="admin-user", heartbeat_at=utcnow())
+        db.session.add(run)
+    return run
+
+
+def _wait_finished(run_id: int, timeout: float = 10.0) -> SyncRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run_id)
+        if run.status != "running":
+            return run
+        time.sleep(0.05)
+    raise AssertionError("the sync did not finish")
+
+
+def test_viewer_may_neither_see_nor_start_syncs(client, signed_in_as):
+    signed_in_as("viewer")
+    assert client.get("/contacts/sync").status_code == 403
+    assert client.post("/contacts/sync/start", data={"csrf_token": csrf_token(client, "/")}).status_code == 403
+    assert "/contacts/sync" not in client.get("/").get_data(as_text=True)
+    assert db.session.scalars(select(SyncRun)).all() == []
+
+
+def test_admin_starts_a_sync_and_sees_why_it_failed(client, signed_in_as):
+    signed_in_as("admin")
+    page = client.get("/contacts/sync").get_data(as_text=True)
+    assert "开始全量同步" in page and "还没有同步记录" in page
+    response = client.post("/contacts/sync/start", data={"csrf_token": csrf_token(client, "/contacts/sync")})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    run = _wait_finished(run_id)  # no WeCom credentials yet
+    assert run.status == "failed" and run.started_by == "admin-user"
+    detail = client.get(f"/contacts/sync/{run_id}").get_data(as_text=True)
+    assert "失败" in detail and "企业微信未配置" in detail and "从中断处继续" in detail
+    assert "企业微信未配置" in client.get("/contacts/sync").get_data(as_text=True)
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.target == f"sync#{run_id}")) \
+        == "contacts.sync_started"
+
+
+def test_running_sync_shows_progress_and_refreshes_itself(client, signed_in_as):
+    signed_in_as("admin")
+    run = _running_run()
+    page = client.get(f"/contacts/sync/{run.id}").get_data(as_text=True)
+    assert "进行中" in page and "客户与跟进关系" in page and "47%" in page and ">120<" in page
+    assert f"/contacts/sync/{run.id}/progress" in page  # polled by the page
+    progress = client.get(f"/contacts/sync/{run.id}/progress").get_json()
+    assert progress == {"status": "running", "stage": "客户与跟进关系", "percent": 47,
+                        "counts": {"customers": {"added": 120, "changed": 2, "removed": 0}}}
+    listing = client.get("/contacts/sync").get_data(as_text=True)
+    assert "47%" in listing and "+120" in listing
+
+
+def test_a_second_start_while_one_runs_is_refused(client, signed_in_as):
+    signed_in_as("admin")
+    _running_run()
+    response = client.post("/contacts/sync/start", data={"csrf_token": csrf_token(client, "/contacts/sync")},
+                           follow_redirects=True)
+    assert "正在进行中" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(SyncRun)).all()) == 1
