@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import exists, insert, select, true, update
 
-from app.contacts.merge import Counts, Row, among, from_epoch, merge, refresh_statistics
+from app.contacts.merge import Counts, Row, from_epoch, merge, refresh_statistics
 from app.core.db import upsert_ignore
 from app.contacts.models import Customer, FollowRelation, SyncSeen
 from app.extensions import db
@@ -50,9 +50,9 @@ def save_contacts(pairs: Iterable[tuple[dict, dict]], run_id: int | None = None)
     customers = [customer_row(contact) for contact, _ in pairs]
     relations = [relation_row(contact["external_userid"], follow) for contact, follow in pairs]
     exts = sorted({c["external_userid"] for c in customers})
-    counts = {"customers": merge(Customer, ("external_userid",), customers, among(Customer.external_userid, exts)),
+    counts = {"customers": merge(Customer, ("external_userid",), customers, Customer.external_userid.in_(exts)),
               "relations": merge(FollowRelation, ("userid", "external_userid"), relations,
-                                 among(FollowRelation.external_userid, exts), adjust=_keep_customer_end)}
+                                 FollowRelation.external_userid.in_(exts), adjust=_keep_customer_end)}
     if run_id is not None and relations:
         seen = {(r["userid"], r["external_userid"]) for r in relations}
         db.session.execute(insert(SyncSeen), [{"run_id": run_id, "userid": u, "external_userid": e} for u, e in seen])

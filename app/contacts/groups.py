@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from app.contacts.merge import Counts, Row, among, from_epoch, merge
+from app.contacts.merge import Counts, Row, from_epoch, merge
 from app.contacts.models import CustomerGroup, CustomerGroupMember
 from app.extensions import db
 from app.wecom.errors import WeComError
@@ -44,10 +44,10 @@ def _member_row(chat_id: str, member: dict[str, Any]) -> Row:
 def save_groups(chats: list[tuple[dict[str, Any], int]], now: datetime) -> dict[str, Counts]:
     """Merge (groupchat/get detail, status) pairs with their members; members no longer listed have left."""
     ids = [chat["chat_id"] for chat, _ in chats]
-    groups = merge(CustomerGroup, ("chat_id",), [_group_row(c, s) for c, s in chats], among(CustomerGroup.chat_id, ids))
+    groups = merge(CustomerGroup, ("chat_id",), [_group_row(c, s) for c, s in chats], CustomerGroup.chat_id.in_(ids))
     members = merge(CustomerGroupMember, ("chat_id", "userid"),
                     [_member_row(c["chat_id"], m) for c, _ in chats for m in c.get("member_list") or []],
-                    among(CustomerGroupMember.chat_id, ids), removed_col="left_at", now=now)
+                    CustomerGroupMember.chat_id.in_(ids), removed_col="left_at", now=now)
     return {"groups": groups, "group_members": members}
 
 

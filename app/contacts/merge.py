@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import ColumnElement, bindparam, select, text, update
+from sqlalchemy import ColumnElement, select, text, update
 
 from app.core.db import upsert_ignore
 from app.extensions import db
@@ -70,15 +70,6 @@ def merge(model, keys: tuple[str, ...], incoming: Iterable[Row], scope: ColumnEl
     for group in _same_columns(updates):
         db.session.execute(update(model), group)
     return counts
-
-
-def among(column, values: Iterable) -> ColumnElement[bool]:
-    """`column IN (values)` with the values written into the SQL, so PostgreSQL plans it for these values.
-
-    psycopg prepares a statement after a few runs; the generic plan of a bound IN list, made while the table was
-    still small, keeps scanning the whole table once it is large (a full sync fills the tables as it goes).
-    """
-    return column.in_(bindparam(f"among_{column.key}", list(values), expanding=True, literal_execute=True))
 
 
 def refresh_statistics(*models) -> None:

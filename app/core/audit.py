@@ -29,6 +29,8 @@ ACTION_LABELS = {
     "api_token.revoked": N_("吊销 API 令牌"),
     "audit.exported": N_("导出审计日志"),
     "callback.replayed": N_("重放回调事件"),
+    "contacts.sync_started": N_("开始同步"),
+    "orders.imported": N_("导入订单"),
 }
 
 

@@ -94,3 +94,12 @@ def upsert_ignore(model, values: dict, conflict_columns: list[str]):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+
+
+def engine_options(uri: str, options: dict) -> dict:
+    """Engine options for `uri`. psycopg 3 would prepare a statement after 5 runs and then keep a plan made
+    while a table was nearly empty (a full sync went from 8 s to 28 s); plan every statement afresh instead."""
+    if uri.startswith("postgresql+psycopg"):
+        connect_args = {**options.get("connect_args", {}), "prepare_threshold": None}
+        return {**options, "connect_args": connect_args}
+    return options

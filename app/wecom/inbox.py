@@ -18,8 +18,10 @@ from app.wecom import handlers
 log = logging.getLogger("scrm.wecom.inbox")
 
 # WeCom's events carry no id; these fields together identify one (design: FromUserName is always "sys").
+# WelcomeCode is fresh for every add but the same in WeCom's retries: a delete and re-add within one
+# second are two events, a retried delivery is one.
 DEDUPE_FIELDS = ("Event", "ChangeType", "UserID", "ExternalUserID", "ChatId", "UpdateDetail", "CurMemVer",
-                 "Id", "TagType", "StrategyId", "FailReason", "Source", "CreateTime")
+                 "Id", "TagType", "StrategyId", "FailReason", "Source", "WelcomeCode", "CreateTime")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 LANE_WELCOME = "welcome"  # adds with a WelcomeCode: 20 seconds to answer, handled before anything else

@@ -58,7 +58,7 @@ def test_navigation_marks_unbuilt_capabilities_and_links_nothing_to_them(client,
     assert "建设中" in page
     for unbuilt in ("RFM 分层", "任务宝", "沉睡唤醒"):
         assert f'{unbuilt} <span class="badge' in page, unbuilt
-    assert 'href="/rfm' not in page and 'href="/referral' not in page
+    assert 'href="/referral' not in page and 'href="/wakeup' not in page
 
 
 def test_viewer_does_not_see_admin_navigation(client, signed_in_as):

@@ -164,3 +164,12 @@ def test_events_page_is_refused_as_a_page_not_json(client, signed_in_as):
     response = client.get("/wecom/events")
     assert response.status_code == 403
     assert "没有权限" in response.get_data(as_text=True)
+
+
+def test_a_re_add_within_the_same_second_is_a_new_event(client, configured):
+    _post(client, _add_event(welcome="WC-first"))
+    _post(client, events.contact_event(CORP, 1700000000, "del_follow_user", "zhangsan", "wmEXT1"))
+    _post(client, _add_event(welcome="WC-second"))
+    _post(client, _add_event(welcome="WC-second"))  # WeCom's retry of the second add
+    kinds = db.session.scalars(select(CallbackEvent.change_type).order_by(CallbackEvent.id)).all()
+    assert kinds == ["add_external_contact", "del_follow_user", "add_external_contact"]
