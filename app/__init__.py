@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.core.db import render_migration_item
+from app.core.db import engine_options, render_migration_item
 from config import INSTANCE_DIR, PROJECT_ROOT, BaseConfig
 
 
@@ -15,6 +15,8 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     config.check()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
     app.config.from_object(config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models, web  # noqa: F401 (models: the whole schema for Alembic)
@@ -34,9 +36,10 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.contacts import handlers as _contact_handlers  # noqa: F401 (registers the callback handlers)
     from app.contacts.views import bp as contacts_bp
     from app.home.views import bp as home_bp
+    from app.rfm.views import bp as rfm_bp
     from app.wecom.views import bp as wecom_bp
 
-    for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp):
+    for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -20,6 +20,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("groups", N_("客户群"), P.GROUPS_VIEW),
     NavItem("tags", N_("标签"), P.TAGS_MANAGE),
     NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW),
+    NavItem("orders", N_("订单导入"), P.ORDERS_IMPORT, "rfm.import_orders"),
     NavItem("segments", N_("人群"), P.SEGMENTS_MANAGE),
     NavItem("campaigns", N_("群发"), P.CAMPAIGNS_VIEW),
     NavItem("welcome", N_("欢迎语"), P.WELCOME_MANAGE),

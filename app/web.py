@@ -17,6 +17,7 @@ ERROR_TITLES = {
     403: N_("没有权限"),
     404: N_("页面不存在"),
     405: N_("不支持的请求方式"),
+    413: N_("文件太大（上限 32 MB），请拆分后再上传"),
     500: N_("服务器出错了"),
 }
 
@@ -56,7 +57,8 @@ def _wants_json() -> bool:
 def _error(status: int, message: str | None = None):
     title = _(ERROR_TITLES.get(status, N_("出错了")))
     if _wants_json():
-        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                413: "too_large"}
         return jsonify(error={"code": code.get(status, "error"), "message": message or title}), status
     return render_template("error.html", status=status, title=title, message=message), status
 
@@ -77,7 +79,7 @@ def init_app(app: Flask) -> None:
     def _csrf(exc):
         return _error(400, _("表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"))
 
-    for status in (400, 403, 404, 405):
+    for status in (400, 403, 404, 405, 413):
         app.register_error_handler(status, lambda exc, status=status: _error(status))
 
     @app.errorhandler(500)

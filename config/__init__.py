@@ -47,6 +47,8 @@ class BaseConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # uploads (order files) larger than this are refused with 413
+    UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     PASSWORD_HASH_METHOD = "scrypt"

@@ -49,10 +49,11 @@ _schema_ready: set[str] = set()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, database_url_for):
+def app(request, database_url_for, tmp_path_factory):
     """The console app on an empty schema, once on SQLite and once on PostgreSQL."""
     url = database_url_for(request.param)
-    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    uploads = tmp_path_factory.mktemp("uploads")
+    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads)})
     application = create_app(config)
     with application.app_context():
         if url not in _schema_ready:

@@ -1,0 +1,132 @@
+"""Order files (CSV, Excel): read as a table, columns mapped to fields, every row validated, all or nothing."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.rfm.order_rows import FIELDS, OrderRecord, normalize
+from app.rfm.scoring import PaidOrder
+
+SCORE_COLUMNS = ("order_id", "external_userid", "amount", "paid_at", "status")
+IMPORT_COLUMNS = ("order_id", "amount", "paid_at", "status")  # plus one of external_userid / unionid / mobile
+# Column names operators already use, recognised when a file is mapped automatically.
+ALIASES = {
+    "order_id": ("订单号", "订单编号", "订单id"),
+    "external_userid": ("客户id", "外部联系人id", "externaluserid"),
+    "unionid": ("union_id",),
+    "mobile": ("手机号", "手机", "电话", "phone"),
+    "amount": ("金额", "实付金额", "支付金额", "订单金额"),
+    "paid_at": ("支付时间", "付款时间", "下单时间"),
+    "status": ("状态", "订单状态"),
+    "category": ("品类", "类目", "商品类目"),
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # line number in the file, the header being line 1
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.line} 行: {self.message}"
+
+
+class OrderFileError(ValueError):
+    """The file cannot be used; `errors` names every bad line (or the missing columns)."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[tuple[int, dict[str, Any]]]  # (line number, cells by column name), blank lines left out
+
+
+def read_table(path: Path) -> Table:
+    """A .csv (UTF-8, BOM allowed) or .xlsx file as a table."""
+    if path.suffix.lower() == ".xlsx":
+        return _xlsx_table(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise OrderFileError([RowError(1, "文件不是 UTF-8 编码（Excel 请另存为 .xlsx 或「CSV UTF-8」）")]) from None
+    return csv_table(io.StringIO(text, newline=""))
+
+
+def csv_table(stream: TextIO) -> Table:
+    reader = csv.reader(stream)
+    header = [h.strip() for h in next(reader, [])]
+    rows = [(line, dict(zip(header, cells))) for line, cells in enumerate(reader, start=2) if any(cells)]
+    return Table(header, rows)
+
+
+def _xlsx_table(path: Path) -> Table:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        cells = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(cells, ())]
+        rows = [(line, dict(zip(header, ("" if v is None else v for v in values))))
+                for line, values in enumerate(cells, start=2) if any(v not in (None, "") for v in values)]
+    finally:
+        book.close()
+    return Table(header, rows)
+
+
+def auto_mapping(header: list[str]) -> dict[str, str]:
+    """Field -> column, for the columns whose name is the field's or one of its usual Chinese names."""
+    by_name = {h.strip().lower(): h for h in header}
+    mapping = {}
+    for field in FIELDS:
+        for name in (field, *ALIASES.get(field, ())):
+            if name in by_name:
+                mapping[field] = by_name[name]
+                break
+    return mapping
+
+
+def records(table: Table, zone: tzinfo, mapping: dict[str, str] | None = None,
+            required: tuple[str, ...] = IMPORT_COLUMNS) -> list[OrderRecord]:
+    """Every row validated under `mapping` (default: automatic); any problem raises OrderFileError with all."""
+    mapping = auto_mapping(table.header) if mapping is None else mapping
+    missing = [f for f in required if mapping.get(f) not in table.header]
+    if missing:
+        raise OrderFileError([RowError(1, "缺少列: " + ", ".join(missing))])
+    result, errors, first_line = [], [], {}
+    for line, row in table.rows:
+        try:
+            record = normalize({field: row.get(column, "") for field, column in mapping.items()}, zone)
+        except ValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        if record.order_id in first_line:
+            errors.append(RowError(line, f"order_id {record.order_id} 与第 {first_line[record.order_id]} 行重复"))
+            continue
+        first_line[record.order_id] = line
+        result.append(record)
+    if errors:
+        raise OrderFileError(errors)
+    return result
+
+
+def paid_orders(orders: list[OrderRecord], zone: tzinfo) -> list[PaidOrder]:
+    """The paid ones, keyed by external_userid, each on its corp-local date."""
+    return [PaidOrder(r.order_id, r.external_userid, r.amount, r.paid_at.astimezone(zone).date())
+            for r in orders if r.status == "paid" and r.external_userid]
+
+
+def write_scores(stream: TextIO, scores) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["external_userid", "recency_days", "frequency", "monetary", "r_score", "f_score",
+                     "m_score", "segment", "class8"])
+    for s in scores:
+        writer.writerow([s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score,
+                         s.f_score, s.m_score, s.segment, s.class8])

@@ -1,0 +1,78 @@
+"""The order import page: upload, preview with automatic column mapping, validation report, all or nothing."""
+import io
+
+from sqlalchemy import func, select
+
+from app.core.audit import AuditEntry
+from app.extensions import db
+from app.rfm.models import Order
+from tests.conftest import csrf_token
+
+CHINESE_HEADERS = "订单号,客户ID,金额,支付时间,状态\nD1,wmA,12.50,2026-04-01 10:00,已支付\nD2,wmB,8,2026-04-02,paid\n"
+
+
+def _upload(client, content: str, name: str = "orders.csv"):
+    return client.post("/rfm/orders/import", data={
+        "csrf_token": csrf_token(client, "/rfm/orders/import"),
+        "file": (io.BytesIO(content.encode("utf-8")), name)}, content_type="multipart/form-data")
+
+
+def _count():
+    return db.session.scalar(select(func.count()).select_from(Order))
+
+
+def test_upload_previews_and_maps_chinese_column_names(client, signed_in_as):
+    signed_in_as("operator")
+    response = _upload(client, CHINESE_HEADERS)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "共 2 行数据" in page and "wmA" in page
+    assert '<option value="订单号" selected>' in page and '<option value="金额" selected>' in page
+    assert _count() == 0
+
+
+def test_confirming_imports_everything_and_is_audited(client, signed_in_as):
+    signed_in_as("operator")
+    location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
+            "amount": "金额", "paid_at": "支付时间", "status": "状态"}
+    done = client.post(location, data=form, follow_redirects=True)
+    assert "导入完成：新增 2" in done.get_data(as_text=True)
+    assert _count() == 2
+    assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "orders.imported"
+
+
+def test_bad_rows_are_reported_by_line_and_nothing_is_imported(client, signed_in_as):
+    signed_in_as("operator")
+    bad = CHINESE_HEADERS + "D3,wmC,abc,2026-04-03,paid\nD1,wmD,1,2026-04-03,paid\n"
+    location = _upload(client, bad).headers["Location"]
+    form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
+            "amount": "金额", "paid_at": "支付时间", "status": "状态"}
+    page = client.post(location, data=form).get_data(as_text=True)
+    assert "有 2 处错误，没有导入任何订单" in page
+    report = page.split('id="error-report"')[1]
+    assert "<td class=\"mono\">4</td>" in report and "abc" in report
+    assert "<td class=\"mono\">5</td>" in report and "与第 2 行重复" in report
+    assert _count() == 0
+
+
+def test_wrong_file_type_is_refused(client, signed_in_as):
+    signed_in_as("operator")
+    page = _upload(client, "whatever", name="orders.txt").get_data(as_text=True)
+    assert "只支持 .csv" in page
+
+
+def test_someone_elses_upload_cannot_be_opened(client, signed_in_as, make_user):
+    signed_in_as("operator")
+    location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    make_user("admin", username="other-admin")
+    from tests.conftest import sign_in
+    sign_in(client, "other-admin")
+    page = client.get(location, follow_redirects=True).get_data(as_text=True)
+    assert "已过期或不存在" in page
+
+
+def test_community_manager_cannot_import_orders(client, signed_in_as):
+    signed_in_as("community_manager")
+    assert client.get("/rfm/orders/import").status_code == 403
