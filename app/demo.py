@@ -15,11 +15,16 @@ import click
 import requests
 from flask import current_app
 from flask_migrate import upgrade
+from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app import worker
+from app.contacts import sync as contacts_sync
+from app.contacts.models import SyncRun
 from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
+from app.demo_orders import seed_orders
+from app.extensions import db
 from config import INSTANCE_DIR, PROJECT_ROOT
 
 DEMO_PASSWORD = "demo-password"
@@ -70,6 +75,19 @@ def start_emulator(api_base: str, callback_url: str) -> subprocess.Popen:
             time.sleep(0.3)
 
 
+def first_sync() -> None:
+    """Bring the emulator's company into the console once (later starts keep what is there)."""
+    if db.session.scalar(select(SyncRun.id).where(SyncRun.status == contacts_sync.SUCCEEDED).limit(1)):
+        return
+    click.echo("首次全量同步企业微信（模拟器）的员工、客户与客户群 …")
+    run = contacts_sync.execute(contacts_sync.begin("demo").id)
+    if run.status != contacts_sync.SUCCEEDED:
+        raise click.ClickException(f"首次同步失败：{run.errors[-1]['message']}")
+    customers = run.counts.get("customers", {}).get("added", 0)
+    click.echo(f"同步完成：{customers} 位客户；生成演示订单 …")
+    click.echo(f"已生成 {seed_orders()} 条演示订单")
+
+
 def run_demo(host: str, port: int) -> None:
     app = current_app._get_current_object()
     if app.config["NAME"] != "demo":
@@ -80,6 +98,7 @@ def run_demo(host: str, port: int) -> None:
     api_base = app.config["WECOM_API_BASE"]
     click.echo(f"启动本地企业微信模拟器 {api_base} （演示企业：30+ 员工、20,000 客户、150 个客户群）…")
     emulator = start_emulator(api_base, f"http://{host}:{port}/wecom/callback")
+    first_sync()
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()

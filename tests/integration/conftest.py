@@ -1,7 +1,9 @@
-"""Integration fixtures: a running local WeCom emulator (seed small) and a raw-HTTP helper for its API."""
+"""Integration fixtures: a running local WeCom emulator (seed small), the console wired to it, raw HTTP to its API."""
 import pytest
 import requests
 
+from app.core import settings
+from app.wecom import connection
 from scripts.wecom_emulator.testing import RunningEmulator
 
 
@@ -10,6 +12,18 @@ def emulator():
     """A fresh emulator (seed "small") on a free port; see scripts/wecom_emulator/testing.py."""
     with RunningEmulator(seed="small", callback_retry_interval=0.0) as emu:
         yield emu
+
+
+@pytest.fixture
+def wired(app, emulator, live_server):
+    """The console using the emulator as WeCom (API base and credentials), and the emulator calling it back."""
+    app.config["WECOM_API_BASE"] = emulator.api_base
+    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret,
+                   "wecom.token": emulator.token, "wecom.aes_key": emulator.aes_key}, "test")
+    connection.forget()
+    emulator.control.config(callback_url=f"{live_server}/wecom/callback")
+    yield emulator
+    connection.forget()
 
 
 class WeComHttp:

@@ -1,7 +1,6 @@
 """WeCom (the emulator) delivers real encrypted callbacks to the running console; the inbox keeps each once."""
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from app.core import settings
@@ -9,18 +8,6 @@ from app.extensions import db
 from app.wecom import connection, inbox
 from app.wecom.inbox import CallbackEvent
 from tests.conftest import csrf_token
-
-
-@pytest.fixture
-def wired(app, emulator, live_server):
-    """The console configured with the emulator's credentials, and the emulator calling the console back."""
-    app.config["WECOM_API_BASE"] = emulator.api_base
-    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret,
-                   "wecom.token": emulator.token, "wecom.aes_key": emulator.aes_key}, "test")
-    connection.forget()
-    emulator.control.config(callback_url=f"{live_server}/wecom/callback")
-    yield emulator
-    connection.forget()
 
 
 def _a_follower() -> str:

@@ -1,5 +1,4 @@
 """Alembic revisions build the schema from nothing on SQLite and PostgreSQL, and match the models."""
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.contacts.models import CorpTag, Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff
 from app.extensions import db
 from app.wecom import connection, inbox
-from tests.integration.test_sync_full import full_sync, wired  # noqa: F401 (fixture)
+from tests.integration.test_sync_full import full_sync
 
 
 def deliver(emulator, action: str, **data) -> dict:

@@ -1,27 +1,13 @@
 """A full sync copies the emulator's company into the console, changes nothing the second time, and resumes."""
-import pytest
 from sqlalchemy import func, select
 
 from app.contacts import sync
 from app.contacts.models import (CorpTag, Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff,
                                  SyncRun)
-from app.core import settings
 from app.extensions import db
 from app.wecom import connection
 
 BATCH_API = "externalcontact/batch/get_by_user"
-
-
-@pytest.fixture
-def wired(app, emulator, live_server):
-    """The console using the emulator as WeCom, and the emulator calling the console back."""
-    app.config["WECOM_API_BASE"] = emulator.api_base
-    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret,
-                   "wecom.token": emulator.token, "wecom.aes_key": emulator.aes_key}, "test")
-    connection.forget()
-    emulator.control.config(callback_url=f"{live_server}/wecom/callback")
-    yield emulator
-    connection.forget()
 
 
 def full_sync(progress=None) -> SyncRun:
