@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.core.db import engine_options, render_migration_item
+from app.core.db import engine_options, include_in_migrations, render_migration_item
 from config import INSTANCE_DIR, PROJECT_ROOT, BaseConfig
 
 
@@ -24,7 +24,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item, include_object=include_in_migrations)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)

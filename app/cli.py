@@ -87,3 +87,14 @@ def sync(full: bool) -> None:
     if run.status != contacts_sync.SUCCEEDED:
         raise click.ClickException(f"同步 #{run.id} 失败：{run.errors[-1]['message']}")
     click.echo(f"同步 #{run.id} 完成")
+
+
+@scrm_cli.command("scheduler")
+def scheduler() -> None:
+    """Run the periodic jobs (nightly reconcile); a second instance waits idle until the first stops."""
+    from flask import current_app
+
+    from app.scheduler import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_forever(current_app._get_current_object())

@@ -1,4 +1,4 @@
-"""The all-in-one demo: the local WeCom emulator, the console, and a worker, on SQLite, seeded.
+"""The all-in-one demo: the local WeCom emulator, the console, a worker and the scheduler, on SQLite, seeded.
 
 The console talks to the emulator exactly as it would to WeCom: the credentials below are simply the
 ones the demo starts the emulator with, and WECOM_API_BASE (DemoConfig) points at it.
@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
-from app import worker
+from app import scheduler, worker
 from app.contacts import sync as contacts_sync
 from app.contacts.models import SyncRun
 from app.core import accounts, settings
@@ -102,6 +102,7 @@ def run_demo(host: str, port: int) -> None:
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
+    threading.Thread(target=scheduler.run_forever, args=(app,), name="demo-scheduler", daemon=True).start()
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")

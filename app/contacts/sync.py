@@ -95,6 +95,18 @@ def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> S
     return run
 
 
+def reconcile() -> SyncRun | None:
+    """The nightly job: a full sync that catches what callbacks missed (WeCom may drop or reorder them)."""
+    try:
+        run = execute(begin("scheduler").id)
+    except SyncBusy as exc:
+        log.info("nightly reconcile skipped: %s", exc)
+        return None
+    if run.status != SUCCEEDED:
+        raise RuntimeError(f"sync #{run.id} failed: {run.errors[-1]['message']}")
+    return run
+
+
 def execute_in_background(app: Flask, run_id: int) -> None:
     """Run `execute` on a thread of this process (the console's 'start' button)."""
 

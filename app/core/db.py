@@ -103,3 +103,11 @@ def engine_options(uri: str, options: dict) -> dict:
         connect_args = {**options.get("connect_args", {}), "prepare_threshold": None}
         return {**options, "connect_args": connect_args}
     return options
+
+
+UNMANAGED_TABLES = {"apscheduler_jobs"}  # created and owned by APScheduler's job store, not by Alembic
+
+
+def include_in_migrations(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic hook: leave tables that other libraries own out of autogenerate."""
+    return not (type_ == "table" and name in UNMANAGED_TABLES)

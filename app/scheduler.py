@@ -1,0 +1,130 @@
+"""The scheduler process: one active instance runs the declared periodic jobs; a second one waits idle."""
+from __future__ import annotations
+
+import fcntl
+import importlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.core import settings
+from app.extensions import db
+from config import INSTANCE_DIR
+
+log = logging.getLogger("scrm.scheduler")
+JOB_TABLE = "apscheduler_jobs"  # APScheduler's own table, kept out of Alembic (core.db.UNMANAGED_TABLES)
+LOCK_KEY = 74_530_117  # pg_try_advisory_lock key of the active scheduler
+WAIT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    key: str
+    description: str
+    target: str      # "module:function", called with no arguments inside an app context
+    cron: dict       # CronTrigger fields, in the corp timezone
+
+
+JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("contacts.reconcile", "每晚全量对账同步：补上回调遗漏或乱序的变化",
+                "app.contacts.sync:reconcile", {"hour": 3, "minute": 0}),
+)
+_app: Flask | None = None
+
+
+class SingleInstanceLock:
+    """Held by the active scheduler: a PostgreSQL advisory lock, or a file lock beside the SQLite database."""
+
+    def __init__(self, app: Flask):
+        self._app = app
+        self._held = None
+
+    def acquire(self) -> bool:
+        url = make_url(self._app.config["SQLALCHEMY_DATABASE_URI"])
+        if url.get_backend_name() == "postgresql":
+            with self._app.app_context():
+                conn = db.engine.connect()
+            if conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
+                self._held = conn  # the lock lives as long as this connection
+                return True
+            conn.close()
+            return False
+        path = Path(url.database).with_suffix(".scheduler.lock") if url.database else INSTANCE_DIR / "scheduler.lock"
+        handle = open(path, "w")  # noqa: SIM115 (kept open while the lock is held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._held = handle
+        return True
+
+    def release(self) -> None:
+        """Give the lock up; a process that dies loses it anyway (its connection or file closes)."""
+        if self._held is None:
+            return
+        if hasattr(self._held, "invalidate"):
+            self._held.invalidate()  # close the database connection itself: a pooled one would keep the lock
+        else:
+            self._held.close()
+        self._held = None
+
+
+def run_job(key: str) -> None:
+    """Entry point APScheduler stores by reference: run one declared job in an app context."""
+    job = next(j for j in JOBS if j.key == key)
+    module, function = job.target.split(":")
+    with _app.app_context():
+        started = time.monotonic()
+        log.info("job %s started", key)
+        getattr(importlib.import_module(module), function)()
+        log.info("job %s finished in %.1fs", key, time.monotonic() - started)
+
+
+def build(app: Flask) -> BlockingScheduler:
+    """The scheduler with its persistent job store and every declared job (not started)."""
+    global _app
+    _app = app
+    with app.app_context():
+        zone = settings.corp_timezone()
+        store = SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)
+    # A run missed while no scheduler was up runs once at start if it is less than 6 hours late,
+    # otherwise it is skipped and logged: never silently, never twice (coalesce).
+    scheduler = BlockingScheduler(jobstores={"default": store}, timezone=zone,
+                                  job_defaults={"coalesce": True, "max_instances": 1,
+                                                "misfire_grace_time": 6 * 3600})
+    for job in JOBS:
+        scheduler.add_job(run_job, CronTrigger(timezone=zone, **job.cron), args=[job.key], id=job.key,
+                          name=job.description, replace_existing=True)
+    scheduler.add_listener(_report, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+    return scheduler
+
+
+def _report(event) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning("job %s missed its run at %s (scheduler was down longer than the grace time)",
+                    event.job_id, event.scheduled_run_time)
+    else:
+        log.error("job %s failed: %r", event.job_id, event.exception)
+
+
+def run_forever(app: Flask) -> None:
+    """The `scrm scheduler` command: wait to be the only active scheduler, then run the jobs."""
+    lock = SingleInstanceLock(app)
+    while not lock.acquire():
+        log.info("another scheduler is active; this one stays idle and checks again in %ss", WAIT_SECONDS)
+        time.sleep(WAIT_SECONDS)
+    log.info("scheduler active with %d jobs", len(JOBS))
+    try:
+        build(app).start()
+    finally:
+        lock.release()

@@ -1,0 +1,33 @@
+"""The scheduler: only one instance is active, the nightly reconcile is declared, and it really syncs."""
+
+from sqlalchemy import select
+
+from app import scheduler
+from app.contacts.models import SyncRun
+from app.extensions import db
+
+
+def test_a_second_scheduler_stays_idle_until_the_first_stops(app):
+    first, second = scheduler.SingleInstanceLock(app), scheduler.SingleInstanceLock(app)
+    assert first.acquire() is True
+    try:
+        assert second.acquire() is False
+    finally:
+        first.release()
+    assert second.acquire() is True
+    second.release()
+
+
+def test_nightly_reconcile_is_declared_at_three_in_the_corp_timezone(app):
+    jobs = {job.id: job for job in scheduler.build(app).get_jobs()}
+    reconcile = jobs["contacts.reconcile"]
+    assert str(reconcile.trigger.timezone) == "Asia/Shanghai"
+    fields = {f.name: str(f) for f in reconcile.trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("3", "0")
+
+
+def test_the_reconcile_job_runs_a_full_sync(app, wired):
+    scheduler.build(app)
+    scheduler.run_job("contacts.reconcile")
+    run = db.session.scalars(select(SyncRun)).one()
+    assert run.status == "succeeded" and run.started_by == "scheduler"
