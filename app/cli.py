@@ -8,11 +8,12 @@ from flask.cli import AppGroup
 
 from app.core import accounts, tokens
 from app.core.permissions import Role
-from app.rfm.commands import import_orders, rfm_score
+from app.rfm.commands import import_orders, recompute_rfm, rfm_score
 
 scrm_cli = AppGroup("scrm", help="私域运营控制台的管理命令")
 scrm_cli.add_command(rfm_score)
 scrm_cli.add_command(import_orders)
+scrm_cli.add_command(recompute_rfm)
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
 

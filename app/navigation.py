@@ -19,7 +19,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("contacts", N_("客户"), P.CONTACTS_VIEW),
     NavItem("groups", N_("客户群"), P.GROUPS_VIEW),
     NavItem("tags", N_("标签"), P.TAGS_MANAGE),
-    NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW),
+    NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW, "rfm.index"),
     NavItem("orders", N_("订单导入"), P.ORDERS_IMPORT, "rfm.import_orders"),
     NavItem("segments", N_("人群"), P.SEGMENTS_MANAGE),
     NavItem("campaigns", N_("群发"), P.CAMPAIGNS_VIEW),

@@ -37,6 +37,8 @@ class PeriodicJob:
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("contacts.reconcile", "每晚全量对账同步：补上回调遗漏或乱序的变化",
                 "app.contacts.sync:reconcile", {"hour": 3, "minute": 0}),
+    PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签",
+                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}),
 )
 _app: Flask | None = None
 

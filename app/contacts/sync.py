@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -16,6 +15,7 @@ from app.contacts.groups import dismiss, fetch_group, save_groups
 from app.contacts.merge import Counts
 from app.contacts.models import Staff, SyncRun
 from app.core.audit import record
+from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
@@ -108,16 +108,8 @@ def reconcile() -> SyncRun | None:
 
 
 def execute_in_background(app: Flask, run_id: int) -> None:
-    """Run `execute` on a thread of this process (the console's 'start' button)."""
-
-    def work():
-        with app.app_context():
-            try:
-                execute(run_id)
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=work, name=f"contacts-sync-{run_id}", daemon=True).start()
+    """Run `execute` on a thread of this process (the page's start button)."""
+    run_in_background(app, "contacts-sync", execute, run_id)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""`scrm rfm-score`: RFM from an order CSV to a score CSV, pure computation with no database."""
+"""`scrm rfm-score` (order CSV to score CSV, no database), `scrm import-orders` and `scrm recompute-rfm`."""
 from __future__ import annotations
 
 import os
@@ -68,3 +68,38 @@ def import_orders(path: Path) -> None:
         raise click.ClickException(f"{path} 有 {len(exc.errors)} 处错误，没有导入任何订单:\n{exc}") from None
     counts = ingest.store_orders(orders, source="file")
     click.echo(f"已导入 {path.name}：新增 {counts.added}，更新 {counts.updated}，未变 {counts.unchanged}")
+
+
+@click.command("recompute-rfm")
+@click.option("--as-of", default=None, help="计算日 YYYY-MM-DD，默认企业时区的今天")
+def recompute_rfm(as_of: str | None) -> None:
+    """Recompute every customer's RFM from the stored orders and write changed tags to WeCom, showing progress."""
+    from app.rfm import recompute
+
+    day = _as_of(None, None, as_of) if as_of else None
+    try:
+        run = recompute.begin("cli", day)
+    except recompute.RecomputeBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"RFM 重算 #{run.id}（计算日 {run.as_of}）")
+    with click.progressbar(length=100, label=recompute.STAGE_LABELS["match"], show_pos=True) as bar:
+        def show(current) -> None:
+            bar.label = recompute.STAGE_LABELS[current.stage]
+            bar.update(recompute.percent(current) - bar.pos)
+
+        run = recompute.execute(run.id, show)
+    counts = run.counts
+    if "customers" in counts:
+        matched = counts.get("matched", {})
+        click.echo(f"  订单匹配客户：按 unionid {matched.get('unionid', 0)}，按手机号 {matched.get('mobile', 0)}，"
+                   f"仍未匹配 {matched.get('unmatched', 0)}")
+        click.echo(f"  客户 {counts['customers']}（新增 {counts['new']}），分层变化 {counts['moved']}")
+    if "marks" in counts:
+        m = counts["marks"]
+        click.echo(f"  标签：写入 {m['done']}，失败 {m['failed']}，无跟进成员 {m['no_staff']}，未写 {m['skipped']}")
+    if run.status == recompute.FAILED:
+        raise click.ClickException(f"RFM 重算 #{run.id} 失败：{run.error}")
+    if run.error:
+        click.echo(f"RFM 重算 #{run.id} 完成，但：{run.error}", err=True)
+    else:
+        click.echo(f"RFM 重算 #{run.id} 完成")

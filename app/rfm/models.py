@@ -1,10 +1,10 @@
-"""Orders and activity events from the company's shop and mini-program, kept per WeCom customer identity."""
+"""Orders and activity events from the shop and mini-program per WeCom customer; RFM runs and stored scores."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
@@ -45,3 +45,52 @@ class CustomerEvent(db.Model):
     occurred_at: Mapped[datetime]
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RfmRun(db.Model):
+    """One recompute: match orders, score, store, write tags to WeCom; its stage, progress, counts and errors."""
+
+    __tablename__ = "rfm_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running, succeeded, partial, failed
+    stage: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date | None] = mapped_column(Date)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class CustomerRfmScore(db.Model):
+    """A customer's latest RFM (money in fen), the previous run's segment and class, and the WeCom tag state.
+
+    `tagged_segment` / `tagged_class8` are what WeCom is known to carry; while they differ from the scores the
+    customer is re-marked on every run (`mark_state` pending or failed, with the last error), never forgotten.
+    A customer whose paid orders all went away keeps a row with segment None until the tags are removed.
+    """
+
+    __tablename__ = "customer_rfm_scores"
+
+    external_userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recency_days: Mapped[int | None]
+    frequency: Mapped[int] = mapped_column(default=0)
+    monetary_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    r_score: Mapped[int | None]
+    f_score: Mapped[int | None]
+    m_score: Mapped[int | None]
+    segment: Mapped[str | None] = mapped_column(String(32), index=True)
+    class8: Mapped[str | None] = mapped_column(String(32), index=True)
+    previous_segment: Mapped[str | None] = mapped_column(String(32))
+    previous_class8: Mapped[str | None] = mapped_column(String(32))
+    run_id: Mapped[int] = mapped_column(ForeignKey("rfm_runs.id"), index=True)
+    tagged_segment: Mapped[str | None] = mapped_column(String(32))
+    tagged_class8: Mapped[str | None] = mapped_column(String(32))
+    mark_state: Mapped[str] = mapped_column(String(16), default="done", index=True)  # done, pending, failed, no_staff
+    mark_error: Mapped[str | None] = mapped_column(Text)
+    mark_attempts: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""RFM pages (blueprint `rfm`): order import with preview, column mapping and a validation report."""
+"""RFM pages (blueprint `rfm`): order import with preview, column mapping and a validation report; pages.py adds the rest."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -68,3 +68,6 @@ def map_orders(key: str):
     return render_template("rfm/map.html", key=key, table=table, preview=table.rows[:PREVIEW_ROWS],
                            mapping=mapping, fields=FIELDS, required=IMPORT_COLUMNS,
                            errors=errors[:REPORT_ROWS] if errors else None, error_count=len(errors or ()))
+
+
+from app.rfm import pages  # noqa: E402,F401  (the RFM page and its customer lists, on this blueprint)

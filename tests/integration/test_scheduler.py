@@ -31,3 +31,9 @@ def test_the_reconcile_job_runs_a_full_sync(app, wired):
     scheduler.run_job("contacts.reconcile")
     run = db.session.scalars(select(SyncRun)).one()
     assert run.status == "succeeded" and run.started_by == "scheduler"
+
+
+def test_nightly_rfm_recompute_runs_after_the_reconcile(app):
+    jobs = {job.id: job for job in scheduler.build(app).get_jobs()}
+    fields = {f.name: str(f) for f in jobs["rfm.recompute"].trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("4", "0")

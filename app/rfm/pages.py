@@ -1,0 +1,70 @@
+"""The RFM page (grid, segments, classes, movements), its customer lists, and the 'recompute now' button.
+
+Seeing the page needs RFM_VIEW. Recomputing needs ORDERS_IMPORT: it re-tags customers in WeCom, so it belongs
+to those who feed the orders (operators, admins), not to read-only supervisors and viewers.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.core.guard import requires
+from app.core.permissions import Permission as P
+from app.extensions import db
+from app.rfm import recompute, report
+from app.rfm.models import Order, RfmRun
+from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.rfm.views import bp
+
+PAGE_SIZE = 50
+LABELS = {"segment_labels": SEGMENT_LABELS, "class_labels": CLASS_LABELS,
+          "status_labels": recompute.STATUS_LABELS, "stage_labels": recompute.STAGE_LABELS,
+          "percent": recompute.percent}
+
+
+@bp.get("/", endpoint="index")
+@requires(P.RFM_VIEW)
+def index():
+    has_orders = db.session.scalar(select(Order.id).limit(1)) is not None
+    segments, classes = report.segments(), report.classes()
+    charts = {name: [{"key": g.key, "label": _(labels[g.key]), "customers": g.customers} for g in groups]
+              for name, groups, labels in (("segments", segments, SEGMENT_LABELS), ("classes", classes, CLASS_LABELS))}
+    return render_template("rfm/index.html", has_orders=has_orders, run=recompute.latest_run(),
+                           scored=report.scored_customers(), grid=report.grid(), segments=segments,
+                           classes=classes, charts=charts, movements=report.movements(), backlog=report.mark_backlog(),
+                           can_recompute=current_user.can(P.ORDERS_IMPORT), **LABELS)
+
+
+@bp.get("/customers", endpoint="customers")
+@requires(P.RFM_VIEW)
+def customers():
+    args = {k: request.args.get(k, "").strip() for k in report.FILTERS if request.args.get(k, "").strip()}
+    page = db.paginate(report.customer_query(args), per_page=PAGE_SIZE, error_out=False)
+    names = report.names([s.external_userid for s in page.items])
+    return render_template("rfm/customers.html", page=page, args=args, names=names, **LABELS)
+
+
+@bp.post("/recompute", endpoint="recompute")
+@requires(P.ORDERS_IMPORT)
+def start_recompute():
+    try:
+        run = recompute.begin(current_user.username)
+    except recompute.RecomputeBusy as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("rfm.index"))
+    if current_app.config.get("RFM_RECOMPUTE_INLINE"):
+        recompute.execute(run.id)  # tests: finish before the redirect
+    else:
+        recompute.execute_in_background(current_app._get_current_object(), run.id)
+    flash(_("RFM 重算 #%(id)s 已开始", id=run.id), "success")
+    return redirect(url_for("rfm.index"))
+
+
+@bp.get("/runs/<int:run_id>/progress", endpoint="run_progress")
+@requires(P.RFM_VIEW)
+def run_progress(run_id: int):
+    """What the page polls while a recompute is going."""
+    run = db.session.get(RfmRun, run_id) or abort(404)
+    return jsonify(status=run.status, stage=_(recompute.STAGE_LABELS[run.stage]), percent=recompute.percent(run))

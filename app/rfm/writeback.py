@@ -1,0 +1,139 @@
+"""RFM segment and class written to WeCom as corp tags, only for customers whose tags are not yet right.
+
+Two tag groups, 「RFM分层」 and 「RFM八类」, tags named by the Chinese labels, created when missing. A customer whose
+stored segment/class differs from what WeCom is known to carry (`tagged_*`), or one of whose relations lacks
+the tags (a staff member who started following later), is re-marked on every follow relation: the old tag of the changed dimension removed, the new one added. Only when every relation took the
+mark does `tagged_*` move; otherwise the row stays `failed` with the error and is tried again next run.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import select
+
+from app.contacts.models import FollowRelation
+from app.core.db import transaction, utcnow
+from app.extensions import db
+from app.rfm.models import CustomerRfmScore, RfmRun
+from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.wecom.connection import NotConfigured, gateway
+from app.wecom.errors import WeComError
+from app.wecom.gateway import WeComGateway
+
+SEGMENT_GROUP = "RFM分层"
+CLASS_GROUP = "RFM八类"
+TAG_GROUPS = (("segment", SEGMENT_GROUP, SEGMENT_LABELS), ("class8", CLASS_GROUP, CLASS_LABELS))
+OPEN_STATES = ("pending", "failed", "no_staff")
+BATCH = 100
+
+TagIds = dict[str, dict[str, str]]  # dimension -> key -> tag_id
+
+
+def ensure_tags(gw: WeComGateway) -> TagIds:
+    """The tag id of every segment and class, creating the groups and any missing tag in WeCom."""
+    existing = gw.get_corp_tag_list()
+    result: TagIds = {}
+    for dimension, group_name, labels in TAG_GROUPS:
+        group = next((g for g in existing if g.get("group_name") == group_name), None)
+        by_name = {t["name"]: t["id"] for t in (group or {}).get("tag") or []}
+        missing = [(i, label) for i, label in enumerate(labels.values()) if label not in by_name]
+        if missing:  # a larger order sorts first in WeCom: keep the design's order
+            tags = [{"name": label, "order": len(labels) - i} for i, label in missing]
+            made = gw.add_corp_tag(tags, group_id=group["group_id"]) if group else gw.add_corp_tag(tags, group_name=group_name)
+            by_name.update({t["name"]: t["id"] for t in made.get("tag") or []})
+        result[dimension] = {key: by_name[label] for key, label in labels.items()}
+    return result
+
+
+def _changes(row: CustomerRfmScore, relation_tags: list[str], ids: TagIds) -> tuple[list[str], list[str]]:
+    """(add, remove) for one relation, per dimension: when the value changed or the relation lacks its tag (a staff
+    member who started following later), the new tag in, the old one and any other tag of the group out."""
+    add, remove = [], []
+    have = set(relation_tags)
+    for dimension, wanted, tagged in (("segment", row.segment, row.tagged_segment),
+                                      ("class8", row.class8, row.tagged_class8)):
+        new = ids[dimension].get(wanted) if wanted else None
+        stray = (set(ids[dimension].values()) & have) - {new}
+        if wanted == tagged and (new is None or new in have) and not stray:
+            continue
+        old = {ids[dimension][tagged]} if tagged in ids[dimension] else set()
+        if new:
+            add.append(new)
+        remove.extend(sorted((old | stray) - {new}))
+    return add, remove
+
+
+def _drifted(ids: TagIds) -> set[str]:
+    """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows)."""
+    found = set()
+    rows = db.session.execute(select(CustomerRfmScore.external_userid, CustomerRfmScore.tagged_segment,
+                                     CustomerRfmScore.tagged_class8, FollowRelation.tag_ids)
+                              .join(FollowRelation, FollowRelation.external_userid == CustomerRfmScore.external_userid)
+                              .where(CustomerRfmScore.mark_state == "done", FollowRelation.ended_at.is_(None),
+                                     CustomerRfmScore.tagged_segment.is_not(None)))
+    for who, segment, class8, tag_ids in rows:
+        have = set(tag_ids or ())
+        if ids["segment"].get(segment) not in have or ids["class8"].get(class8) not in have:
+            found.add(who)
+    return found
+
+
+def _mark_customer(gw: WeComGateway, row: CustomerRfmScore, relations: list[FollowRelation], ids: TagIds) -> str:
+    """Mark every relation of one customer; returns the row's new mark state."""
+    if not relations:
+        return "no_staff"
+    errors = []
+    for relation in relations:
+        add, remove = _changes(row, relation.tag_ids or [], ids)
+        if not add and not remove:
+            continue
+        try:
+            gw.mark_tag(relation.userid, row.external_userid, add_tag=add, remove_tag=remove)
+        except WeComError as exc:
+            errors.append(f"{relation.userid}: {exc}")
+            continue
+        relation.tag_ids = sorted((set(relation.tag_ids or []) - set(remove)) | set(add))
+    row.mark_attempts += 1
+    if errors:
+        row.mark_error = "；".join(errors)[:2000]
+        return "failed"
+    row.tagged_segment, row.tagged_class8, row.mark_error = row.segment, row.class8, None
+    return "done"
+
+
+def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, int], str | None]:
+    """Re-mark every customer whose tags are not right yet, a committed batch at a time.
+
+    Returns counts (done / failed / no_staff / skipped) and the problem that stopped the stage, if any."""
+    counts = {"done": 0, "failed": 0, "no_staff": 0, "skipped": 0}
+    owed = set(db.session.scalars(select(CustomerRfmScore.external_userid)
+                                  .where(CustomerRfmScore.mark_state.in_(OPEN_STATES))))
+    if not owed and db.session.scalar(select(CustomerRfmScore.external_userid).limit(1)) is None:
+        return counts, None  # nobody scored yet: no reason to call WeCom
+    try:
+        gw = gateway()
+        ids = ensure_tags(gw)
+    except (NotConfigured, WeComError) as exc:
+        counts["skipped"] = len(owed)
+        return counts, (f"标签未写入企业微信（下次重算时补写）：{exc}" if owed else None)
+    keys = sorted(owed | _drifted(ids))
+    with transaction():
+        run = db.session.get(RfmRun, run_id)
+        run.done, run.total = 0, len(keys)
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start:start + BATCH]
+        with transaction():
+            rows = db.session.scalars(select(CustomerRfmScore).where(CustomerRfmScore.external_userid.in_(chunk)))
+            relations: dict[str, list[FollowRelation]] = {}
+            for relation in db.session.scalars(select(FollowRelation).where(
+                    FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
+                    .order_by(FollowRelation.userid)):
+                relations.setdefault(relation.external_userid, []).append(relation)
+            for row in rows:
+                row.mark_state = _mark_customer(gw, row, relations.get(row.external_userid, []), ids)
+                row.updated_at = utcnow()
+                counts[row.mark_state] += 1
+            run = db.session.get(RfmRun, run_id)
+            run.done = start + len(chunk)
+            tick(run)
+    return counts, None
