@@ -25,6 +25,7 @@ from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
 from app.demo_orders import seed_orders
 from app.extensions import db
+from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 
 DEMO_PASSWORD = "demo-password"
@@ -103,6 +104,9 @@ def run_demo(host: str, port: int) -> None:
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
     threading.Thread(target=scheduler.run_forever, args=(app,), name="demo-scheduler", daemon=True).start()
+    if recompute.latest_run() is None:
+        click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
+        recompute.execute_in_background(app, recompute.begin("demo").id)
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")

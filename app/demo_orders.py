@@ -37,7 +37,7 @@ def seed_orders() -> int:
               if rng.random() < BUYER_SHARE]
     records = []
     for who in buyers:
-        for _ in range(min(30, int(rng.paretovariate(1.6)))):
+        for _ in range(min(30, 1 + int(rng.expovariate(0.35)))):
             records.append(_record(rng, len(records) + 1, who, now))
     for start in range(0, len(records), 5000):
         ingest.store_orders(records[start:start + 5000], source="demo")

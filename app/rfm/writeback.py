@@ -12,6 +12,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from app.contacts.models import FollowRelation
+from app.contacts.corp_tags import sync_corp_tags
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
@@ -33,6 +34,7 @@ def ensure_tags(gw: WeComGateway) -> TagIds:
     """The tag id of every segment and class, creating the groups and any missing tag in WeCom."""
     existing = gw.get_corp_tag_list()
     result: TagIds = {}
+    created = False
     for dimension, group_name, labels in TAG_GROUPS:
         group = next((g for g in existing if g.get("group_name") == group_name), None)
         by_name = {t["name"]: t["id"] for t in (group or {}).get("tag") or []}
@@ -41,7 +43,11 @@ def ensure_tags(gw: WeComGateway) -> TagIds:
             tags = [{"name": label, "order": len(labels) - i} for i, label in missing]
             made = gw.add_corp_tag(tags, group_id=group["group_id"]) if group else gw.add_corp_tag(tags, group_name=group_name)
             by_name.update({t["name"]: t["id"] for t in made.get("tag") or []})
+            created = True
         result[dimension] = {key: by_name[label] for key, label in labels.items()}
+    if created:  # the console's copy of WeCom's tags learns the new ones now, not at the next sync
+        with transaction():
+            sync_corp_tags(gw, utcnow())
     return result
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.contacts import sync
-from app.contacts.models import Customer, FollowRelation
+from app.contacts.models import CorpTag, Customer, FollowRelation
 from app.core import settings
 from app.extensions import db
 from app.rfm import ingest, recompute
@@ -111,6 +111,8 @@ def test_recompute_stores_the_scorers_results_and_writes_tags(wired, app):
 
     tags = wecom_tags(wired)
     assert set(tags["RFM分层"]) == set(SEGMENT_LABELS.values()) and set(tags["RFM八类"]) == set(CLASS_LABELS.values())
+    local = dict(db.session.execute(select(CorpTag.tag_id, CorpTag.name)).all())  # the console knows them at once
+    assert {local.get(tag_id) for tag_id in tags["RFM分层"].values()} == set(SEGMENT_LABELS.values())
     marks = tag_marks(wired)
     assert len(marks) == 6 and all(m["errcode"] == 0 for m in marks)
     for who in customers:
