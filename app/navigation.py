@@ -13,14 +13,19 @@ class NavItem:
     permission: P
     endpoint: str | None = None  # None: not built yet; shown as such, never linked
     section: str = "work"
+    also: tuple[str, ...] = ()  # other pages that belong to this item (it is highlighted there too)
+
+    def is_current(self, endpoint: str | None) -> bool:
+        return endpoint is not None and (endpoint == self.endpoint or endpoint in self.also)
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("contacts", N_("客户"), P.CONTACTS_VIEW),
-    NavItem("groups", N_("客户群"), P.GROUPS_VIEW),
+    NavItem("contacts", N_("客户"), P.CONTACTS_VIEW, "contacts.index",
+            also=("contacts.customer", "contacts.staff")),
+    NavItem("groups", N_("客户群"), P.GROUPS_VIEW, "contacts.groups", also=("contacts.group",)),
     NavItem("tags", N_("标签"), P.TAGS_MANAGE),
-    NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW, "rfm.index"),
-    NavItem("orders", N_("订单导入"), P.ORDERS_IMPORT, "rfm.import_orders"),
+    NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW, "rfm.index", also=("rfm.customers",)),
+    NavItem("orders", N_("订单导入"), P.ORDERS_IMPORT, "rfm.import_orders", also=("rfm.map_orders",)),
     NavItem("segments", N_("人群"), P.SEGMENTS_MANAGE),
     NavItem("campaigns", N_("群发"), P.CAMPAIGNS_VIEW),
     NavItem("welcome", N_("欢迎语"), P.WELCOME_MANAGE),
@@ -28,11 +33,11 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("referral", N_("任务宝"), P.REFERRAL_MANAGE),
     NavItem("team", N_("团队绩效"), P.TEAM_VIEW),
     NavItem("settings", N_("系统设置"), P.SETTINGS_MANAGE, "admin.settings", "admin"),
-    NavItem("users", N_("账号与角色"), P.USERS_MANAGE, "admin.users", "admin"),
+    NavItem("users", N_("账号与角色"), P.USERS_MANAGE, "admin.users", "admin", also=("admin.user_edit",)),
     NavItem("tokens", N_("API 令牌"), P.TOKENS_MANAGE, "admin.tokens", "admin"),
     NavItem("audit", N_("审计日志"), P.AUDIT_VIEW, "admin.audit", "admin"),
     NavItem("callbacks", N_("回调事件"), P.CALLBACKS_MANAGE, "wecom.events", "admin"),
-    NavItem("sync", N_("同步"), P.SYNC_RUN, "contacts.sync_runs", "admin"),
+    NavItem("sync", N_("同步"), P.SYNC_RUN, "contacts.sync_runs", "admin", also=("contacts.sync_run",)),
 )
 
 

@@ -18,7 +18,8 @@ def sync_directory(gw: WeComGateway, now: datetime) -> dict[str, Counts]:
     users = gw.list_users(ROOT_DEPARTMENT, fetch_child=True)
     follow_users = set(gw.get_follow_user_list())
     dept_rows = [{"id": d["id"], "name": d.get("name", ""), "name_en": d.get("name_en") or "",
-                  "parent_id": d.get("parentid"), "order": d.get("order") or 0, "removed_at": None}
+                  "parent_id": d.get("parentid"), "order": d.get("order") or 0,
+                  "leader_userids": list(d.get("department_leader") or []), "removed_at": None}
                  for d in departments]
     staff_rows = [{"userid": u["userid"], "name": u.get("name", ""), "position": u.get("position") or "",
                    "alias": u.get("alias") or "", "department_ids": list(u.get("department") or []),

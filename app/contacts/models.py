@@ -4,11 +4,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.extensions import db
+
+# The contact list's search ("contains" on name, corp name, remark) uses trigram GIN indexes on PostgreSQL.
+event.listen(db.metadata, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+
+
+def trigram_index(table: str, column: str) -> Index:
+    """A pg_trgm GIN index on PostgreSQL (a plain index elsewhere), for LIKE '%text%' searches."""
+    return Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
 class Department(db.Model):
@@ -21,6 +30,7 @@ class Department(db.Model):
     name_en: Mapped[str] = mapped_column(String(128), default="")
     parent_id: Mapped[int | None]
     order: Mapped[int] = mapped_column(default=0)
+    leader_userids: Mapped[list[str]] = mapped_column(JSON, default=list)  # WeCom's department_leader
     removed_at: Mapped[datetime | None]
 
 
@@ -45,6 +55,7 @@ class Customer(db.Model):
     """An external contact (客户), one row however many staff follow them; `lost_at` when no relation remains."""
 
     __tablename__ = "customers"
+    __table_args__ = (trigram_index("customers", "name"), trigram_index("customers", "corp_name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_userid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -64,7 +75,8 @@ class FollowRelation(db.Model):
 
     __tablename__ = "follow_relations"
     __table_args__ = (UniqueConstraint("userid", "external_userid"),
-                      Index("ix_follow_relations_external_userid", "external_userid"))
+                      Index("ix_follow_relations_external_userid", "external_userid"),
+                      trigram_index("follow_relations", "remark"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     userid: Mapped[str] = mapped_column(String(64))

@@ -1,21 +1,128 @@
-"""The contacts pages (blueprint `contacts`); for now the sync job pages: runs, a run's progress, start a full sync."""
+"""The contacts pages (blueprint `contacts`): contact list, customer, groups, staff, bulk tags, export; sync jobs."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.contacts import sync
+from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
+from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.contacts.models import SyncRun
+from app.contacts.scope import scope_for
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
+from app.wecom.connection import NotConfigured
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts", template_folder="templates")
 PAGE_SIZE = 20
 LABELS = {"status_labels": sync.STATUS_LABELS, "stage_labels": sync.STAGE_LABELS,
           "entity_labels": sync.ENTITY_LABELS, "percent": sync.percent}
+CODE_LABELS = {"add_way_labels": ADD_WAY_LABELS, "ended_by_labels": ENDED_BY_LABELS,
+               "join_scene_labels": JOIN_SCENE_LABELS, "staff_status_labels": STAFF_STATUS_LABELS}
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _back() -> str:
+    """Where the tag form came from (a local path only), else the contact list."""
+    target = request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else url_for("contacts.index")
+
+
+def _mobile(number: str) -> str:
+    return number if current_user.can(P.CONTACTS_VIEW_MOBILE) else mask_mobile(number)
+
+
+@bp.get("/", endpoint="index")
+@requires(P.CONTACTS_VIEW)
+def index():
+    scope = scope_for(current_user)
+    f = contact_list.Filters.from_args(request.args)
+    page = contact_list.load_page(f, scope, _page_number())
+    return render_template("contacts/index.html", f=f, page=page, scope=scope, choices=contact_list.choices(scope),
+                           tag_names=contact_list.tag_names(), sorts=contact_list.SORTS, mobile=_mobile,
+                           count_cap=contact_list.COUNT_CAP, **CODE_LABELS)
+
+
+@bp.get("/export", endpoint="export")
+@requires(P.CONTACTS_EXPORT)
+def export():
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
+    return exports.export(contact_list.Filters.from_args(request.args), scope_for(current_user),
+                          current_user.can(P.CONTACTS_VIEW_MOBILE), fmt)
+
+
+def _mark(external_userids: list[str]) -> list[bulk_tags.TagResult] | None:
+    """Run a tag change from the posted form; flashes why when nothing could be sent."""
+    try:
+        return bulk_tags.mark_tags(external_userids, request.form.getlist("add"), request.form.getlist("remove"),
+                                   scope_for(current_user))
+    except (bulk_tags.TagRequestError, NotConfigured) as exc:
+        flash(str(exc), "warning")
+        return None
+
+
+@bp.post("/tags", endpoint="bulk_tags")
+@requires(P.CONTACTS_EDIT)
+def bulk_tag():
+    """Add/remove tags on the ticked customers; shows each customer's result."""
+    results = _mark(request.form.getlist("external_userid"))
+    if results is None:
+        return redirect(_back())
+    return render_template("contacts/tag_results.html", results=results, tag_names=contact_list.tag_names(),
+                           add=request.form.getlist("add"), remove=request.form.getlist("remove"),
+                           back=_back())
+
+
+@bp.get("/staff", endpoint="staff")
+@requires(P.CONTACTS_VIEW)
+def staff():
+    scope = scope_for(current_user)
+    q = request.args.get("q", "").strip()
+    return render_template("contacts/staff.html", rows=staff_pages.staff_rows(scope, q), q=q, scope=scope,
+                           **CODE_LABELS)
+
+
+@bp.get("/groups", endpoint="groups")
+@requires(P.GROUPS_VIEW)
+def groups():
+    scope = scope_for(current_user)
+    q = request.args.get("q", "").strip()
+    page, counts, owners = group_pages.group_page(scope, q, _page_number())
+    return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, q=q, scope=scope)
+
+
+@bp.get("/groups/<chat_id>", endpoint="group")
+@requires(P.GROUPS_VIEW)
+def group(chat_id: str):
+    found = group_pages.group_detail(chat_id, scope_for(current_user)) or abort(404)
+    group_row, members, people = found
+    return render_template("contacts/group.html", group=group_row, members=members, people=people, **CODE_LABELS)
+
+
+@bp.get("/<external_userid>", endpoint="customer")
+@requires(P.CONTACTS_VIEW)
+def customer(external_userid: str):
+    view = customer_page.load(external_userid, scope_for(current_user)) or abort(404)
+    tags = contact_list.tag_choices() if current_user.can(P.CONTACTS_EDIT) else []
+    return render_template("contacts/customer.html", v=view, mobile=_mobile, tag_choices=tags, **CODE_LABELS)
+
+
+@bp.post("/<external_userid>/tags", endpoint="customer_tags")
+@requires(P.CONTACTS_EDIT)
+def customer_tags(external_userid: str):
+    results = _mark([external_userid])
+    if results:
+        result = results[0]
+        if result.ok:
+            flash(_("标签已更新并同步到企业微信"), "success")
+        else:
+            flash(_("部分或全部跟进关系未能更新：%(errors)s", errors="；".join(result.errors)), "danger")
+    return redirect(url_for("contacts.customer", external_userid=external_userid))
 
 
 @bp.get("/sync", endpoint="sync_runs")

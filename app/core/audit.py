@@ -30,6 +30,8 @@ ACTION_LABELS = {
     "audit.exported": N_("导出审计日志"),
     "callback.replayed": N_("重放回调事件"),
     "contacts.sync_started": N_("开始同步"),
+    "contacts.exported": N_("导出客户"),
+    "contacts.tags_marked": N_("批量修改客户标签"),
     "orders.imported": N_("导入订单"),
 }
 

@@ -2,8 +2,8 @@
 from sqlalchemy import func, select
 
 from app.contacts import sync
-from app.contacts.models import (CorpTag, Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff,
-                                 SyncRun)
+from app.contacts.models import (CorpTag, Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation,
+                                 Staff, SyncRun)
 from app.extensions import db
 from app.wecom import connection
 
@@ -109,3 +109,10 @@ def test_cli_shows_progress_and_fails_loudly(wired, app):
     wired.control.set_fault({"api": "department/list", "fail_next": 1, "fail_code": 60011})
     bad = runner.invoke(args=["scrm", "sync", "--full"])
     assert bad.exit_code != 0 and "失败" in bad.output and "60011" in bad.output
+
+
+def test_department_leaders_are_synced_for_supervisor_scope(wired):
+    full_sync()
+    wecom = {d["id"]: d.get("department_leader") or [] for d in connection.gateway().list_departments()}
+    stored = dict(db.session.execute(select(Department.id, Department.leader_userids)).all())
+    assert stored == wecom and any(stored.values())

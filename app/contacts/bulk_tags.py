@@ -1,0 +1,80 @@
+"""Adding and removing corp tags on customers through WeCom's mark_tag, one call per relation; audited."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.contacts.scope import Scope
+from app.core.audit import record
+from app.core.db import transaction
+from app.extensions import db
+from app.wecom import connection
+from app.wecom.errors import WeComError
+
+MAX_CUSTOMERS = 500  # one request's worth: each relation is one WeCom call
+
+
+class TagRequestError(ValueError):
+    """The request names no tag, an unknown tag, or too many customers; nothing was sent."""
+
+
+@dataclass
+class TagResult:
+    """What happened to one customer: ok, or the WeCom error of the relation that failed."""
+
+    external_userid: str
+    name: str
+    ok: bool = True
+    errors: list[str] = field(default_factory=list)
+
+
+def _valid_tags(tag_ids: list[str]) -> list[str]:
+    known = set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(tag_ids),
+                                                                CorpTag.deleted_at.is_(None))))
+    unknown = [t for t in tag_ids if t not in known]
+    if unknown:
+        raise TagRequestError("未知或已删除的标签: " + ", ".join(unknown))
+    return sorted(known)
+
+
+def mark_tags(external_userids: list[str], add: list[str], remove: list[str], scope: Scope) -> list[TagResult]:
+    """Send mark_tag for every current relation (in scope) of each customer; store tags only where WeCom agreed."""
+    external_userids = list(dict.fromkeys(e for e in external_userids if e))
+    if not external_userids:
+        raise TagRequestError("请先勾选客户")
+    if len(external_userids) > MAX_CUSTOMERS:
+        raise TagRequestError(f"一次最多为 {MAX_CUSTOMERS} 位客户打标签")
+    add, remove = _valid_tags(list(add)), _valid_tags(list(remove))
+    if not add and not remove:
+        raise TagRequestError("请选择要添加或移除的标签")
+    if set(add) & set(remove):
+        raise TagRequestError("同一个标签不能同时添加和移除")
+    gw = connection.gateway()
+    names = dict(db.session.execute(select(Customer.external_userid, Customer.name).where(
+        Customer.external_userid.in_(external_userids))).all())
+    relations = db.session.scalars(select(FollowRelation).where(
+        FollowRelation.external_userid.in_(external_userids), FollowRelation.ended_at.is_(None),
+        scope.staff_filter(FollowRelation.userid))).all()
+    results = {e: TagResult(e, names.get(e, "")) for e in external_userids}
+    succeeded: list[FollowRelation] = []
+    for rel in relations:
+        try:
+            gw.mark_tag(rel.userid, rel.external_userid, add, remove)
+        except WeComError as exc:
+            results[rel.external_userid].ok = False
+            results[rel.external_userid].errors.append(f"{rel.userid}: {exc.errmsg or exc.message} ({exc.errcode})")
+        else:
+            succeeded.append(rel)
+    for ext in set(external_userids) - {r.external_userid for r in relations}:
+        results[ext].ok = False
+        results[ext].errors.append("没有可打标签的跟进关系（客户已流失或不在您的范围内）")
+    with transaction():
+        for rel in succeeded:
+            rel.tag_ids = sorted((set(rel.tag_ids or []) | set(add)) - set(remove))
+        record("contacts.tags_marked", target=",".join(external_userids[:20]),
+               details={"add": add, "remove": remove, "customers": len(external_userids),
+                        "ok": sum(r.ok for r in results.values()),
+                        "failed": [r.external_userid for r in results.values() if not r.ok][:100]})
+    return list(results.values())

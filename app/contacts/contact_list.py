@@ -1,0 +1,189 @@
+"""The contact list query: search, filters, sort, capped count and a page of customers with their relations."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Select, String, cast, exists, func, select, union
+
+from app.contacts.models import (CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
+                                 FollowRelation, Staff)
+from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
+from app.core import settings
+from app.extensions import db
+
+PAGE_SIZE = 50
+COUNT_CAP = 1_000  # beyond this the list says "more than 1,000" instead of counting a million rows
+SORTS = {
+    "newest": (Customer.id.desc(),),
+    "oldest": (Customer.id.asc(),),
+    "name": (Customer.name.asc(), Customer.id.asc()),
+    "corp": (Customer.corp_name.asc(), Customer.id.asc()),
+    "lost": (Customer.lost_at.desc().nulls_last(), Customer.id.desc()),
+}
+
+
+@dataclass
+class Filters:
+    """The list's query string, as typed; empty means not filtered."""
+
+    q: str = ""
+    staff: str = ""
+    department: str = ""
+    tag: str = ""
+    group: str = ""
+    state: str = ""
+    add_way: str = ""
+    since: str = ""
+    until: str = ""
+    lost: str = ""  # "", "yes", "no"
+    sort: str = "newest"
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        found = cls(**{f.name: (args.get(f.name) or "").strip() for f in fields(cls)})
+        if found.sort not in SORTS:
+            found.sort = "newest"
+        return found
+
+    @property
+    def filtered(self) -> bool:
+        return any(v for k, v in self.args().items() if k != "sort")
+
+    def args(self) -> dict[str, str]:
+        """The non-empty filters, for links that keep them (pages, sort, export)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def _day(value: str) -> datetime | None:
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time.min,
+                                tzinfo=settings.corp_timezone())
+    except ValueError:
+        return None
+
+
+def relation_conditions(f: Filters, scope: Scope) -> list:
+    """Conditions on FollowRelation that the filters (and the account's scope) put on a customer's relations."""
+    conds = [] if scope.everything else [scope.staff_filter(FollowRelation.userid)]
+    if f.staff:
+        conds.append(FollowRelation.userid == f.staff)
+    if f.department.isdigit():
+        userids = staff_in_departments(with_sub_departments({int(f.department)}))
+        conds.append(FollowRelation.userid.in_(sorted(userids)))
+    if f.tag:
+        conds.append(cast(FollowRelation.tag_ids, String).contains(f'"{f.tag}"', autoescape=True))
+    if f.state:
+        conds.append(FollowRelation.state == f.state)
+    if f.add_way.lstrip("-").isdigit():
+        conds.append(FollowRelation.add_way == int(f.add_way))
+    if since := _day(f.since):
+        conds.append(FollowRelation.added_at >= since)
+    if until := _day(f.until):
+        conds.append(FollowRelation.added_at < until + timedelta(days=1))
+    return conds
+
+
+def search_ids(text: str):
+    """Ids of customers whose name, corp name or a relation's remark contains the text.
+
+    A UNION of three simple scans rather than an OR with EXISTS: each part can use its own index
+    (PostgreSQL: pg_trgm GIN indexes), and even without them it is cheaper than the OR.
+    """
+    def has(column):
+        return column.contains(text, autoescape=True)
+
+    return union(
+        select(Customer.id).where(has(Customer.name)),
+        select(Customer.id).where(has(Customer.corp_name)),
+        select(Customer.id).join(FollowRelation, FollowRelation.external_userid == Customer.external_userid)
+        .where(has(FollowRelation.remark)))
+
+
+def customer_query(f: Filters, scope: Scope) -> Select:
+    """Customers matching the filters, sorted; relation filters are EXISTS subqueries so indexes drive them."""
+    q = select(Customer)
+    if conds := relation_conditions(f, scope):
+        q = q.where(exists().where(FollowRelation.external_userid == Customer.external_userid, *conds))
+    if f.q:
+        q = q.where(Customer.id.in_(search_ids(f.q)))
+    if f.group:
+        q = q.where(exists().where(CustomerGroupMember.userid == Customer.external_userid,
+                                   CustomerGroupMember.chat_id == f.group, CustomerGroupMember.left_at.is_(None)))
+    if f.lost == "yes":
+        q = q.where(Customer.lost_at.is_not(None))
+    elif f.lost == "no":
+        q = q.where(Customer.lost_at.is_(None))
+    return q.order_by(*SORTS[f.sort])
+
+
+def capped_count(query: Select, cap: int = COUNT_CAP) -> int:
+    """How many rows the query has, counting at most cap + 1 (so "more than cap" is cheap to tell)."""
+    limited = query.order_by(None).with_only_columns(Customer.id).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(limited))
+
+
+@dataclass
+class ContactPage:
+    customers: list[Customer]
+    relations: dict[str, list[FollowRelation]]
+    staff_names: dict[str, str]
+    page: int
+    has_next: bool
+    total: int  # capped at COUNT_CAP + 1
+
+    @property
+    def total_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+
+def relations_of(external_userids: list[str], scope: Scope) -> dict[str, list[FollowRelation]]:
+    """The relations of these customers that the account may see, current ones first."""
+    found: dict[str, list[FollowRelation]] = {e: [] for e in external_userids}
+    rows = db.session.scalars(select(FollowRelation).where(
+        FollowRelation.external_userid.in_(external_userids), scope.staff_filter(FollowRelation.userid))
+        .order_by(FollowRelation.ended_at.is_not(None), FollowRelation.added_at))
+    for rel in rows:
+        found[rel.external_userid].append(rel)
+    return found
+
+
+def staff_names(userids) -> dict[str, str]:
+    ids = sorted(set(userids))
+    return dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.userid.in_(ids))).all()) if ids \
+        else {}
+
+
+def load_page(f: Filters, scope: Scope, page: int) -> ContactPage:
+    """One page of the list (offset pagination over an indexed order; one extra row tells if there is a next)."""
+    page = max(page, 1)
+    query = customer_query(f, scope)
+    rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    customers = rows[:PAGE_SIZE]
+    relations = relations_of([c.external_userid for c in customers], scope)
+    names = staff_names(r.userid for rels in relations.values() for r in rels)
+    return ContactPage(customers, relations, names, page, len(rows) > PAGE_SIZE, capped_count(query))
+
+
+def choices(scope: Scope) -> dict[str, list]:
+    """What the filter dropdowns offer: staff with customers, departments, tags, groups."""
+    staff = db.session.execute(select(Staff.userid, Staff.name).where(
+        Staff.is_follow_user.is_(True), scope.staff_filter(Staff.userid)).order_by(Staff.name)).all()
+    departments = db.session.execute(select(Department.id, Department.name).where(
+        Department.removed_at.is_(None)).order_by(Department.order.desc(), Department.id)).all()
+    groups = db.session.execute(select(CustomerGroup.chat_id, CustomerGroup.name).where(
+        CustomerGroup.dismissed_at.is_(None), scope.staff_filter(CustomerGroup.owner))
+        .order_by(CustomerGroup.name)).all()
+    return {"staff": staff, "departments": departments, "tags": tag_choices(), "groups": groups}
+
+
+def tag_choices() -> list[tuple[str, str, str]]:
+    """Current corp tags as (tag_id, name, group name), in WeCom's order."""
+    return db.session.execute(select(CorpTag.tag_id, CorpTag.name, CorpTagGroup.name).join(
+        CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id).where(
+        CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None))
+        .order_by(CorpTagGroup.order.desc(), CorpTag.order.desc())).all()
+
+
+def tag_names() -> dict[str, str]:
+    return dict(db.session.execute(select(CorpTag.tag_id, CorpTag.name)).all())
