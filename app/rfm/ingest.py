@@ -12,7 +12,7 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerEvent, Order
-from app.rfm.order_rows import OrderRecord, normalize, parse_paid_at
+from app.rfm.order_rows import OrderRecord, normalize_all, parse_paid_at
 
 MAX_BATCH = 1000
 EVENT_TYPE_MAX = 32
@@ -37,21 +37,9 @@ class OrderCounts:
 
 def validate_orders(raw: Iterable[Mapping[str, Any]]) -> list[OrderRecord]:
     """Every record validated; any problem (or an order_id given twice) raises IngestError naming them all."""
-    zone = settings.corp_timezone()
-    records, errors, seen = [], {}, {}
-    for index, item in enumerate(raw):
-        try:
-            rec = normalize(item, zone)
-        except ValueError as exc:
-            errors[index] = str(exc)
-            continue
-        if rec.order_id in seen:
-            errors[index] = f"order_id {rec.order_id} 与第 {seen[rec.order_id] + 1} 条重复"
-            continue
-        seen[rec.order_id] = index
-        records.append(rec)
+    records, errors = normalize_all(((i + 1, item) for i, item in enumerate(raw)), settings.corp_timezone(), "条")
     if errors:
-        raise IngestError(errors)
+        raise IngestError({position - 1: message for position, message in errors.items()})
     return records
 
 

@@ -8,7 +8,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.rfm.order_rows import FIELDS, OrderRecord, normalize
+from app.rfm.order_rows import FIELDS, OrderRecord, normalize_all
 from app.rfm.scoring import PaidOrder
 
 SCORE_COLUMNS = ("order_id", "external_userid", "amount", "paid_at", "status")
@@ -100,20 +100,10 @@ def records(table: Table, zone: tzinfo, mapping: dict[str, str] | None = None,
     missing = [f for f in required if mapping.get(f) not in table.header]
     if missing:
         raise OrderFileError([RowError(1, "缺少列: " + ", ".join(missing))])
-    result, errors, first_line = [], [], {}
-    for line, row in table.rows:
-        try:
-            record = normalize({field: row.get(column, "") for field, column in mapping.items()}, zone)
-        except ValueError as exc:
-            errors.append(RowError(line, str(exc)))
-            continue
-        if record.order_id in first_line:
-            errors.append(RowError(line, f"order_id {record.order_id} 与第 {first_line[record.order_id]} 行重复"))
-            continue
-        first_line[record.order_id] = line
-        result.append(record)
+    rows = ((line, {field: row.get(column, "") for field, column in mapping.items()}) for line, row in table.rows)
+    result, errors = normalize_all(rows, zone, "行")
     if errors:
-        raise OrderFileError(errors)
+        raise OrderFileError([RowError(line, message) for line, message in errors.items()])
     return result
 
 

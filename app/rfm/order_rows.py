@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 FIELDS = ("order_id", "external_userid", "unionid", "mobile", "amount", "paid_at", "status", "category")
 STATUSES = ("paid", "refunded", "cancelled")
@@ -90,3 +90,26 @@ def normalize(record: Mapping[str, Any], zone: tzinfo) -> OrderRecord:
         raise ValueError("；".join(problems))
     return OrderRecord(order_id, who["external_userid"], who["unionid"], who["mobile"], amount, paid_at,
                        status, _text(record, "category"), record.get("items"))
+
+
+def normalize_all(items: Iterable[tuple[int, Mapping[str, Any]]], zone: tzinfo,
+                  unit: str) -> tuple[list[OrderRecord], dict[int, str]]:
+    """Every (position, record) validated; errors by position, an order_id given twice included.
+
+    `unit` names a position in messages: 行 for a file's lines, 条 for the items of an API batch.
+    """
+    records: list[OrderRecord] = []
+    errors: dict[int, str] = {}
+    first: dict[str, int] = {}
+    for position, item in items:
+        try:
+            record = normalize(item, zone)
+        except ValueError as exc:
+            errors[position] = str(exc)
+            continue
+        if record.order_id in first:
+            errors[position] = f"order_id {record.order_id} 与第 {first[record.order_id]} {unit}重复"
+            continue
+        first[record.order_id] = position
+        records.append(record)
+    return records, errors
