@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import Select, String, cast, exists, func, select, union
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.contacts.models import (CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
                                  FollowRelation, Staff)
@@ -63,6 +64,13 @@ def _day(value: str) -> datetime | None:
         return None
 
 
+def has_tag(tag_id: str):
+    """The relation carries the corp tag: JSONB containment on PostgreSQL (GIN-indexed), text match elsewhere."""
+    if db.engine.dialect.name == "postgresql":
+        return cast(FollowRelation.tag_ids, JSONB).contains([tag_id])
+    return cast(FollowRelation.tag_ids, String).contains(f'"{tag_id}"', autoescape=True)
+
+
 def relation_conditions(f: Filters, scope: Scope) -> list:
     """Conditions on FollowRelation that the filters (and the account's scope) put on a customer's relations."""
     conds = [] if scope.everything else [scope.staff_filter(FollowRelation.userid)]
@@ -72,7 +80,7 @@ def relation_conditions(f: Filters, scope: Scope) -> list:
         userids = staff_in_departments(with_sub_departments({int(f.department)}))
         conds.append(FollowRelation.userid.in_(sorted(userids)))
     if f.tag:
-        conds.append(cast(FollowRelation.tag_ids, String).contains(f'"{f.tag}"', autoescape=True))
+        conds.append(has_tag(f.tag))
     if f.state:
         conds.append(FollowRelation.state == f.state)
     if f.add_way.lstrip("-").isdigit():

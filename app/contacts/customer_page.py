@@ -12,7 +12,7 @@ from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABE
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation
 from app.contacts.scope import Scope
 from app.extensions import db
-from app.rfm.models import Order
+from app.rfm.models import CustomerRfmScore, Order
 
 ORDER_LIMIT = 50
 
@@ -32,6 +32,7 @@ class CustomerView:
     tag_names: dict[str, str]
     groups: list[tuple[CustomerGroup, CustomerGroupMember]]
     orders: list[Order]
+    rfm: CustomerRfmScore | None
     timeline: list[TimelineEntry]
 
 
@@ -78,5 +79,6 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
         CustomerGroupMember.userid == external_userid).order_by(CustomerGroupMember.join_time.desc())).all()
     orders = db.session.scalars(select(Order).where(Order.external_userid == external_userid)
                                 .order_by(Order.paid_at.desc()).limit(ORDER_LIMIT)).all()
-    return CustomerView(customer, relations, names, tag_names(), groups, orders,
+    rfm = db.session.get(CustomerRfmScore, external_userid)
+    return CustomerView(customer, relations, names, tag_names(), groups, orders, rfm,
                         _timeline(relations, names, groups, orders))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
@@ -76,7 +76,9 @@ class FollowRelation(db.Model):
     __tablename__ = "follow_relations"
     __table_args__ = (UniqueConstraint("userid", "external_userid"),
                       Index("ix_follow_relations_external_userid", "external_userid"),
-                      trigram_index("follow_relations", "remark"))
+                      trigram_index("follow_relations", "remark"),
+                      Index("ix_follow_relations_tag_ids_gin", text("(tag_ids::jsonb)"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     userid: Mapped[str] = mapped_column(String(64))

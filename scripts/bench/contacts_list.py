@@ -25,8 +25,8 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STAFF, DEPARTMENTS, TAGS, CHANNELS = 200, 20, 40, 50
 
 GENERATE = [
-    """INSERT INTO departments (id, name, name_en, parent_id, "order")
-       SELECT d, '部门' || d, '', CASE WHEN d = 1 THEN 0 ELSE 1 + (d - 2) / 5 END, 0
+    """INSERT INTO departments (id, name, name_en, parent_id, "order", leader_userids)
+       SELECT d, '部门' || d, '', CASE WHEN d = 1 THEN 0 ELSE 1 + (d - 2) / 5 END, 0, '[]'::json
        FROM generate_series(1, :departments) d""",
     """INSERT INTO staff (userid, name, position, alias, department_ids, status, is_follow_user)
        SELECT 'u' || lpad(s::text, 3, '0'), '员工' || s, '', '', json_build_array(1 + s % :departments), 1, true

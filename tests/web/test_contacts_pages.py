@@ -177,3 +177,14 @@ def test_tagging_needs_the_edit_permission(client, signed_in_as, company):
     for url in ("/contacts/tags", "/contacts/wm-zhang/tags"):
         response = client.post(url, data={"csrf_token": token, "external_userid": "wm-zhang", "add": "t-cold"})
         assert response.status_code == 403
+
+
+def test_customer_page_shows_the_rfm_segment_once_scored(client, signed_in_as, company):
+    from app.rfm import recompute
+
+    signed_in_as("operator")
+    assert 'id="rfm-card"' not in client.get("/contacts/wm-zhang").get_data(as_text=True)
+    recompute.execute(recompute.begin("test").id)  # no WeCom configured: scores are stored, tags wait
+    html = client.get("/contacts/wm-zhang").get_data(as_text=True)
+    card = html[html.index('id="rfm-card"'):]
+    assert "沉睡客户" in card and "R1 F1 M1" in card and "¥129.00" in card
