@@ -20,7 +20,7 @@ from werkzeug.serving import run_simple
 
 from app import scheduler, worker
 from app.contacts import sync as contacts_sync
-from app.contacts.models import SyncRun
+from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
 from app.demo_orders import seed_orders
@@ -89,6 +89,18 @@ def first_sync() -> None:
     click.echo(f"已生成 {seed_orders()} 条演示订单")
 
 
+def link_demo_supervisor() -> None:
+    """The demo supervisor leads a real department of the demo company, so their scoped pages have data."""
+    supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
+    if supervisor is None or supervisor.wecom_userid:
+        return
+    departments = db.session.scalars(select(Department).where(Department.parent_id == 1).order_by(Department.id))
+    leader = next((d.leader_userids[0] for d in departments if d.leader_userids), None)
+    if leader:
+        accounts.update_user(supervisor, role=supervisor.role, display_name=supervisor.display_name,
+                             wecom_userid=leader, is_enabled=True, actor=accounts.find_user("admin"))
+
+
 def run_demo(host: str, port: int) -> None:
     app = current_app._get_current_object()
     if app.config["NAME"] != "demo":
@@ -100,6 +112,7 @@ def run_demo(host: str, port: int) -> None:
     click.echo(f"启动本地企业微信模拟器 {api_base} （演示企业：30+ 员工、20,000 客户、150 个客户群）…")
     emulator = start_emulator(api_base, f"http://{host}:{port}/wecom/callback")
     first_sync()
+    link_demo_supervisor()
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
