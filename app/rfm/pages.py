@@ -54,10 +54,7 @@ def start_recompute():
     except recompute.RecomputeBusy as exc:
         flash(str(exc), "warning")
         return redirect(url_for("rfm.index"))
-    if current_app.config.get("RFM_RECOMPUTE_INLINE"):
-        recompute.execute(run.id)  # tests: finish before the redirect
-    else:
-        recompute.execute_in_background(current_app._get_current_object(), run.id)
+    recompute.execute_in_background(current_app._get_current_object(), run.id)
     flash(_("RFM 重算 #%(id)s 已开始", id=run.id), "success")
     return redirect(url_for("rfm.index"))
 

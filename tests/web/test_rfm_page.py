@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.permissions import Permission, Role, role_allows
 from app.extensions import db
@@ -37,7 +37,19 @@ def expected():
 
 
 def recompute_now(client):
-    return client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")})
+    """Press 立即重算 and wait, as a person watching the progress bar would, until the run has finished."""
+    response = client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")})
+    wait_for_runs()
+    return response
+
+
+def wait_for_runs(timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while db.session.scalar(select(func.count()).select_from(RfmRun).where(RfmRun.status == recompute.RUNNING)):
+        assert time.monotonic() < deadline, "the recompute did not finish"
+        time.sleep(0.05)
+        db.session.expire_all()
+        db.session.commit()
 
 
 def test_empty_state_tells_to_import_orders_first(client, signed_in_as):
@@ -54,7 +66,6 @@ def test_navigation_links_the_rfm_page(client, signed_in_as):
 
 
 def test_page_shows_counts_revenue_and_links_after_a_recompute(client, signed_in_as, app):
-    app.config["RFM_RECOMPUTE_INLINE"] = True
     signed_in_as("operator")
     add_orders(*ORDERS)
     assert recompute_now(client).status_code == 302
@@ -84,7 +95,6 @@ def test_page_shows_counts_revenue_and_links_after_a_recompute(client, signed_in
 
 def test_movements_since_the_last_run_link_to_the_customers_who_moved(client, signed_in_as, app, monkeypatch):
     monkeypatch.setattr(recompute, "COPY_ABOVE", 0)  # on PostgreSQL: the COPY path, with movements
-    app.config["RFM_RECOMPUTE_INLINE"] = True
     signed_in_as("operator")
     add_orders(*ORDERS)
     recompute_now(client)
@@ -106,7 +116,6 @@ def test_movements_since_the_last_run_link_to_the_customers_who_moved(client, si
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_who_sees_the_page_and_who_may_recompute(client, signed_in_as, role, app):
-    app.config["RFM_RECOMPUTE_INLINE"] = True
     add_orders(("x1", "wmA", "10.00", 1))
     signed_in_as(role)
     view = client.get("/rfm/")
@@ -116,6 +125,7 @@ def test_who_sees_the_page_and_who_may_recompute(client, signed_in_as, role, app
         assert ('action="/rfm/recompute"' in view.get_data(as_text=True)) == role_allows(role, Permission.ORDERS_IMPORT)
     token = csrf_token(client, "/")
     started = client.post("/rfm/recompute", data={"csrf_token": token})
+    wait_for_runs()
     assert started.status_code == (302 if role_allows(role, Permission.ORDERS_IMPORT) else 403)
     assert (db.session.query(RfmRun).count() == 1) == role_allows(role, Permission.ORDERS_IMPORT)
 
