@@ -1,7 +1,7 @@
 """Browsing, filtering and exporting the audit log."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from flask import render_template, request
 from sqlalchemy import Select, select
@@ -16,16 +16,6 @@ PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 
 
-def _parse_day(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.min, tzinfo=settings.corp_timezone())
-
-
 def _filters() -> dict[str, str]:
     return {k: request.args.get(k, "").strip() for k in ("action", "actor", "target", "since", "until")}
 
@@ -38,9 +28,9 @@ def _query(f: dict[str, str]) -> Select:
         q = q.where(AuditEntry.actor_name == f["actor"])
     if f["target"]:
         q = q.where(AuditEntry.target.contains(f["target"]))
-    if since := _parse_day(f["since"]):
+    if since := settings.start_of_corp_day(f["since"]):
         q = q.where(AuditEntry.at >= since)
-    if until := _parse_day(f["until"]):
+    if until := settings.start_of_corp_day(f["until"]):
         q = q.where(AuditEntry.at < until + timedelta(days=1))
     return q
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Select, String, cast, exists, func, select, union
 from sqlalchemy.dialects.postgresql import JSONB
@@ -56,14 +56,6 @@ class Filters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
-def _day(value: str) -> datetime | None:
-    try:
-        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time.min,
-                                tzinfo=settings.corp_timezone())
-    except ValueError:
-        return None
-
-
 def has_tag(tag_id: str):
     """The relation carries the corp tag: JSONB containment on PostgreSQL (GIN-indexed), text match elsewhere."""
     if db.engine.dialect.name == "postgresql":
@@ -85,9 +77,9 @@ def relation_conditions(f: Filters, scope: Scope) -> list:
         conds.append(FollowRelation.state == f.state)
     if f.add_way.lstrip("-").isdigit():
         conds.append(FollowRelation.add_way == int(f.add_way))
-    if since := _day(f.since):
+    if since := settings.start_of_corp_day(f.since):
         conds.append(FollowRelation.added_at >= since)
-    if until := _day(f.until):
+    if until := settings.start_of_corp_day(f.until):
         conds.append(FollowRelation.added_at < until + timedelta(days=1))
     return conds
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, available_timezones
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -128,6 +128,15 @@ def save(changes: dict[str, str], actor_name: str) -> list[str]:
 
 def corp_timezone() -> ZoneInfo:
     return ZoneInfo(get("timezone") or "Asia/Shanghai")
+
+
+def start_of_corp_day(text: str | None) -> datetime | None:
+    """The start of a YYYY-MM-DD day in the corp's timezone (form filters); None when blank or not a date."""
+    try:
+        day = datetime.strptime(text or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time.min, tzinfo=corp_timezone())
 
 
 def stored_keys() -> set[str]:
