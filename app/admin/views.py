@@ -37,7 +37,7 @@ def settings_page():
         try:
             changed = settings.save(changes, current_user.username)
         except settings.SettingsError as exc:
-            flash(str(exc), "danger")
+            flash(exc.localized(), "danger")
         else:
             connection.forget()
             flash(_("已保存 %(n)s 项设置", n=len(changed)) if changed else _("没有需要保存的修改"), "success")
@@ -58,7 +58,7 @@ def settings_check():
     try:
         connection.gateway().get_access_token()
     except connection.NotConfigured as exc:
-        flash(str(exc), "warning")
+        flash(exc.localized(), "warning")
     except WeComError as exc:
         flash(_("连接失败：%(message)s（错误码 %(code)s）", message=exc.message, code=exc.errcode), "danger")
     else:
@@ -75,7 +75,7 @@ def users():
             user = accounts.create_user(form.username.data, form.password.data, form.role.data,
                                         form.display_name.data, form.wecom_userid.data)
         except accounts.AccountError as exc:
-            flash(str(exc), "danger")
+            flash(exc.localized(), "danger")
         else:
             flash(_("已创建账号 %(name)s", name=user.username), "success")
             return redirect(url_for("admin.users"))
@@ -98,7 +98,7 @@ def user_edit(user_id: int):
                                  wecom_userid=form.wecom_userid.data, is_enabled=form.is_enabled.data,
                                  actor=current_user)
         except accounts.AccountError as exc:
-            flash(str(exc), "danger")
+            flash(exc.localized(), "danger")
         else:
             flash(_("已保存"), "success")
             return redirect(url_for("admin.users"))
@@ -136,7 +136,7 @@ def tokens_page():
         try:
             _token, issued_raw = tokens.issue(form.name.data, form.role.data, current_user.username)
         except tokens.TokenError as exc:
-            flash(str(exc), "danger")
+            flash(exc.localized(), "danger")
         else:
             form = TokenForm(formdata=None)
     rows = db.session.scalars(select(tokens.ApiToken).order_by(tokens.ApiToken.created_at.desc())).all()

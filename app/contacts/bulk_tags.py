@@ -9,6 +9,8 @@ from app.contacts.models import CorpTag, Customer, FollowRelation
 from app.contacts.scope import Scope
 from app.core.audit import record
 from app.core.db import transaction
+from app.core.errors import UserError
+from app.core.permissions import N_
 from app.extensions import db
 from app.wecom import connection
 from app.wecom.errors import WeComError
@@ -16,7 +18,7 @@ from app.wecom.errors import WeComError
 MAX_CUSTOMERS = 500  # one request's worth: each relation is one WeCom call
 
 
-class TagRequestError(ValueError):
+class TagRequestError(UserError):
     """The request names no tag, an unknown tag, or too many customers; nothing was sent."""
 
 
@@ -35,7 +37,7 @@ def _valid_tags(tag_ids: list[str]) -> list[str]:
                                                                 CorpTag.deleted_at.is_(None))))
     unknown = [t for t in tag_ids if t not in known]
     if unknown:
-        raise TagRequestError("未知或已删除的标签: " + ", ".join(unknown))
+        raise TagRequestError(N_("未知或已删除的标签：%(tags)s"), tags=", ".join(unknown))
     return sorted(known)
 
 
@@ -43,14 +45,14 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
     """Send mark_tag for every current relation (in scope) of each customer; store tags only where WeCom agreed."""
     external_userids = list(dict.fromkeys(e for e in external_userids if e))
     if not external_userids:
-        raise TagRequestError("请先勾选客户")
+        raise TagRequestError(N_("请先勾选客户"))
     if len(external_userids) > MAX_CUSTOMERS:
-        raise TagRequestError(f"一次最多为 {MAX_CUSTOMERS} 位客户打标签")
+        raise TagRequestError(N_("一次最多为 %(limit)s 位客户打标签"), limit=MAX_CUSTOMERS)
     add, remove = _valid_tags(list(add)), _valid_tags(list(remove))
     if not add and not remove:
-        raise TagRequestError("请选择要添加或移除的标签")
+        raise TagRequestError(N_("请选择要添加或移除的标签"))
     if set(add) & set(remove):
-        raise TagRequestError("同一个标签不能同时添加和移除")
+        raise TagRequestError(N_("同一个标签不能同时添加和移除"))
     gw = connection.gateway()
     names = dict(db.session.execute(select(Customer.external_userid, Customer.name).where(
         Customer.external_userid.in_(external_userids))).all())

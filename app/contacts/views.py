@@ -63,7 +63,7 @@ def _mark(external_userids: list[str]) -> list[bulk_tags.TagResult] | None:
         return bulk_tags.mark_tags(external_userids, request.form.getlist("add"), request.form.getlist("remove"),
                                    scope_for(current_user))
     except (bulk_tags.TagRequestError, NotConfigured) as exc:
-        flash(str(exc), "warning")
+        flash(exc.localized(), "warning")
         return None
 
 

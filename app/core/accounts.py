@@ -12,7 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.core.audit import record
 from app.core.db import transaction, utcnow
-from app.core.permissions import Permission, Role, role_allows
+from app.core.errors import UserError
+from app.core.permissions import N_, Permission, Role, role_allows
 from app.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
@@ -46,7 +47,7 @@ class User(UserMixin, db.Model):
         return self.locked_until is not None and self.locked_until > now
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """An account operation was refused; the message says why, in the UI language."""
 
 
@@ -62,7 +63,7 @@ def _hash(password: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+        raise AccountError(N_("密码至少需要 %(length)s 个字符"), length=MIN_PASSWORD_LENGTH)
 
 
 def find_user(username: str) -> User | None:
@@ -105,13 +106,13 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
     """Create an account after checking the name is free, the role exists and the password is long enough."""
     username = username.strip()
     if not username:
-        raise AccountError("用户名不能为空")
+        raise AccountError(N_("用户名不能为空"))
     if role not in {r.value for r in Role}:
-        raise AccountError(f"未知角色: {role}")
+        raise AccountError(N_("未知角色：%(role)s"), role=role)
     check_password_rules(password)
     with transaction():
         if find_user(username) is not None:
-            raise AccountError(f"用户名 {username} 已存在")
+            raise AccountError(N_("用户名 %(username)s 已存在"), username=username)
         user = User(username=username, display_name=(display_name or username).strip(),
                     password_hash=_hash(password), role=role,
                     wecom_userid=(wecom_userid or "").strip() or None)
@@ -126,9 +127,9 @@ def update_user(user: User, *, role: str, display_name: str, wecom_userid: str |
                 is_enabled: bool, actor: User) -> None:
     """Change an account's role, name, WeCom link or status; role changes are audited as such."""
     if role not in {r.value for r in Role}:
-        raise AccountError(f"未知角色: {role}")
+        raise AccountError(N_("未知角色：%(role)s"), role=role)
     if user.id == actor.id and (role != user.role or not is_enabled):
-        raise AccountError("不能修改自己的角色或停用自己的账号")
+        raise AccountError(N_("不能修改自己的角色或停用自己的账号"))
     with transaction():
         before = {"role": user.role, "display_name": user.display_name,
                   "wecom_userid": user.wecom_userid, "is_enabled": user.is_enabled}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import record
 from app.core.db import transaction, utcnow
+from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
 
@@ -55,7 +56,7 @@ class Setting(db.Model):
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError):
     """A settings change was refused; the message names the field and why."""
 
 
@@ -74,7 +75,7 @@ def get(key: str) -> str:
         try:
             return _fernet().decrypt(row.value.encode()).decode()
         except InvalidToken:
-            raise SettingsError(f"{key} 无法解密（SECRET_KEY 可能已更换），请在设置页重新填写") from None
+            raise SettingsError(N_("%(key)s 无法解密（SECRET_KEY 可能已更换），请在设置页重新填写"), key=key) from None
     if spec.config_default:
         return current_app.config.get(spec.config_default) or DEFAULTS.get(key, "")
     return DEFAULTS.get(key, "")
@@ -92,15 +93,15 @@ def masked(value: str) -> str:
 def _validate(key: str, value: str) -> str:
     value = value.strip()
     if key == "timezone" and value not in available_timezones():
-        raise SettingsError(f"时区 {value!r} 无效，例如 Asia/Shanghai")
+        raise SettingsError(N_("时区 %(value)s 无效，例如 Asia/Shanghai"), value=repr(value))
     if key == "wecom.receive_rule" and value not in RECEIVE_RULES:
-        raise SettingsError("接收规则只能是 month、week 或 day")
+        raise SettingsError(N_("接收规则只能是 month、week 或 day"))
     if key == "wecom.aes_key" and value and (len(value) != 43 or not value.isalnum()):
-        raise SettingsError("EncodingAESKey 必须是 43 位字母或数字")
+        raise SettingsError(N_("EncodingAESKey 必须是 43 位字母或数字"))
     if key == "wecom.agent_id" and value and not value.isdigit():
-        raise SettingsError("AgentId 必须是数字")
+        raise SettingsError(N_("AgentId 必须是数字"))
     if len(value) > 512:
-        raise SettingsError(f"{key} 过长")
+        raise SettingsError(N_("%(key)s 过长"), key=key)
     return value
 
 

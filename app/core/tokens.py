@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import record
 from app.core.db import transaction, utcnow
-from app.core.permissions import Permission, Role, role_allows
+from app.core.errors import UserError
+from app.core.permissions import N_, Permission, Role, role_allows
 from app.extensions import db
 
 TOKEN_PREFIX = "scrm_"
@@ -35,7 +36,7 @@ class ApiToken(db.Model):
         return self.revoked_at is None and role_allows(self.role, permission)
 
 
-class TokenError(ValueError):
+class TokenError(UserError):
     """A token could not be issued; the message says why."""
 
 
@@ -47,13 +48,13 @@ def issue(name: str, role: str, created_by: str) -> tuple[ApiToken, str]:
     """Create a token and return it with its raw value, which is never shown again."""
     name = name.strip()
     if not name:
-        raise TokenError("令牌名称不能为空")
+        raise TokenError(N_("令牌名称不能为空"))
     if role not in {r.value for r in Role}:
-        raise TokenError(f"未知角色: {role}; 可选: {', '.join(r.value for r in Role)}")
+        raise TokenError(N_("未知角色：%(role)s；可选：%(choices)s"), role=role, choices=", ".join(r.value for r in Role))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction():
         if db.session.scalar(select(ApiToken).where(ApiToken.name == name)) is not None:
-            raise TokenError(f"名为 {name} 的令牌已存在")
+            raise TokenError(N_("名为 %(name)s 的令牌已存在"), name=name)
         token = ApiToken(name=name, role=role, token_hash=_digest(raw), hint=raw[-4:],
                          created_by=created_by)
         db.session.add(token)

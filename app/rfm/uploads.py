@@ -8,12 +8,15 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.core.errors import UserError
+from app.core.permissions import N_
+
 SUFFIXES = (".csv", ".xlsx")
 KEEP_SECONDS = 24 * 3600
 _NAME = re.compile(r"^(\d+)-([0-9a-f]{32})(\.csv|\.xlsx)$")
 
 
-class UploadError(ValueError):
+class UploadError(UserError):
     """The upload cannot be used; the message says why."""
 
 
@@ -21,9 +24,9 @@ def save(user_id: int, filename: str, data: bytes) -> str:
     """Keep an uploaded file for its uploader; returns the key to find it again."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
-        raise UploadError("只支持 .csv（UTF-8）和 .xlsx 文件")
+        raise UploadError(N_("只支持 .csv（UTF-8）和 .xlsx 文件"))
     if not data:
-        raise UploadError("文件是空的")
+        raise UploadError(N_("文件是空的"))
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     _forget_old(folder)
@@ -37,7 +40,7 @@ def path_for(user_id: int, key: str) -> Path:
     match = _NAME.match(key)
     path = _folder() / key
     if not match or int(match.group(1)) != user_id or not path.exists():
-        raise UploadError("上传的文件已过期或不存在，请重新上传")
+        raise UploadError(N_("上传的文件已过期或不存在，请重新上传"))
     return path
 
 

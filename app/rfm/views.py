@@ -36,7 +36,7 @@ def import_orders():
         try:
             key = uploads.save(current_user.id, upload.filename if upload else "", upload.read() if upload else b"")
         except uploads.UploadError as exc:
-            flash(str(exc), "danger")
+            flash(exc.localized(), "danger")
         else:
             return redirect(url_for("rfm.map_orders", key=key))
     return render_template("rfm/import.html", totals=_order_totals(), fields=FIELDS, required=IMPORT_COLUMNS)
@@ -48,7 +48,10 @@ def map_orders(key: str):
     try:
         path = uploads.path_for(current_user.id, key)
         table = read_table(path)
-    except (uploads.UploadError, OrderFileError) as exc:
+    except uploads.UploadError as exc:
+        flash(exc.localized(), "danger")
+        return redirect(url_for("rfm.import_orders"))
+    except OrderFileError as exc:
         flash(str(exc), "danger")
         return redirect(url_for("rfm.import_orders"))
     mapping = auto_mapping(table.header)

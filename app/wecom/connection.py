@@ -8,13 +8,15 @@ import time
 from flask import current_app
 
 from app.core import settings
+from app.core.errors import UserError
+from app.core.permissions import N_
 from app.wecom.gateway import CallbackCipher, WeComGateway
 from app.wecom.ratelimit import build_rate_limiter
 
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
 
 
-class NotConfigured(RuntimeError):
+class NotConfigured(UserError):
     """WeCom credentials are missing; the message names them."""
 
 
@@ -45,7 +47,7 @@ def _credentials(*keys: str) -> tuple[str, ...]:
     values = tuple(settings.get(k) for k in keys)
     missing = [k for k, v in zip(keys, values) if not v]
     if missing:
-        raise NotConfigured("企业微信未配置: " + ", ".join(settings.SPECS[k].label for k in missing))
+        raise NotConfigured(N_("企业微信未配置：%(fields)s"), fields=", ".join(settings.SPECS[k].label for k in missing))
     return values
 
 

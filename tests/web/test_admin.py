@@ -78,6 +78,16 @@ def test_duplicate_username_is_refused_clearly(client, signed_in_as, make_user):
     assert db.session.scalar(select(db.func.count()).select_from(User)) == 2
 
 
+def test_refusals_are_explained_in_the_readers_language(client, signed_in_as, make_user):
+    signed_in_as("admin")
+    make_user("viewer", username="li")
+    client.post("/auth/language/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    response = client.post("/admin/users", data={"username": "li", "role": "operator",
+                                                 "password": "long-enough-pw",
+                                                 "csrf_token": csrf_token(client, "/admin/users")})
+    assert "The username li already exists" in response.get_data(as_text=True)
+
+
 def test_admin_cannot_demote_themselves(client, signed_in_as):
     me = signed_in_as("admin")
     response = client.post(f"/admin/users/{me.id}", data={

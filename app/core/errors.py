@@ -1,0 +1,20 @@
+"""User-facing errors of the services: a Chinese message id with parameters, translated where it is shown."""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+
+class UserError(ValueError):
+    """A request the service refuses, with a message for the person who made it.
+
+    Raise with a literal marked `N_("...")` (so the catalogue has it) and `%(name)s` parameters; `str(exc)` is the
+    Chinese text (command line, logs), `exc.localized()` the text in the reader's language (pages).
+    """
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def localized(self) -> str:
+        return gettext(self.message, **self.params)
