@@ -1,0 +1,1 @@
+"""Segments (人群): rule trees compiled to SQL, saved segments, the builder page and live counts."""

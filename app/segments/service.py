@@ -1,0 +1,126 @@
+"""Segment use cases: members, counts and samples of a rule; saved segments created, changed and deleted (audited).
+
+Other capabilities (pushes, tags) call `member_ids(rule)`: a SELECT of one column `customer_id`, usable as a
+subquery, e.g. ``insert(Audience).from_select(["customer_id"], member_ids(rule))``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from app.contacts.models import Customer
+from app.contacts.scope import staff_in_departments, with_sub_departments
+from app.core import audit, settings
+from app.core.db import transaction, utcnow
+from app.extensions import db
+from app.segments import rules
+from app.segments.models import Segment
+from app.segments.rules import Problem, RuleError
+
+__all__ = ["Problem", "RuleError", "Segment", "context", "count", "create_segment", "delete_segment",
+           "get_segment", "member_ids", "recount", "sample", "update_segment", "validate"]
+
+MAX_NAME = 64
+
+
+def validate(rule: Any) -> None:
+    """Raise RuleError (with `.problems`) unless the rule can be used."""
+    rules.validate(rule)
+
+
+def context(rule: Any, now: datetime | None = None) -> rules.Context:
+    """The moment, the corp timezone and the staff of every department the rule names (sub-departments included)."""
+    departments = {d: frozenset(staff_in_departments(with_sub_departments({d}))) for d in rules.departments_in(rule)}
+    return rules.Context(now=now or utcnow(), tz=settings.corp_timezone(), department_staff=departments)
+
+
+def member_ids(rule: dict, *, now: datetime | None = None) -> Select:
+    """SELECT customer_id (customers.id) of the rule's members; raises RuleError for a bad rule."""
+    validate(rule)
+    return rules.member_select(rule, context(rule, now))
+
+
+def count(rule: dict, *, now: datetime | None = None) -> int:
+    return db.session.scalar(select(func.count()).select_from(member_ids(rule, now=now).subquery()))
+
+
+def sample(rule: dict, limit: int = 20, *, now: datetime | None = None) -> list[Customer]:
+    """Up to `limit` members, newest customers first."""
+    ids = member_ids(rule, now=now).subquery()
+    return list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
+                                   .order_by(Customer.id.desc()).limit(limit)))
+
+
+def member_page(rule: dict, after_id: int = 0, limit: int = 100) -> list[Customer]:
+    """Members with id greater than `after_id`, by id: a stable keyset page."""
+    ids = member_ids(rule).subquery()
+    return list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
+                                   .where(Customer.id > after_id).order_by(Customer.id).limit(limit)))
+
+
+def get_segment(segment_id: int) -> Segment | None:
+    return db.session.get(Segment, segment_id)
+
+
+def list_segments() -> list[Segment]:
+    return list(db.session.scalars(select(Segment).order_by(Segment.updated_at.desc(), Segment.id.desc())))
+
+
+def _check(name: str, rule: Any, segment_id: int | None = None) -> list[Problem]:
+    problems = rules.problems_of(rule)
+    name = name.strip()
+    if not name:
+        problems.insert(0, Problem("name", "请填写人群名称"))
+    elif len(name) > MAX_NAME:
+        problems.insert(0, Problem("name", f"人群名称最长 {MAX_NAME} 个字符"))
+    elif db.session.scalar(select(Segment.id).where(Segment.name == name, Segment.id != (segment_id or 0))):
+        problems.insert(0, Problem("name", f"已有名为「{name}」的人群"))
+    return problems
+
+
+def _counted(segment: Segment) -> None:
+    segment.last_count = count(segment.rule)
+    segment.last_counted_at = utcnow()
+
+
+def create_segment(name: str, description: str, rule: dict, actor: str) -> Segment:
+    """Save a new segment with its current count; RuleError (nothing saved) when the name or rule is bad."""
+    if problems := _check(name, rule):
+        raise RuleError(problems)
+    with transaction():
+        segment = Segment(name=name.strip(), description=description.strip(), rule=rule, created_by=actor)
+        db.session.add(segment)
+        _counted(segment)
+        db.session.flush()
+        audit.record("segments.create", target=f"segment:{segment.id}",
+                     details={"name": segment.name, "count": segment.last_count})
+    return segment
+
+
+def update_segment(segment: Segment, name: str, description: str, rule: dict) -> Segment:
+    if problems := _check(name, rule, segment.id):
+        raise RuleError(problems)
+    with transaction():
+        renamed = segment.name != name.strip()
+        details = {"name": name.strip(), **({"old_name": segment.name} if renamed else {}),
+                   "rule_changed": segment.rule != rule}
+        segment.name, segment.description, segment.rule = name.strip(), description.strip(), rule
+        segment.updated_at = utcnow()
+        _counted(segment)
+        audit.record("segments.update", target=f"segment:{segment.id}", details={**details, "count": segment.last_count})
+    return segment
+
+
+def recount(segment: Segment) -> int:
+    """Count the segment now and remember it."""
+    with transaction():
+        _counted(segment)
+    return segment.last_count
+
+
+def delete_segment(segment: Segment) -> None:
+    with transaction():
+        audit.record("segments.delete", target=f"segment:{segment.id}", details={"name": segment.name})
+        db.session.delete(segment)
