@@ -1,0 +1,250 @@
+"""Rule-based tags: each enabled rule's segment says who should carry its tag; only the differences are marked.
+
+The desired set (the segment's members) is compared with the customers whose current follow relations carry the
+tag in the local copy: a relation of a member without the tag gets it (mark_tag add), a relation of a non-member
+with the tag loses it (mark_tag remove). WeCom has no batch mark, so each is one call. Only a mark WeCom took
+changes the local copy; a refused one is kept in `tag_rule_failures` with its error and, since the local copy
+still differs, is planned and tried again on the next run. The same shape as app/rfm/writeback.py (per relation,
+local tag_ids only on success) for a different question: which customers a rule selects rather than RFM's cells.
+
+`nightly()` is what runs after the nightly RFM recompute; the tags page starts `execute` in the background.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from flask import Flask
+from sqlalchemy import delete, select
+
+from app.contacts.contact_list import has_tag
+from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.core.audit import record
+from app.core.background import run_in_background
+from app.core.db import transaction, utcnow
+from app.core.errors import UserError
+from app.core.permissions import N_
+from app.extensions import db
+from app.segments.service import RuleError, member_ids
+from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
+from app.wecom import connection
+from app.wecom.errors import WeComError
+
+log = logging.getLogger("scrm.tags.rules")
+
+RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed"
+STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), PARTIAL: N_("完成，部分标记失败（下次重试）"),
+                 FAILED: N_("失败")}
+STALE_SECONDS = 120
+BATCH = 100
+CHUNK = 500
+
+
+class RulesBusy(UserError):
+    """Another evaluation is running right now."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One mark_tag call owed for one follow relation."""
+
+    relation_id: int
+    userid: str
+    external_userid: str
+    action: str  # add or remove
+
+
+@dataclass
+class Plan:
+    rule_id: int
+    tag_id: str
+    members: int
+    marks: list[Mark]
+    error: str | None = None
+
+
+def differences(desired: set[str], relations: Iterable[tuple[int, str, str, bool]]) -> list[Mark]:
+    """Marks that make the relations (id, userid, external_userid, carries the tag) match the desired customers."""
+    marks = []
+    for relation_id, userid, ext, carries in relations:
+        if (ext in desired) != carries:
+            marks.append(Mark(relation_id, userid, ext, "remove" if carries else "add"))
+    return marks
+
+
+def _relations(tag_id: str, desired: set[str]) -> list[tuple[int, str, str, bool]]:
+    """Current relations that carry the tag, and those of desired customers (with whether they carry it)."""
+    cols = (FollowRelation.id, FollowRelation.userid, FollowRelation.external_userid, FollowRelation.tag_ids)
+    found = {}
+    for row in db.session.execute(select(*cols).where(FollowRelation.ended_at.is_(None), has_tag(tag_id))):
+        found[row.id] = row
+    wanted = sorted(desired)
+    for start in range(0, len(wanted), CHUNK):
+        for row in db.session.execute(select(*cols).where(FollowRelation.ended_at.is_(None),
+                                                          FollowRelation.external_userid.in_(wanted[start:start + CHUNK]))):
+            found[row.id] = row
+    return [(r.id, r.userid, r.external_userid, tag_id in (r.tag_ids or ())) for r in found.values()]
+
+
+def plan(rule: TagRule) -> Plan:
+    """What one rule needs marked now, or why it cannot run."""
+    alive = db.session.scalar(select(CorpTag.id).where(CorpTag.tag_id == rule.tag_id, CorpTag.deleted_at.is_(None)))
+    if alive is None:
+        return Plan(rule.id, rule.tag_id, 0, [], "规则维护的标签已在企业微信中删除：请为规则另选标签")
+    try:
+        members = member_ids(rule.rule).subquery()
+        desired = set(db.session.scalars(select(Customer.external_userid).join(
+            members, members.c.customer_id == Customer.id)))
+    except RuleError as exc:
+        return Plan(rule.id, rule.tag_id, 0, [], f"规则无法计算：{exc}")
+    return Plan(rule.id, rule.tag_id, len(desired), differences(desired, _relations(rule.tag_id, desired)))
+
+
+def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> Counter:
+    """Send one batch of marks; store the tags WeCom took and the failures, in one transaction."""
+    counts: Counter = Counter()
+    with transaction():
+        relations = {r.id: r for r in db.session.scalars(select(FollowRelation).where(
+            FollowRelation.id.in_([m.relation_id for m in marks])))}
+        failures = {(f.userid, f.external_userid): f for f in db.session.scalars(select(TagRuleFailure).where(
+            TagRuleFailure.rule_id == rule_id, TagRuleFailure.external_userid.in_({m.external_userid for m in marks})))}
+        for mark in marks:
+            key = (mark.userid, mark.external_userid)
+            add, remove = ([tag_id], []) if mark.action == "add" else ([], [tag_id])
+            try:
+                gw.mark_tag(mark.userid, mark.external_userid, add_tag=add, remove_tag=remove)
+            except WeComError as exc:
+                counts["failed"] += 1
+                error = f"{exc.message}（错误码 {exc.errcode}）"
+                failure = failures.get(key)
+                if failure is None:
+                    db.session.add(TagRuleFailure(rule_id=rule_id, userid=mark.userid, action=mark.action,
+                                                  external_userid=mark.external_userid, error=error))
+                else:
+                    failure.action, failure.error, failure.failed_at = mark.action, error, utcnow()
+                    failure.attempts += 1
+                continue
+            counts["added" if mark.action == "add" else "removed"] += 1
+            relation = relations[mark.relation_id]
+            relation.tag_ids = sorted((set(relation.tag_ids or ()) - set(remove)) | set(add))
+            if key in failures:
+                db.session.delete(failures[key])
+    return counts
+
+
+def _finish_rule(p: Plan, counts: Counter) -> None:
+    with transaction():
+        rule = db.session.get(TagRule, p.rule_id)
+        rule.last_run_at, rule.last_error = utcnow(), p.error
+        rule.last_result = {"members": p.members, "added": counts["added"], "removed": counts["removed"],
+                            "failed": counts["failed"]}
+        if p.error is None:  # owed marks that are no longer planned (done meanwhile, or no longer wanted) go
+            planned = {(m.userid, m.external_userid) for m in p.marks}
+            for failure in db.session.scalars(select(TagRuleFailure).where(TagRuleFailure.rule_id == p.rule_id)):
+                if (failure.userid, failure.external_userid) not in planned:
+                    db.session.delete(failure)
+
+
+def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Bring every enabled rule's tag in line with its segment; `progress(done, total)` counts the marks.
+
+    Returns counts: rules, members, added, removed, failed, broken (rules that could not run)."""
+    rules = db.session.scalars(select(TagRule).where(TagRule.enabled.is_(True)).order_by(TagRule.id)).all()
+    plans = [plan(rule) for rule in rules]
+    db.session.rollback()  # nothing written yet: end the read transaction before the calls
+    total = sum(len(p.marks) for p in plans)
+    totals = Counter(rules=len(plans))
+    gw = connection.gateway() if total else None
+    done = 0
+    for p in plans:
+        counts: Counter = Counter()
+        for start in range(0, len(p.marks), BATCH):
+            batch = p.marks[start:start + BATCH]
+            counts += _apply(p.rule_id, p.tag_id, batch, gw)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        _finish_rule(p, counts)
+        totals.update(counts)
+        totals["members"] += p.members
+        totals["broken"] += p.error is not None
+    if progress:
+        progress(total, total)
+    return {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "broken")}
+
+
+def latest_run() -> TagRuleRun | None:
+    return db.session.scalars(select(TagRuleRun).order_by(TagRuleRun.id.desc()).limit(1)).first()
+
+
+def percent(run: TagRuleRun) -> int:
+    if run.status != RUNNING:
+        return 100
+    return int(100 * run.done / run.total) if run.total else 0
+
+
+def begin(started_by: str) -> TagRuleRun:
+    """A new run; RulesBusy while another one is alive (an abandoned one is closed as failed)."""
+    now = utcnow()
+    with transaction():
+        latest = db.session.scalars(select(TagRuleRun).order_by(TagRuleRun.id.desc()).limit(1).with_for_update()).first()
+        if latest is not None and latest.status == RUNNING:
+            if (now - latest.heartbeat_at).total_seconds() < STALE_SECONDS:
+                raise RulesBusy(N_("规则标签 #%(id)s 正在执行中"), id=latest.id)
+            latest.status, latest.finished_at, latest.error = FAILED, now, latest.error or "执行被中断"
+        run = TagRuleRun(status=RUNNING, started_by=started_by, started_at=now, heartbeat_at=now, counts={})
+        db.session.add(run)
+        db.session.flush()
+        record("tags.rules_started", target=f"tag-rules#{run.id}")
+    return run
+
+
+def execute(run_id: int) -> TagRuleRun:
+    """Evaluate all enabled rules under the run's record (progress, counts, the error that stopped it)."""
+
+    def tick(done: int, total: int) -> None:
+        with transaction():
+            run = db.session.get(TagRuleRun, run_id)
+            run.done, run.total, run.heartbeat_at = done, total, utcnow()
+
+    try:
+        counts = evaluate_rules(tick)
+    except Exception as exc:  # noqa: BLE001 (the run record says what stopped it)
+        log.warning("tag rules run #%s failed: %r", run_id, exc, exc_info=not isinstance(exc, UserError))
+        db.session.rollback()
+        counts, error = None, str(exc)
+    else:
+        error = None
+    with transaction():
+        run = db.session.get(TagRuleRun, run_id)
+        run.finished_at = utcnow()
+        if counts is None:
+            run.status, run.error = FAILED, error
+        else:
+            run.counts = counts
+            run.status = PARTIAL if counts["failed"] or counts["broken"] else SUCCEEDED
+        record("tags.rules_evaluated", target=f"tag-rules#{run.id}", details={"status": run.status, **run.counts})
+    return run
+
+
+def nightly() -> TagRuleRun | None:
+    """Call right after the nightly RFM recompute: evaluate every enabled rule; skipped while a run is going."""
+    if db.session.scalar(select(TagRule.id).where(TagRule.enabled.is_(True)).limit(1)) is None:
+        return None
+    try:
+        return execute(begin("scheduler").id)
+    except RulesBusy as exc:
+        log.info("nightly tag rules skipped: %s", exc)
+        return None
+
+
+def execute_in_background(app: Flask, run_id: int) -> None:
+    """Run `execute` on a thread of this process (the page's 「立即执行」 button)."""
+    run_in_background(app, "tag-rules", execute, run_id)
+
+
+def clear_failures(rule_id: int) -> None:
+    """The caller's transaction: forget a rule's owed marks (the rule is deleted or now maintains another tag)."""
+    db.session.execute(delete(TagRuleFailure).where(TagRuleFailure.rule_id == rule_id))
