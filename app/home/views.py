@@ -1,14 +1,14 @@
-"""Home page (blueprint `home`): setup checklist and the state of each capability."""
+"""Home page (blueprint `home`): what needs setting up, then the numbers each capability puts first."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from flask_login import current_user
 
 from app.core import settings
-from app.core.accounts import User
 from app.core.guard import signed_in
-from app.extensions import db
-from app.navigation import NAV_ITEMS
+from app.home.cards import cards_for
 
 bp = Blueprint("home", __name__, template_folder="templates")
 
@@ -18,6 +18,6 @@ bp = Blueprint("home", __name__, template_folder="templates")
 def index():
     wecom_ready = all(settings.get(k) for k in ("wecom.corp_id", "wecom.secret"))
     callback_ready = all(settings.get(k) for k in ("wecom.token", "wecom.aes_key"))
-    accounts = db.session.scalar(select(func.count()).select_from(User))
+    today = datetime.now(settings.corp_timezone()).date()
     return render_template("home/index.html", wecom_ready=wecom_ready, callback_ready=callback_ready,
-                           accounts=accounts, items=[i for i in NAV_ITEMS if i.section == "work"])
+                           today=today, cards=cards_for(current_user))
