@@ -5,6 +5,7 @@ ones the demo starts the emulator with, and WECOM_API_BASE (DemoConfig) points a
 """
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -123,6 +124,9 @@ def run_demo(host: str, port: int) -> None:
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")
+    # `kill`/`docker stop` send SIGTERM, which would end Python without `finally`: stop as on Ctrl-C instead,
+    # so the emulator child does not outlive the demo and hold its port.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         run_simple(host, port, app, threaded=True)
     finally:
