@@ -9,6 +9,7 @@ from typing import Callable
 
 from flask import Flask
 
+from app.campaigns import dispatch as campaign_dispatch
 from app.extensions import db
 from app.wecom import inbox
 
@@ -16,16 +17,21 @@ log = logging.getLogger("scrm.worker")
 
 # Each source handles one batch and says how much it did; the loop sleeps only when all were idle.
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
-    ("callback inbox", inbox.work_once),
+    ("callback inbox", inbox.work_default),
+    ("campaign dispatch", campaign_dispatch.work_once),
 )
+# Welcomes have 20 seconds: their own threads take only the welcome lane, so no batch of the main loop
+# (follow-ups, syncs, pushes) ever stands in front of them. Several threads (and workers) share the lane.
+WELCOME_SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (("welcome lane", inbox.work_welcomes),)
+WELCOME_THREADS = 3
+WELCOME_POLL_SECONDS = 0.05
 
 
-def run(app: Flask, stop: threading.Event, poll_seconds: float = 0.1) -> None:
-    """Loop until `stop` is set; a failing source is logged and retried on the next turn, never fatal."""
-    log.info("worker started")
+def _loop(app: Flask, stop: threading.Event, sources, poll_seconds: float) -> None:
+    """Run `sources` until `stop` is set; a failing source is logged and retried on the next turn, never fatal."""
     while not stop.is_set():
         busy = 0
-        for name, work in SOURCES:
+        for name, work in sources:
             with app.app_context():
                 try:
                     busy += work()
@@ -37,6 +43,18 @@ def run(app: Flask, stop: threading.Event, poll_seconds: float = 0.1) -> None:
                     db.session.remove()
         if not busy:
             stop.wait(poll_seconds)
+
+
+def run(app: Flask, stop: threading.Event, poll_seconds: float = 0.1) -> None:
+    """The welcome threads and the main loop, until `stop` is set."""
+    log.info("worker started")
+    welcome = [threading.Thread(target=_loop, args=(app, stop, WELCOME_SOURCES, WELCOME_POLL_SECONDS),
+                                name=f"welcome-{n}", daemon=True) for n in range(WELCOME_THREADS)]
+    for thread in welcome:
+        thread.start()
+    _loop(app, stop, SOURCES, poll_seconds)
+    for thread in welcome:
+        thread.join(30)
     log.info("worker stopped")
 
 

@@ -24,7 +24,7 @@ DEDUPE_FIELDS = ("Event", "ChangeType", "UserID", "ExternalUserID", "ChatId", "U
                  "Id", "TagType", "StrategyId", "FailReason", "Source", "WelcomeCode", "CreateTime")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
-LANE_WELCOME = "welcome"  # adds with a WelcomeCode: 20 seconds to answer, handled before anything else
+LANE_WELCOME = "welcome"  # adds with a WelcomeCode: 20 seconds to answer; own worker threads, then a follow-up
 LANE_DEFAULT = "default"
 
 
@@ -111,40 +111,63 @@ def ingest(fields: dict[str, Any]) -> bool:
     return inserted
 
 
-def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> list[int]:
-    """Take up to `limit` due events (welcome lane first) for this worker; others skip rows we hold."""
-    now = utcnow()
-    due = or_(
+def _due(now: datetime):
+    return or_(
         (CallbackEvent.status == Status.PENDING) & (CallbackEvent.available_at <= now),
         (CallbackEvent.status == Status.PROCESSING) & (CallbackEvent.claimed_until < now),
     )
+
+
+def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> list[int]:
+    """Take up to `limit` due events (in the order of `lanes`) for this worker; others skip rows we hold.
+
+    The UPDATE re-checks that each row is still due and returns the ones it took: SQLite has no row locks,
+    and the worker's welcome threads claim beside its main loop.
+    """
+    now = utcnow()
     claimed: list[int] = []
     with transaction():
         for lane in lanes:
             if len(claimed) >= limit:
                 break
-            q = (select(CallbackEvent.id).where(due, CallbackEvent.lane == lane).order_by(CallbackEvent.id)
+            q = (select(CallbackEvent.id).where(_due(now), CallbackEvent.lane == lane).order_by(CallbackEvent.id)
                  .limit(limit - len(claimed)).with_for_update(skip_locked=True))
-            claimed += db.session.scalars(q).all()
-        if claimed:
-            db.session.execute(update(CallbackEvent).where(CallbackEvent.id.in_(claimed))
-                               .values(status=Status.PROCESSING, claimed_until=now + LEASE))
+            ids = db.session.scalars(q).all()
+            if ids:
+                taken = (update(CallbackEvent).where(CallbackEvent.id.in_(ids), _due(now))
+                         .values(status=Status.PROCESSING, claimed_until=now + LEASE).returning(CallbackEvent.id)
+                         .execution_options(synchronize_session=False))
+                claimed += sorted(db.session.scalars(taken).all())
     return claimed
 
 
 def handle(event_id: int) -> str:
-    """Run the handlers of one claimed event in one transaction; on failure retry later, then dead-letter."""
+    """Run one stage of a claimed event; on failure retry later, then dead-letter.
+
+    An event on the welcome lane runs its urgent handlers, then moves to the default lane where its other
+    handlers run as a follow-up (so a slow re-fetch never holds up the next welcome). Handlers get the
+    payload plus `_inbox_id` and `_received_at` (ISO time the console received the event).
+    """
     event = db.session.get(CallbackEvent, event_id)
     if event is None or event.status != Status.PROCESSING:
         return "skipped"
-    funcs = handlers.for_event(event.event, event.change_type)
+    urgent = event.lane == LANE_WELCOME
+    funcs = handlers.for_event(event.event, event.change_type, urgent=urgent)
+    payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat()}
     try:
         with transaction():
             for func in funcs:
-                func(event.payload)
-            event.status = Status.DONE if funcs else Status.IGNORED
-            event.attempts += 1
-            event.handled_at = utcnow()
+                func(payload)
+            event = db.session.get(CallbackEvent, event_id)  # an urgent handler commits its own steps
+            if urgent:
+                event.lane = LANE_DEFAULT
+                event.status = Status.PENDING
+                event.available_at = utcnow()
+            else:
+                handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
+                event.status = Status.DONE if handled else Status.IGNORED
+                event.attempts += 1
+                event.handled_at = utcnow()
             event.claimed_until = None
             event.last_error = None
         return event.status
@@ -163,12 +186,32 @@ def handle(event_id: int) -> str:
         return event.status
 
 
-def work_once(limit: int = 50) -> int:
-    """Claim and handle one batch; the number of events handled."""
-    ids = claim(limit)
+def work_welcomes(limit: int = 5) -> int:
+    """Claim and handle a few welcome-lane events (the worker's welcome threads); the number handled."""
+    ids = claim(limit, (LANE_WELCOME,))
     for event_id in ids:
         handle(event_id)
     return len(ids)
+
+
+def work_default(limit: int = 50) -> int:
+    """Claim and handle one batch of default-lane events (the worker's main loop); the number handled."""
+    ids = claim(limit, (LANE_DEFAULT,))
+    for event_id in ids:
+        handle(event_id)
+    return len(ids)
+
+
+def work_once(limit: int = 50) -> int:
+    """Both lanes in one call (tests, one-off runs): welcomes first, then the default lane including their
+    follow-ups; the number of distinct events handled."""
+    ids = claim(limit, (LANE_WELCOME,))
+    for event_id in ids:
+        handle(event_id)
+    more = claim(limit, (LANE_DEFAULT,))
+    for event_id in more:
+        handle(event_id)
+    return len(set(ids) | set(more))
 
 
 def replay(event: CallbackEvent) -> None:

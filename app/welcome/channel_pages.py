@@ -1,0 +1,107 @@
+"""Channel pages: the list with per-channel statistics, create/edit/delete through WeCom, import from WeCom."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.contacts.contact_list import staff_names
+from app.contacts.models import CorpTag, CorpTagGroup
+from app.core.guard import requires
+from app.core.permissions import Permission as P
+from app.extensions import db
+from app.wecom.connection import NotConfigured
+from app.wecom.errors import WeComError
+from app.welcome import channels
+from app.welcome.models import Channel, WelcomeTemplate
+from app.welcome.views import _staff_choices, bp
+
+
+@bp.get("/channels", endpoint="channels")
+@requires(P.WELCOME_MANAGE)
+def channel_list():
+    rows = db.session.scalars(select(Channel).order_by(Channel.id.desc())).all()
+    stats = channels.stats([c.state for c in rows if c.state])
+    templates = dict(db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name)).all())
+    tags = dict(db.session.execute(select(CorpTag.tag_id, CorpTag.name)).all())
+    people = staff_names(u for c in rows for u in c.userids)
+    return render_template("welcome/channels.html", rows=rows, stats=stats, templates=templates, tags=tags,
+                           people=people)
+
+
+def _tag_choices() -> list[tuple[str, list]]:
+    groups = db.session.execute(select(CorpTagGroup.group_id, CorpTagGroup.name).where(
+        CorpTagGroup.deleted_at.is_(None)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
+    tags = db.session.execute(select(CorpTag.group_id, CorpTag.tag_id, CorpTag.name).where(
+        CorpTag.deleted_at.is_(None)).order_by(CorpTag.order, CorpTag.name)).all()
+    return [(name, [(t, n) for g, t, n in tags if g == gid]) for gid, name in groups]
+
+
+def _input() -> channels.ChannelInput:
+    form = request.form
+    template_id = form.get("template_id", type=int)
+    return channels.ChannelInput(name=form.get("name", ""), state=form.get("state", "").strip(),
+                                 userids=form.getlist("userids"), skip_verify=bool(form.get("skip_verify")),
+                                 tag_ids=form.getlist("tag_ids"), template_id=template_id or None)
+
+
+@bp.route("/channels/new", methods=["GET", "POST"], endpoint="channel_new")
+@bp.route("/channels/<int:channel_id>", methods=["GET", "POST"], endpoint="channel_edit")
+@requires(P.WELCOME_MANAGE)
+def channel_edit(channel_id: int | None = None):
+    channel = db.session.get(Channel, channel_id) if channel_id else None
+    if channel_id and channel is None:
+        abort(404)
+    data = channels.ChannelInput(channel.name, channel.state or "", channel.userids, channel.skip_verify,
+                                 channel.tag_ids, channel.template_id) if channel else \
+        channels.ChannelInput("", channels.new_state(), [])
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        data = _input()
+        try:
+            if channel is None:
+                channel = channels.create(data)
+                flash(_("渠道活码「%(name)s」已在企业微信创建", name=channel.name), "success")
+            else:
+                channels.update(channel, data)
+                flash(_("渠道活码「%(name)s」已保存到企业微信", name=channel.name), "success")
+            return redirect(url_for("welcome.channel_edit", channel_id=channel.id))
+        except channels.ChannelInvalid as exc:
+            errors = exc.errors
+        except (WeComError, NotConfigured) as exc:
+            flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+    templates = db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name, WelcomeTemplate.scope)
+                                   .order_by(WelcomeTemplate.name)).all()
+    stats = channels.stats([channel.state]).get(channel.state) if channel and channel.state else None
+    return render_template("welcome/channel_edit.html", channel=channel, data=data, errors=errors,
+                           staff=_staff_choices(), tag_groups=_tag_choices(), templates=templates, stats=stats)
+
+
+@bp.post("/channels/<int:channel_id>/delete", endpoint="channel_delete")
+@requires(P.WELCOME_MANAGE)
+def channel_delete(channel_id: int):
+    channel = db.session.get(Channel, channel_id) or abort(404)
+    name = channel.name
+    try:
+        channels.delete(channel)
+    except (WeComError, NotConfigured) as exc:
+        flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+        return redirect(url_for("welcome.channel_edit", channel_id=channel_id))
+    flash(_("渠道活码「%(name)s」已删除（企业微信里的二维码随之失效）", name=name), "success")
+    return redirect(url_for("welcome.channels"))
+
+
+@bp.post("/channels/import", endpoint="channel_import")
+@requires(P.WELCOME_MANAGE)
+def channel_import():
+    try:
+        result = channels.import_from_wecom()
+    except (WeComError, NotConfigured) as exc:
+        flash(_("无法从企业微信读取联系我配置：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+    else:
+        flash(_("从企业微信导入 %(added)s 个联系我配置，已有 %(known)s 个", added=result.added, known=result.known),
+              "success")
+        if result.state_taken:
+            flash(_("这些 state 已被其他渠道使用，导入的配置未关联 state：%(states)s",
+                    states="、".join(result.state_taken)), "warning")
+    return redirect(url_for("welcome.channels"))

@@ -1,0 +1,186 @@
+"""Channels (渠道活码): contact ways created, changed and deleted in WeCom through the gateway, imported, measured."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.contacts.models import CorpTag, FollowRelation, Staff
+from app.core.audit import record
+from app.core.db import transaction, utcnow
+from app.core.permissions import N_
+from app.extensions import db
+from app.wecom.connection import gateway
+from app.wecom.errors import WeComError
+from app.welcome.models import Channel, WelcomeTemplate
+
+MAX_STATE = 30   # WeCom: state ≤ 30 characters
+MAX_USERS = 100  # WeCom: at most 100 members per contact way
+QR_SCENE = 2
+
+
+class ChannelInvalid(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors  # field -> msgid (translated where shown)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@dataclass
+class ChannelInput:
+    name: str
+    state: str
+    userids: list[str]
+    skip_verify: bool = True
+    tag_ids: list[str] = field(default_factory=list)
+    template_id: int | None = None
+
+
+def new_state() -> str:
+    """A fresh state suggestion for a new channel."""
+    return "ch-" + secrets.token_hex(4)
+
+
+def _validate(data: ChannelInput, channel: Channel | None) -> None:
+    errors: dict[str, str] = {}
+    if not data.name.strip() or len(data.name) > 64:
+        errors["name"] = N_("请填写渠道名称（最多 64 个字）")
+    if not data.state or len(data.state) > MAX_STATE:
+        errors["state"] = N_("请填写渠道标识 state（最多 30 个字符）")
+    elif db.session.scalar(select(Channel.id).where(Channel.state == data.state,
+                                                    Channel.id != (channel.id if channel else -1))):
+        errors["state"] = N_("这个渠道标识已被另一个渠道使用")
+    known = set(db.session.scalars(select(Staff.userid).where(Staff.userid.in_(data.userids),
+                                                              Staff.is_follow_user.is_(True))))
+    if not data.userids:
+        errors["userids"] = N_("至少选择一位员工")
+    elif len(data.userids) > MAX_USERS:
+        errors["userids"] = N_("一个活码最多 100 位员工")
+    elif set(data.userids) - known:
+        errors["userids"] = N_("只能选择有客户联系权限的员工")
+    elif channel is not None and channel.type == 1 and len(data.userids) != 1:
+        errors["userids"] = N_("单人活码只能有一位员工；需要多位员工请新建一个多人活码")
+    if set(data.tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(
+            CorpTag.tag_id.in_(data.tag_ids), CorpTag.deleted_at.is_(None)))):
+        errors["tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
+    if data.template_id is not None and db.session.get(WelcomeTemplate, data.template_id) is None:
+        errors["template_id"] = N_("欢迎语不存在")
+    if errors:
+        raise ChannelInvalid(errors)
+
+
+def create(data: ChannelInput) -> Channel:
+    """add_contact_way (QR, single or multi staff), then keep it here; WeCom's config is removed if saving fails."""
+    _validate(data, None)
+    kind = 1 if len(data.userids) == 1 else 2
+    answer = gateway().add_contact_way(kind, QR_SCENE, state=data.state, user=data.userids,
+                                       skip_verify=data.skip_verify, remark=data.name[:MAX_STATE])
+    try:
+        with transaction():
+            channel = Channel(name=data.name.strip(), config_id=answer["config_id"], state=data.state, type=kind,
+                              userids=list(data.userids), skip_verify=data.skip_verify,
+                              qr_code=answer.get("qr_code") or "", tag_ids=list(data.tag_ids),
+                              template_id=data.template_id, source="console")
+            db.session.add(channel)
+            db.session.flush()
+            record("welcome.channel_created", target=f"{channel.name}#{channel.id}",
+                   details={"config_id": channel.config_id, "state": channel.state})
+    except Exception:
+        gateway().del_contact_way(answer["config_id"])
+        raise
+    return channel
+
+
+def update(channel: Channel, data: ChannelInput) -> None:
+    """update_contact_way with the new staff, state and verification, then save the rest here."""
+    _validate(data, channel)
+    gateway().update_contact_way(channel.config_id, state=data.state, user=data.userids,
+                                 skip_verify=data.skip_verify, remark=data.name[:MAX_STATE])
+    with transaction():
+        channel.name, channel.state, channel.userids = data.name.strip(), data.state, list(data.userids)
+        channel.skip_verify, channel.tag_ids, channel.template_id = data.skip_verify, list(data.tag_ids), data.template_id
+        channel.updated_at = utcnow()
+        record("welcome.channel_updated", target=f"{channel.name}#{channel.id}")
+
+
+def delete(channel: Channel) -> None:
+    """del_contact_way (a config WeCom no longer knows counts as deleted), then forget the channel."""
+    try:
+        gateway().del_contact_way(channel.config_id)
+    except WeComError as exc:
+        if exc.errcode != 41044:
+            raise
+    with transaction():
+        record("welcome.channel_deleted", target=f"{channel.name}#{channel.id}",
+               details={"config_id": channel.config_id})
+        db.session.delete(channel)
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    known: int = 0
+    state_taken: list[str] = field(default_factory=list)
+
+
+def import_from_wecom() -> ImportResult:
+    """Contact ways made in WeCom (list_contact_way: the last 90 days) become channels; known ones are left alone."""
+    api, result = gateway(), ImportResult()
+    known = set(db.session.scalars(select(Channel.config_id)))
+    ways = []
+    for item in api.iter_contact_ways():
+        if item["config_id"] in known:
+            result.known += 1
+        else:
+            ways.append(api.get_contact_way(item["config_id"]))
+    with transaction():
+        states = set(db.session.scalars(select(Channel.state).where(Channel.state.is_not(None))))
+        for way in ways:
+            state = way.get("state") or None
+            if state in states:
+                result.state_taken.append(state)
+                state = None
+            states.add(state)
+            db.session.add(Channel(
+                name=way.get("remark") or way.get("state") or way["config_id"][:12], config_id=way["config_id"],
+                state=state, type=int(way.get("type") or 1), userids=list(way.get("user") or []),
+                skip_verify=bool(way.get("skip_verify", True)), qr_code=way.get("qr_code") or "",
+                source="wecom"))
+            result.added += 1
+        record("welcome.channels_imported", details={"added": result.added, "known": result.known})
+    return result
+
+
+@dataclass
+class ChannelStats:
+    adds: int = 0
+    eligible_1d: int = 0   # added at least a day ago
+    kept_1d: int = 0       # ... and still friends a day after the add
+    eligible_7d: int = 0
+    kept_7d: int = 0
+    lost: int = 0          # the relation has ended (either side)
+
+    @staticmethod
+    def rate(kept: int, eligible: int) -> float | None:
+        return kept / eligible if eligible else None
+
+
+def stats(states: list[str], now: datetime | None = None) -> dict[str, ChannelStats]:
+    """Per state: adds, kept after 1 and 7 days (of those old enough), lost; from the follow relations."""
+    now = now or utcnow()
+    result = {state: ChannelStats() for state in states}
+    rows = db.session.execute(select(FollowRelation.state, FollowRelation.added_at, FollowRelation.ended_at)
+                              .where(FollowRelation.state.in_(states)))
+    for state, added_at, ended_at in rows:
+        s = result[state]
+        s.adds += 1
+        s.lost += ended_at is not None
+        if added_at is None:
+            continue
+        for days, eligible, kept in ((1, "eligible_1d", "kept_1d"), (7, "eligible_7d", "kept_7d")):
+            mark = added_at + timedelta(days=days)
+            if mark <= now:
+                setattr(s, eligible, getattr(s, eligible) + 1)
+                setattr(s, kept, getattr(s, kept) + (ended_at is None or ended_at > mark))
+    return result

@@ -1,0 +1,164 @@
+"""Message content (text with variables + attachments) within WeCom's limits: parse, validate, render. No Flask, no DB.
+
+Reused by the welcome templates, pushes and referral tasks:
+
+    content = parse(text, attachments)          # raises ContentInvalid(errors) with every problem found
+    text, attachments = render(content, {"客户昵称": "王芳", "员工姓名": "李雷"})
+    gateway.send_welcome_msg(code, text, attachments)   # the same shapes go into add_msg_template
+
+Variables are written `{客户昵称}` / `{员工姓名}`; `{{` and `}}` are literal braces. An unknown variable or a
+stray brace is an error. Error messages are Chinese msgids with %(name)s parameters (translate where shown).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from app.core.permissions import N_
+
+MAX_TEXT_BYTES = 4000      # send_welcome_msg / add_msg_template text.content
+MAX_ATTACHMENTS = 9
+VARIABLES = {"客户昵称": N_("客户在微信里的昵称"), "员工姓名": N_("添加客户的员工姓名")}
+SAMPLE_VALUES = {"客户昵称": "王芳", "员工姓名": "李雷"}
+KINDS = {"image": N_("图片"), "link": N_("链接"), "miniprogram": N_("小程序")}
+# (field, label, required, max bytes or None); image needs media_id or pic_url (media_id wins).
+FIELDS: dict[str, tuple[tuple[str, str, bool, int | None], ...]] = {
+    "image": (("media_id", N_("图片素材 media_id"), False, 128), ("pic_url", N_("图片链接"), False, 2048)),
+    "link": (("title", N_("标题"), True, 128), ("url", N_("链接地址"), True, 2048),
+             ("picurl", N_("封面图片链接"), False, 2048), ("desc", N_("描述"), False, 512)),
+    "miniprogram": (("title", N_("标题"), True, 64), ("appid", N_("小程序 appid"), True, 64),
+                    ("page", N_("页面路径"), True, 256), ("pic_media_id", N_("封面素材 media_id"), True, 128)),
+}
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+@dataclass(frozen=True)
+class ContentError:
+    """One problem: where (`text`, `attachments[2].title`, ...), a msgid with %(name)s params."""
+
+    where: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, gettext=None) -> str:
+        return (gettext or (lambda m, **p: m % p if p else m))(self.message, **self.params)
+
+
+class ContentInvalid(ValueError):
+    def __init__(self, errors: list[ContentError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.where}: {e.text()}" for e in errors))
+
+
+@dataclass(frozen=True)
+class Content:
+    text: str = ""
+    attachments: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def variables(self) -> set[str]:
+        return {m.group(1) for m in _TOKEN.finditer(self.text) if m.group(1) is not None}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "attachments": [dict(a) for a in self.attachments]}
+
+
+def _text_errors(text: str) -> list[ContentError]:
+    errors = []
+    for match in _TOKEN.finditer(text):
+        token, name = match.group(0), match.group(1)
+        if token in ("{{", "}}"):
+            continue
+        if name is None:
+            errors.append(ContentError("text", N_("第 %(pos)s 个字符是单独的花括号：变量写作 {客户昵称}，花括号本身写作 {{ 或 }}"),
+                                       {"pos": match.start() + 1}))
+        elif name not in VARIABLES:
+            errors.append(ContentError("text", N_("未知变量 {%(name)s}：可用的变量有 %(known)s"),
+                                       {"name": name, "known": "、".join("{%s}" % v for v in VARIABLES)}))
+    longest = _fill(text, {name: "" for name in VARIABLES})
+    if len(longest.encode()) > MAX_TEXT_BYTES:
+        errors.append(ContentError("text", N_("文字最多 %(max)s 字节（约 %(chars)s 个汉字），现在 %(n)s 字节"),
+                                   {"max": MAX_TEXT_BYTES, "chars": MAX_TEXT_BYTES // 3, "n": len(longest.encode())}))
+    return errors
+
+
+def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[ContentError]]:
+    where = f"attachments[{index}]"
+    kind = raw.get("msgtype") if isinstance(raw, dict) else None
+    if kind not in FIELDS:
+        return None, [ContentError(where, N_("第 %(n)s 个附件的类型不支持（可用：图片、链接、小程序）"), {"n": index + 1})]
+    values = raw.get(kind) if isinstance(raw.get(kind), dict) else raw
+    obj, errors = {}, []
+    for name, label, required, max_bytes in FIELDS[kind]:
+        value = str(values.get(name) or "").strip()
+        if required and not value:
+            errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件缺少「%(label)s」"),
+                                       {"n": index + 1, "label": label}))
+        elif max_bytes and len(value.encode()) > max_bytes:
+            errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件的「%(label)s」最多 %(max)s 字节"),
+                                       {"n": index + 1, "label": label, "max": max_bytes}))
+        if name in ("url", "pic_url", "picurl") and value and not value.startswith(("http://", "https://")):
+            errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件的「%(label)s」要以 http:// 或 https:// 开头"),
+                                       {"n": index + 1, "label": label}))
+        if value:
+            obj[name] = value
+    if kind == "image" and not (obj.get("media_id") or obj.get("pic_url")):
+        errors.append(ContentError(f"{where}.media_id", N_("第 %(n)s 个附件（图片）需要图片素材 media_id 或图片链接"),
+                                   {"n": index + 1}))
+    return {"msgtype": kind, kind: obj}, errors
+
+
+def parse(text: str | None, attachments: list[Any] | None = None) -> Content:
+    """Content from raw text and attachments ({"msgtype", kind: {...}} or flat {"msgtype", fields...})."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    raw = list(attachments or [])
+    errors = _text_errors(text)
+    if len(raw) > MAX_ATTACHMENTS:
+        errors.append(ContentError("attachments", N_("最多 %(max)s 个附件，现在 %(n)s 个"),
+                                   {"max": MAX_ATTACHMENTS, "n": len(raw)}))
+    parsed = []
+    for index, item in enumerate(raw):
+        obj, problems = _attachment(index, item)
+        errors += problems
+        if obj:
+            parsed.append(obj)
+    if not text and not raw:
+        errors.append(ContentError("text", N_("文字和附件不能都为空")))
+    if errors:
+        raise ContentInvalid(errors)
+    return Content(text, tuple(parsed))
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    def one(match: re.Match) -> str:
+        token, name = match.group(0), match.group(1)
+        if token in ("{{", "}}"):
+            return token[0]
+        return str(values.get(name) or "") if name is not None else token
+
+    return _TOKEN.sub(one, text)
+
+
+def render(content: Content, values: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """(text, attachments) as WeCom takes them; a variable without a value becomes empty, and so does
+    the separator before it when it would dangle (「你好，{客户昵称}！」 without a name: 「你好！」)."""
+    blanks = {name: values.get(name) or "" for name in VARIABLES}
+    text = content.text
+    for name, value in blanks.items():
+        if not value:
+            text = re.sub(r"[，,、 ]*\{" + re.escape(name) + r"\}", "{%s}" % name, text)
+    return _fill(text, blanks).strip(), [dict(a) for a in content.attachments]
+
+
+def from_form(form: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """(text, attachments) from the content editor's fields (`text`, `att-N-msgtype`, `att-N-<kind>-<field>`);
+    rows without a type are blank and left out. Pass the result to `parse`."""
+    rows = sorted({int(key.split("-")[1]) for key in form if key.startswith("att-") and key.split("-")[1].isdigit()})
+    attachments = []
+    for n in rows:
+        kind = (form.get(f"att-{n}-msgtype") or "").strip()
+        if kind:
+            names = [name for name, *_ in FIELDS.get(kind, ())]
+            attachments.append({"msgtype": kind, kind: {name: form.get(f"att-{n}-{kind}-{name}") or "" for name in names}})
+    return form.get("text") or "", attachments
