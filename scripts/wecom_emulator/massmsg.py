@@ -1,4 +1,4 @@
-"""Mass-message (群发) tasks: creation, staff confirmation with the receive quota, member-created sends."""
+"""Mass-message (群发) tasks: creation, staff confirmation with the receive quota, member-created sends, bulk audiences and counts."""
 import secrets
 import time
 
@@ -59,3 +59,37 @@ def confirm_all(emu, msgid: str) -> None:
         msg = emu.company.group_msgs.get(msgid)
         for userid in list(msg["tasks"]) if msg else []:
             confirm(emu.company, emu.settings, msg, userid, time.time())
+
+
+def add_audience(company, userids: list, per_user: int, prefix: str = "wmbulk", now: float | None = None) -> dict:
+    """Give each member `per_user` new customers (plain friends, no tags): mass-send tests and benchmarks
+    need audiences far larger than a seed. Ids are ``{prefix}{userid}x{n}``; returns {userid: [ids]}."""
+    now = int(now or time.time())
+    added = {}
+    for userid in userids:
+        if userid not in company.follow_users:
+            raise ValueError(f"{userid} has no customer-contact permission")
+        ids = added[userid] = [f"{prefix}{userid}x{n}" for n in range(per_user)]
+        for ext in ids:
+            company.customers[ext] = {"external_userid": ext, "name": f"客户{ext[-6:]}", "type": 1, "gender": 0,
+                                      "avatar": ""}
+            company.add_relation(userid, ext, {
+                "userid": userid, "remark": "", "description": "", "createtime": now - 86400, "tag_id": [],
+                "remark_corp_name": "", "remark_mobiles": [], "oper_userid": ext, "add_way": 1, "state": "",
+                "one_way": False})
+    company.dirty = True
+    return added
+
+
+def received(company) -> dict:
+    """{"addressed": {recipient: mass messages naming it}, "received": {recipient: how many reached it}}."""
+    addressed, got = {}, {}
+    with company.lock:
+        for msg in company.group_msgs.values():
+            for rows in msg["results"].values():
+                for row in rows:
+                    key = row.get("external_userid") or row["chat_id"]
+                    addressed[key] = addressed.get(key, 0) + 1
+                    if row["status"] == 1:
+                        got[key] = got.get(key, 0) + 1
+    return {"addressed": addressed, "received": got}

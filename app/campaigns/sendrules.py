@@ -1,0 +1,74 @@
+"""Pure rules of sending a push through WeCom: chunks, the message per task, result statuses, polling and reminders."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Iterator, Sequence
+
+MAX_SINGLE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
+MAX_GROUP_RECIPIENTS = 2_000    # add_msg_template: chat_id_list per call
+MAX_REMINDS_PER_DAY = 3         # remind_groupmsg_send: per mass message per 24 h
+REMIND_SPACING = timedelta(hours=24) / MAX_REMINDS_PER_DAY  # reminders this far apart never exceed the cap
+
+# A mass message is one text per task, and a task belongs to one sender: the staff member's name can be
+# filled in, the customer's cannot (WeCom sends the same text to every recipient of the task).
+STAFF_NAME = re.compile(r"\{\s*(staff_name|成员姓名|员工姓名)\s*\}")
+CUSTOMER_NAME = re.compile(r"\{\s*(customer_name|客户昵称|客户名称|客户姓名)\s*\}")
+CUSTOMER_FALLBACK = "您"
+
+# get_groupmsg_send_result status -> (delivery status, fail_reason)
+SEND_STATUS = {1: ("sent", None), 2: ("failed", "not_friend"), 3: ("failed", "over_quota")}
+TASK_SENT = 2  # get_groupmsg_task: 0 not sent, (legacy 1 confirmed), 2 sent
+
+
+def chunk_size(chat_type: str) -> int:
+    return MAX_GROUP_RECIPIENTS if chat_type == "group" else MAX_SINGLE_RECIPIENTS
+
+
+def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    """Consecutive slices of at most `size` items."""
+    if size < 1:
+        raise ValueError("chunk size must be positive")
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def render_text(text: str, staff_name: str) -> str:
+    """The text of one task: the sender's name filled in, a customer's name replaced by a neutral 「您」."""
+    return CUSTOMER_NAME.sub(CUSTOMER_FALLBACK, STAFF_NAME.sub(staff_name, text or ""))
+
+
+def message(chat_type: str, sender: str, targets: Sequence[str], text: str, attachments: Sequence[dict]) -> dict:
+    """The add_msg_template body for one task (one sender, one chunk of customers or groups)."""
+    body: dict = {"chat_type": chat_type, "sender": sender}
+    body["chat_id_list" if chat_type == "group" else "external_userid"] = list(targets)
+    if text:
+        body["text"] = {"content": text}
+    if attachments:
+        body["attachments"] = list(attachments)
+    return body
+
+
+def outcome(send_status: int) -> tuple[str, str | None] | None:
+    """Delivery (status, fail_reason) for a send result status, or None while it is still unsent (0)."""
+    return SEND_STATUS.get(send_status)
+
+
+def next_poll_delay(age: timedelta) -> timedelta:
+    """Back off with the task's age: every minute in the first hour, then 5 minutes, then 30 after a day."""
+    if age < timedelta(hours=1):
+        return timedelta(minutes=1)
+    if age < timedelta(hours=24):
+        return timedelta(minutes=5)
+    return timedelta(minutes=30)
+
+
+def remind_due(submitted_at: datetime, last_reminded_at: datetime | None, remind_count: int, now: datetime,
+               remind_after: timedelta, max_reminds: int) -> bool:
+    """Whether a task still unconfirmed should get a reminder now.
+
+    The first comes `remind_after` after submission, the next ones at least 8 hours apart, so no
+    24-hour window ever holds more than WeCom's 3; at most `max_reminds` in all."""
+    if remind_count >= max_reminds or now < submitted_at + remind_after:
+        return False
+    return last_reminded_at is None or now >= last_reminded_at + REMIND_SPACING

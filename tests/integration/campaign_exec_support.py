@@ -1,0 +1,80 @@
+"""Helpers of the campaign execution tests: a planned run written straight into the outbox, the worker driven to idle."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from app.campaigns import dispatch
+from app.campaigns.models import Campaign, CampaignRun, CampaignVariant, Delivery, SendTask
+from app.contacts.models import Staff
+from app.core.db import transaction, utcnow
+from app.extensions import db
+
+TEXT = "{customer_name}好，我是{staff_name}，双十二会员价已开启"
+
+
+def staff_and_customers(wecom, count: int = 2) -> list[tuple[str, list[str]]]:
+    """(userid, external_userids) of the first `count` members with customers, from the emulator's API;
+    the members are stored as the contacts sync would store them."""
+    staff = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"][:count]
+    users = wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]
+    with transaction():
+        db.session.add_all(Staff(userid=u["userid"], name=u["name"], is_follow_user=u["userid"] in staff)
+                           for u in users)
+    return [(u, wecom.get("externalcontact/list", userid=u)[1]["external_userid"]) for u in staff]
+
+
+def make_run(targets: list[tuple[str, str]], *, text: str = TEXT, chat_type: str = "single",
+             holdout: list[tuple[str, str]] = (), variants: dict[str, str] | None = None,
+             variant_of=None) -> int:
+    """A campaign with a planned run whose deliveries are (target, sender); holdout rows are never sent."""
+    variants = variants or {"A": text}
+    with transaction():
+        campaign = Campaign(name="双十二预热", chat_type=chat_type, content={"text": text}, created_by="test")
+        db.session.add(campaign)
+        db.session.flush()
+        for key, body in variants.items():
+            db.session.add(CampaignVariant(campaign_id=campaign.id, key=key, split_percent=100 // len(variants),
+                                           content={"text": body}))
+        run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=utcnow(), campaign_version=1,
+                          status="planned", created_by="test")
+        db.session.add(run)
+        db.session.flush()
+        pick = variant_of or (lambda i, target: next(iter(variants)))
+        rows = [dict(run_id=run.id, target_key=t, sender_userid=s, variant_key=pick(i, t), status="planned",
+                     updated_at=utcnow()) for i, (t, s) in enumerate(targets)]
+        rows += [dict(run_id=run.id, target_key=t, sender_userid=s, variant_key=None, status="holdout",
+                      updated_at=utcnow()) for t, s in holdout]
+        db.session.execute(insert(Delivery), rows)
+    return run.id
+
+
+def dispatch_all(rounds: int = 50) -> None:
+    """Run the worker's dispatch source until it has nothing left to do."""
+    for _ in range(rounds):
+        if not dispatch.work_once():
+            return
+    raise AssertionError("dispatch did not become idle")
+
+
+def deliveries(run_id: int) -> dict[str, tuple[str, str | None]]:
+    """target -> (status, skip or fail reason)."""
+    db.session.expire_all()
+    rows = db.session.execute(select(Delivery.target_key, Delivery.status, Delivery.skip_reason,
+                                     Delivery.fail_reason).where(Delivery.run_id == run_id)).all()
+    return {r.target_key: (r.status, r.fail_reason or r.skip_reason) for r in rows}
+
+
+def tasks(run_id: int) -> list[SendTask]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(SendTask).where(SendTask.run_id == run_id).order_by(SendTask.id)))
+
+
+def run_status(run_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(CampaignRun, run_id).status
+
+
+def later(**delta) -> object:
+    return utcnow() + timedelta(**delta)

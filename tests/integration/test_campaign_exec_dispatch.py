@@ -1,0 +1,149 @@
+"""Dispatching a planned run through the emulator: chunks above 10,000, the text per sender, and never twice after a crash."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.campaigns import dispatch
+from app.campaigns.models import SendTask
+from app.extensions import db
+from app.wecom.gateway import WeComGateway
+from tests.integration.campaign_exec_support import (
+    deliveries, dispatch_all, later, make_run, run_status, staff_and_customers, tasks,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def received(emulator) -> dict:
+    return emulator.control.get("groupmsg/received")
+
+
+def test_chunks_of_at_most_ten_thousand_per_sender(wired, wecom):
+    (big, _), (small, theirs) = staff_and_customers(wecom, 2)
+    bulk = wired.control.post("groupmsg/audience", userids=[big], per_user=10_001)
+    assert bulk["added"] == {big: 10_001}
+    many = [f"wmbulk{big}x{n}" for n in range(10_001)]
+    run_id = make_run([(t, big) for t in many] + [(t, small) for t in theirs[:3]],
+                      holdout=[(theirs[3], small)])
+    dispatch_all()
+
+    msgs = wired.control.get("groupmsgs")["group_msgs"]
+    sizes = sorted(len(rows) for m in msgs for rows in m["results"].values())
+    assert sizes == [1, 3, 10_000]
+    counts = received(wired)["addressed"]
+    assert len(counts) == 10_004 and set(counts.values()) == {1} and theirs[3] not in counts
+    by_sender = {m["tasks"][0]["userid"]: m["text"]["content"] for m in msgs}
+    names = {u["userid"]: u["name"] for u in wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]}
+    assert by_sender[small] == f"您好，我是{names[small]}，双十二会员价已开启"
+    assert [(t.sender_userid, t.chunk_no, t.status) for t in tasks(run_id)] == sorted(
+        [(big, 0, "submitted"), (big, 1, "submitted"), (small, 0, "submitted")])
+    outcome = deliveries(run_id)
+    assert sum(1 for s in outcome.values() if s == ("submitted", None)) == 10_004
+    assert outcome[theirs[3]] == ("holdout", None)
+    assert run_status(run_id) == "polling"
+    dispatch_all()  # a second pass sends nothing more
+    assert len(wired.control.get("groupmsgs")["group_msgs"]) == 3
+
+
+def test_lost_answer_is_looked_up_not_sent_again(wired, wecom):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(t, sender) for t in mine[:5]])
+    dispatch.start_due_run()
+    [(task_id, maybe_sent)] = dispatch.claim_tasks(10)
+    assert not maybe_sent
+    # WeCom creates the message, but its answer arrives after our read timeout.
+    wired.control.fault(api="externalcontact/add_msg_template", latency_ms=1500)
+    impatient = WeComGateway(wired.corp_id, wired.secret, api_base=wired.api_base, timeout=(1, 0.3), max_attempts=1)
+    assert dispatch.submit(task_id, maybe_sent, impatient) == "submitting"
+    wired.control.clear_faults()
+    time.sleep(1.5)  # the emulator finishes the call it was sleeping in
+    assert len(wired.control.get("groupmsgs")["group_msgs"]) == 1
+
+    assert dispatch.claim_tasks(10) == []  # the short lease after a lost answer has not passed yet
+    [(again, maybe_sent)] = dispatch.claim_tasks(10, now=later(seconds=31))
+    assert again == task_id and maybe_sent
+    assert dispatch.submit(again, maybe_sent) == "submitted"
+
+    msgs = wired.control.get("groupmsgs")["group_msgs"]
+    assert len(msgs) == 1 and set(received(wired)["addressed"].values()) == {1}
+    db.session.expire_all()
+    task = db.session.get(SendTask, task_id)
+    assert task.msgid == msgs[0]["msgid"] and task.attempts == 2
+    assert set(deliveries(run_id).values()) == {("submitted", None)}
+
+
+WORKER = """
+import sys
+from app import create_app
+from config import TestConfig
+from app.campaigns import dispatch
+config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": sys.argv[1], "WECOM_API_BASE": sys.argv[2]})
+with create_app(config).app_context():
+    dispatch.work_once()
+"""
+
+
+def _wait(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_worker_killed_between_call_and_commit_never_sends_twice(app, wired, wecom):
+    (first, theirs1), (second, theirs2) = staff_and_customers(wecom, 2)
+    run_id = make_run([(t, first) for t in theirs1[:4]] + [(t, second) for t in theirs2[:4]])
+    # The call reaches WeCom and hangs there; the worker is killed (SIGKILL) while it waits for the answer.
+    wired.control.fault(api="externalcontact/add_msg_template", latency_ms=2500)
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, app.config["SQLALCHEMY_DATABASE_URI"], wired.api_base],
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        _wait(lambda: {t.status for t in tasks(run_id)} == {"submitting"})
+        time.sleep(0.8)  # the first add_msg_template is in flight
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait(10)
+    wired.control.clear_faults()
+    _wait(lambda: len(wired.control.get("groupmsgs")["group_msgs"]) == 1)  # WeCom did create it
+    assert {t.msgid for t in tasks(run_id)} == {None}  # ... but we never learned its msgid
+
+    dispatch_all()  # a restarted worker: the leases have not passed, so nothing is touched yet
+    assert len(wired.control.get("groupmsgs")["group_msgs"]) == 1
+    claimed = dispatch.claim_tasks(10, now=later(minutes=6))
+    assert len(claimed) == 2 and all(maybe for _, maybe in claimed)
+    for task_id, maybe_sent in claimed:
+        dispatch.submit(task_id, maybe_sent)
+
+    msgs = wired.control.get("groupmsgs")["group_msgs"]
+    assert len(msgs) == 2
+    counts = received(wired)["addressed"]
+    assert len(counts) == 8 and set(counts.values()) == {1}
+    assert sorted(t.msgid for t in tasks(run_id)) == sorted(m["msgid"] for m in msgs)
+    assert set(deliveries(run_id).values()) == {("submitted", None)}
+
+
+def test_refused_task_fails_its_deliveries_with_the_reason(wired, wecom):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    strangers = ["wmnotafriend1", "wmnotafriend2"]
+    run_id = make_run([(t, sender) for t in strangers])
+    dispatch_all()
+    [task] = tasks(run_id)
+    assert task.status == "failed" and "41048" in task.error
+    assert deliveries(run_id) == {t: ("failed", "not_friend") for t in strangers}
+    assert run_status(run_id) == "finished"
+
+
+def test_run_waits_for_not_before(wired, wecom):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(mine[0], sender)])
+    from app.campaigns.models import CampaignRun
+
+    run = db.session.get(CampaignRun, run_id)
+    run.not_before, run.status = later(hours=1), "waiting_window"
+    db.session.commit()
+    assert dispatch.start_due_run() is None
+    assert dispatch.start_due_run(now=later(hours=1, seconds=1)) == run_id
+    assert run_status(run_id) == "dispatching"
