@@ -43,7 +43,7 @@ CHUNK = 500
 
 
 class RulesBusy(UserError):
-    """Another evaluation is running right now."""
+    """Another evaluation is running right now, or there is no enabled rule to run."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,9 @@ def percent(run: TagRuleRun) -> int:
 
 
 def begin(started_by: str) -> TagRuleRun:
-    """A new run; RulesBusy while another one is alive (an abandoned one is closed as failed)."""
+    """A new run; RulesBusy without an enabled rule or while another run is alive (an abandoned one is closed)."""
+    if db.session.scalar(select(TagRule.id).where(TagRule.enabled.is_(True)).limit(1)) is None:
+        raise RulesBusy(N_("没有启用的规则：请先新建或启用规则"))
     now = utcnow()
     with transaction():
         latest = db.session.scalars(select(TagRuleRun).order_by(TagRuleRun.id.desc()).limit(1).with_for_update()).first()
@@ -230,14 +232,16 @@ def execute(run_id: int) -> TagRuleRun:
 
 
 def nightly() -> TagRuleRun | None:
-    """Call right after the nightly RFM recompute: evaluate every enabled rule; skipped while a run is going."""
-    if db.session.scalar(select(TagRule.id).where(TagRule.enabled.is_(True)).limit(1)) is None:
-        return None
+    """Call right after the nightly RFM recompute: evaluate every enabled rule (skipped without one, or while a run
+    is going); raises when the run failed as a whole, so the scheduler records the job as failed."""
     try:
-        return execute(begin("scheduler").id)
+        run = execute(begin("scheduler").id)
     except RulesBusy as exc:
         log.info("nightly tag rules skipped: %s", exc)
         return None
+    if run.status == FAILED:
+        raise RuntimeError(f"tag rules run #{run.id} failed: {run.error}")
+    return run
 
 
 def execute_in_background(app: Flask, run_id: int) -> None:
