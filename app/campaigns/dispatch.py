@@ -58,8 +58,17 @@ def start_due_run(now: datetime | None = None) -> int | None:
         run = db.session.scalars(q).first()
         if run is None:
             return None
-        chat_type = db.session.scalar(select(Campaign.chat_type).where(Campaign.id == run.campaign_id))
-        tasks = _make_tasks(run, sendrules.chunk_size(chat_type))
+        campaign = db.session.get(Campaign, run.campaign_id)
+        if run.kind != "test" and not (campaign.is_approved and campaign.version == run.campaign_version):
+            # Content is read now: an edit after planning (or a withdrawn approval) must not go out unreviewed.
+            run.status, run.finished_at = RunStatus.FAILED, now
+            run.error = "活动在规划后被修改或未审批，本次未发送；请重新审批后再运行"
+            db.session.execute(update(Delivery).where(Delivery.run_id == run.id,
+                                                      Delivery.status == DeliveryStatus.PLANNED)
+                               .values(status=DeliveryStatus.SKIPPED, skip_reason="not_approved", updated_at=now),
+                               execution_options={"synchronize_session": False})
+            return run.id
+        tasks = _make_tasks(run, sendrules.chunk_size(campaign.chat_type))
         run.status = RunStatus.DISPATCHING if tasks else RunStatus.FINISHED
         if not tasks:
             run.finished_at = now

@@ -31,7 +31,8 @@ def make_run(targets: list[tuple[str, str]], *, text: str = TEXT, chat_type: str
     """A campaign with a planned run whose deliveries are (target, sender); holdout rows are never sent."""
     variants = variants or {"A": text}
     with transaction():
-        campaign = Campaign(name="双十二预热", chat_type=chat_type, content={"text": text}, created_by="test")
+        campaign = Campaign(name="双十二预热", chat_type=chat_type, content={"text": text}, created_by="test",
+                            version=1, approved_version=1, status="running")
         db.session.add(campaign)
         db.session.flush()
         for key, body in variants.items():

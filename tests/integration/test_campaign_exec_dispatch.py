@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from app.campaigns import dispatch
-from app.campaigns.models import SendTask
+from app.campaigns.models import Campaign, CampaignRun, SendTask
 from app.extensions import db
 from app.wecom.gateway import WeComGateway
 from tests.integration.campaign_exec_support import (
@@ -139,11 +139,21 @@ def test_refused_task_fails_its_deliveries_with_the_reason(wired, wecom):
 def test_run_waits_for_not_before(wired, wecom):
     [(sender, mine)] = staff_and_customers(wecom, 1)
     run_id = make_run([(mine[0], sender)])
-    from app.campaigns.models import CampaignRun
-
     run = db.session.get(CampaignRun, run_id)
     run.not_before, run.status = later(hours=1), "waiting_window"
     db.session.commit()
     assert dispatch.start_due_run() is None
     assert dispatch.start_due_run(now=later(hours=1, seconds=1)) == run_id
     assert run_status(run_id) == "dispatching"
+
+
+def test_campaign_edited_after_planning_is_not_sent(wired, wecom):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(t, sender) for t in mine[:2]])
+    campaign = db.session.get(Campaign, db.session.get(CampaignRun, run_id).campaign_id)
+    campaign.version, campaign.content = 2, {"text": "改过的内容"}
+    db.session.commit()
+    dispatch_all()
+    assert wired.control.get("groupmsgs")["group_msgs"] == []
+    assert run_status(run_id) == "failed"
+    assert set(deliveries(run_id).values()) == {("skipped", "not_approved")}
