@@ -1,11 +1,15 @@
 """Pushes (群发): campaigns and variants, runs, the delivery outbox, send tasks, outside sends, opt-outs, approvals."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
+
+from app.campaigns.guards import bucket_of_text
 
 from app.core.db import utcnow
 from app.core.permissions import N_
@@ -236,3 +240,10 @@ class CampaignPolicy(db.Model):
     value: Mapped[Any] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_bucket_function(dbapi_connection, _record) -> None:
+    """SQLite only: campaign_bucket(text), the holdout / A/B bucket PostgreSQL computes with md5 (see guards.bucket)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("campaign_bucket", 1, bucket_of_text, deterministic=True)

@@ -1,0 +1,90 @@
+"""Submitting a campaign and approving it: large sends wait for a supervisor, every decision is audited per version."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.campaigns import editing, policies, preview, runs
+from app.campaigns.models import Campaign, CampaignApproval, CampaignStatus as S
+from app.core import audit
+from app.core.db import transaction, utcnow
+from app.core.errors import UserError
+from app.core.permissions import N_, Permission
+from app.extensions import db
+
+AUTO_APPROVER = "system"
+
+
+class ApprovalError(UserError):
+    """A submit or approval the rules refuse; the message says why."""
+
+
+def _decide(campaign: Campaign, decision: str, actor: str, comment: str = "", recipients: int | None = None) -> None:
+    db.session.add(CampaignApproval(campaign_id=campaign.id, version=campaign.version, decision=decision,
+                                    actor=actor, comment=comment, recipients=recipients))
+    audit.record(f"campaigns.{decision}", target=f"campaign:{campaign.id}",
+                 details={"version": campaign.version, "recipients": recipients, "comment": comment})
+
+
+def _approve(campaign: Campaign, actor: str) -> None:
+    campaign.approved_version, campaign.approved_by, campaign.approved_at = campaign.version, actor, utcnow()
+    campaign.status = S.APPROVED if campaign.schedule_kind == "now" else S.SCHEDULED
+
+
+def submit(campaign: Campaign, actor: str) -> Campaign:
+    """Check the campaign, count its recipients by a dry run; above the threshold it waits for approval, otherwise
+    it is approved at once (recorded as auto-approved). A "now" campaign then starts its run."""
+    if campaign.status != S.DRAFT:
+        raise ApprovalError(N_("只有草稿可以提交，当前状态：%(status)s"), status=S.LABELS[campaign.status])
+    editing.check(editing.spec_of(campaign))
+    planned = preview.dry_run(campaign)
+    if planned.error:
+        raise ApprovalError(N_("无法计算发送人数：%(error)s"), error=planned.error)
+    threshold = policies.current().approval_threshold
+    campaign = db.session.get(Campaign, campaign.id)
+    with transaction():
+        _decide(campaign, "submitted", actor, recipients=planned.recipients)
+        if planned.recipients > threshold:
+            campaign.status = S.PENDING_APPROVAL
+        else:
+            _decide(campaign, "auto_approved", AUTO_APPROVER, f"≤ {threshold}", planned.recipients)
+            _approve(campaign, AUTO_APPROVER)
+    runs.start_if_now(campaign, actor)
+    return campaign
+
+
+def approve(campaign: Campaign, user, version: int, comment: str = "") -> Campaign:
+    """A supervisor approves the version they reviewed; a campaign edited since cannot be approved blindly."""
+    if not user.can(Permission.CAMPAIGNS_APPROVE):
+        raise ApprovalError(N_("您的角色不能审批群发"))
+    if campaign.status != S.PENDING_APPROVAL:
+        raise ApprovalError(N_("这个群发不在待审批状态"))
+    if version != campaign.version:
+        raise ApprovalError(N_("群发在您查看后又被修改（现在是第 %(v)s 版），请重新查看后再审批"), v=campaign.version)
+    with transaction():
+        _decide(campaign, "approved", user.username, comment)
+        _approve(campaign, user.username)
+    runs.start_if_now(campaign, user.username)
+    return campaign
+
+
+def reject(campaign: Campaign, user, comment: str) -> Campaign:
+    if not user.can(Permission.CAMPAIGNS_APPROVE):
+        raise ApprovalError(N_("您的角色不能审批群发"))
+    if campaign.status != S.PENDING_APPROVAL:
+        raise ApprovalError(N_("这个群发不在待审批状态"))
+    if not comment.strip():
+        raise ApprovalError(N_("驳回时请写明原因"))
+    with transaction():
+        _decide(campaign, "rejected", user.username, comment.strip())
+        campaign.status = S.DRAFT
+    return campaign
+
+
+def history(campaign_id: int) -> list[CampaignApproval]:
+    return list(db.session.scalars(select(CampaignApproval).where(CampaignApproval.campaign_id == campaign_id)
+                                   .order_by(CampaignApproval.at.desc(), CampaignApproval.id.desc())))
+
+
+def pending() -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).where(Campaign.status == S.PENDING_APPROVAL)
+                                   .order_by(Campaign.updated_at)))

@@ -1,0 +1,75 @@
+"""The dry run: the very planning of a real run, inside a transaction that is rolled back, so its numbers are the plan's."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from app.campaigns import planner
+from app.campaigns.models import Campaign, CampaignRun, Delivery, DeliveryStatus as D
+from app.campaigns.sendrules import chunk_size
+from app.contacts.models import Customer, CustomerGroup, Staff
+from app.core.db import utcnow
+from app.extensions import db
+
+SAMPLE = 5
+DRY_RUN_AT = datetime(1970, 1, 1, tzinfo=timezone.utc)  # never a real scheduled_for: the dry run's row is rolled back anyway
+
+
+@dataclass
+class Preview:
+    counts: dict
+    not_before: datetime | None
+    samples: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # status or reason -> (key, name)
+    senders: list[dict] = field(default_factory=list)  # userid, name, recipients, tasks
+    error: str | None = None
+
+    @property
+    def recipients(self) -> int:
+        return self.counts.get(D.PLANNED, 0)
+
+
+def _samples(run_id: int, chat_type: str) -> dict[str, list[tuple[str, str]]]:
+    named = (select(Delivery.status, Delivery.skip_reason, Delivery.target_key, Customer.name)
+             .outerjoin(Customer, Customer.id == Delivery.customer_id)) if chat_type == "single" else \
+        (select(Delivery.status, Delivery.skip_reason, Delivery.target_key, CustomerGroup.name)
+         .outerjoin(CustomerGroup, CustomerGroup.chat_id == Delivery.target_key))
+    ranked = named.add_columns(func.row_number().over(
+        partition_by=(Delivery.status, Delivery.skip_reason), order_by=Delivery.target_key).label("n")
+    ).where(Delivery.run_id == run_id).subquery()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for status, reason, key, name, _n in db.session.execute(select(ranked).where(ranked.c.n <= SAMPLE)):
+        found.setdefault(reason or status, []).append((key, name or ""))
+    return found
+
+
+def _senders(run_id: int, chat_type: str) -> list[dict]:
+    rows = db.session.execute(
+        select(Delivery.sender_userid, Staff.name, Delivery.variant_key, func.count())
+        .outerjoin(Staff, Staff.userid == Delivery.sender_userid)
+        .where(Delivery.run_id == run_id, Delivery.status == D.PLANNED)
+        .group_by(Delivery.sender_userid, Staff.name, Delivery.variant_key))
+    per: dict[str, dict] = {}
+    for userid, name, _variant, n in rows:
+        entry = per.setdefault(userid, {"userid": userid, "name": name or userid, "recipients": 0, "tasks": 0})
+        entry["recipients"] += n
+        entry["tasks"] += math.ceil(n / chunk_size(chat_type))  # one task per variant and chunk
+    return sorted(per.values(), key=lambda e: (-e["recipients"], e["userid"]))
+
+
+def dry_run(campaign: Campaign) -> Preview:
+    """Plan the campaign as a run now would, read the numbers, then roll everything back."""
+    chat_type = campaign.chat_type
+    try:
+        run = CampaignRun(campaign_id=campaign.id, kind="dry", scheduled_for=DRY_RUN_AT,
+                          campaign_version=campaign.version, created_by="dry-run")
+        db.session.add(run)
+        db.session.flush()
+        planner.fill(run, campaign, utcnow())
+        return Preview(dict(run.counts), run.not_before, _samples(run.id, chat_type), _senders(run.id, chat_type))
+    except (planner.PlanError, planner.segments.RuleError) as exc:
+        return Preview({}, None, error=str(exc))
+    finally:
+        db.session.rollback()

@@ -1,0 +1,170 @@
+"""Runs of a campaign: due runs created once per scheduled time and planned, the misfire policy, run now, test send,
+cancel. `tick` is the scheduler's job (every minute).
+
+Misfire policy: a due time the scheduler notices more than `misfire_minutes` late (it was down) gets a run with
+status "missed" that sends nothing and is shown on the campaign page; a later due time runs normally. A run is
+never created twice for one due time (unique campaign + scheduled_for).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.campaigns import editing, planner, policies
+from app.campaigns.editing import schedule_of
+from app.campaigns.models import (Campaign, CampaignRun, CampaignStatus as S, Delivery, DeliveryStatus as D,
+                                  RunStatus as R)
+from app.campaigns.schedule import misfired
+from app.contacts.models import Customer, FollowRelation
+from app.core import audit, settings
+from app.core.db import transaction, upsert_ignore, utcnow
+from app.core.errors import UserError
+from app.core.permissions import N_
+from app.extensions import db
+
+log = logging.getLogger("scrm.campaigns")
+ACTIVE = (S.APPROVED, S.SCHEDULED, S.RUNNING)
+
+
+class RunError(UserError):
+    """A run the rules refuse (unapproved, already running ...); the message says why."""
+
+
+def create_run(campaign: Campaign, scheduled_for: datetime, kind: str, actor: str,
+               status: str = R.PLANNING, error: str | None = None) -> CampaignRun | None:
+    """The run for this due time, created once; None when it already existed (then nothing changes)."""
+    values = {"campaign_id": campaign.id, "scheduled_for": scheduled_for.replace(microsecond=0), "kind": kind,
+              "campaign_version": campaign.version, "status": status, "counts": {}, "created_by": actor,
+              "created_at": utcnow(), "error": error,
+              "finished_at": utcnow() if status in R.FINAL else None}
+    run_id = db.session.scalar(upsert_ignore(CampaignRun, values, ["campaign_id", "scheduled_for"])
+                               .returning(CampaignRun.id))
+    return None if run_id is None else db.session.get(CampaignRun, run_id)
+
+
+def open_runs(campaign_id: int, tests: bool = False) -> list[CampaignRun]:
+    """Runs not final yet (test sends only when asked: they never hold a campaign up)."""
+    query = select(CampaignRun).where(CampaignRun.campaign_id == campaign_id, CampaignRun.status.not_in(R.FINAL))
+    return list(db.session.scalars(query if tests else query.where(CampaignRun.kind != "test")))
+
+
+def _last_due(campaign: Campaign) -> datetime:
+    """Due times after this are still to come: the latest scheduled or missed run, or the approval."""
+    last = db.session.scalar(select(CampaignRun.scheduled_for).where(
+        CampaignRun.campaign_id == campaign.id, CampaignRun.kind == "scheduled").order_by(
+        CampaignRun.scheduled_for.desc()).limit(1))
+    start = campaign.approved_at - timedelta(seconds=1)
+    return max(last, start) if last else start
+
+
+def due_runs(campaign: Campaign, now: datetime, grace_minutes: int) -> list[int]:
+    """Create the campaign's runs that are due (missed ones as such); the ids of runs to plan."""
+    to_plan = []
+    with transaction():
+        for due in schedule_of(campaign).due_times(_last_due(campaign), now, settings.corp_timezone()):
+            if misfired(due, now, grace_minutes):
+                run = create_run(campaign, due, "scheduled", "scheduler", R.MISSED,
+                                 f"调度器在计划时间后 {grace_minutes} 分钟内未运行，本次未发送")
+                if run:
+                    audit.record("campaigns.run_missed", target=f"campaign:{campaign.id}",
+                                 details={"scheduled_for": due.isoformat()})
+            elif run := create_run(campaign, due, "scheduled", "scheduler"):
+                to_plan.append(run.id)
+    return to_plan
+
+
+def refresh_status(campaign: Campaign, now: datetime) -> None:
+    """Running while a run is open; finished once no run is open and the schedule has no more due times."""
+    if campaign.status not in ACTIVE:
+        return
+    if open_runs(campaign.id):
+        campaign.status = S.RUNNING
+    elif schedule_of(campaign).over(now, settings.corp_timezone()) and campaign.approved_at is not None:
+        campaign.status = S.FINISHED
+    elif campaign.status == S.RUNNING:
+        campaign.status = S.SCHEDULED if schedule_of(campaign).recurring else S.APPROVED
+
+
+def tick(now: datetime | None = None) -> dict:
+    """The scheduler's job: create and plan due runs, re-plan runs a crash left in planning, update statuses."""
+    now = now or utcnow()
+    grace = policies.current().misfire_minutes
+    planned = 0
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.status.in_(ACTIVE))).all()
+    for campaign in campaigns:
+        if campaign.is_approved:
+            for run_id in due_runs(campaign, now, grace):
+                planned += planner.plan(run_id) is not None
+    for run_id in db.session.scalars(select(CampaignRun.id).where(CampaignRun.status == R.PLANNING)).all():
+        planner.plan(run_id)
+    with transaction():
+        for campaign in db.session.scalars(select(Campaign).where(Campaign.status.in_(ACTIVE))):
+            refresh_status(campaign, now)
+    return {"planned": planned}
+
+
+def start_if_now(campaign: Campaign, actor: str) -> CampaignRun | None:
+    """Right after approval, a "now" campaign gets its run at once (the scheduler would take up to a minute)."""
+    if campaign.schedule_kind != "now" or not campaign.is_approved:
+        return None
+    run_ids = due_runs(campaign, utcnow(), policies.current().misfire_minutes)
+    runs = [planner.plan(run_id) for run_id in run_ids]
+    with transaction():
+        refresh_status(campaign, utcnow())
+    return runs[0] if runs else None
+
+
+def run_now(campaign: Campaign, actor: str) -> CampaignRun:
+    """An extra run of an approved campaign now (API, button); refused while another run is open."""
+    if not campaign.is_approved or campaign.status not in ACTIVE:
+        raise RunError(N_("只有已审批且未结束的群发可以立即执行"))
+    if open_runs(campaign.id):
+        raise RunError(N_("这个群发还有一次执行未结束，请等它结束或取消后再执行"))
+    with transaction():
+        run = create_run(campaign, utcnow(), "manual", actor)
+        if run is None:
+            raise RunError(N_("刚刚已创建了一次执行，请稍候"))
+        audit.record("campaigns.run_now", target=f"campaign:{campaign.id}", details={"run_id": run.id})
+    run = planner.plan(run.id)
+    with transaction():
+        refresh_status(db.session.get(Campaign, campaign.id), utcnow())
+    return run
+
+
+def test_send(campaign: Campaign, sender_userid: str, external_userid: str, actor: str) -> CampaignRun:
+    """A run of one delivery to a staff member's own test customer, no caps or approval (the content is checked)."""
+    editing.check(editing.spec_of(campaign))
+    customer = db.session.scalar(select(Customer).join(FollowRelation, FollowRelation.external_userid ==
+                                                       Customer.external_userid).where(
+        Customer.external_userid == external_userid, FollowRelation.userid == sender_userid,
+        FollowRelation.ended_at.is_(None)))
+    if customer is None:
+        raise RunError(N_("%(customer)s 不是成员 %(sender)s 的客户，无法测试发送"),
+                       customer=external_userid, sender=sender_userid)
+    now = utcnow()
+    with transaction():
+        run = create_run(campaign, now, "test", actor, R.PLANNED)
+        if run is None:
+            raise RunError(N_("刚刚已发送过一次测试，请稍候"))
+        run.test_target, run.planned_at = {"sender": sender_userid, "external_userid": external_userid}, now
+        db.session.add(Delivery(run_id=run.id, target_key=external_userid, customer_id=customer.id,
+                                sender_userid=sender_userid, variant_key="A", status=D.PLANNED, updated_at=now))
+        db.session.flush()
+        run.counts = planner.summary(run.id)
+        audit.record("campaigns.test_send", target=f"campaign:{campaign.id}",
+                     details={"run_id": run.id, "sender": sender_userid, "customer": external_userid})
+    return run
+
+
+def cancel(campaign: Campaign, actor: str) -> list[dict]:
+    """Cancel the campaign: no more runs, and every open run cancelled (WeCom tasks too, see polling.cancel_run)."""
+    from app.campaigns.polling import cancel_run
+
+    if campaign.status in (S.FINISHED, S.CANCELLED):
+        raise RunError(N_("这个群发已结束或已取消"))
+    with transaction():
+        campaign.status = S.CANCELLED
+        audit.record("campaigns.cancelled", target=f"campaign:{campaign.id}", details={"by": actor})
+    return [cancel_run(run.id) for run in open_runs(campaign.id, tests=True)]
