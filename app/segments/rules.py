@@ -50,6 +50,7 @@ from sqlalchemy.types import Boolean
 
 from app.contacts.models import Customer, CustomerGroupMember, FollowRelation
 from app.rfm.models import CustomerEvent, CustomerRfmScore, Order
+from app.core.permissions import N_
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 
 MAX_DEPTH = 8
@@ -211,23 +212,23 @@ class FieldSpec:
 
 
 FIELDS: dict[str, FieldSpec] = {
-    "tags": FieldSpec("企业标签", ("any", "all", "none"), _check_tags),
-    "rfm_segment": FieldSpec("RFM 分层", ("in",), _check_segment),
-    "rfm_class8": FieldSpec("RFM 八类", ("in",), _check_class8),
-    "r_score": FieldSpec("R 评分", ("between",), _check_score),
-    "f_score": FieldSpec("F 评分", ("between",), _check_score),
-    "m_score": FieldSpec("M 评分", ("between",), _check_score),
-    "order_count": FieldSpec("订单数", ("between",), _check_window_range),
-    "order_amount": FieldSpec("消费金额", ("between",), _check_window_range),
-    "category": FieldSpec("购买类目", ("any",), _check_category),
-    "last_order": FieldSpec("最近下单", ("within", "not_within", "before", "never"), _check_last_order),
-    "added": FieldSpec("添加时间", ("within", "between"), _check_added),
-    "state": FieldSpec("渠道 state", ("equals", "starts_with"), _check_state),
-    "staff": FieldSpec("跟进员工", ("in",), _check_staff),
-    "department": FieldSpec("员工部门", ("in",), _check_department),
-    "group": FieldSpec("客户群", ("in_any", "any", "none"), _check_group),
-    "activity": FieldSpec("最近活跃", ("within", "not_within"), _check_activity),
-    "lost": FieldSpec("是否流失", ("is",), _check_lost),
+    "tags": FieldSpec(N_("企业标签"), ("any", "all", "none"), _check_tags),
+    "rfm_segment": FieldSpec(N_("RFM 分层"), ("in",), _check_segment),
+    "rfm_class8": FieldSpec(N_("RFM 八类"), ("in",), _check_class8),
+    "r_score": FieldSpec(N_("R 评分"), ("between",), _check_score),
+    "f_score": FieldSpec(N_("F 评分"), ("between",), _check_score),
+    "m_score": FieldSpec(N_("M 评分"), ("between",), _check_score),
+    "order_count": FieldSpec(N_("订单数"), ("between",), _check_window_range),
+    "order_amount": FieldSpec(N_("消费金额"), ("between",), _check_window_range),
+    "category": FieldSpec(N_("购买类目"), ("any",), _check_category),
+    "last_order": FieldSpec(N_("最近下单"), ("within", "not_within", "before", "never"), _check_last_order),
+    "added": FieldSpec(N_("添加时间"), ("within", "between"), _check_added),
+    "state": FieldSpec(N_("渠道 state"), ("equals", "starts_with"), _check_state),
+    "staff": FieldSpec(N_("跟进员工"), ("in",), _check_staff),
+    "department": FieldSpec(N_("员工部门"), ("in",), _check_department),
+    "group": FieldSpec(N_("客户群"), ("in_any", "any", "none"), _check_group),
+    "activity": FieldSpec(N_("最近活跃"), ("within", "not_within"), _check_activity),
+    "lost": FieldSpec(N_("是否流失"), ("is",), _check_lost),
 }
 
 
