@@ -85,14 +85,16 @@ def _counted(segment: Segment) -> None:
     segment.last_counted_at = utcnow()
 
 
-def create_segment(name: str, description: str, rule: dict, actor: str) -> Segment:
-    """Save a new segment with its current count; RuleError (nothing saved) when the name or rule is bad."""
+def create_segment(name: str, description: str, rule: dict, actor: str, *, count_now: bool = True) -> Segment:
+    """Save a new segment (with its current count unless `count_now` is false); RuleError when the name or rule
+    is bad, and then nothing is saved."""
     if problems := _check(name, rule):
         raise RuleError(problems)
     with transaction():
         segment = Segment(name=name.strip(), description=description.strip(), rule=rule, created_by=actor)
         db.session.add(segment)
-        _counted(segment)
+        if count_now:
+            _counted(segment)
         db.session.flush()
         audit.record("segments.create", target=f"segment:{segment.id}",
                      details={"name": segment.name, "count": segment.last_count})

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,7 +15,8 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.segments import exports, pages, service
 
-bp = Blueprint("segments", __name__, url_prefix="/segments", template_folder="templates", static_folder="static")
+bp = Blueprint("segments", __name__, url_prefix="/segments", template_folder="templates")
+STATIC = Path(__file__).parent / "static"
 
 
 def _segment(segment_id: int) -> service.Segment:
@@ -35,6 +37,13 @@ def _builder(segment, name: str, description: str, rule: dict, problems=(), stat
     return render_template("segments/builder.html", segment=segment, name=name, description=description,
                            rule=rule, problems=problems, problem_dicts=[p.as_dict() for p in problems],
                            choices=pages.builder_choices()), status
+
+
+@bp.get("/builder.js", endpoint="script")
+@requires(P.SEGMENTS_MANAGE)
+def script():
+    """The builder's script (served here: the app-wide guard admits no undeclared static route)."""
+    return send_from_directory(STATIC, "builder.js", mimetype="text/javascript")
 
 
 @bp.get("/new", endpoint="new")

@@ -128,7 +128,8 @@ def test_builder_page_offers_the_pickers(client, signed_in_as, shop):
     assert data["rule"] == {"op": "and", "rules": []}
     assert data["choices"]["tag_groups"] == [{"name": "意向", "tags": [["t-hot", "高意向"], ["t-cold", "低意向"]]}]
     assert ["champions", "冠军客户"] in data["choices"]["segments"] and data["choices"]["staff"] == [["alice", "王丽"]]
-    assert "/segments/static/builder.js" in page
+    assert 'src="/segments/builder.js"' in page
+    assert "renderGroup" in client.get("/segments/builder.js").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["viewer", "supervisor", "community_manager"])
