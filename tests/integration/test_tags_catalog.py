@@ -6,23 +6,12 @@ from sqlalchemy import func, select
 
 from app.contacts import sync
 from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
-from app.core import settings
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.tags import catalog
 from app.wecom import connection
 from tests.conftest import csrf_token
-
-
-@pytest.fixture
-def synced(app, emulator):
-    """The console using the emulator as WeCom, after one full sync."""
-    app.config["WECOM_API_BASE"] = emulator.api_base
-    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret}, "test")
-    connection.forget()
-    sync.execute(sync.begin("test").id)
-    yield emulator
-    connection.forget()
+from tests.integration.test_contacts_bulk_tags import synced  # noqa: F401 (fixture: the emulator, synced in)
 
 
 @pytest.fixture
