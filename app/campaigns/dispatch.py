@@ -36,7 +36,6 @@ RATE_LIMITED_RETRY = timedelta(minutes=1)
 LOOKUP_MARGIN = timedelta(minutes=2)         # clock difference allowed between us and WeCom
 MAX_LOOKUP_WINDOW = timedelta(days=30)       # get_groupmsg_list_v2 accepts at most one month
 NO_SENDABLE_CUSTOMER = 41048
-UPDATE_BATCH = 5_000
 DUE_STATUSES = (RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
 
 
@@ -90,9 +89,12 @@ def _make_tasks(run: CampaignRun, size: int) -> int:
                             chunk_no=chunk_no, status=TaskStatus.PENDING)
             db.session.add(task)
             db.session.flush()
-            for part in sendrules.chunks(chunk, UPDATE_BATCH):
-                db.session.execute(update(Delivery).where(Delivery.id.in_(part)).values(send_task_id=task.id),
-                                   execution_options={"synchronize_session": False})
+            # A chunk is a contiguous stretch of the group's ids: one range update links exactly its rows.
+            db.session.execute(
+                update(Delivery).where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
+                                       Delivery.sender_userid == sender, Delivery.variant_key == variant,
+                                       Delivery.id.between(chunk[0], chunk[-1]))
+                .values(send_task_id=task.id), execution_options={"synchronize_session": False})
             count += 1
     return count
 
@@ -190,8 +192,8 @@ def _submitted(task_id: int, msgid: str, fail_list: list[str]) -> str:
         task.next_poll_at = now + sendrules.next_poll_delay(timedelta(0))
         task.updated_at = now
         set_deliveries(task_id, DeliveryStatus.SUBMITTED, None, now)
-        for part in sendrules.chunks(list(fail_list), UPDATE_BATCH):
-            set_deliveries(task_id, DeliveryStatus.FAILED, "not_friend", now, part)
+        if fail_list:
+            set_deliveries(task_id, DeliveryStatus.FAILED, "not_friend", now, fail_list)
         advance_run(task.run_id, now)
     if cancelled:
         cancel_on_wecom(task_id)
@@ -226,13 +228,13 @@ def _rejected(task_id: int, exc: WeComError, targets: list[str]) -> str:
     return TaskStatus.FAILED
 
 
-def work_once(limit: int = 20) -> int:
+def work_once(limit: int = 20, gw=None) -> int:
     """One worker turn: start a due run, then submit up to `limit` tasks; how much was done."""
     started = start_due_run() is not None
     claimed = claim_tasks(limit)
     for task_id, maybe_sent in claimed:
         try:
-            submit(task_id, maybe_sent)
+            submit(task_id, maybe_sent, gw)
         except Exception:  # leave the task under its lease: the next claim looks it up before sending
             db.session.rollback()
             log.exception("send task %s failed unexpectedly", task_id)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from app.campaigns import sendrules
 from app.campaigns.models import (
@@ -66,14 +66,13 @@ def set_deliveries(task_id: int, status: str, fail_reason: str | None, now: date
 def advance_run(run_id: int, now: datetime) -> None:
     """Inside the caller's transaction: dispatching -> polling when every task is submitted, -> finished when final."""
     run = db.session.get(CampaignRun, run_id)
-    if run.status not in (RunStatus.DISPATCHING, RunStatus.POLLING):
+    if run.status not in (RunStatus.DISPATCHING, RunStatus.POLLING) or db.session.scalar(select(exists().where(
+            SendTask.run_id == run_id, SendTask.status.in_(OPEN_SUBMIT)))):
         return
     counts = dict(db.session.execute(
         select(SendTask.status, func.count()).where(SendTask.run_id == run_id).group_by(SendTask.status)).all())
     final_poll = db.session.scalar(select(func.count()).where(
         SendTask.run_id == run_id, SendTask.status == TaskStatus.CANCELLED, SendTask.next_poll_at.is_not(None)))
-    if any(counts.get(s) for s in OPEN_SUBMIT):
-        return
     if counts.get(TaskStatus.SUBMITTED) or counts.get(TaskStatus.CONFIRMED) or final_poll:
         run.status = RunStatus.POLLING
     else:

@@ -63,11 +63,18 @@ def confirm_all(emu, msgid: str) -> None:
 
 def add_audience(company, userids: list, per_user: int, prefix: str = "wmbulk", now: float | None = None) -> dict:
     """Give each member `per_user` new customers (plain friends, no tags): mass-send tests and benchmarks
-    need audiences far larger than a seed. Ids are ``{prefix}{userid}x{n}``; returns {userid: [ids]}."""
+    need audiences far larger than a seed. A userid the company lacks becomes a new member with customer
+    contact (in the root department). Ids are ``{prefix}{userid}x{n}``; returns {userid: [ids]}."""
     now = int(now or time.time())
     added = {}
     for userid in userids:
-        if userid not in company.follow_users:
+        if userid not in company.users:
+            company.users[userid] = {"userid": userid, "name": f"成员{userid}", "department": [1], "order": [0],
+                                     "position": "", "is_leader_in_dept": [0], "direct_leader": [], "status": 1,
+                                     "telephone": "", "alias": "", "english_name": "", "main_department": 1,
+                                     "open_userid": "wo" + userid, "external_position": ""}
+            company.follow_users.append(userid)
+        elif userid not in company.follow_users:
             raise ValueError(f"{userid} has no customer-contact permission")
         ids = added[userid] = [f"{prefix}{userid}x{n}" for n in range(per_user)]
         for ext in ids:

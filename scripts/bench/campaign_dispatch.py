@@ -1,0 +1,199 @@
+"""Campaign dispatch benchmark: planned runs sent to the WeCom emulator (its own process) over real HTTP.
+
+Part 1, a large run (default 200,000 customers over 50 staff): cutting the outbox into send tasks, submitting
+them with add_msg_template (10,000 per call at most), then polling get_groupmsg_task / get_groupmsg_send_result
+after the emulator confirmed every task. Part 2, many small tasks (default 2,000 staff x 5 customers, one
+add_msg_template each), once per gateway limit (default: the gateway's 9,000/min, 600/min, none): calls per minute follow the
+limiter whenever it is below what the dispatcher can do, so WeCom's 10,000 calls/min per API is the only cap.
+
+    .venv/bin/python -m scripts.bench.campaign_dispatch [--database sqlite|postgresql] [--customers 200000]
+        [--staff 50] [--small-staff 2000] [--workers 4] [--port 7410] [--limits 9000,600,0]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import insert
+
+from app import create_app
+from app.campaigns import dispatch, polling
+from app.campaigns.models import Campaign, CampaignRun, Delivery
+from app.contacts.models import Staff
+from app.core import settings
+from app.core.db import transaction, utcnow
+from app.extensions import db
+from app.wecom import connection
+from app.wecom.gateway import WeComGateway
+from app.wecom.ratelimit import DEFAULT_PER_MINUTE, TokenBucket
+from config import TestConfig
+from scripts.bench.common import ROOT
+from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.wecom_emulator.settings import Settings
+from scripts.wecom_emulator.testing import ControlClient
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+UNLIMITED = 10_000_000
+
+
+def start_emulator(port: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.wecom_emulator", "--port", str(port), "--seed", "none",
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/_emulator/config", timeout=2).raise_for_status()
+            return proc, base
+        except requests.RequestException:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit("the emulator did not start")
+            time.sleep(0.2)
+
+
+def planned_run(userids: list[str], per_user: int, prefix: str) -> int:
+    """A campaign and a planned run with one delivery per emulator customer of `userids`."""
+    with transaction():
+        campaign = Campaign(name=f"bench {prefix}", content={"text": "{customer_name}好，我是{staff_name}，新品上市"},
+                            created_by="bench", version=1, approved_version=1, status="running")
+        db.session.add(campaign)
+        db.session.flush()
+        run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=utcnow(), campaign_version=1,
+                          status="planned", created_by="bench")
+        db.session.add(run)
+        db.session.flush()
+        rows = [dict(run_id=run.id, target_key=f"{prefix}{u}x{n}", sender_userid=u, variant_key="A",
+                     status="planned", updated_at=utcnow()) for u in userids for n in range(per_user)]
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(insert(Delivery), rows[start:start + 10_000])
+        return run.id
+
+
+def counting_gateway(emu: Settings, api_base: str, per_minute: float) -> tuple[WeComGateway, Counter]:
+    calls: Counter = Counter()
+    lock = threading.Lock()
+
+    def count(api, errcode, _ms):
+        with lock:
+            calls[(api, errcode)] += 1
+
+    gw = WeComGateway(emu.corp_id, emu.secret, api_base=api_base, rate_limiter=TokenBucket(per_minute),
+                      observers=[count])
+    return gw, calls
+
+
+def submit_all(app, gw, workers: int) -> float:
+    """Worker threads (each its own session, SKIP LOCKED on PostgreSQL) until every task is submitted; seconds."""
+    def work():
+        with app.app_context():
+            idle = 0
+            while idle < 2:
+                idle = 0 if dispatch.work_once(limit=20, gw=gw) else idle + 1
+            db.session.remove()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started
+
+
+def per_minute(count: int, seconds: float) -> str:
+    return f"{count} calls in {seconds:.2f} s = {count / seconds * 60:,.0f} calls/min" if seconds else f"{count} calls"
+
+
+def large_run(app, control, emu, api_base, args) -> None:
+    userids = [f"big{i:03d}" for i in range(args.staff)]
+    per_user = args.customers // args.staff
+    control.post("groupmsg/audience", userids=userids, per_user=per_user, prefix="wmbig")
+    control.config(auto_confirm_seconds=0)  # every member confirms at once: polling finds final results
+    with app.app_context():
+        db.session.add_all(Staff(userid=u, name=f"成员{u}") for u in userids)
+        db.session.commit()
+        run_id = planned_run(userids, per_user, "wmbig")
+        gw, calls = counting_gateway(emu, api_base, DEFAULT_PER_MINUTE)
+        started = time.monotonic()
+        dispatch.start_due_run()
+        cut = time.monotonic() - started
+        submitted = submit_all(app, gw, args.workers)
+        adds = calls[("externalcontact/add_msg_template", 0)]
+        started = time.monotonic()
+        while polling.poll_due(now=utcnow() + timedelta(minutes=2), gw=gw, limit=10_000):
+            pass
+        polled = time.monotonic() - started
+        status = db.session.get(CampaignRun, run_id).status
+        sent = db.session.query(Delivery).filter_by(run_id=run_id, status="sent").count()
+    reads = sum(n for (api, code), n in calls.items() if code == 0 and "groupmsg" in api)
+    print(f"large run: {per_user * args.staff:,} deliveries over {args.staff} staff")
+    print(f"  cut into send tasks (one transaction): {cut:.2f} s")
+    print(f"  submit: {per_minute(adds, submitted)} (add_msg_template), {args.workers} worker(s)")
+    print(f"  poll to final: {per_minute(reads, polled)} (get_groupmsg_task + get_groupmsg_send_result)")
+    print(f"  run status {status}, {sent:,} delivered; total dispatch+poll {cut + submitted + polled:.1f} s")
+
+
+def small_tasks(app, control, emu, api_base, args) -> None:
+    userids = [f"sm{i:05d}" for i in range(args.small_staff)]
+    control.config(auto_confirm_seconds=None)
+    control.post("groupmsg/audience", userids=userids, per_user=5, prefix="wmsm")
+    print(f"many small tasks: {args.small_staff} staff x 5 customers, one add_msg_template per staff member")
+    for limit in [int(x) or UNLIMITED for x in args.limits.split(",")]:
+        with app.app_context():
+            planned_run(userids, 5, "wmsm")
+            gw, calls = counting_gateway(emu, api_base, limit)
+            dispatch.start_due_run()
+            seconds = submit_all(app, gw, args.workers)
+        label = "no limit" if limit == UNLIMITED else f"limiter {limit:,}/min"
+        print(f"  {label:>20}: {per_minute(calls[('externalcontact/add_msg_template', 0)], seconds)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--staff", type=int, default=50)
+    parser.add_argument("--small-staff", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4, help="worker threads (1 on SQLite)")
+    parser.add_argument("--port", type=int, default=7410)
+    parser.add_argument("--limits", default=f"{DEFAULT_PER_MINUTE},600,0",
+                        help="gateway limits (calls/min) for the small tasks; 0 = none")
+    args = parser.parse_args()
+    if args.database == "sqlite":
+        args.workers = 1
+        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
+    else:
+        url = create_scratch_database(POSTGRES)
+    proc, base = start_emulator(args.port)
+    emu, control = Settings(), ControlClient(base)
+    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "WECOM_API_BASE": base + "/cgi-bin/"})
+    app = create_app(config)
+    try:
+        with app.app_context():
+            db.create_all()
+            settings.save({"wecom.corp_id": emu.corp_id, "wecom.secret": emu.secret}, "bench")
+            connection.forget()
+        print(f"database {args.database}, emulator pid {proc.pid} on {base}")
+        large_run(app, control, emu, base + "/cgi-bin/", args)
+        small_tasks(app, control, emu, base + "/cgi-bin/", args)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if args.database == "postgresql":
+            drop_scratch_database(POSTGRES, url)
+
+
+if __name__ == "__main__":
+    main()
