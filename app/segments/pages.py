@@ -114,6 +114,6 @@ def preview(rule: Any, show_mobile: bool) -> dict[str, Any]:
     """The builder's live answer: problems, or the count and a sample of 20 members."""
     problems = rules.problems_of(rule)
     if problems:
-        return {"ok": False, "problems": [p.as_dict() for p in problems]}
+        return {"ok": False, "problems": [p.as_dict(_) for p in problems]}
     return {"ok": True, "count": service.count(rule),
             "sample": [row.as_dict() for row in member_rows(service.sample(rule, 20), show_mobile)]}

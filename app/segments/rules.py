@@ -43,7 +43,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, func, or_, select, true, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Boolean
@@ -60,13 +60,22 @@ MAX_DAYS = 3650
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a rule: where (a JSONPath such as ``$.rules[1].value``) and why, in Chinese."""
+    """One thing wrong in a rule: where (a JSONPath such as ``$.rules[1].value``) and why.
+
+    `msgid` is the Chinese message with %(name)s placeholders (a translation key); `message` fills them in.
+    """
 
     path: str
-    message: str
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+    @property
+    def message(self) -> str:
+        return self.msgid % self.params if self.params else self.msgid
+
+    def as_dict(self, translate: Callable[..., str] | None = None) -> dict[str, str]:
+        message = translate(self.msgid, **self.params) if translate else self.message
+        return {"path": self.path, "message": message}
 
 
 class RuleError(ValueError):
@@ -97,7 +106,7 @@ class Context:
 
 def _days(value, problems, path) -> None:
     if not isinstance(value, dict) or not _is_int(value.get("days")) or not 1 <= value["days"] <= MAX_DAYS:
-        problems.append(Problem(path, f"需要天数 days（1 到 {MAX_DAYS} 的整数）"))
+        problems.append(Problem(path, N_("需要天数 days（1 到 %(max)s 的整数）"), {"max": MAX_DAYS}))
 
 
 def _is_int(v) -> bool:
@@ -111,31 +120,31 @@ def _parse_date(text) -> date | None:
         return None
 
 
-def _strings(value, problems, path, what: str, allowed: dict | None = None) -> None:
+def _strings(value, problems, path, empty: str, allowed: dict | None = None, unknown_msgid: str = "") -> None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        problems.append(Problem(path, f"请至少选择一个{what}"))
+        problems.append(Problem(path, empty))
     elif allowed is not None and (unknown := [v for v in value if v not in allowed]):
-        problems.append(Problem(path, f"未知的{what}：{'、'.join(unknown)}"))
+        problems.append(Problem(path, unknown_msgid, {"keys": "、".join(unknown)}))
 
 
 def _check_tags(op, value, problems, path):
-    _strings(value, problems, path, "标签")
+    _strings(value, problems, path, N_("请至少选择一个标签"))
 
 
 def _check_segment(op, value, problems, path):
-    _strings(value, problems, path, "RFM 分层", SEGMENT_LABELS)
+    _strings(value, problems, path, N_("请至少选择一个 RFM 分层"), SEGMENT_LABELS, N_("未知的 RFM 分层：%(keys)s"))
 
 
 def _check_class8(op, value, problems, path):
-    _strings(value, problems, path, "RFM 八类", CLASS_LABELS)
+    _strings(value, problems, path, N_("请至少选择一个 RFM 八类"), CLASS_LABELS, N_("未知的 RFM 八类：%(keys)s"))
 
 
 def _check_score(op, value, problems, path):
     ok = isinstance(value, dict) and all(_is_int(value.get(k)) and 1 <= value[k] <= 5 for k in ("min", "max"))
     if not ok:
-        problems.append(Problem(path, "评分范围需要 min 和 max（1 到 5 的整数）"))
+        problems.append(Problem(path, N_("评分范围需要 min 和 max（1 到 5 的整数）")))
     elif value["min"] > value["max"]:
-        problems.append(Problem(path, "评分下限不能大于上限"))
+        problems.append(Problem(path, N_("评分下限不能大于上限")))
 
 
 def _check_window_range(op, value, problems, path):
@@ -144,23 +153,24 @@ def _check_window_range(op, value, problems, path):
         return
     bounds = [value.get(k) for k in ("min", "max")]
     if all(b is None for b in bounds):
-        problems.append(Problem(path, "请填写下限或上限（至少一个）"))
+        problems.append(Problem(path, N_("请填写下限或上限（至少一个）")))
     elif not all(b is None or (_is_int(b) and b >= 0) for b in bounds):
-        problems.append(Problem(path, "下限和上限需为不小于 0 的整数（金额以分计）"))
+        problems.append(Problem(path, N_("下限和上限需为不小于 0 的整数（金额以分计）")))
     elif None not in bounds and bounds[0] > bounds[1]:
-        problems.append(Problem(path, "下限不能大于上限"))
+        problems.append(Problem(path, N_("下限不能大于上限")))
 
 
 def _check_category(op, value, problems, path):
     _days(value, problems, path)
-    _strings(value.get("categories") if isinstance(value, dict) else None, problems, path, "商品类目")
+    _strings(value.get("categories") if isinstance(value, dict) else None, problems, path,
+             N_("请至少选择一个商品类目"))
 
 
 def _check_last_order(op, value, problems, path):
     if op in ("within", "not_within"):
         _days(value, problems, path)
     elif op == "before" and not (isinstance(value, dict) and _parse_date(value.get("date"))):
-        problems.append(Problem(path, "需要日期 date（YYYY-MM-DD）"))
+        problems.append(Problem(path, N_("需要日期 date（YYYY-MM-DD）")))
 
 
 def _check_added(op, value, problems, path):
@@ -169,30 +179,30 @@ def _check_added(op, value, problems, path):
         return
     start, end = (_parse_date(value.get(k)) if isinstance(value, dict) else None for k in ("from", "to"))
     if start is None or end is None:
-        problems.append(Problem(path, "需要起止日期 from 和 to（YYYY-MM-DD）"))
+        problems.append(Problem(path, N_("需要起止日期 from 和 to（YYYY-MM-DD）")))
     elif start > end:
-        problems.append(Problem(path, "开始日期不能晚于结束日期"))
+        problems.append(Problem(path, N_("开始日期不能晚于结束日期")))
 
 
 def _check_state(op, value, problems, path):
     if not isinstance(value, str) or not value.strip():
-        problems.append(Problem(path, "请填写渠道 state"))
+        problems.append(Problem(path, N_("请填写渠道 state")))
     elif len(value) > 64:
-        problems.append(Problem(path, "渠道 state 最长 64 个字符"))
+        problems.append(Problem(path, N_("渠道 state 最长 64 个字符")))
 
 
 def _check_staff(op, value, problems, path):
-    _strings(value, problems, path, "员工")
+    _strings(value, problems, path, N_("请至少选择一个员工"))
 
 
 def _check_department(op, value, problems, path):
     if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
-        problems.append(Problem(path, "请至少选择一个部门"))
+        problems.append(Problem(path, N_("请至少选择一个部门")))
 
 
 def _check_group(op, value, problems, path):
     if op == "in_any":
-        _strings(value, problems, path, "客户群")
+        _strings(value, problems, path, N_("请至少选择一个客户群"))
 
 
 def _check_activity(op, value, problems, path):
@@ -201,7 +211,7 @@ def _check_activity(op, value, problems, path):
 
 def _check_lost(op, value, problems, path):
     if not isinstance(value, bool):
-        problems.append(Problem(path, "请选择“已流失”或“未流失”"))
+        problems.append(Problem(path, N_("请选择“已流失”或“未流失”")))
 
 
 @dataclass(frozen=True)
@@ -237,7 +247,7 @@ def problems_of(rule: Any) -> list[Problem]:
     problems: list[Problem] = []
     nodes = _walk(rule, "$", 0, problems, root=True)
     if nodes > MAX_NODES:
-        problems.append(Problem("$", f"条件过多（{nodes} 个），最多 {MAX_NODES} 个"))
+        problems.append(Problem("$", N_("条件过多（%(count)s 个），最多 %(max)s 个"), {"count": nodes, "max": MAX_NODES}))
     return problems
 
 
@@ -249,28 +259,29 @@ def validate(rule: Any) -> None:
 
 def _walk(node: Any, path: str, depth: int, problems: list[Problem], root: bool = False) -> int:
     if not isinstance(node, dict):
-        problems.append(Problem(path, "应为条件组或条件（JSON 对象）"))
+        problems.append(Problem(path, N_("应为条件组或条件（JSON 对象）")))
         return 1
     if "op" in node or "rules" in node:
         if node.get("op") not in ("and", "or"):
-            problems.append(Problem(path, "条件组的 op 只能是 and（全部满足）或 or（满足任一）"))
+            problems.append(Problem(path, N_("条件组的 op 只能是 and（全部满足）或 or（满足任一）")))
         children = node.get("rules")
         if not isinstance(children, list):
-            problems.append(Problem(path, "条件组需要 rules 列表"))
+            problems.append(Problem(path, N_("条件组需要 rules 列表")))
             return 1
         if not children and not root:
-            problems.append(Problem(path, "条件组为空：请添加条件或删除该组"))
+            problems.append(Problem(path, N_("条件组为空：请添加条件或删除该组")))
         if depth >= MAX_DEPTH:
-            problems.append(Problem(path, f"条件组嵌套过深（最多 {MAX_DEPTH} 层）"))
+            problems.append(Problem(path, N_("条件组嵌套过深（最多 %(max)s 层）"), {"max": MAX_DEPTH}))
             return 1
         return 1 + sum(_walk(child, f"{path}.rules[{i}]", depth + 1, problems)
                        for i, child in enumerate(children))
     spec = FIELDS.get(node.get("field"))
     if spec is None:
-        problems.append(Problem(path, f"未知的条件字段：{node.get('field')!r}"))
+        problems.append(Problem(path, N_("未知的条件字段：%(field)r"), {"field": node.get("field")}))
     elif node.get("operator") not in spec.operators:
-        problems.append(Problem(path, f"「{spec.label}」不支持运算 {node.get('operator')!r}，"
-                                      f"可用：{'、'.join(spec.operators)}"))
+        problems.append(Problem(path, N_("「%(field)s」不支持运算 %(operator)r，可用：%(allowed)s"),
+                                {"field": spec.label, "operator": node.get("operator"),
+                                 "allowed": "、".join(spec.operators)}))
     else:
         spec.check(node["operator"], node.get("value"), problems, f"{path}.value")
     return 1
@@ -307,10 +318,27 @@ def _has_tag(tag_id: str) -> ColumnElement[bool]:
 
 
 KEY = Customer.external_userid
+# A predicate on customers, or a SELECT (or UNION) of the members' external_userid
+Compiled = ColumnElement[bool] | Select | CompoundSelect
 
 
-def _in(subquery: Select) -> ColumnElement[bool]:
-    return KEY.in_(subquery)
+def _clause(compiled: Compiled) -> ColumnElement[bool]:
+    """A predicate on customers: a member set becomes a semi-join (IN), which PostgreSQL runs as a hash join."""
+    return KEY.in_(compiled) if isinstance(compiled, (Select, CompoundSelect)) else compiled
+
+
+def _members(compiled: Compiled) -> list[Select]:
+    """The SELECTs whose UNION is the member set (a nested UNION is flattened: SQLite refuses parentheses)."""
+    if isinstance(compiled, CompoundSelect):
+        return list(compiled.selects)
+    return [compiled if isinstance(compiled, Select) else select(KEY).where(compiled)]
+
+
+def _not_in(members: Select) -> ColumnElement[bool]:
+    """Not in the set, as NOT EXISTS: an anti-join on PostgreSQL. (NOT IN would probe a list row by row once the
+    set outgrows work_mem, and cannot be turned into a join because of its NULL semantics.)"""
+    found = members.subquery()
+    return ~exists().where(list(found.c)[0] == KEY)
 
 
 def _current_relations(*conds) -> Select:
@@ -323,18 +351,18 @@ def _paid_orders(*conds) -> Select:
 
 def _tags(op, value, ctx):
     if op == "all":
-        return and_(*(_in(_current_relations(_has_tag(t))) for t in value))
-    has_any = _in(_current_relations(or_(*(_has_tag(t) for t in value))))
-    return has_any if op == "any" else not_(has_any)
+        return and_(*(_clause(_current_relations(_has_tag(t))) for t in value))
+    has_any = _current_relations(or_(*(_has_tag(t) for t in value)))
+    return has_any if op == "any" else _not_in(has_any)
 
 
 def _rfm_column(column):
-    return lambda op, value, ctx: _in(select(CustomerRfmScore.external_userid).where(column.in_(value)))
+    return lambda op, value, ctx: select(CustomerRfmScore.external_userid).where(column.in_(value))
 
 
 def _score(column):
-    return lambda op, value, ctx: _in(select(CustomerRfmScore.external_userid).where(
-        column.between(value["min"], value["max"])))
+    return lambda op, value, ctx: select(CustomerRfmScore.external_userid).where(
+        column.between(value["min"], value["max"]))
 
 
 def _window_aggregate(measure):
@@ -342,25 +370,24 @@ def _window_aggregate(measure):
         low, high = value.get("min"), value.get("max")
         grouped = _paid_orders(Order.paid_at >= ctx.since(value["days"])).group_by(Order.external_userid)
         if low:  # at least one order: those with a qualifying total
-            having = [measure() >= low] + ([measure() <= high] if high is not None else [])
-            return _in(grouped.having(and_(*having)))
+            return grouped.having(and_(measure() >= low, *([measure() <= high] if high is not None else [])))
         # zero included: everyone except those above the upper bound (when there is one)
-        return true() if high is None else not_(_in(grouped.having(measure() > high)))
+        return true() if high is None else _not_in(grouped.having(measure() > high))
     return compile_
 
 
 def _category(op, value, ctx):
-    return _in(_paid_orders(Order.paid_at >= ctx.since(value["days"]), Order.category.in_(value["categories"])))
+    return _paid_orders(Order.paid_at >= ctx.since(value["days"]), Order.category.in_(value["categories"]))
 
 
 def _last_order(op, value, ctx):
     if op == "never":
-        return not_(_in(_paid_orders()))
+        return _not_in(_paid_orders())
     if op == "before":
         start = ctx.day_start(_parse_date(value["date"]))
-        return and_(_in(_paid_orders()), not_(_in(_paid_orders(Order.paid_at >= start))))
-    recent = _in(_paid_orders(Order.paid_at >= ctx.since(value["days"])))
-    return recent if op == "within" else not_(recent)
+        return and_(_clause(_paid_orders()), _not_in(_paid_orders(Order.paid_at >= start)))
+    recent = _paid_orders(Order.paid_at >= ctx.since(value["days"]))
+    return recent if op == "within" else _not_in(recent)
 
 
 def _added(op, value, ctx):
@@ -372,42 +399,42 @@ def _added(op, value, ctx):
         end = ctx.day_start(_parse_date(value["to"]) + timedelta(days=1))
     in_window = [FollowRelation.added_at >= start] + ([FollowRelation.added_at < end] if end else [])
     relations = select(FollowRelation.external_userid)
-    return and_(_in(relations.where(*in_window)), not_(_in(relations.where(FollowRelation.added_at < start))))
+    return and_(_clause(relations.where(*in_window)), _not_in(relations.where(FollowRelation.added_at < start)))
 
 
 def _state(op, value, ctx):
     column = FollowRelation.state
     # substr, not LIKE: LIKE ignores case on SQLite; the same rule must give the same members everywhere
     match = column == value if op == "equals" else func.substr(column, 1, len(value)) == value
-    return _in(_current_relations(match))
+    return _current_relations(match)
 
 
 def _staff(op, value, ctx):
-    return _in(_current_relations(FollowRelation.userid.in_(value)))
+    return _current_relations(FollowRelation.userid.in_(value))
 
 
 def _department(op, value, ctx):
     userids = sorted(set().union(*(ctx.department_staff.get(d, frozenset()) for d in value)))
-    return _in(_current_relations(FollowRelation.userid.in_(userids))) if userids else false()
+    return _current_relations(FollowRelation.userid.in_(userids)) if userids else false()
 
 
 def _group(op, value, ctx):
     members = select(CustomerGroupMember.userid).where(CustomerGroupMember.left_at.is_(None))
     if op == "in_any":
-        return _in(members.where(CustomerGroupMember.chat_id.in_(value)))
-    return _in(members) if op == "any" else not_(_in(members))
+        return members.where(CustomerGroupMember.chat_id.in_(value))
+    return members if op == "any" else _not_in(members)
 
 
 def _activity(op, value, ctx):
-    recent = _in(select(CustomerEvent.external_userid).where(CustomerEvent.occurred_at >= ctx.since(value["days"])))
-    return recent if op == "within" else not_(recent)
+    recent = select(CustomerEvent.external_userid).where(CustomerEvent.occurred_at >= ctx.since(value["days"]))
+    return recent if op == "within" else _not_in(recent)
 
 
 def _lost(op, value, ctx):
     return Customer.lost_at.is_not(None) if value else Customer.lost_at.is_(None)
 
 
-COMPILERS: dict[str, Callable[[str, Any, Context], ColumnElement[bool]]] = {
+COMPILERS: dict[str, Callable[[str, Any, Context], Compiled]] = {
     "tags": _tags,
     "rfm_segment": _rfm_column(CustomerRfmScore.segment),
     "rfm_class8": _rfm_column(CustomerRfmScore.class8),
@@ -428,14 +455,22 @@ COMPILERS: dict[str, Callable[[str, Any, Context], ColumnElement[bool]]] = {
 }
 
 
+def _compile(rule: dict, ctx: Context) -> Compiled:
+    if "op" not in rule:
+        return COMPILERS[rule["field"]](rule["operator"], rule.get("value"), ctx)
+    parts = [_compile(child, ctx) for child in rule["rules"]]
+    if len(parts) == 1:
+        return parts[0]
+    if rule["op"] == "and":
+        return and_(true(), *(_clause(p) for p in parts))
+    # OR as a UNION of the member sets: one semi-join for the group, where an OR of subqueries would be
+    # evaluated row by row on PostgreSQL once a set outgrows work_mem
+    return union(*(s for p in parts for s in _members(p))) if parts else false()
+
+
 def where_clause(rule: dict, ctx: Context) -> ColumnElement[bool]:
     """The rule as a boolean expression over `customers` (validate first: this trusts the rule's shape)."""
-    if "op" in rule:
-        parts = [where_clause(child, ctx) for child in rule["rules"]]
-        if rule["op"] == "and":
-            return and_(true(), *parts) if parts else true()
-        return or_(false(), *parts) if parts else false()
-    return COMPILERS[rule["field"]](rule["operator"], rule.get("value"), ctx)
+    return true() if rule.get("rules") == [] and rule.get("op") == "and" else _clause(_compile(rule, ctx))
 
 
 def member_select(rule: dict, ctx: Context) -> Select:

@@ -14,6 +14,7 @@ from app.contacts.models import Customer
 from app.contacts.scope import staff_in_departments, with_sub_departments
 from app.core import audit, settings
 from app.core.db import transaction, utcnow
+from app.core.permissions import N_
 from app.extensions import db
 from app.segments import rules
 from app.segments.models import Segment
@@ -72,11 +73,11 @@ def _check(name: str, rule: Any, segment_id: int | None = None) -> list[Problem]
     problems = rules.problems_of(rule)
     name = name.strip()
     if not name:
-        problems.insert(0, Problem("name", "请填写人群名称"))
+        problems.insert(0, Problem("name", N_("请填写人群名称")))
     elif len(name) > MAX_NAME:
-        problems.insert(0, Problem("name", f"人群名称最长 {MAX_NAME} 个字符"))
+        problems.insert(0, Problem("name", N_("人群名称最长 %(max)s 个字符"), {"max": MAX_NAME}))
     elif db.session.scalar(select(Segment.id).where(Segment.name == name, Segment.id != (segment_id or 0))):
-        problems.insert(0, Problem("name", f"已有名为「{name}」的人群"))
+        problems.insert(0, Problem("name", N_("已有名为「%(name)s」的人群"), {"name": name}))
     return problems
 
 

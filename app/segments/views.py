@@ -35,7 +35,7 @@ def index():
 
 def _builder(segment, name: str, description: str, rule: dict, problems=(), status: int = 200):
     return render_template("segments/builder.html", segment=segment, name=name, description=description,
-                           rule=rule, problems=problems, problem_dicts=[p.as_dict() for p in problems],
+                           rule=rule, problems=problems, problem_dicts=[p.as_dict(_) for p in problems],
                            choices=pages.builder_choices()), status
 
 

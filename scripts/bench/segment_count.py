@@ -5,7 +5,7 @@ Customers, staff, departments, tags and relations come from the contact list ben
 (scripts/bench/contacts_list.py); RFM scores, about 2 orders per customer, activity events and group members are
 added here, all inside PostgreSQL (INSERT ... SELECT over generate_series). Target: every count under 1 s.
 
-    .venv/bin/python -m scripts.bench.segment_count [--customers 1000000] [--repeat 7] [--keep]
+    .venv/bin/python -m scripts.bench.segment_count [--customers 1000000] [--repeat 7] [--keep | --database URL]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ GENERATE = [
     # 70 % of customers have paid orders and thus scores
     f"""INSERT INTO customer_rfm_scores (external_userid, recency_days, frequency, monetary_fen, r_score, f_score,
                                         m_score, segment, class8, run_id, mark_state, mark_attempts, updated_at)
-       SELECT 'wm' || lpad(i::text, 9, '0'), i % 700, 1 + i % 9, (i * 7919 % 500000)::bigint,
+       SELECT 'wm' || lpad(i::text, 9, '0'), i % 700, 1 + i % 9, (i::bigint * 7919 % 500000),
               1 + i % 5, 1 + (i / 5) % 5, 1 + (i / 25) % 5,
               ({SEGMENT_KEYS})[1 + (i * 31) % 10], ({CLASS_KEYS})[1 + (i * 17) % 8], 1, 'done', 0, now()
        FROM generate_series(1, :customers) i WHERE i % 10 < 7""",
@@ -120,16 +120,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--server", default=POSTGRES)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
+    parser.add_argument("--database", help="time against a database kept by an earlier --keep run (no generation)")
     args = parser.parse_args()
-    url = create_scratch_database(args.server, prefix="scrm_bench")
+    url = args.database or create_scratch_database(args.server, prefix="scrm_bench")
     app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
     try:
         with app.app_context():
-            db.create_all()
-            print(f"generating {args.customers:,} customers with relations, scores, orders, events, groups in {url}")
-            started = time.monotonic()
-            generate(args.customers)
-            print(f"generated in {time.monotonic() - started:.0f} s\n")
+            if not args.database:
+                db.create_all()
+                print(f"generating {args.customers:,} customers with relations, scores, orders, events, groups in {url}")
+                started = time.monotonic()
+                generate(args.customers)
+                print(f"generated in {time.monotonic() - started:.0f} s\n")
             print(f"{'case':48} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
             worst = 0.0
             for name, segment_rule in CASES:
@@ -142,7 +144,7 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     finally:
-        if args.keep:
+        if args.keep or args.database:
             print(f"kept {url}")
         else:
             drop_scratch_database(args.server, url)

@@ -34,7 +34,7 @@ def test_an_empty_root_means_everyone_but_an_empty_nested_group_is_an_error():
     ({"field": "nope", "operator": "in", "value": []}, "未知的条件字段：'nope'"),
     ({"field": "tags", "operator": "in", "value": ["et1"]}, "「企业标签」不支持运算 'in'，可用：any、all、none"),
     ({"field": "tags", "operator": "any", "value": []}, "请至少选择一个标签"),
-    ({"field": "rfm_segment", "operator": "in", "value": ["vip"]}, "未知的RFM 分层：vip"),
+    ({"field": "rfm_segment", "operator": "in", "value": ["vip"]}, "未知的 RFM 分层：vip"),
     ({"field": "r_score", "operator": "between", "value": {"min": 4, "max": 2}}, "评分下限不能大于上限"),
     ({"field": "r_score", "operator": "between", "value": {"min": 0, "max": 2}}, "评分范围需要 min 和 max（1 到 5 的整数）"),
     ({"field": "order_amount", "operator": "between", "value": {"days": 90}}, "请填写下限或上限（至少一个）"),
@@ -87,12 +87,16 @@ def test_tags_use_the_gin_indexed_containment_on_postgresql_and_exact_json_text_
     assert """instr(follow_relations.tag_ids, '"et1"') > 0""" in sql(rule, sqlite.dialect())
 
 
-def test_conditions_compile_to_semi_joins_on_the_external_userid():
-    rule = {"op": "or", "rules": [{"field": "rfm_class8", "operator": "in", "value": ["important_value"]},
-                                  {"field": "group", "operator": "none", "value": None}]}
-    text = sql(rule, postgresql.dialect())
+def test_and_is_semi_and_anti_joins_or_is_a_union_of_member_sets():
+    both = [{"field": "rfm_class8", "operator": "in", "value": ["important_value"]},
+            {"field": "group", "operator": "none", "value": None}]
+    text = " ".join(sql({"op": "and", "rules": both}, postgresql.dialect()).split())
     assert "customers.external_userid IN (SELECT customer_rfm_scores.external_userid" in text
-    assert "customers.external_userid NOT IN (SELECT customer_group_members.userid" in text
+    assert "NOT (EXISTS (SELECT * FROM (SELECT customer_group_members.userid AS userid" in text
+    assert "WHERE anon_1.userid = customers.external_userid" in text
+    either = " ".join(sql({"op": "or", "rules": both}, postgresql.dialect()).split())
+    assert "WHERE customers.external_userid IN (SELECT customer_rfm_scores.external_userid" in either
+    assert "UNION SELECT customers.external_userid FROM customers WHERE NOT (EXISTS" in either
 
 
 def test_departments_are_resolved_by_the_caller_and_unknown_ones_match_nobody():
