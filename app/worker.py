@@ -1,6 +1,7 @@
 """The worker process: takes planned work from the database (callback events, later deliveries) and does it."""
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -15,15 +16,43 @@ from app.wecom import inbox
 
 log = logging.getLogger("scrm.worker")
 
+
+class _WelcomeActivity:
+    """When the welcome threads last had work. Threads of one process share the GIL, so during a burst of
+    adds the main loop gives way before each event (at most `LONGEST` seconds), and catches up after."""
+
+    QUIET, LONGEST = 0.2, 0.25
+
+    def __init__(self):
+        self.last_busy = 0.0
+
+    def mark(self) -> None:
+        self.last_busy = time.monotonic()
+
+    def give_way(self) -> None:
+        deadline = time.monotonic() + self.LONGEST
+        while time.monotonic() - self.last_busy < self.QUIET and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+_WELCOMES = _WelcomeActivity()
+
+
+def _welcome_lane() -> int:
+    handled = inbox.work_welcomes()
+    if handled:
+        _WELCOMES.mark()
+    return handled
+
+
 # Each source handles one batch and says how much it did; the loop sleeps only when all were idle.
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
-    ("callback inbox", inbox.work_default),
-    ("campaign dispatch", campaign_dispatch.work_once),
+    ("callback inbox", functools.partial(inbox.work_default, give_way=_WELCOMES.give_way)),
 )
 # Welcomes have 20 seconds: their own threads take only the welcome lane, so no batch of the main loop
 # (follow-ups, syncs, pushes) ever stands in front of them. Several threads (and workers) share the lane.
-WELCOME_SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (("welcome lane", inbox.work_welcomes),)
-WELCOME_THREADS = 3
+WELCOME_SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (("welcome lane", _welcome_lane),)
+WELCOME_THREADS = 4
 WELCOME_POLL_SECONDS = 0.05
 
 
@@ -32,6 +61,8 @@ def _loop(app: Flask, stop: threading.Event, sources, poll_seconds: float) -> No
     while not stop.is_set():
         busy = 0
         for name, work in sources:
+            if sources is SOURCES:
+                _WELCOMES.give_way()
             with app.app_context():
                 try:
                     busy += work()

@@ -1,4 +1,4 @@
-"""Callback handlers keeping the people current between syncs; each re-reads WeCom and writes only what changed."""
+"""Callback handlers keeping the people current between syncs: re-read WeCom (or take what the welcome read)."""
 from __future__ import annotations
 
 from typing import Any
@@ -27,19 +27,21 @@ def _ensure_staff(userid: str) -> None:
         sync_directory(gateway(), utcnow())
 
 
-def _refetch_customer(external_userid: str) -> None:
-    """Fetch the customer with all their follow users and merge them (nothing when WeCom has no relation left)."""
-    try:
-        answer = gateway().get_external_contact(external_userid)
-    except WeComNotFriend:
-        return
+def _refetch_customer(external_userid: str, answer: dict[str, Any] | None = None) -> None:
+    """Fetch the customer with all their follow users and merge them (nothing when WeCom has no relation left).
+    `answer`: externalcontact/get's answer already fetched for this event (the welcome carries it)."""
+    if answer is None:
+        try:
+            answer = gateway().get_external_contact(external_userid)
+        except WeComNotFriend:
+            return
     save_contacts((answer["external_contact"], follow) for follow in answer["follow_user"])
 
 
 @on(CONTACT, "edit_external_contact")
 def contact_edited(payload: dict[str, Any]) -> None:
     _ensure_staff(payload.get("UserID", ""))
-    _refetch_customer(payload["ExternalUserID"])
+    _refetch_customer(payload["ExternalUserID"], payload.get("_external_contact"))
 
 
 @on(CONTACT, "add_external_contact")

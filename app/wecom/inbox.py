@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import JSON, Index, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -134,9 +134,11 @@ def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> 
                  .limit(limit - len(claimed)).with_for_update(skip_locked=True))
             ids = db.session.scalars(q).all()
             if ids:
+                # A welcome-lane claim counts as an attempt at once: it is committed before WeCom is called.
+                counted = {"attempts": CallbackEvent.attempts + 1} if lane == LANE_WELCOME else {}
                 taken = (update(CallbackEvent).where(CallbackEvent.id.in_(ids), _due(now))
-                         .values(status=Status.PROCESSING, claimed_until=now + LEASE).returning(CallbackEvent.id)
-                         .execution_options(synchronize_session=False))
+                         .values(status=Status.PROCESSING, claimed_until=now + LEASE, **counted)
+                         .returning(CallbackEvent.id).execution_options(synchronize_session=False))
                 claimed += sorted(db.session.scalars(taken).all())
     return claimed
 
@@ -146,28 +148,30 @@ def handle(event_id: int) -> str:
 
     An event on the welcome lane runs its urgent handlers, then moves to the default lane where its other
     handlers run as a follow-up (so a slow re-fetch never holds up the next welcome). Handlers get the
-    payload plus `_inbox_id` and `_received_at` (ISO time the console received the event).
+    payload plus `_inbox_id`, `_received_at` (ISO time the console received the event) and `_attempt`
+    (on the welcome lane: 2 or more means an earlier attempt may have reached WeCom). An urgent handler
+    may leave data for the follow-up in `payload["_carry"]` (a dict merged into the stored payload).
     """
     event = db.session.get(CallbackEvent, event_id)
     if event is None or event.status != Status.PROCESSING:
         return "skipped"
     urgent = event.lane == LANE_WELCOME
     funcs = handlers.for_event(event.event, event.change_type, urgent=urgent)
-    payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat()}
+    payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat(),
+               "_attempt": event.attempts}
     try:
         with transaction():
             for func in funcs:
                 func(payload)
-            event = db.session.get(CallbackEvent, event_id)  # an urgent handler commits its own steps
-            if urgent:
-                event.lane = LANE_DEFAULT
-                event.status = Status.PENDING
-                event.available_at = utcnow()
-            else:
-                handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
-                event.status = Status.DONE if handled else Status.IGNORED
-                event.attempts += 1
-                event.handled_at = utcnow()
+            if urgent:  # the follow-up starts afresh on the default lane
+                event.payload = {**event.payload, **payload.get("_carry", {})}
+                event.lane, event.status, event.attempts = LANE_DEFAULT, Status.PENDING, 0
+                event.available_at, event.claimed_until, event.last_error = utcnow(), None, None
+                return Status.PENDING
+            handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
+            event.status = Status.DONE if handled else Status.IGNORED
+            event.attempts += 1
+            event.handled_at = utcnow()
             event.claimed_until = None
             event.last_error = None
         return event.status
@@ -175,7 +179,8 @@ def handle(event_id: int) -> str:
         log.warning("callback event %s (%s/%s) failed: %r", event_id, event.event, event.change_type, exc)
         with transaction():
             event = db.session.get(CallbackEvent, event_id)
-            event.attempts += 1
+            if event.lane != LANE_WELCOME:  # the welcome lane counted the attempt when it claimed the event
+                event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             event.claimed_until = None
             if event.attempts >= MAX_ATTEMPTS:
@@ -186,7 +191,7 @@ def handle(event_id: int) -> str:
         return event.status
 
 
-def work_welcomes(limit: int = 5) -> int:
+def work_welcomes(limit: int = 2) -> int:
     """Claim and handle a few welcome-lane events (the worker's welcome threads); the number handled."""
     ids = claim(limit, (LANE_WELCOME,))
     for event_id in ids:
@@ -194,10 +199,13 @@ def work_welcomes(limit: int = 5) -> int:
     return len(ids)
 
 
-def work_default(limit: int = 50) -> int:
-    """Claim and handle one batch of default-lane events (the worker's main loop); the number handled."""
+def work_default(limit: int = 50, give_way: Callable[[], None] | None = None) -> int:
+    """Claim and handle one batch of default-lane events (the worker's main loop); the number handled.
+    `give_way()` runs before each event (the worker lets its welcome threads go first)."""
     ids = claim(limit, (LANE_DEFAULT,))
     for event_id in ids:
+        if give_way is not None:
+            give_way()
         handle(event_id)
     return len(ids)
 

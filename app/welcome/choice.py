@@ -1,7 +1,7 @@
 """Which welcome a new customer gets: the channel's template (by state) > the staff member's > the default."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.welcome.models import SCOPE_CHANNEL, SCOPE_DEFAULT, SCOPE_STAFF, Channel, WelcomeTemplate
@@ -12,15 +12,22 @@ def channel_for(state: str | None) -> Channel | None:
 
 
 def template_for(userid: str, channel: Channel | None) -> tuple[WelcomeTemplate | None, str | None]:
-    """(the enabled template that applies, the rule that chose it: channel / staff / default), or (None, None)."""
-    if channel is not None and channel.template_id is not None:
-        template = db.session.get(WelcomeTemplate, channel.template_id)
-        if template is not None and template.enabled:
+    """(the enabled template that applies, the rule that chose it: channel / staff / default), or (None, None).
+
+    One query (every enabled candidate; the table is small) because this runs inside WeCom's 20 seconds.
+    """
+    wanted = channel.template_id if channel is not None else None
+    candidates = db.session.scalars(select(WelcomeTemplate).where(
+        WelcomeTemplate.enabled.is_(True),
+        or_(WelcomeTemplate.scope.in_((SCOPE_STAFF, SCOPE_DEFAULT)), WelcomeTemplate.id == wanted))
+        .order_by(WelcomeTemplate.id)).all()
+    for template in candidates:
+        if template.id == wanted:
             return template, SCOPE_CHANNEL
-    for template in db.session.scalars(select(WelcomeTemplate).where(
-            WelcomeTemplate.scope == SCOPE_STAFF, WelcomeTemplate.enabled.is_(True)).order_by(WelcomeTemplate.id)):
-        if userid in template.userids:
+    for template in candidates:
+        if template.scope == SCOPE_STAFF and userid in template.userids:
             return template, SCOPE_STAFF
-    template = db.session.scalar(select(WelcomeTemplate).where(
-        WelcomeTemplate.scope == SCOPE_DEFAULT, WelcomeTemplate.enabled.is_(True)).order_by(WelcomeTemplate.id))
-    return (template, SCOPE_DEFAULT) if template else (None, None)
+    for template in candidates:
+        if template.scope == SCOPE_DEFAULT:
+            return template, SCOPE_DEFAULT
+    return None, None

@@ -5,11 +5,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, FollowRelation, Staff
-from app.core.db import transaction, upsert_ignore, utcnow
+from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeCodeExpired
@@ -24,38 +24,44 @@ ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED = "no_code", "no_template", "interrupted"
 
 
-def _record(payload: dict[str, Any], channel, outcome: str, **values) -> int | None:
-    """Insert this add's record unless one exists for its event or WelcomeCode; its id, or None when it did."""
+def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
+    """Insert this add's record unless one exists for its event or WelcomeCode."""
     code = payload.get("WelcomeCode") or None
     row = dict(inbox_id=payload["_inbox_id"], welcome_code=code, userid=payload.get("UserID", ""),
                external_userid=payload.get("ExternalUserID", ""), state=payload.get("State") or "",
                channel_id=channel.id if channel else None, template_id=None, template_scope=None,
-               outcome=outcome, errcode=None, reason="", received_at=datetime.fromisoformat(payload["_received_at"]))
+               outcome=outcome, errcode=None, reason="", received_at=datetime.fromisoformat(payload["_received_at"]),
+               sent_at=None, latency_ms=None)
     row.update(values)
     stmt = upsert_ignore(WelcomeRecord, row, ["welcome_code" if code else "inbox_id"])
-    return db.session.execute(stmt.returning(WelcomeRecord.id)).scalar()
+    db.session.execute(stmt)
 
 
-def _values(userid: str, external_userid: str, needed: set[str]) -> dict[str, str]:
-    """Variable values; the customer's name is asked from WeCom only when the template uses it and we lack it."""
+def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
+    """Variable values. The customer's name is asked from WeCom only when the template uses it and we lack it;
+    the answer is carried to the follow-up, which then needs no second call."""
+    userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
     values = {"员工姓名": db.session.scalar(select(Staff.name).where(Staff.userid == userid)) or ""}
     if "客户昵称" in needed:
         name = db.session.scalar(select(Customer.name).where(Customer.external_userid == external_userid))
         if not name:
             try:
-                name = gateway().get_external_contact(external_userid)["external_contact"].get("name")
+                answer = gateway().get_external_contact(external_userid)
             except WeComError as exc:
                 log.warning("welcome for %s goes without the customer's name: %s", external_userid, exc)
+            else:
+                payload.setdefault("_carry", {})["_external_contact"] = answer
+                name = answer["external_contact"].get("name")
         values["客户昵称"] = name or ""
     return values
 
 
-def _send(code: str, userid: str, external_userid: str, template) -> tuple[str, int | None, str]:
+def _send(payload: dict[str, Any], template) -> tuple[str, int | None, str]:
     """Call send_welcome_msg once: (outcome, errcode, reason)."""
     try:
         message = content.parse(template.text, template.attachments)
-        text, attachments = content.render(message, _values(userid, external_userid, message.variables))
-        gateway().send_welcome_msg(code, text or None, attachments)
+        text, attachments = content.render(message, _values(payload, message.variables))
+        gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
     except WelcomeAlreadySent as exc:
         return Outcome.ALREADY, exc.errcode, ""
     except WelcomeCodeExpired as exc:
@@ -70,42 +76,34 @@ def _send(code: str, userid: str, external_userid: str, template) -> tuple[str, 
 @on(CONTACT, ADDS[0], urgent=True)
 @on(CONTACT, ADDS[1], urgent=True)
 def welcome_now(payload: dict[str, Any]) -> None:
-    """Choose and send the welcome at once; the record (unique per WelcomeCode) is written before the call,
-    so a duplicate or a re-run of this event never calls send_welcome_msg twice."""
-    code = payload.get("WelcomeCode")
-    if not code:
+    """Choose and send the welcome at once, and record it (one record per WelcomeCode). The inbox commits
+    the claim before this runs: a second attempt at the same event never calls send_welcome_msg again."""
+    if not payload.get("WelcomeCode"):
         return
-    userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
     channel = channel_for(payload.get("State"))
-    template, scope = template_for(userid, channel)
-    with transaction():  # committed before WeCom is called
-        if template is None:
-            _record(payload, channel, Outcome.SKIPPED, reason=NO_TEMPLATE)
-            return
-        record_id = _record(payload, channel, Outcome.SENDING, template_id=template.id, template_scope=scope)
-    if record_id is None:
+    if payload.get("_attempt", 1) > 1:
+        _record(payload, channel, Outcome.SENDING, reason=INTERRUPTED)
         return
-    outcome, errcode, reason = _send(code, userid, external_userid, template)
+    template, scope = template_for(payload.get("UserID", ""), channel)
+    if template is None:
+        _record(payload, channel, Outcome.SKIPPED, reason=NO_TEMPLATE)
+        return
+    outcome, errcode, reason = _send(payload, template)
     finished = utcnow()
-    with transaction():
-        record = db.session.get(WelcomeRecord, record_id)
-        record.outcome, record.errcode, record.reason, record.sent_at = outcome, errcode, reason, finished
-        record.latency_ms = round((finished - record.received_at).total_seconds() * 1000)
+    latency = round((finished - datetime.fromisoformat(payload["_received_at"])).total_seconds() * 1000)
+    _record(payload, channel, outcome, template_id=template.id, template_scope=scope, errcode=errcode,
+            reason=reason, sent_at=finished, latency_ms=latency)
 
 
 @on(CONTACT, ADDS[0])
 @on(CONTACT, ADDS[1])
 def after_add(payload: dict[str, Any]) -> None:
     """The follow-up (default lane, after the contact is re-fetched): a record for adds without a WelcomeCode,
-    a welcome cut off mid-call marked as such, and the channel's tags applied in WeCom and here."""
+    and the channel's tags applied in WeCom and here."""
     userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
     channel = channel_for(payload.get("State"))
     if not payload.get("WelcomeCode"):
         _record(payload, channel, Outcome.SKIPPED, reason=NO_CODE)
-    else:
-        db.session.execute(update(WelcomeRecord).where(WelcomeRecord.welcome_code == payload["WelcomeCode"],
-                                                       WelcomeRecord.outcome == Outcome.SENDING)
-                           .values(reason=INTERRUPTED))
     if channel is None or not channel.tag_ids:
         return
     try:

@@ -122,13 +122,24 @@ def test_duplicate_callbacks_and_reruns_never_send_twice(wired, staff):
     wired.control.config(duplicate_delivery=True)
     added = add(wired, userid=staff[0])
     work()
-    # A worker that died after the call would leave the event to be run again: it must not call WeCom.
     db.session.execute(update(inbox.CallbackEvent).values(lane=inbox.LANE_WELCOME, status=inbox.Status.PENDING))
     db.session.commit()
     work()
     assert wired.control.call_count("externalcontact/send_welcome_msg") == 1
     assert db.session.scalar(select(func.count()).select_from(WelcomeRecord)) == 1
     assert record(added["external_userid"]).outcome == Outcome.SENT
+
+
+def test_a_worker_that_died_mid_welcome_is_not_followed_by_a_second_send(wired, staff):
+    template("默认", "default", "欢迎")
+    added = add(wired, userid=staff[0])
+    assert inbox.claim(1, (inbox.LANE_WELCOME,))  # a worker claims the event, then dies before recording
+    db.session.execute(update(inbox.CallbackEvent).values(claimed_until=utcnow()))  # its lease runs out
+    db.session.commit()
+    work()
+    rec = record(added["external_userid"])
+    assert (rec.outcome, rec.reason) == (Outcome.SENDING, "interrupted")
+    assert wired.control.call_count("externalcontact/send_welcome_msg") == 0
 
 
 def test_channel_tags_are_applied_after_the_welcome(wired, staff):

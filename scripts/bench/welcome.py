@@ -1,0 +1,123 @@
+"""Welcome benchmark: a burst of customer adds (each callback delivered twice) against gunicorn + worker processes.
+
+The emulator simulates `--rate` adds a second for `--seconds`; WeCom delivers every callback twice.
+Checked: every WelcomeCode used exactly once with success, none too late (41050), and the time from the
+console's receipt of the event to WeCom's answer to send_welcome_msg (target p99 < 2 s). The welcome
+template uses {客户昵称} and {员工姓名}, so each welcome also reads the new customer from WeCom.
+
+    .venv/bin/python -m scripts.bench.welcome [--rate 50 --seconds 60] [--database sqlite|postgresql --workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from scripts.bench.callbacks import POSTGRES, _followers, wait_until
+from scripts.bench.common import console_env, console_processes, percentile, summary
+from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.wecom_emulator.testing import RunningEmulator
+
+TEMPLATE = "{客户昵称}你好，我是{员工姓名}，欢迎来到我们的门店！"
+
+
+def add_template(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO welcome_templates (name, scope, userids, text, attachments, enabled, "
+                          "created_at, updated_at) VALUES ('默认', 'default', '[]', :text, '[]', :yes, "
+                          ":now, :now)"), {"text": TEMPLATE, "yes": True, "now": time.strftime("%Y-%m-%d %H:%M:%S+00:00", time.gmtime())})
+
+
+def fire(emu, count: int, rate: float) -> float:
+    """`count` adds paced at `rate` a second (a few threads, so a slow control call never stalls the pace)."""
+    userids = [u["userid"] for u in _followers(emu)]
+    start = time.monotonic()
+
+    def one(i: int) -> None:
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        emu.control.add_customer(userid=userids[i % len(userids)])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(count)))
+    return time.monotonic() - start
+
+
+def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
+    count = int(rate * seconds)
+    engine = create_engine(database_url)
+    with RunningEmulator(seed="small", duplicate_delivery=True) as emu:
+        env = console_env(database_url, WECOM_CORP_ID=emu.corp_id, WECOM_SECRET=emu.secret,
+                          WECOM_TOKEN=emu.token, WECOM_AES_KEY=emu.aes_key, WECOM_API_BASE=emu.api_base)
+        with console_processes(env, queue_workers=workers) as base:
+            add_template(engine)
+            emu.control.config(callback_url=f"{base}/wecom/callback")
+            took = fire(emu, count, rate)
+
+            def settled() -> int:
+                with engine.connect() as conn:
+                    return conn.scalar(text("SELECT count(*) FROM welcome_records WHERE outcome <> 'sending'"))
+
+            wait_until(lambda: settled() >= count, 120, "the welcomes")
+            sent = emu.control.get("welcomes")["welcomes"]
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT outcome, latency_ms FROM welcome_records")).all()
+                inbox = conn.scalar(text("SELECT count(*) FROM wecom_callback_events"))
+                deliveries = conn.scalar(text("SELECT sum(deliveries) FROM wecom_callback_events"))
+    engine.dispose()
+    ok = Counter(w["welcome_code"] for w in sent if w["errcode"] == 0)
+    errors = Counter(w["errcode"] for w in sent if w["errcode"] != 0)
+    latency = [ms for _, ms in rows if ms is not None]
+    from_wecom = [w["latency_ms"] for w in sent if w["errcode"] == 0 and w["latency_ms"] is not None]
+    result = {"adds": count, "took": took, "inbox": inbox, "deliveries": deliveries or 0,
+              "codes_once": sum(1 for n in ok.values() if n == 1), "codes_twice": sum(1 for n in ok.values() if n > 1),
+              "errors": dict(errors), "outcomes": dict(Counter(o for o, _ in rows)),
+              "p50": percentile(latency, 50), "p95": percentile(latency, 95), "p99": percentile(latency, 99),
+              "max": max(latency, default=float("nan"))}
+    print(f"  {count} adds in {took:.1f}s ({count / took:.1f}/s); callbacks received {result['deliveries']} "
+          f"into {inbox} inbox rows; outcomes {result['outcomes']}; WeCom errors {result['errors'] or 'none'}")
+    print(f"  WelcomeCodes used once: {result['codes_once']}/{count}, more than once: {result['codes_twice']}")
+    print(f"  receipt -> send_welcome_msg answered, ms   {summary(latency)}")
+    print(f"  WeCom's first delivery -> send, ms         {summary(from_wecom)}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()} python {platform.python_version()}; "
+          f"database: {args.database}; worker processes: {args.workers}")
+    results = []
+    for n in range(1, args.runs + 1):
+        print(f"run {n}/{args.runs}")
+        if args.database == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                results.append(run(args.rate, args.seconds, f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.workers))
+        else:
+            url = create_scratch_database(POSTGRES, prefix="scrm_bench")
+            try:
+                results.append(run(args.rate, args.seconds, url, args.workers))
+            finally:
+                drop_scratch_database(POSTGRES, url)
+    med = {k: statistics.median(r[k] for r in results) for k in ("p50", "p95", "p99", "max", "codes_once")}
+    all_once = all(r["codes_once"] == r["adds"] and not r["codes_twice"] and not r["errors"] for r in results)
+    print(f"median of {len(results)} runs: receipt->send p50={med['p50']:.0f} p95={med['p95']:.0f} "
+          f"p99={med['p99']:.0f} max={med['max']:.0f} ms; every code used exactly once in every run: {all_once}; "
+          f"p99 < 2000 ms: {med['p99'] < 2000}")
+
+
+if __name__ == "__main__":
+    main()
