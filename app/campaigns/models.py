@@ -124,7 +124,7 @@ class CampaignRun(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    kind: Mapped[str] = mapped_column(String(8), default="scheduled")  # scheduled, manual, test
+    kind: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled, manual, test
     scheduled_for: Mapped[datetime]
     campaign_version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.PLANNING, index=True)
@@ -169,10 +169,10 @@ class Delivery(db.Model):
     """The outbox: one row per customer (or group) of a run, with why it was skipped or how it ended."""
 
     __tablename__ = "campaign_deliveries"
+    # Few indexes on purpose: a run inserts a million rows at once. (run_id, status, sender) serves the claim and
+    # the funnel; caps and quota read earlier runs' rows by run.
     __table_args__ = (UniqueConstraint("run_id", "target_key"),
-                      Index("ix_campaign_deliveries_claim", "run_id", "status", "sender_userid"),
-                      Index("ix_campaign_deliveries_funnel", "run_id", "status", "skip_reason"),
-                      Index("ix_campaign_deliveries_target", "target_key", "status"))
+                      Index("ix_campaign_deliveries_claim", "run_id", "status", "sender_userid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id"))

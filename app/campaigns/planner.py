@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, and_, case, cast, delete, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import BigInteger, Integer, and_, case, cast, delete, func, insert, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import aliased
 
@@ -67,20 +67,19 @@ def _sender_pick(allowed: set[str] | None):
     return query.subquery("senders")
 
 
-def _insert_single(run: CampaignRun, campaign: Campaign, now: datetime) -> None:
+def _single_targets(campaign: Campaign, now: datetime):
+    """(target_key, customer_id, sender_userid, reason) per member: opt-out, lost, no sender come first."""
     members = segments.member_ids(audience_rule(campaign), now=now).subquery("members")
     senders = _sender_pick(allowed_senders(campaign))
-    opted = CustomerOptOut.id.is_not(None)
-    reason = case((opted, "opt_out"), (Customer.lost_at.is_not(None), "lost"),
+    reason = case((CustomerOptOut.id.is_not(None), "opt_out"), (Customer.lost_at.is_not(None), "lost"),
                   (senders.c.userid.is_(None), "no_sender"), else_=None)
-    rows = (select(literal(run.id), Customer.external_userid, Customer.id, senders.c.userid,
-                   case((reason.is_(None), D.PLANNED), else_=D.SKIPPED), reason, literal(now, UTCDateTime()))
+    return (select(Customer.external_userid.label("target_key"), Customer.id.label("customer_id"),
+                   senders.c.userid.label("sender_userid"), reason.label("reason"))
             .select_from(Customer)
             .join(members, members.c.customer_id == Customer.id)
             .outerjoin(CustomerOptOut, CustomerOptOut.customer_id == Customer.id)
-            .outerjoin(senders, and_(senders.c.external_userid == Customer.external_userid, senders.c.rank == 1)))
-    db.session.execute(insert(Delivery).from_select(
-        ["run_id", "target_key", "customer_id", "sender_userid", "status", "skip_reason", "updated_at"], rows))
+            .outerjoin(senders, and_(senders.c.external_userid == Customer.external_userid, senders.c.rank == 1))
+            .subquery("targets"))
 
 
 def group_targets(campaign: Campaign):
@@ -98,46 +97,35 @@ def group_targets(campaign: Campaign):
     return query
 
 
-def _insert_groups(run: CampaignRun, campaign: Campaign, now: datetime) -> None:
+def _group_targets(campaign: Campaign):
+    """(target_key, customer_id, sender_userid, reason) per group: its owner sends, if active and allowed."""
     groups = group_targets(campaign).subquery("groups")
     allowed = allowed_senders(campaign)
     owner_ok = groups.c.owner.in_(_active_staff())
     if allowed is not None:
         owner_ok = and_(owner_ok, groups.c.owner.in_(sorted(allowed)))
-    rows = select(literal(run.id), groups.c.chat_id, groups.c.owner,
-                  case((owner_ok, D.PLANNED), else_=D.SKIPPED), case((owner_ok, None), else_="no_sender"),
-                  literal(now, UTCDateTime()))
-    db.session.execute(insert(Delivery).from_select(
-        ["run_id", "target_key", "sender_userid", "status", "skip_reason", "updated_at"], rows))
+    return select(groups.c.chat_id.label("target_key"), cast(None, Integer).label("customer_id"),
+                  groups.c.owner.label("sender_userid"),
+                  case((owner_ok, None), else_="no_sender").label("reason")).subquery("targets")
 
 
-def _bucket(campaign_id: int, salt: str):
-    """The SQL twin of guards.bucket on the delivery's target."""
-    text = literal(guards.bucket_prefix(campaign_id, salt)) + Delivery.target_key
+def _bucket(campaign_id: int, salt: str, column):
+    """The SQL twin of guards.bucket on a target key column."""
+    text = literal(guards.bucket_prefix(campaign_id, salt)) + column
     if db.engine.dialect.name == "postgresql":
         hex32 = literal("x") + func.substr(func.md5(text), 1, 8)
         return cast(cast(hex32, BIT(32)), BigInteger) % guards.BUCKETS
     return func.campaign_bucket(text)
 
 
-def _mine(run: CampaignRun, *statuses: str):
-    return and_(Delivery.run_id == run.id, Delivery.status.in_(statuses))
-
-
-def _holdout_and_variants(run: CampaignRun, campaign: Campaign, now: datetime) -> None:
-    if campaign.holdout_percent:
-        db.session.execute(update(Delivery).where(
-            _mine(run, D.PLANNED), _bucket(campaign.id, "holdout") < guards.holdout_threshold(campaign.holdout_percent)
-        ).values(status=D.HOLDOUT, updated_at=now))
+def _variant(campaign: Campaign, column):
     variants = db.session.scalars(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id)
                                   .order_by(CampaignVariant.key)).all()
     if not variants:
-        db.session.execute(update(Delivery).where(_mine(run, D.PLANNED)).values(variant_key="A"))
-        return
+        return literal("A")
     ranges = guards.variant_ranges([(v.key, v.split_percent) for v in variants])
-    b = _bucket(campaign.id, "ab")
-    db.session.execute(update(Delivery).where(_mine(run, D.PLANNED)).values(
-        variant_key=case(*[(b < high, key) for key, _low, high in ranges[:-1]], else_=ranges[-1][0])))
+    b = _bucket(campaign.id, "ab", column)
+    return case(*[(b < high, key) for key, _low, high in ranges[:-1]], else_=ranges[-1][0])
 
 
 def _earlier_sends(run: CampaignRun, since: datetime, chat_type: str, category: str | None = None):
@@ -151,27 +139,49 @@ def _earlier_sends(run: CampaignRun, since: datetime, chat_type: str, category: 
     return query.where(c2.category == category) if category else query
 
 
-def _skip(run: CampaignRun, targets, reason: str, now: datetime) -> None:
-    db.session.execute(update(Delivery).where(_mine(run, D.PLANNED, D.HOLDOUT), Delivery.target_key.in_(targets))
-                       .values(status=D.SKIPPED, skip_reason=reason, variant_key=None, updated_at=now))
+def _at_limit(sends, limit: int, name: str):
+    """Targets with at least `limit` of these sends, as a subquery to LEFT JOIN."""
+    sends = sends.subquery()
+    return (select(sends.c.target_key).group_by(sends.c.target_key)
+            .having(func.count() >= limit).subquery(name))
 
 
-def _caps_and_quota(run: CampaignRun, campaign: Campaign, rules: list[guards.CapRule], send_at: datetime,
-                    now: datetime) -> None:
+def _limits(run: CampaignRun, campaign: Campaign, rules: list[guards.CapRule], send_at: datetime):
+    """(reason, subquery of targets that reached it), the strictest cap first, WeCom's quota last."""
     tz = settings.corp_timezone()
-    for rule in guards.by_strictness(r for r in rules if r.applies_to(campaign.chat_type, campaign.category)):
-        if rule.max_sends == 0:
-            _skip(run, select(Delivery.target_key).where(_mine(run, D.PLANNED, D.HOLDOUT)), f"cap:{rule.key}", now)
-            continue
-        sends = _earlier_sends(run, rule.window_start(send_at, tz), rule.chat_type, rule.category).subquery()
-        capped = select(sends.c.target_key).group_by(sends.c.target_key).having(func.count() >= rule.max_sends)
-        _skip(run, capped, f"cap:{rule.key}", now)
+    found = []
+    for number, rule in enumerate(guards.by_strictness(
+            r for r in rules if r.applies_to(campaign.chat_type, campaign.category))):
+        sends = _earlier_sends(run, rule.window_start(send_at, tz), rule.chat_type, rule.category)
+        found.append((f"cap:{rule.key}", rule.max_sends == 0, _at_limit(sends, rule.max_sends, f"cap{number}")))
     since, limit = guards.quota_window(settings.get("wecom.receive_rule"), send_at, tz)
     outside = select(OutsideSend.target_key.label("target_key")).where(
         OutsideSend.chat_type == campaign.chat_type, OutsideSend.sent_at >= since)
-    received = union_all(_earlier_sends(run, since, campaign.chat_type), outside).subquery()
-    full = select(received.c.target_key).group_by(received.c.target_key).having(func.count() >= limit)
-    _skip(run, full, "wecom_quota", now)
+    found.append(("wecom_quota", False,
+                  _at_limit(union_all(_earlier_sends(run, since, campaign.chat_type), outside), limit, "quota")))
+    return found
+
+
+def _insert(run: CampaignRun, campaign: Campaign, rules: list[guards.CapRule], send_at: datetime,
+            now: datetime) -> None:
+    """Every target's delivery row in one INSERT ... SELECT: skipped (first reason), holdout, or planned + variant.
+    Holdout customers pass the caps and quota too, so the holdout stays comparable with those actually sent to."""
+    targets = _single_targets(campaign, now) if campaign.chat_type == "single" else _group_targets(campaign)
+    whens = [(targets.c.reason.is_not(None), targets.c.reason)]
+    query = select(targets)
+    for reason, blocks_all, limited in _limits(run, campaign, rules, send_at):
+        query = query.outerjoin(limited, limited.c.target_key == targets.c.target_key)
+        whens.append((literal(True) if blocks_all else limited.c.target_key.is_not(None), literal(reason)))
+    held = _bucket(campaign.id, "holdout", targets.c.target_key) < guards.holdout_threshold(campaign.holdout_percent)
+    judged = query.with_only_columns(targets, case(*whens, else_=None).label("skip_reason"),
+                                     held.label("held")).subquery("judged")
+    status = case((judged.c.skip_reason.is_not(None), D.SKIPPED), (judged.c.held, D.HOLDOUT), else_=D.PLANNED)
+    variant = case((status == D.PLANNED, _variant(campaign, judged.c.target_key)), else_=None)
+    rows = select(literal(run.id), judged.c.target_key, judged.c.customer_id, judged.c.sender_userid, variant,
+                  status, judged.c.skip_reason, literal(now, UTCDateTime()))
+    db.session.execute(insert(Delivery).from_select(
+        ["run_id", "target_key", "customer_id", "sender_userid", "variant_key", "status", "skip_reason",
+         "updated_at"], rows))
 
 
 def summary(run_id: int) -> dict:
@@ -194,13 +204,8 @@ def fill(run: CampaignRun, campaign: Campaign, now: datetime) -> None:
     """Write the run's deliveries and decide when it may go (no commit: the caller owns the transaction)."""
     policy = policies.current()
     db.session.execute(delete(Delivery).where(Delivery.run_id == run.id))
-    if campaign.chat_type == "group":
-        _insert_groups(run, campaign, now)
-    else:
-        _insert_single(run, campaign, now)
-    _holdout_and_variants(run, campaign, now)
     run.not_before = policy.quiet.next_allowed(now, settings.corp_timezone())
-    _caps_and_quota(run, campaign, policy.cap_rules, run.not_before or now, now)
+    _insert(run, campaign, policy.cap_rules, run.not_before or now, now)
     run.counts = summary(run.id)
     run.status = RunStatus.WAITING_WINDOW if run.not_before else RunStatus.PLANNED
     run.planned_at = now

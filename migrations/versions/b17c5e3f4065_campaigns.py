@@ -98,7 +98,7 @@ def upgrade():
     op.create_table('campaign_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=False),
     sa.Column('campaign_version', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -177,16 +177,12 @@ def upgrade():
     )
     with op.batch_alter_table('campaign_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_campaign_deliveries_claim', ['run_id', 'status', 'sender_userid'], unique=False)
-        batch_op.create_index('ix_campaign_deliveries_funnel', ['run_id', 'status', 'skip_reason'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_deliveries_send_task_id'), ['send_task_id'], unique=False)
-        batch_op.create_index('ix_campaign_deliveries_target', ['target_key', 'status'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('campaign_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_campaign_deliveries_target')
         batch_op.drop_index(batch_op.f('ix_campaign_deliveries_send_task_id'))
-        batch_op.drop_index('ix_campaign_deliveries_funnel')
         batch_op.drop_index('ix_campaign_deliveries_claim')
 
     op.drop_table('campaign_deliveries')
