@@ -17,6 +17,10 @@ from app.welcome.models import Channel, WelcomeTemplate
 from app.welcome.views import _staff_choices, bp
 
 
+def _refused(exc: Exception) -> None:
+    flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+
+
 @bp.get("/channels", endpoint="channels")
 @requires(P.WELCOME_MANAGE)
 def channel_list():
@@ -69,7 +73,7 @@ def channel_edit(channel_id: int | None = None):
         except channels.ChannelInvalid as exc:
             errors = exc.errors
         except (WeComError, NotConfigured) as exc:
-            flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+            _refused(exc)
     templates = db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name, WelcomeTemplate.scope)
                                    .order_by(WelcomeTemplate.name)).all()
     stats = channels.stats([channel.state]).get(channel.state) if channel and channel.state else None
@@ -85,7 +89,7 @@ def channel_delete(channel_id: int):
     try:
         channels.delete(channel)
     except (WeComError, NotConfigured) as exc:
-        flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
+        _refused(exc)
         return redirect(url_for("welcome.channel_edit", channel_id=channel_id))
     flash(_("渠道活码「%(name)s」已删除（企业微信里的二维码随之失效）", name=name), "success")
     return redirect(url_for("welcome.channels"))
