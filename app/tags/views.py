@@ -20,7 +20,8 @@ bp = Blueprint("tags", __name__, url_prefix="/tags", template_folder="templates"
 
 
 def _back(anchor: str | None = None):
-    return redirect(url_for("tags.index") + (f"#{anchor}" if anchor else ""))
+    """Back to the page at the part just changed, where the message is repeated (the top is out of sight)."""
+    return redirect(url_for("tags.index", at=anchor) + f"#{anchor}" if anchor else url_for("tags.index"))
 
 
 def _refused(exc: Exception) -> None:
@@ -31,13 +32,20 @@ def _refused(exc: Exception) -> None:
         flash(exc.localized() if isinstance(exc, UserError) else str(exc), "danger")
 
 
+def _progress_text(run: TagRuleRun) -> str:
+    if not run.total:
+        return _("正在找出每条规则的客户 …")
+    return _("已标记 %(done)s / %(total)s 条跟进关系", done=run.done, total=run.total)
+
+
 @bp.get("/", endpoint="index")
 @requires(P.TAGS_MANAGE)
 def index():
     total = db.session.scalar(select(func.count()).select_from(CorpTag).where(CorpTag.deleted_at.is_(None)))
     return render_template("tags/index.html", groups=catalog.catalogue(), total=total, max_total=MAX_CORP_TAGS,
                            max_name=MAX_NAME_CHARS, rule_rows=rule_admin.rule_rows(), run=rules.latest_run(),
-                           status_labels=rules.STATUS_LABELS, percent=rules.percent, read=presets.read)
+                           status_labels=rules.STATUS_LABELS, percent=rules.percent, read=presets.read,
+                           progress_text=_progress_text, focus=request.args.get("at"))
 
 
 @bp.post("/groups", endpoint="create_group")
@@ -179,5 +187,4 @@ def run_rules():
 def run_progress(run_id: int):
     """What the page polls while rules run."""
     run = db.session.get(TagRuleRun, run_id) or abort(404)
-    stage = _("已标记 %(done)s / %(total)s", done=run.done, total=run.total)
-    return jsonify(status=run.status, stage=stage, percent=rules.percent(run))
+    return jsonify(status=run.status, stage=_progress_text(run), percent=rules.percent(run))

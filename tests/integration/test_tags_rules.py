@@ -109,7 +109,7 @@ def test_a_refused_mark_is_kept_shown_and_retried(app, synced, client, signed_in
     signed_in_as("operator")
     html = client.get("/tags/").get_data(as_text=True)
     row = html.split('data-rule="高价值客户"', 1)[1].split("</tr>", 1)[0]
-    assert "失败 1" in row and 'href="/tags/rules/%d#failures">1<' % rule.id in row
+    assert "符合 2 位客户；按跟进关系：添加 1，移除 0，失败 1" in row and 'href="/tags/rules/%d#failures">1<' % rule.id in row
     detail = client.get(f"/tags/rules/{rule.id}").get_data(as_text=True)
     assert f'data-failure="{failure.external_userid}"' in detail and "60020" in detail
 
@@ -136,7 +136,7 @@ def test_run_now_button_runs_in_the_background(app, synced, client, signed_in_as
         time.sleep(0.1)
     assert run.status == rules.SUCCEEDED and run.counts["added"] == 1
     html = client.get("/tags/").get_data(as_text=True)
-    assert "添加 1，移除 0，失败 0" in html
+    assert "按跟进关系：添加 1，移除 0，失败 0" in html
     progress = client.get(f"/tags/rules/runs/{run.id}/progress").get_json()
     assert progress["percent"] == 100
 
