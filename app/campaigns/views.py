@@ -1,0 +1,174 @@
+"""Push pages (blueprint `campaigns`): list, editor, campaign page, dry run, submit and approve, run, test send, cancel."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.campaigns import approvals, editing, forms, guards, policies, preview, runs
+from app.campaigns.content import MAX_ATTACHMENTS
+from app.campaigns.editing import CampaignInvalid
+from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
+                                  CampaignStatus, Delivery, RunStatus)
+from app.campaigns.results import skip_label
+from app.campaigns.sendrules import render_text
+from app.contacts.models import Department, Staff
+from app.core.errors import UserError
+from app.core.guard import requires
+from app.core.permissions import Permission as P
+from app.extensions import db
+from app.segments import service as segments
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
+WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+LABELS = {"categories": CATEGORY_LABELS, "chat_types": CHAT_TYPE_LABELS, "schedules": SCHEDULE_LABELS,
+          "statuses": CampaignStatus.LABELS, "run_statuses": RunStatus.LABELS}
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return db.session.get(Campaign, campaign_id) or abort(404)
+
+
+def _latest_runs(ids: list[int]) -> dict[int, CampaignRun]:
+    latest = (select(CampaignRun.campaign_id, func.max(CampaignRun.id).label("id"))
+              .where(CampaignRun.campaign_id.in_(ids), CampaignRun.kind != "test")
+              .group_by(CampaignRun.campaign_id).subquery())
+    return {run.campaign_id: run for run in db.session.scalars(select(CampaignRun).join(latest, latest.c.id == CampaignRun.id))}
+
+
+def _sent(run_ids: list[int]) -> dict[int, int]:
+    return dict(db.session.execute(select(Delivery.run_id, func.count()).where(
+        Delivery.run_id.in_(run_ids), Delivery.status == "sent").group_by(Delivery.run_id)).all())
+
+
+@bp.route("/")
+@requires(P.CAMPAIGNS_VIEW)
+def index():
+    status = request.args.get("status", "")
+    query = select(Campaign).order_by(Campaign.updated_at.desc(), Campaign.id.desc()).limit(200)
+    if status in CampaignStatus.LABELS:
+        query = query.where(Campaign.status == status)
+    campaigns = list(db.session.scalars(query))
+    latest = _latest_runs([c.id for c in campaigns])
+    return render_template("campaigns/index.html", campaigns=campaigns, latest=latest, status=status,
+                           sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
+
+
+def _editor(campaign: Campaign | None, spec: dict, problems=None, words=None, status: int = 200):
+    staff = list(db.session.scalars(select(Staff).where(Staff.removed_at.is_(None)).order_by(Staff.name)))
+    departments = list(db.session.scalars(select(Department).where(Department.removed_at.is_(None))
+                                          .order_by(Department.id)))
+    problems = problems or []
+    texts = {"content": spec.get("content", {}).get("text", ""),
+             "variants.B": (spec.get("variants") or [{}, {}])[1].get("content", {}).get("text", "")
+             if len(spec.get("variants") or []) > 1 else ""}
+    return render_template("campaigns/edit.html", campaign=campaign, v=forms.form_values(spec), staff=staff,
+                           departments=departments, segments=segments.list_segments(), weekdays=WEEKDAYS,
+                           problems=problems, fields={f for f, _m in problems}, texts=texts,
+                           marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in (words or {}).items()},
+                           max_attachments=MAX_ATTACHMENTS, sensitive=policies.current().words, **LABELS), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="edit")
+@requires(P.CAMPAIGNS_EDIT)
+def new(campaign_id: int | None = None):
+    campaign = _campaign(campaign_id) if campaign_id else None
+    if request.method == "GET":
+        return _editor(campaign, editing.spec_of(campaign) if campaign else {"category": "promotion"})
+    spec = forms.spec_from_form(request.form)
+    try:
+        campaign = editing.save(campaign, spec, current_user.username)
+    except CampaignInvalid as exc:
+        return _editor(campaign, spec, exc.problems, exc.words, 422)
+    flash(_("已保存（第 %(v)s 版）。提交后才会发送。", v=campaign.version), "success")
+    return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+
+
+@bp.route("/<int:campaign_id>")
+@requires(P.CAMPAIGNS_VIEW)
+def detail(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    spec = editing.spec_of(campaign)
+    run_list = list(db.session.scalars(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id)
+                                       .order_by(CampaignRun.id.desc()).limit(50)))
+    staff = list(db.session.scalars(select(Staff).where(Staff.status == 1, Staff.removed_at.is_(None))
+                                    .order_by(Staff.name)))
+    sample_staff = staff[0].name if staff else _("（员工姓名）")
+    return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
+                           rendered=[(v.get("key", "A"), render_text(v["content"].get("text", ""), sample_staff))
+                                     for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
+                           history=approvals.history(campaign.id), sample_staff=sample_staff,
+                           misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
+                           schedule=editing.schedule_of(campaign), **LABELS)
+
+
+@bp.route("/<int:campaign_id>/preview")
+@requires(P.CAMPAIGNS_VIEW)
+def preview_page(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    result = preview.dry_run(campaign)
+    campaign = _campaign(campaign_id)
+    return render_template("campaigns/preview.html", campaign=campaign, result=result, skip_label=skip_label,
+                           threshold=policies.current().approval_threshold, **LABELS)
+
+
+def _act(campaign_id: int, action, done: str):
+    campaign = _campaign(campaign_id)
+    try:
+        action(campaign)
+    except (UserError, CampaignInvalid) as exc:
+        flash(exc.localized() if isinstance(exc, UserError) else str(exc), "danger")
+    else:
+        flash(done, "success")
+    return redirect(url_for("campaigns.detail", campaign_id=campaign_id))
+
+
+@bp.route("/<int:campaign_id>/submit", methods=["POST"])
+@requires(P.CAMPAIGNS_EDIT)
+def submit(campaign_id: int):
+    return _act(campaign_id, lambda c: approvals.submit(c, current_user.username),
+                _("已提交。超过审批阈值的群发需主管审批后才会发送。"))
+
+
+@bp.route("/<int:campaign_id>/decide", methods=["POST"])
+@requires(P.CAMPAIGNS_APPROVE)
+def decide(campaign_id: int):
+    comment = request.form.get("comment", "")
+    if request.form.get("decision") == "reject":
+        return _act(campaign_id, lambda c: approvals.reject(c, current_user, comment), _("已驳回，退回草稿。"))
+    version = int(request.form.get("version") or 0)
+    return _act(campaign_id, lambda c: approvals.approve(c, current_user, version, comment), _("已审批通过。"))
+
+
+@bp.route("/<int:campaign_id>/run", methods=["POST"])
+@requires(P.CAMPAIGNS_EDIT)
+def run_now(campaign_id: int):
+    return _act(campaign_id, lambda c: runs.run_now(c, current_user.username), _("已开始执行。"))
+
+
+@bp.route("/<int:campaign_id>/test", methods=["POST"])
+@requires(P.CAMPAIGNS_EDIT)
+def test_send(campaign_id: int):
+    sender, customer = request.form.get("sender", ""), request.form.get("external_userid", "").strip()
+    return _act(campaign_id, lambda c: runs.test_send(c, sender, customer, current_user.username),
+                _("测试消息已创建，成员在企业微信中确认后发出。"))
+
+
+@bp.route("/<int:campaign_id>/cancel", methods=["POST"])
+@requires(P.CAMPAIGNS_EDIT)
+def cancel(campaign_id: int):
+    return _act(campaign_id, lambda c: runs.cancel(c, current_user.username), _("已取消，不会再发送。"))
+
+
+@bp.route("/approvals")
+@requires(P.CAMPAIGNS_APPROVE)
+def approvals_queue():
+    queue = approvals.pending()
+    latest = {c.id: approvals.history(c.id)[0] for c in queue}
+    return render_template("campaigns/approvals.html", queue=queue, latest=latest, **LABELS)
+
+
+from app.campaigns import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)
+from app.campaigns import results_views  # noqa: E402,F401  (routes of the results page, owned by campaigns-exec)
