@@ -5,7 +5,8 @@ from collections import defaultdict
 from typing import Any, Callable
 
 Handler = Callable[[dict[str, Any]], None]
-_HANDLERS: dict[tuple[str, str, bool], list[Handler]] = defaultdict(list)
+_HANDLERS: dict[tuple[str, str], list[Handler]] = defaultdict(list)
+_URGENT: dict[tuple[str, str], list[Handler]] = defaultdict(list)
 
 
 def on(event: str, change_type: str, *, urgent: bool = False) -> Callable[[Handler], Handler]:
@@ -14,14 +15,15 @@ def on(event: str, change_type: str, *, urgent: bool = False) -> Callable[[Handl
     `urgent` handlers (the welcome message: 20 seconds, once) run first, on the welcome lane, and must be
     quick; the others run afterwards as the event's follow-up on the default lane.
     """
+    registry = _URGENT if urgent else _HANDLERS
 
     def register(func: Handler) -> Handler:
-        if func not in _HANDLERS[(event, change_type, urgent)]:
-            _HANDLERS[(event, change_type, urgent)].append(func)
+        if func not in registry[(event, change_type)]:
+            registry[(event, change_type)].append(func)
         return func
 
     return register
 
 
 def for_event(event: str, change_type: str, *, urgent: bool = False) -> list[Handler]:
-    return list(_HANDLERS.get((event, change_type, urgent), ()))
+    return list((_URGENT if urgent else _HANDLERS).get((event, change_type), ()))

@@ -99,7 +99,8 @@ def update(channel: Channel, data: ChannelInput) -> None:
                                  skip_verify=data.skip_verify, remark=data.name[:MAX_STATE])
     with transaction():
         channel.name, channel.state, channel.userids = data.name.strip(), data.state, list(data.userids)
-        channel.skip_verify, channel.tag_ids, channel.template_id = data.skip_verify, list(data.tag_ids), data.template_id
+        channel.skip_verify, channel.tag_ids = data.skip_verify, list(data.tag_ids)
+        channel.template_id = data.template_id
         channel.updated_at = utcnow()
         record("welcome.channel_updated", target=f"{channel.name}#{channel.id}")
 

@@ -160,5 +160,6 @@ def from_form(form: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
         kind = (form.get(f"att-{n}-msgtype") or "").strip()
         if kind:
             names = [name for name, *_ in FIELDS.get(kind, ())]
-            attachments.append({"msgtype": kind, kind: {name: form.get(f"att-{n}-{kind}-{name}") or "" for name in names}})
+            values = {name: form.get(f"att-{n}-{kind}-{name}") or "" for name in names}
+            attachments.append({"msgtype": kind, kind: values})
     return form.get("text") or "", attachments

@@ -63,19 +63,23 @@ def _grouped(column, since: datetime) -> dict:
     return out
 
 
+def period_start(days: int, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(days=days)
+
+
 def build(days: int, now: datetime | None = None) -> Report:
-    since = (now or utcnow()) - timedelta(days=days)
-    per_channel = _grouped(WelcomeRecord.channel_id, since)
+    start = period_start(days, now)
+    per_channel = _grouped(WelcomeRecord.channel_id, start)
     names = dict(db.session.execute(select(Channel.id, Channel.name).where(Channel.id.in_(
         [k for k in per_channel if k is not None]))).all())
     by_channel = sorted((Row(k, names.get(k, "") if k is not None else "", c) for k, c in per_channel.items()),
                         key=lambda r: -r.total)
-    per_staff = _grouped(WelcomeRecord.userid, since)
+    per_staff = _grouped(WelcomeRecord.userid, start)
     people = staff_names(per_staff)
     by_staff = sorted((Row(k, people.get(k, k), c) for k, c in per_staff.items()), key=lambda r: -r.total)
     totals = {o: sum(r.counts.get(o, 0) for r in by_staff) for o in OUTCOMES}
     latencies = sorted(db.session.scalars(select(WelcomeRecord.latency_ms).where(
-        WelcomeRecord.received_at >= since, WelcomeRecord.latency_ms.is_not(None))))
+        WelcomeRecord.received_at >= start, WelcomeRecord.latency_ms.is_not(None))))
     histogram = [0] * (len(BUCKETS) + 1)
     for ms in latencies:
         histogram[next((i for i, bound in enumerate(BUCKETS) if ms < bound), len(BUCKETS))] += 1
@@ -84,9 +88,9 @@ def build(days: int, now: datetime | None = None) -> Report:
     join_rows = db.session.execute(
         select(GroupJoin.chat_id, func.coalesce(CustomerGroup.name, ""), func.count(), func.sum(GroupJoin.members))
         .outerjoin(CustomerGroup, CustomerGroup.chat_id == GroupJoin.chat_id)
-        .where(GroupJoin.joined_at >= since).group_by(GroupJoin.chat_id, CustomerGroup.name)
+        .where(GroupJoin.joined_at >= start).group_by(GroupJoin.chat_id, CustomerGroup.name)
         .order_by(func.sum(GroupJoin.members).desc()).limit(50)).all()
-    return Report(since, totals, by_channel, by_staff, latency, histogram,
+    return Report(start, totals, by_channel, by_staff, latency, histogram,
                   [(c, n, events, members or 0) for c, n, events, members in join_rows])
 
 

@@ -29,10 +29,12 @@ TEMPLATE = "{客户昵称}你好，我是{员工姓名}，欢迎来到我们的�
 
 
 def add_template(engine) -> None:
+    """The default welcome template, written straight into the migrated database."""
+    now = time.strftime("%Y-%m-%d %H:%M:%S+00:00", time.gmtime())
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO welcome_templates (name, scope, userids, text, attachments, enabled, "
                           "created_at, updated_at) VALUES ('默认', 'default', '[]', :text, '[]', :yes, "
-                          ":now, :now)"), {"text": TEMPLATE, "yes": True, "now": time.strftime("%Y-%m-%d %H:%M:%S+00:00", time.gmtime())})
+                          ":now, :now)"), {"text": TEMPLATE, "yes": True, "now": now})
 
 
 def fire(emu, count: int, rate: float) -> float:
