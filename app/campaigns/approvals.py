@@ -8,7 +8,7 @@ from app.campaigns.models import Campaign, CampaignApproval, CampaignStatus as S
 from app.core import audit
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
-from app.core.permissions import N_, Permission
+from app.core.permissions import N_
 from app.extensions import db
 
 AUTO_APPROVER = "system"
@@ -52,30 +52,30 @@ def submit(campaign: Campaign, actor: str) -> Campaign:
     return campaign
 
 
-def approve(campaign: Campaign, user, version: int, comment: str = "") -> Campaign:
+def approve(campaign: Campaign, actor: str, may_approve: bool, version: int, comment: str = "") -> Campaign:
     """A supervisor approves the version they reviewed; a campaign edited since cannot be approved blindly."""
-    if not user.can(Permission.CAMPAIGNS_APPROVE):
+    if not may_approve:
         raise ApprovalError(N_("您的角色不能审批群发"))
     if campaign.status != S.PENDING_APPROVAL:
         raise ApprovalError(N_("这个群发不在待审批状态"))
     if version != campaign.version:
         raise ApprovalError(N_("群发在您查看后又被修改（现在是第 %(v)s 版），请重新查看后再审批"), v=campaign.version)
     with transaction():
-        _decide(campaign, "approved", user.username, comment)
-        _approve(campaign, user.username)
-    runs.start_if_now(campaign, user.username)
+        _decide(campaign, "approved", actor, comment)
+        _approve(campaign, actor)
+    runs.start_if_now(campaign, actor)
     return campaign
 
 
-def reject(campaign: Campaign, user, comment: str) -> Campaign:
-    if not user.can(Permission.CAMPAIGNS_APPROVE):
+def reject(campaign: Campaign, actor: str, may_approve: bool, comment: str) -> Campaign:
+    if not may_approve:
         raise ApprovalError(N_("您的角色不能审批群发"))
     if campaign.status != S.PENDING_APPROVAL:
         raise ApprovalError(N_("这个群发不在待审批状态"))
     if not comment.strip():
         raise ApprovalError(N_("驳回时请写明原因"))
     with transaction():
-        _decide(campaign, "rejected", user.username, comment.strip())
+        _decide(campaign, "rejected", actor, comment.strip())
         campaign.status = S.DRAFT
     return campaign
 

@@ -135,11 +135,11 @@ def submit(campaign_id: int):
 @bp.route("/<int:campaign_id>/decide", methods=["POST"])
 @requires(P.CAMPAIGNS_APPROVE)
 def decide(campaign_id: int):
-    comment = request.form.get("comment", "")
+    comment, who, may = request.form.get("comment", ""), current_user.username, current_user.can(P.CAMPAIGNS_APPROVE)
     if request.form.get("decision") == "reject":
-        return _act(campaign_id, lambda c: approvals.reject(c, current_user, comment), _("已驳回，退回草稿。"))
-    version = int(request.form.get("version") or 0)
-    return _act(campaign_id, lambda c: approvals.approve(c, current_user, version, comment), _("已审批通过。"))
+        return _act(campaign_id, lambda c: approvals.reject(c, who, may, comment), _("已驳回，退回草稿。"))
+    version = int(request.form.get("version") or 0) if (request.form.get("version") or "").isdigit() else 0
+    return _act(campaign_id, lambda c: approvals.approve(c, who, may, version, comment), _("已审批通过。"))
 
 
 @bp.route("/<int:campaign_id>/run", methods=["POST"])

@@ -131,7 +131,7 @@ def test_an_approval_of_an_outdated_version_is_refused(client, signed_in_as, com
     admin = db.session.scalar(select(User).where(User.username == "admin-user"))
     db.session.expire_all()
     with pytest.raises(approvals.ApprovalError, match="又被修改"):
-        approvals.approve(db.session.get(Campaign, campaign.id), admin, version=0)
+        approvals.approve(db.session.get(Campaign, campaign.id), admin.username, admin.can("campaigns.approve"), 0)
 
 
 def test_viewer_sees_but_cannot_create(client, signed_in_as):

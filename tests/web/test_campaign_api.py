@@ -1,0 +1,93 @@
+"""The push API: create, submit, approve per role, run now, cancel, read status; all in the OpenAPI document."""
+from datetime import timedelta
+
+import pytest
+
+from app.campaigns import policies
+from app.contacts.models import Customer, FollowRelation, Staff
+from app.core import tokens
+from app.core.db import utcnow
+from app.extensions import db
+
+SPEC = {"name": "新品上市", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
+        "content": {"text": "{staff_name}：新品上市啦", "attachments": [
+            {"msgtype": "link", "link": {"title": "新品", "url": "https://shop.example.com/new"}}]},
+        "holdout_percent": 10}
+
+
+@pytest.fixture
+def auth(app):
+    def header(role: str) -> dict:
+        return {"Authorization": f"Bearer {tokens.issue(f'{role}-shop', role, created_by='test')[1]}"}
+    return header
+
+
+@pytest.fixture(autouse=True)
+def company(app):
+    policies.save({"quiet_hours": {"start": "00:00", "end": "00:00"}}, "test")
+    db.session.add(Staff(userid="alice", name="Alice", status=1))
+    for i in range(8):
+        db.session.add(Customer(external_userid=f"wm{i}", name=f"客户{i}"))
+        db.session.add(FollowRelation(userid="alice", external_userid=f"wm{i}", added_at=utcnow() - timedelta(days=1)))
+    db.session.commit()
+
+
+def test_create_submit_and_read_status(client, auth):
+    operator = auth("operator")
+    created = client.post("/api/v1/campaigns", json=SPEC, headers=operator)
+    assert created.status_code == 201, created.json
+    assert created.json["status"] == "draft" and created.json["version"] == 1
+    campaign_id = created.json["id"]
+    submitted = client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert submitted.status_code == 200, submitted.json
+    assert submitted.json["status"] == "running" and submitted.json["approved_by"] == "system"
+    run = submitted.json["runs"][0]
+    assert run["status"] == "planned" and run["counts"]["total"] == 8
+    read = client.get(f"/api/v1/campaigns/{campaign_id}", headers=auth("viewer"))
+    assert read.json["runs"][0]["id"] == run["id"]
+    again = client.post(f"/api/v1/campaigns/{campaign_id}/run", headers=operator)
+    assert again.status_code == 409 and "还有一次执行未结束" in again.json["error"]["message"]
+
+
+def test_bad_spec_is_422_with_fields_and_nothing_saved(client, auth):
+    response = client.post("/api/v1/campaigns", json={**SPEC, "content": {"text": "保本稳赚"}, "holdout_percent": 90},
+                           headers=auth("operator"))
+    assert response.status_code == 422
+    assert "含敏感词" in response.json["error"]["details"]["content"][0]
+    assert "holdout_percent" in response.json["error"]["details"]
+    assert client.get("/api/v1/campaigns/1", headers=auth("viewer")).status_code == 404
+
+
+def test_approval_is_enforced_per_role(client, auth):
+    policies.save({"approval_threshold": 3}, "test")
+    operator, supervisor = auth("operator"), auth("supervisor")
+    campaign_id = client.post("/api/v1/campaigns", json=SPEC, headers=operator).json["id"]
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator).json["status"] == \
+        "pending_approval"
+    denied = client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1}, headers=operator)
+    assert denied.status_code == 403
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/run", headers=operator).status_code == 409
+    stale = client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 2}, headers=supervisor)
+    assert stale.status_code == 409
+    approved = client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1, "comment": "可以"},
+                           headers=supervisor)
+    assert approved.status_code == 200 and approved.json["approved_by"] == "api:supervisor-shop"
+    assert approved.json["runs"][0]["status"] == "planned"
+
+
+def test_cancel_stops_the_campaign(client, auth):
+    operator = auth("operator")
+    campaign_id = client.post("/api/v1/campaigns", json={**SPEC, "schedule": {"kind": "daily", "time_of_day": "10:00"}},
+                              headers=operator).json["id"]
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator).json["status"] == "scheduled"
+    cancelled = client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=operator)
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=operator).status_code == 409
+
+
+def test_openapi_describes_the_push_routes(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{campaign_id}/submit",
+                 "/api/v1/campaigns/{campaign_id}/approve", "/api/v1/campaigns/{campaign_id}/run",
+                 "/api/v1/campaigns/{campaign_id}/cancel"):
+        assert path in paths
