@@ -36,6 +36,7 @@ RATE_LIMITED_RETRY = timedelta(minutes=1)
 LOOKUP_MARGIN = timedelta(minutes=2)         # clock difference allowed between us and WeCom
 MAX_LOOKUP_WINDOW = timedelta(days=30)       # get_groupmsg_list_v2 accepts at most one month
 NO_SENDABLE_CUSTOMER = 41048
+LINK_BATCH = 5_000                           # delivery ids per UPDATE when linking them to their task
 DUE_STATUSES = (RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
 
 
@@ -89,12 +90,10 @@ def _make_tasks(run: CampaignRun, size: int) -> int:
                             chunk_no=chunk_no, status=TaskStatus.PENDING)
             db.session.add(task)
             db.session.flush()
-            # A chunk is a contiguous stretch of the group's ids: one range update links exactly its rows.
-            db.session.execute(
-                update(Delivery).where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
-                                       Delivery.sender_userid == sender, Delivery.variant_key == variant,
-                                       Delivery.id.between(chunk[0], chunk[-1]))
-                .values(send_task_id=task.id), execution_options={"synchronize_session": False})
+            # By primary key: a plan never depends on the table's statistics (a fresh outbox has none).
+            for part in sendrules.chunks(chunk, LINK_BATCH):
+                db.session.execute(update(Delivery).where(Delivery.id.in_(part)).values(send_task_id=task.id),
+                                   execution_options={"synchronize_session": False})
             count += 1
     return count
 
@@ -127,7 +126,7 @@ def submit(task_id: int, maybe_sent: bool, gw=None) -> str:
     targets, body = _message(task)
     since, sender = task.submitted_at, task.sender_userid
     known = set(db.session.scalars(select(SendTask.msgid).where(  # msgids other tasks already own
-        SendTask.msgid.is_not(None), SendTask.submitted_at >= since - LOOKUP_MARGIN)))
+        SendTask.msgid.is_not(None), SendTask.submitted_at >= since - LOOKUP_MARGIN))) if maybe_sent else set()
     db.session.rollback()  # no transaction stays open while WeCom is called
     found = _find_sent(gw, since, sender, known, targets, body) if maybe_sent else None
     if found is not None:

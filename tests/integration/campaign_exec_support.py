@@ -1,12 +1,14 @@
 """Helpers of the campaign execution tests: a planned run written straight into the outbox, the worker driven to idle."""
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select
 
 from app.campaigns import dispatch
 from app.campaigns.models import Campaign, CampaignRun, CampaignVariant, Delivery, SendTask
+from app.rfm.models import Order
 from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
@@ -79,3 +81,33 @@ def run_status(run_id: int) -> str:
 
 def later(**delta) -> object:
     return utcnow() + timedelta(**delta)
+
+
+# -- rows for the results: a finished run written by hand --------------------------------------------------
+
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+_order_ids = itertools.count(1)
+
+
+def new_campaign(chat_type="single") -> Campaign:
+    campaign = Campaign(name="黑五", chat_type=chat_type, created_by="test", version=1, approved_version=1)
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def finished_run(campaign: Campaign, scheduled_for=T0) -> CampaignRun:
+    run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=scheduled_for, campaign_version=1,
+                      status="finished", created_by="test")
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def add_deliveries(run: CampaignRun, rows: list[dict]) -> None:
+    db.session.execute(insert(Delivery), [dict(run_id=run.id, updated_at=T0, **r) for r in rows])
+
+
+def paid_order(external_userid: str, at: datetime, status: str = "paid") -> None:
+    db.session.add(Order(order_id=f"o{next(_order_ids)}", external_userid=external_userid, amount_fen=9900,
+                         paid_at=at, status=status, source="api"))

@@ -1,47 +1,19 @@
 """Results of a run written by hand: the funnel with every reason, staff execution, conversions and the CI."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
 
 from app.campaigns import results
-from app.campaigns.models import Campaign, CampaignRun, Delivery, SendTask
+from app.campaigns.models import SendTask
 from app.contacts.models import Staff
 from app.core.db import transaction
 from app.extensions import db
-from app.rfm.models import Order
-
-T0 = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
-
-
-def _campaign(chat_type="single") -> Campaign:
-    campaign = Campaign(name="黑五", chat_type=chat_type, created_by="test", version=1, approved_version=1)
-    db.session.add(campaign)
-    db.session.flush()
-    return campaign
-
-
-def _run(campaign: Campaign, scheduled_for=T0) -> CampaignRun:
-    run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=scheduled_for, campaign_version=1,
-                      status="finished", created_by="test")
-    db.session.add(run)
-    db.session.flush()
-    return run
-
-
-def _deliveries(run: CampaignRun, rows: list[dict]) -> None:
-    db.session.execute(insert(Delivery), [dict(run_id=run.id, updated_at=T0, **r) for r in rows])
-
-
-def _paid(external_userid: str, at: datetime, status="paid", n=[0]) -> None:  # noqa: B006 - a counter for ids
-    n[0] += 1
-    db.session.add(Order(order_id=f"o{n[0]}", external_userid=external_userid, amount_fen=9900, paid_at=at,
-                         status=status, source="api"))
+from tests.integration.campaign_exec_support import T0, add_deliveries, finished_run, new_campaign, paid_order
 
 
 def test_funnel_and_staff_execution(app):
     with transaction():
-        run = _run(_campaign())
+        run = finished_run(new_campaign())
         db.session.add_all([Staff(userid="lina", name="李娜"), Staff(userid="wang", name="王强")])
         fast = SendTask(run_id=run.id, sender_userid="lina", variant_key="A", chunk_no=0, status="finished",
                         msgid="msg1", submitted_at=T0, confirmed_at=T0 + timedelta(minutes=30))
@@ -60,7 +32,7 @@ def test_funnel_and_staff_execution(app):
                    dict(target_key="c1", status="skipped", skip_reason="cap:promo_day"),
                    dict(target_key="c2", status="skipped", skip_reason="cap:promo_day"),
                    dict(target_key="h1", status="holdout"), dict(target_key="h2", status="holdout")])
-        _deliveries(run, rows)
+        add_deliveries(run, rows)
     f = results.funnel([run.id])
     assert (f.audience, f.holdout, f.submitted, f.confirmed, f.sent) == (15, 2, 10, 7, 5)
     assert f.skipped == {"opt_out": 1, "cap:promo_day": 2}
@@ -73,22 +45,22 @@ def test_funnel_and_staff_execution(app):
 
 def test_conversions_against_holdout_hand_computed(app):
     with transaction():
-        campaign = _campaign()
-        run = _run(campaign)
+        campaign = new_campaign()
+        run = finished_run(campaign)
         treated = [f"t{i}" for i in range(40)]
         holdout = [f"h{i}" for i in range(40)]
-        _deliveries(run, [dict(target_key=t, status="sent", variant_key="A") for t in treated]
+        add_deliveries(run, [dict(target_key=t, status="sent", variant_key="A") for t in treated]
                     + [dict(target_key=t, status="holdout") for t in holdout]
                     + [dict(target_key="skipped1", status="skipped", skip_reason="opt_out")])
         for t in treated[:10]:
-            _paid(t, T0 + timedelta(days=1))
-        _paid(treated[10], T0 + timedelta(days=4))             # after the 3-day window
-        _paid(treated[11], T0 - timedelta(hours=1))            # before the push
-        _paid(treated[12], T0 + timedelta(hours=5), "refunded")
-        _paid(treated[0], T0 + timedelta(days=2))              # a second order counts the customer once
+            paid_order(t, T0 + timedelta(days=1))
+        paid_order(treated[10], T0 + timedelta(days=4))             # after the 3-day window
+        paid_order(treated[11], T0 - timedelta(hours=1))            # before the push
+        paid_order(treated[12], T0 + timedelta(hours=5), "refunded")
+        paid_order(treated[0], T0 + timedelta(days=2))              # a second order counts the customer once
         for t in holdout[:5]:
-            _paid(t, T0 + timedelta(days=2, hours=23))
-        _paid("skipped1", T0 + timedelta(hours=1))
+            paid_order(t, T0 + timedelta(days=2, hours=23))
+        paid_order("skipped1", T0 + timedelta(hours=1))
     [(key, u)] = results.conversions([run], 3).items()
     assert key == "A" and (u.treated_n, u.treated_converted, u.holdout_n, u.holdout_converted) == (40, 10, 40, 5)
     # p1 = .25, p0 = .125, se = sqrt(.25*.75/40 + .125*.875/40) = sqrt(.007421875) = .0861503
@@ -103,13 +75,13 @@ def test_conversions_against_holdout_hand_computed(app):
 
 def test_variants_share_the_holdout_and_small_samples_get_no_interval(app):
     with transaction():
-        run = _run(_campaign())
-        _deliveries(run, [dict(target_key=f"a{i}", status="submitted", variant_key="A") for i in range(10)]
+        run = finished_run(new_campaign())
+        add_deliveries(run, [dict(target_key=f"a{i}", status="submitted", variant_key="A") for i in range(10)]
                     + [dict(target_key=f"b{i}", status="failed", fail_reason="not_friend", variant_key="B")
                        for i in range(12)]
                     + [dict(target_key=f"h{i}", status="holdout") for i in range(6)])
-        _paid("a1", T0 + timedelta(hours=2))
-        _paid("h1", T0 + timedelta(hours=2))
+        paid_order("a1", T0 + timedelta(hours=2))
+        paid_order("h1", T0 + timedelta(hours=2))
     uplifts = results.conversions([run], 3)
     assert {k: (u.treated_n, u.treated_converted, u.holdout_n) for k, u in uplifts.items()} == {
         "A": (10, 1, 6), "B": (12, 0, 6)}
