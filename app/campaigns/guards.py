@@ -142,18 +142,23 @@ def parse_hhmm(text: str) -> time:
 
 # --- holdout and A/B ---------------------------------------------------------------------------------------------
 
-def bucket(campaign_id: int, target_key: str, salt: str = "") -> int:
-    """A stable bucket 0..9999 of (campaign, customer): the first 32 bits of md5("id:salt:key") modulo 10,000.
-    The planner computes the same number in SQL (md5 on PostgreSQL, this function registered on SQLite)."""
-    return bucket_of_text(bucket_prefix(campaign_id, salt) + target_key)
+BUCKET_PARTS = {"holdout": 0, "ab": 1}  # which 32 bits of the digest each draw uses: independent draws
 
 
-def bucket_prefix(campaign_id: int, salt: str) -> str:
-    return f"{campaign_id}:{salt}:"
+def digest(campaign_id: int, target_key: str) -> str:
+    """md5 of "campaign:target" in hex; its first 32 bits draw the holdout, the next 32 the A/B variant.
+    The planner computes the same in SQL (md5 on PostgreSQL, these functions registered on SQLite)."""
+    return hashlib.md5(f"{campaign_id}:{target_key}".encode()).hexdigest()
 
 
-def bucket_of_text(text: str) -> int:
-    return int(hashlib.md5(text.encode()).hexdigest()[:8], 16) % BUCKETS
+def bucket_of_hex(hex8: str) -> int:
+    return int(hex8, 16) % BUCKETS
+
+
+def bucket(campaign_id: int, target_key: str, part: str) -> int:
+    """A stable bucket 0..9999 of (campaign, customer) for one draw ("holdout" or "ab")."""
+    start = 8 * BUCKET_PARTS[part]
+    return bucket_of_hex(digest(campaign_id, target_key)[start:start + 8])
 
 
 def holdout_threshold(percent: float) -> int:

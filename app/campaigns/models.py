@@ -1,6 +1,7 @@
 """Pushes (群发): campaigns and variants, runs, the delivery outbox, send tasks, outside sends, opt-outs, approvals."""
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import date, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.campaigns.guards import bucket_of_text
+from app.campaigns.guards import bucket_of_hex
 
 from app.core.db import utcnow
 from app.core.permissions import N_
@@ -243,7 +244,9 @@ class CampaignPolicy(db.Model):
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_bucket_function(dbapi_connection, _record) -> None:
-    """SQLite only: campaign_bucket(text), the holdout / A/B bucket PostgreSQL computes with md5 (see guards.bucket)."""
+def _sqlite_bucket_functions(dbapi_connection, _record) -> None:
+    """SQLite only: md5 and hex-to-bucket, which PostgreSQL has built in (the holdout and A/B draws, guards.bucket)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_function("campaign_bucket", 1, bucket_of_text, deterministic=True)
+        dbapi_connection.create_function("campaign_md5", 1, lambda text: hashlib.md5(text.encode()).hexdigest(),
+                                         deterministic=True)
+        dbapi_connection.create_function("campaign_hex_bucket", 1, bucket_of_hex, deterministic=True)

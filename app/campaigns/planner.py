@@ -109,22 +109,27 @@ def _group_targets(campaign: Campaign):
                   case((owner_ok, None), else_="no_sender").label("reason")).subquery("targets")
 
 
-def _bucket(campaign_id: int, salt: str, column):
-    """The SQL twin of guards.bucket on a target key column."""
-    text = literal(guards.bucket_prefix(campaign_id, salt)) + column
+def _digest(campaign_id: int, column):
+    """The SQL twin of guards.digest on a target key column."""
+    text = literal(f"{campaign_id}:") + column
+    return func.md5(text) if db.engine.dialect.name == "postgresql" else func.campaign_md5(text)
+
+
+def _bucket(digest, part: str):
+    """The SQL twin of guards.bucket, from a digest column."""
+    hex8 = func.substr(digest, 1 + 8 * guards.BUCKET_PARTS[part], 8)
     if db.engine.dialect.name == "postgresql":
-        hex32 = literal("x") + func.substr(func.md5(text), 1, 8)
-        return cast(cast(hex32, BIT(32)), BigInteger) % guards.BUCKETS
-    return func.campaign_bucket(text)
+        return cast(cast(literal("x") + hex8, BIT(32)), BigInteger) % guards.BUCKETS
+    return func.campaign_hex_bucket(hex8)
 
 
-def _variant(campaign: Campaign, column):
+def _variant(campaign: Campaign, digest):
     variants = db.session.scalars(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id)
                                   .order_by(CampaignVariant.key)).all()
     if not variants:
         return literal("A")
     ranges = guards.variant_ranges([(v.key, v.split_percent) for v in variants])
-    b = _bucket(campaign.id, "ab", column)
+    b = _bucket(digest, "ab")
     return case(*[(b < high, key) for key, _low, high in ranges[:-1]], else_=ranges[-1][0])
 
 
@@ -167,16 +172,19 @@ def _insert(run: CampaignRun, campaign: Campaign, rules: list[guards.CapRule], s
     """Every target's delivery row in one INSERT ... SELECT: skipped (first reason), holdout, or planned + variant.
     Holdout customers pass the caps and quota too, so the holdout stays comparable with those actually sent to."""
     targets = _single_targets(campaign, now) if campaign.chat_type == "single" else _group_targets(campaign)
+    # OFFSET 0 keeps each subquery a unit, so the digest and the verdict are computed once per row (not per use)
+    targets = select(targets, _digest(campaign.id, targets.c.target_key).label("digest")).offset(0).subquery("t")
     whens = [(targets.c.reason.is_not(None), targets.c.reason)]
     query = select(targets)
     for reason, blocks_all, limited in _limits(run, campaign, rules, send_at):
         query = query.outerjoin(limited, limited.c.target_key == targets.c.target_key)
         whens.append((literal(True) if blocks_all else limited.c.target_key.is_not(None), literal(reason)))
-    held = _bucket(campaign.id, "holdout", targets.c.target_key) < guards.holdout_threshold(campaign.holdout_percent)
+    held = _bucket(targets.c.digest, "holdout") < guards.holdout_threshold(campaign.holdout_percent)
     judged = query.with_only_columns(targets, case(*whens, else_=None).label("skip_reason"),
-                                     held.label("held")).subquery("judged")
+                                     held.label("held")).offset(0).subquery("judged")
     status = case((judged.c.skip_reason.is_not(None), D.SKIPPED), (judged.c.held, D.HOLDOUT), else_=D.PLANNED)
-    variant = case((status == D.PLANNED, _variant(campaign, judged.c.target_key)), else_=None)
+    variant = case((judged.c.skip_reason.is_not(None), None), (judged.c.held, None),
+                   else_=_variant(campaign, judged.c.digest))
     rows = select(literal(run.id), judged.c.target_key, judged.c.customer_id, judged.c.sender_userid, variant,
                   status, judged.c.skip_reason, literal(now, UTCDateTime()))
     db.session.execute(insert(Delivery).from_select(
