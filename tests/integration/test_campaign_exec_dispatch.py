@@ -101,10 +101,10 @@ def test_worker_killed_between_call_and_commit_never_sends_twice(app, wired, wec
     worker = subprocess.Popen([sys.executable, "-c", WORKER, app.config["SQLALCHEMY_DATABASE_URI"], wired.api_base],
                               cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
-        _wait(lambda: {t.status for t in tasks(run_id)} == {"submitting"})
+        _wait(lambda: {t.status for t in tasks(run_id)} == {"submitting"}, timeout=120)  # a loaded CI starts slowly
         time.sleep(0.8)  # the first add_msg_template is in flight
-        os.kill(worker.pid, signal.SIGKILL)
     finally:
+        os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
     wired.control.clear_faults()
     _wait(lambda: len(wired.control.get("groupmsgs")["group_msgs"]) == 1)  # WeCom did create it
