@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from app.contacts.models import Customer
-from app.extensions import db
 from app.segments import service
 from app.segments.pages import member_rows
 
@@ -20,12 +17,14 @@ def header() -> list[str]:
 
 def rows(segment: service.Segment, show_mobile: bool) -> list[list[str]]:
     """The members in id order, up to EXPORT_LIMIT, with mobiles masked unless the account may see them."""
-    ids = service.member_ids(segment.rule).subquery()
-    customers = list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
-                                        .order_by(Customer.id).limit(EXPORT_LIMIT)))
-    found = []
-    for start in range(0, len(customers), BATCH):
-        for row in member_rows(customers[start:start + BATCH], show_mobile):
+    found: list[list[str]] = []
+    after_id = 0
+    while len(found) < EXPORT_LIMIT:
+        batch = service.member_page(segment.rule, after_id, min(BATCH, EXPORT_LIMIT - len(found)))
+        for row in member_rows(batch, show_mobile):
             found.append([row.external_userid, row.name, row.corp_name, "、".join(row.staff), " ".join(row.mobiles),
                           "、".join(row.tags), row.segment or "", row.lost_at])
+        if len(batch) < BATCH:
+            return found
+        after_id = batch[-1].id
     return found

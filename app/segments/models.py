@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.extensions import db
+from app.contacts.models import FollowRelation
 from app.rfm.models import CustomerEvent, Order
 
 
@@ -28,7 +29,9 @@ class Segment(db.Model):
     last_counted_at: Mapped[datetime | None]
 
 
-# Windowed order conditions ("spent 1,000 in 90 days") scan paid orders by time; activity scans events by time.
+# Windowed order conditions ("spent 1,000 in 90 days") scan paid orders by time; activity scans events by time;
+# channel state conditions look up equal values and prefixes (LIKE 'ref-%' on PostgreSQL).
 Index("ix_orders_paid_window", Order.paid_at, Order.external_userid, Order.amount_fen,
       postgresql_where=Order.status == "paid")
 Index("ix_customer_events_occurred_at", CustomerEvent.occurred_at)
+Index("ix_follow_relations_state", FollowRelation.state, postgresql_ops={"state": "varchar_pattern_ops"})

@@ -102,10 +102,7 @@ class MemberPage:
 def member_page(segment: service.Segment, page: int, show_mobile: bool) -> MemberPage:
     """One page of a saved segment's members, newest customers first; counting refreshes the saved count."""
     page = max(page, 1)
-    ids = service.member_ids(segment.rule).subquery()
-    customers = list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
-                                        .order_by(Customer.id.desc()).offset((page - 1) * PAGE_SIZE)
-                                        .limit(PAGE_SIZE + 1)))
+    customers = service.sample(segment.rule, PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     total = service.recount(segment)
     return MemberPage(member_rows(customers[:PAGE_SIZE], show_mobile), page, len(customers) > PAGE_SIZE, total)
 

@@ -43,7 +43,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, func, or_, select, true, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, func, or_, select, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Boolean
@@ -313,6 +313,35 @@ def _json_array_has_pg(element, compiler, **kw):
     return f"(CAST({compiler.process(column, **kw)} AS JSONB) @> CAST({compiler.process(array, **kw)} AS JSONB))"
 
 
+class starts_with(FunctionElement):
+    """The column starts with the prefix, case-sensitively everywhere: LIKE 'prefix%' on PostgreSQL (an index with
+    varchar_pattern_ops serves it), substr() elsewhere (SQLite's LIKE ignores case).
+
+    Arguments: the column, the prefix, and the LIKE pattern (the prefix with % _ and \\ escaped, then %).
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "starts_with"
+
+
+@compiles(starts_with)
+def _starts_with_default(element, compiler, **kw):
+    column, prefix, _pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(substr({column}, 1, length({prefix})) = {prefix})"
+
+
+@compiles(starts_with, "postgresql")
+def _starts_with_pg(element, compiler, **kw):
+    column, _prefix, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} LIKE {pattern})"
+
+
+def _prefix_of(column, prefix: str) -> ColumnElement[bool]:
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return starts_with(column, prefix, pattern)
+
+
 def _has_tag(tag_id: str) -> ColumnElement[bool]:
     return json_array_has(FollowRelation.tag_ids, json.dumps(tag_id), json.dumps([tag_id]))
 
@@ -404,9 +433,7 @@ def _added(op, value, ctx):
 
 def _state(op, value, ctx):
     column = FollowRelation.state
-    # substr, not LIKE: LIKE ignores case on SQLite; the same rule must give the same members everywhere
-    match = column == value if op == "equals" else func.substr(column, 1, len(value)) == value
-    return _current_relations(match)
+    return _current_relations(column == value if op == "equals" else _prefix_of(column, value))
 
 
 def _staff(op, value, ctx):
@@ -463,9 +490,9 @@ def _compile(rule: dict, ctx: Context) -> Compiled:
         return parts[0]
     if rule["op"] == "and":
         return and_(true(), *(_clause(p) for p in parts))
-    # OR as a UNION of the member sets: one semi-join for the group, where an OR of subqueries would be
-    # evaluated row by row on PostgreSQL once a set outgrows work_mem
-    return union(*(s for p in parts for s in _members(p))) if parts else false()
+    # OR as a UNION ALL of the member sets (duplicates do not matter to IN): one semi-join for the group, where an
+    # OR of subqueries would be evaluated row by row on PostgreSQL once a set outgrows work_mem
+    return union_all(*(s for p in parts for s in _members(p))) if parts else false()
 
 
 def where_clause(rule: dict, ctx: Context) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 
 from app.contacts.models import Customer
 from app.contacts.scope import staff_in_departments, with_sub_departments
@@ -21,7 +21,7 @@ from app.segments.models import Segment
 from app.segments.rules import Problem, RuleError
 
 __all__ = ["Problem", "RuleError", "Segment", "context", "count", "create_segment", "delete_segment",
-           "get_segment", "member_ids", "recount", "sample", "update_segment", "validate"]
+           "get_segment", "member_ids", "recount", "sample", "tune_session", "update_segment", "validate"]
 
 MAX_NAME = 64
 
@@ -43,20 +43,33 @@ def member_ids(rule: dict, *, now: datetime | None = None) -> Select:
     return rules.member_select(rule, context(rule, now))
 
 
+def tune_session() -> None:
+    """On PostgreSQL, for the rest of the current transaction: memory for the hash joins and aggregates a segment
+    needs (4 MB would spill a million customers to disk) and no JIT (compiling took 0.3-0.5 s of a 1 s count).
+    Callers that run `member_ids` themselves on a large database may call it first."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
 def count(rule: dict, *, now: datetime | None = None) -> int:
-    return db.session.scalar(select(func.count()).select_from(member_ids(rule, now=now).subquery()))
+    query = select(func.count()).select_from(member_ids(rule, now=now).subquery())
+    tune_session()
+    return db.session.scalar(query)
 
 
-def sample(rule: dict, limit: int = 20, *, now: datetime | None = None) -> list[Customer]:
-    """Up to `limit` members, newest customers first."""
+def sample(rule: dict, limit: int = 20, *, now: datetime | None = None, offset: int = 0) -> list[Customer]:
+    """Up to `limit` members after the first `offset`, newest customers first."""
     ids = member_ids(rule, now=now).subquery()
+    tune_session()
     return list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
-                                   .order_by(Customer.id.desc()).limit(limit)))
+                                   .order_by(Customer.id.desc()).offset(offset).limit(limit)))
 
 
 def member_page(rule: dict, after_id: int = 0, limit: int = 100) -> list[Customer]:
     """Members with id greater than `after_id`, by id: a stable keyset page."""
     ids = member_ids(rule).subquery()
+    tune_session()
     return list(db.session.scalars(select(Customer).join(ids, ids.c.customer_id == Customer.id)
                                    .where(Customer.id > after_id).order_by(Customer.id).limit(limit)))
 

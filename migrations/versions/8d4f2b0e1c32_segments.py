@@ -1,4 +1,4 @@
-"""segments: saved segments (人群); indexes for windowed order and activity conditions
+"""segments: saved segments (人群); indexes for windowed order, activity and channel state conditions
 
 Revision ID: 8d4f2b0e1c32
 Revises: 7c3e1a9d0b21
@@ -35,9 +35,14 @@ def upgrade():
                               postgresql_where=sa.text("status = 'paid'"))
     with op.batch_alter_table('customer_events', schema=None) as batch_op:
         batch_op.create_index('ix_customer_events_occurred_at', ['occurred_at'], unique=False)
+    with op.batch_alter_table('follow_relations', schema=None) as batch_op:
+        batch_op.create_index('ix_follow_relations_state', ['state'], unique=False,
+                              postgresql_ops={'state': 'varchar_pattern_ops'})
 
 
 def downgrade():
+    with op.batch_alter_table('follow_relations', schema=None) as batch_op:
+        batch_op.drop_index('ix_follow_relations_state')
     with op.batch_alter_table('customer_events', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_events_occurred_at')
     with op.batch_alter_table('orders', schema=None) as batch_op:

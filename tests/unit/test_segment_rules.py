@@ -96,7 +96,7 @@ def test_and_is_semi_and_anti_joins_or_is_a_union_of_member_sets():
     assert "WHERE anon_1.userid = customers.external_userid" in text
     either = " ".join(sql({"op": "or", "rules": both}, postgresql.dialect()).split())
     assert "WHERE customers.external_userid IN (SELECT customer_rfm_scores.external_userid" in either
-    assert "UNION SELECT customers.external_userid FROM customers WHERE NOT (EXISTS" in either
+    assert "UNION ALL SELECT customers.external_userid FROM customers WHERE NOT (EXISTS" in either
 
 
 def test_departments_are_resolved_by_the_caller_and_unknown_ones_match_nobody():

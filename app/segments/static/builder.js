@@ -142,7 +142,7 @@
       select(ops, node.operator, value => { node.operator = value; node.value = defaultValue(node.field, value); rerender(); }, T.operator_label),
       el('div', {class: 'flex-grow-1'}, [valueEditor(node)]),
       el('button', {type: 'button', class: 'btn btn-sm btn-outline-danger', text: T.remove, 'aria-label': T.remove_condition,
-        onclick: () => { parent.rules.splice(index, 1); rerender(); }}),
+        onclick: () => { parent.rules.splice(index, 1); rerender(parentOf(path)); }}),
       el('div', {class: 'invalid-feedback w-100 rule-problem'})]);
   }
   function renderGroup(node, parent, index, path) {
@@ -159,10 +159,11 @@
       el('button', {type: 'button', class: 'btn btn-sm btn-outline-secondary', text: T.add_group,
         onclick: () => { node.rules.push({op: 'or', rules: [newCondition()]}); rerender(path + '.rules[' + (node.rules.length - 1) + ']'); }}),
       parent ? el('button', {type: 'button', class: 'btn btn-sm btn-outline-danger', text: T.remove_group,
-        onclick: () => { parent.rules.splice(index, 1); rerender(); }}) : null,
+        onclick: () => { parent.rules.splice(index, 1); rerender(parentOf(path)); }}) : null,
       el('div', {class: 'invalid-feedback w-100 rule-problem'})]);
     return el('div', {class: 'rule-group d-flex flex-column gap-2 p-2 rounded ' + (parent ? 'bg-light border' : ''), 'data-path': path}, [header, children]);
   }
+  const parentOf = path => path.replace(/\.rules\[\d+\]$/, '');
   function rerender(focusPath) {
     root.replaceChildren(renderGroup(rule, null, 0, '$'));
     if (focusPath) root.querySelector('[data-path="' + focusPath + '"] select, [data-path="' + focusPath + '"] input')?.focus();
