@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
 from datetime import date
@@ -9,11 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+import numpy as np
 
-from app.rfm.fast_score import CLASS_KEYS, SEGMENT_KEYS, score_arrays
+from app.rfm.fast_score import CLASS_KEYS, score_arrays
 from app.rfm.order_csv import NotPlain, read_paid_totals
 from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, read_table, records
 from app.rfm.scoring import score
+from app.rfm.segments import segment_for
 
 SCORE_HEADER = ("external_userid", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
                 "class8")
@@ -43,7 +46,7 @@ def _zone(_ctx, _param, value: str) -> ZoneInfo:
 def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) -> None:
     """Score every customer with paid orders; a bad file exits non-zero, names its lines, writes nothing."""
     try:
-        rows, orders = _scored_rows(orders_path, as_of, zone)
+        text, customers, orders = _scores_csv(orders_path, as_of, zone)
     except OrderFileError as exc:
         raise click.ClickException(f"{orders_path} 有错误，未写出结果:\n{exc}") from None
     except UnicodeDecodeError:
@@ -51,31 +54,39 @@ def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) ->
     fd, tmp = tempfile.mkstemp(dir=out_path.parent or Path("."), suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(SCORE_HEADER)
-            writer.writerows(rows)
+            fh.write(text)
         os.replace(tmp, out_path)  # the output appears whole or not at all
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    click.echo(f"已为 {len(rows)} 位客户计算 RFM（{orders} 条订单），写入 {out_path}", err=True)
+    click.echo(f"已为 {customers} 位客户计算 RFM（{orders} 条订单），写入 {out_path}", err=True)
 
 
-def _scored_rows(path: Path, as_of: date, zone: ZoneInfo) -> tuple[list[tuple], int]:
-    """(output rows, valid orders): vectorised for plain files, the reference reader and scorer for the rest."""
+def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[str, int, int]:
+    """(the output CSV, customers, valid orders): vectorised for plain files, else the reference reader and scorer
+    (whose csv writer quotes what needs quoting; a plain file has no comma, quote or line break inside a field)."""
+    header = ",".join(SCORE_HEADER) + "\n"
     try:
         totals = read_paid_totals(path, zone, as_of)
     except NotPlain:  # quoted fields and the like: the per-row reader of the import, and the pure scorer
         with path.open(newline="", encoding="utf-8-sig") as fh:
             orders = records(csv_table(fh), zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
-        return [(s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score, s.f_score,
-                 s.m_score, s.segment, s.class8) for s in score(paid_orders(orders, zone), as_of)], len(orders)
+        out = io.StringIO()
+        scores = score(paid_orders(orders, zone), as_of)
+        csv.writer(out, lineterminator="\n").writerows(
+            (s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score, s.f_score, s.m_score,
+             s.segment, s.class8) for s in scores)
+        return header + out.getvalue(), len(scores), len(orders)
     s = score_arrays(totals.recency_days, totals.frequency, totals.monetary_fen)
-    fen = totals.monetary_fen.tolist()
-    rows = list(zip(totals.customers, totals.recency_days.tolist(), totals.frequency.tolist(),
-                    [f"{v // 100}.{v % 100:02d}" for v in fen], s.r_score.tolist(), s.f_score.tolist(),
-                    s.m_score.tolist(), SEGMENT_KEYS[s.segment].tolist(), CLASS_KEYS[s.class8].tolist()))
-    return rows, totals.orders
+    tails = _TAILS[(((s.r_score - 1) * 5 + s.f_score - 1) * 5 + s.m_score - 1) * 8 + s.class8].tolist()
+    lines = [f"{who},{r},{f},{v // 100}.{v % 100:02d},{tail}" for who, r, f, v, tail in zip(
+        totals.customers, totals.recency_days.tolist(), totals.frequency.tolist(), totals.monetary_fen.tolist(), tails)]
+    return header + "".join(lines), len(lines), totals.orders
+
+
+# the end of an output line for each (r, f, m, class): "r,f,m,segment,class8\n"
+_TAILS = np.array([f"{r},{f},{m},{segment_for(r, f)},{CLASS_KEYS[c]}\n" for r in range(1, 6) for f in range(1, 6)
+                   for m in range(1, 6) for c in range(len(CLASS_KEYS))], dtype=object)
 
 
 @click.command("import-orders")

@@ -8,6 +8,7 @@ a lone carriage return, NUL bytes) raises NotPlain and is left to the reference 
 """
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass
 from datetime import date, tzinfo
@@ -202,9 +203,12 @@ def _cut(path: Path) -> tuple[list[str], np.ndarray, int]:
         if cr[-1] + 1 >= len(buf) or (buf[cr + 1] != _LF).any():
             raise NotPlain
         buf = np.delete(buf, cr)
-    if (buf >= 0x80).any():
+    if (buf >= 0x80).any():  # not only ASCII: must be UTF-8 (checked a piece at a time)
+        decoder = codecs.getincrementaldecoder("utf-8")()
         try:
-            buf.tobytes().decode("utf-8")
+            for begin in range(0, len(buf), _CHUNK_BYTES):
+                decoder.decode(buf[begin:begin + _CHUNK_BYTES].tobytes())
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise NotPlain from None
     newlines = np.flatnonzero(buf[:1 << 20] == _LF)
@@ -225,8 +229,10 @@ class _Chunk:
     line: np.ndarray
     oid: np.ndarray
     ext: np.ndarray
-    ext_start: np.ndarray
+    ext_start: np.ndarray  # -1 for a row read by the per-row rules
     ext_length: np.ndarray
+    line_start: np.ndarray
+    line_end: np.ndarray
     fen: np.ndarray
     day: np.ndarray
     status: np.ndarray
@@ -258,8 +264,8 @@ def _chunk(body: np.ndarray, words: np.ndarray, begin: int, end: int, first_line
     plain = oid_plain & ext_plain & amount_plain & day_plain & (status >= 0)
     odd = np.union1d(np.flatnonzero(per_line != ncols), lines[~plain])  # blank lines too: the csv rules skip them
     e = fields["external_userid"]
-    chunk = _Chunk(lines[plain] + first_line, oid[plain], ext[plain], e.start[plain], e.length[plain], fen[plain],
-                   day[plain], status[plain],
+    chunk = _Chunk(lines[plain] + first_line, oid[plain], ext[plain], e.start[plain], e.length[plain],
+                   line_start[lines][plain], line_end[lines][plain], fen[plain], day[plain], status[plain],
                    [(int(k) + first_line, int(line_start[k]), int(line_end[k])) for k in odd.tolist()])
     return chunk, len(newline_at)
 
@@ -279,10 +285,10 @@ def _odd_rows(body: np.ndarray, odd: list[tuple[int, int, int]], header: list[st
             errors[line] = str(exc)
             continue
         rows.append((line, hash_bytes(record.order_id.encode("utf-8")), hash_bytes(record.external_userid.encode("utf-8")),
-                     -1, -1, record.amount_fen, (record.paid_at.astimezone(zone).date() - _EPOCH).days,
+                     -1, -1, -1, -1, record.amount_fen, (record.paid_at.astimezone(zone).date() - _EPOCH).days,
                      STATUS_CODES[record.status]))
         ids.append((record.order_id, record.external_userid))
-    types = (np.int64, np.uint64, np.uint64, np.int64, np.int64, np.int64, np.int64, np.int8)
+    types = (np.int64, np.uint64, np.uint64, np.int64, np.int64, np.int64, np.int64, np.int64, np.int64, np.int8)
     columns = [np.array(values, dtype=t) for values, t in zip(zip(*rows), types)] if rows else \
         [np.zeros(0, dtype=t) for t in types]
     return _Chunk(*columns, odd=[]), ids
@@ -313,9 +319,7 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
     def ids(i: int) -> tuple[str, str]:
         if orders.ext_start[i] < 0:
             return odd_ids[int(np.searchsorted(odd.line, orders.line[i]))]
-        line_text = body[orders.ext_start[i] - 1::-1]  # back to the start of the line, then split it
-        start = orders.ext_start[i] - int(np.argmax(line_text == _LF)) if (line_text == _LF).any() else 0
-        cells = body[start:orders.ext_start[i] + orders.ext_length[i]].tobytes().decode().split(",")
+        cells = body[orders.line_start[i]:orders.line_end[i]].tobytes().decode().split(",")  # a plain line
         return cells[column["order_id"]], cells[column["external_userid"]]
 
     seen: dict[str, int] = {}
@@ -330,7 +334,7 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
     return _totals(orders, body, words, (as_of - _EPOCH).days, ids)
 
 
-_ARRAYS = ("line", "oid", "ext", "ext_start", "ext_length", "fen", "day", "status")
+_ARRAYS = ("line", "oid", "ext", "ext_start", "ext_length", "line_start", "line_end", "fen", "day", "status")
 
 
 def _totals(orders: _Chunk, body: np.ndarray, words: np.ndarray, as_of_day: int, ids) -> PaidTotals:
@@ -346,7 +350,7 @@ def _totals(orders: _Chunk, body: np.ndarray, words: np.ndarray, as_of_day: int,
     # every order under a customer carries exactly that customer's id (the keys are hashes): compare word by word
     mine, theirs = rows, first[codes]
     plain = (start[mine] >= 0) & (start[theirs] >= 0)
-    same = length[mine] == length[theirs]
+    same = ~plain | (length[mine] == length[theirs])
     for k in range(-(-int(length.max(initial=0)) // 8)):
         mask = _MASKS[np.clip(length[mine] - 8 * k, 0, 8)]
         same &= ~plain | ((words[np.maximum(start[mine], 0) + 8 * k] & mask)
@@ -358,13 +362,13 @@ def _totals(orders: _Chunk, body: np.ndarray, words: np.ndarray, as_of_day: int,
     packed = np.zeros((len(first), width // 8), dtype=np.uint64)
     for k in range(width // 8):
         packed[:, k] = words[np.maximum(start[first], 0) + 8 * k] & _MASKS[np.clip(length[first] - 8 * k, 0, 8)]
-    names = packed.view(f"S{width}").ravel()
-    if (start[first] < 0).any():  # some ids only odd rows gave: compare as text
-        names = np.array([ids(int(i))[1] for i in first.tolist()], dtype=object)
-        by_name = np.argsort(names, kind="stable")
-        customers = names[by_name].tolist()
-    else:
-        by_name = np.argsort(names, kind="stable")
-        customers = names[by_name].astype(f"U{width}").tolist()
+    names = packed.view(f"S{width}").ravel().astype(f"U{width}")
+    odd_first = np.flatnonzero(start[first] < 0)
+    if len(odd_first):  # customers whose first order was an odd row: their id as that row gave it
+        names = names.astype(object)
+        names[odd_first] = [ids(int(i))[1] for i in first[odd_first].tolist()]
+        names = np.array(names.tolist())
+    by_name = np.argsort(names, kind="stable")
+    customers = names[by_name].tolist()
     return PaidTotals(customers, as_of_day - totals["last"].to_numpy()[by_name],
                       totals["frequency"].to_numpy()[by_name], totals["fen"].to_numpy()[by_name], len(orders.line))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.contacts.models import FollowRelation
 from app.contacts.corp_tags import sync_corp_tags
@@ -69,6 +69,14 @@ def _changes(row: CustomerRfmScore, relation_tags: list[str], ids: TagIds) -> tu
     return add, remove
 
 
+def customers_to_mark(ids: TagIds) -> list[str]:
+    """The tag diff: customers whose stored segment/class WeCom does not carry yet, and those marked before one of
+    whose relations lacks the tags; sorted."""
+    owed = set(db.session.scalars(select(CustomerRfmScore.external_userid)
+                                  .where(CustomerRfmScore.mark_state.in_(OPEN_STATES))))
+    return sorted(owed | _drifted(ids))
+
+
 def _drifted(ids: TagIds) -> set[str]:
     """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows)."""
     found = set()
@@ -112,17 +120,16 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
 
     Returns counts (done / failed / no_staff / skipped) and the problem that stopped the stage, if any."""
     counts = {"done": 0, "failed": 0, "no_staff": 0, "skipped": 0}
-    owed = set(db.session.scalars(select(CustomerRfmScore.external_userid)
-                                  .where(CustomerRfmScore.mark_state.in_(OPEN_STATES))))
-    if not owed and db.session.scalar(select(CustomerRfmScore.external_userid).limit(1)) is None:
+    if db.session.scalar(select(CustomerRfmScore.external_userid).limit(1)) is None:
         return counts, None  # nobody scored yet: no reason to call WeCom
     try:
         gw = gateway()
         ids = ensure_tags(gw)
     except (NotConfigured, WeComError) as exc:
-        counts["skipped"] = len(owed)
-        return counts, (f"标签未写入企业微信（下次重算时补写）：{exc}" if owed else None)
-    keys = sorted(owed | _drifted(ids))
+        counts["skipped"] = db.session.scalar(select(func.count()).select_from(CustomerRfmScore)
+                                              .where(CustomerRfmScore.mark_state.in_(OPEN_STATES)))
+        return counts, (f"标签未写入企业微信（下次重算时补写）：{exc}" if counts["skipped"] else None)
+    keys = customers_to_mark(ids)
     with transaction():
         run = db.session.get(RfmRun, run_id)
         run.done, run.total = 0, len(keys)

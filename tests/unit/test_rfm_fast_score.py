@@ -1,0 +1,153 @@
+"""`scrm rfm-score`'s vectorised path gives byte for byte what the pure scorer gives, and rejects what it rejects."""
+import csv
+import io
+import random
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.rfm.commands import SCORE_HEADER, rfm_score
+from app.rfm.fast_score import percent_rank_scores
+from app.rfm.order_csv import NotPlain, read_paid_totals
+from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, records
+from app.rfm.scoring import _scores, score
+
+AS_OF = date(2026, 6, 30)
+AMOUNTS = ["12", "12.3", "12.30", "0.05", "100.00", "7", "1999.99", " 7.50 ", "1e2", "3."]
+TIMES = ["2026-06-30", "2026-06-30T23:59:59", "2026-06-30 23:59", "2026-06-30T16:00:00Z", "2026-06-30T15:59:59Z",
+         "2026-07-01T00:00:00+08:00", "2026-06-30T23:59:59+08:00", "2026-06-30T12:00:00-05:00", "2026-01-02",
+         "2026-05-31T08:00", "2025-12-31T23:30:00+00:00", "2026-06-30T23:59:59.5+08:00", "2024-02-29T10:00:00"]
+STATUSES = ["paid", "paid", "paid", "refunded", "cancelled", "已支付", "PAID"]
+
+
+def reference(path, as_of: date, zone) -> str:
+    """What the per-row reader and the pure scorer give: the output file's text, or the error."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            orders = records(csv_table(fh), zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
+    except OrderFileError as exc:
+        return f"error:\n{exc}\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SCORE_HEADER)
+    for s in score(paid_orders(orders, zone), as_of):
+        writer.writerow([s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score, s.f_score,
+                         s.m_score, s.segment, s.class8])
+    return out.getvalue()
+
+
+def command(path, as_of: date, zone: str = "Asia/Shanghai") -> str:
+    out = path.with_name("scores.csv")
+    out.unlink(missing_ok=True)
+    result = CliRunner().invoke(rfm_score, ["--orders", str(path), "--as-of", as_of.isoformat(), "--out", str(out),
+                                            "--timezone", zone])
+    if result.exit_code:
+        assert not out.exists()
+        return "error:\n" + result.output.split("未写出结果:\n", 1)[1].strip() + "\n"
+    return out.read_text(encoding="utf-8")
+
+
+def random_orders(rng: random.Random, customers: int, orders: int) -> str:
+    lines = ["order_id,external_userid,amount,paid_at,status"]
+    for i in range(orders):
+        who = f"wm{rng.randrange(customers):03d}"
+        lines.append(f"O{i},{who},{rng.choice(AMOUNTS)},{rng.choice(TIMES)},{rng.choice(STATUSES)}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_vectorised_output_equals_the_pure_scorer_on_random_files(tmp_path, seed):
+    rng = random.Random(seed)
+    path = tmp_path / "orders.csv"
+    path.write_text(random_orders(rng, rng.choice([1, 2, 5, 40]), rng.choice([1, 3, 30, 300])), encoding="utf-8")
+    want = reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    assert not want.startswith("error")
+    assert command(path, AS_OF) == want
+
+
+def test_one_customer_ties_refunds_later_orders_and_the_midnight_edge(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    "a1,wmA,10.00,2026-06-30T15:59:59Z,paid\n"      # 23:59:59 in Shanghai: counts, recency 0
+                    "a2,wmA,99.00,2026-06-30T16:00:00Z,paid\n"      # 00:00 on July 1 in Shanghai: after the as-of day
+                    "a3,wmA,50.00,2026-06-29,refunded\n", encoding="utf-8")
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai")) == (
+        ",".join(SCORE_HEADER) + "\nwmA,0,1,10.00,1,1,1,hibernating,general_recover\n")
+    path.write_text("order_id,external_userid,amount,paid_at,status\n" + "".join(
+        f"o{i},wm{i % 6},5.00,2026-06-{10 + i % 3:02d}T08:00:00,paid\n" for i in range(24)), encoding="utf-8")
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+
+
+def test_local_times_around_a_clock_change_follow_the_per_row_rules(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    "n1,wmA,1,2026-03-08T02:30:00,paid\n"   # does not exist in New York
+                    "n2,wmB,2,2026-11-01T01:30:00,paid\n"   # happens twice in New York
+                    "n3,wmC,3,2026-11-01T03:59:00Z,paid\n"
+                    "n4,wmC,3,2026-11-02T04:59:00Z,paid\n", encoding="utf-8")
+    as_of = date(2026, 11, 1)
+    assert command(path, as_of, "America/New_York") == reference(path, as_of, ZoneInfo("America/New_York"))
+
+
+def test_bad_lines_are_named_like_the_import_names_them(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    "o1,wmA,10.00,2026-06-01,paid\n"
+                    "o2,wmB,1.234,2026-06-01,paid\n"
+                    "o3,wmB,-5,2026-06-01,paid\n"
+                    "o1,wmC,3,2026-06-01,paid\n"
+                    "o4,wmC,3,2026-02-30,paid\n"
+                    "\n"
+                    "o5,,3,2026-06-01,paid\n"
+                    "o6,wmD,3,2026-06-01,lost\n"
+                    "o7,wmD,3\n"
+                    "o2,wmE,4,2026-06-01T25:00,paid\n"
+                    ",wmE,4,2026-06-01,paid\n"
+                    f"{'x' * 65},wmE,4,2026-06-01,paid\n", encoding="utf-8")
+    got = command(path, AS_OF)
+    assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    for line in (3, 4, 5, 6, 8, 9, 10, 11, 12, 13):
+        assert f"第 {line} 行" in got
+    assert "第 7 行" not in got and "与第 2 行重复" in got
+
+
+def test_a_missing_column_and_a_quoted_file(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,status\no1,wmA,1,paid\n", encoding="utf-8")
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    path.write_text('\ufefforder_id,external_userid,amount,paid_at,status,note\r\n'
+                    '"o1","wm,A","1,000.00",2026-06-01,paid,x\r\no2,wmB,5,2026-06-02,paid,"a ""b"""\r\n',
+                    encoding="utf-8")
+    with pytest.raises(NotPlain):
+        read_paid_totals(path, ZoneInfo("Asia/Shanghai"), AS_OF)
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+
+
+def test_crlf_bom_extra_columns_and_blank_lines(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes("\ufeffstatus,amount,note,paid_at,external_userid,order_id\r\n"
+                     "paid,5.5,备注,2026-06-01T10:00:00+08:00,wmA,o1\r\n\r\n,,,,,\r\n"
+                     "已退款,8,,2026-06-02,wmB,o2\r\npaid,8,,2026-06-03,wm客户,o3".encode("utf-8"))
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_percent_rank_scores_equal_the_pure_ones(seed):
+    rng = random.Random(seed)
+    values = [rng.randint(0, rng.choice([1, 4, 1000])) for _ in range(rng.randint(1, 80))]
+    assert percent_rank_scores(np.array(values)).tolist() == _scores(values)
+    assert percent_rank_scores(np.array(values), descending=True).tolist() == _scores(values, descending=True)
+
+
+def test_a_customer_with_plain_and_odd_rows_is_one_customer(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    "o1,wmA,1.00,2026-06-01,已支付\n"
+                    "o2,wmA,2.00,2026-06-02,paid\n"
+                    "o3,wmB,2.00,2026-06-02,paid\n"
+                    "o4, wmB ,3.00,2026-06-03,paid\n", encoding="utf-8")
+    read_paid_totals(path, ZoneInfo("Asia/Shanghai"), AS_OF)  # no fallback to the reference reader
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
