@@ -52,7 +52,8 @@ def parse_local_datetime(text: str | None) -> datetime | None:
 
 def schedule_of(campaign: Campaign) -> Schedule:
     kind = campaign.schedule_kind
-    return Schedule(kind=kind, run_at=campaign.approved_at if kind == "now" else campaign.run_at,
+    approved = campaign.approved_at.replace(microsecond=0) if campaign.approved_at else None  # as runs store it
+    return Schedule(kind=kind, run_at=approved if kind == "now" else campaign.run_at,
                     time_of_day=guards.parse_hhmm(campaign.time_of_day) if campaign.time_of_day else None,
                     weekdays=tuple(campaign.weekdays or ()), ends_on=campaign.ends_on)
 

@@ -50,11 +50,14 @@ def open_runs(campaign_id: int, tests: bool = False) -> list[CampaignRun]:
     return list(db.session.scalars(query if tests else query.where(CampaignRun.kind != "test")))
 
 
-def _last_due(campaign: Campaign) -> datetime:
-    """Due times after this are still to come: the latest scheduled or missed run, or the approval."""
+def _last_due(campaign: Campaign) -> datetime | None:
+    """Due times after this are still to come: the latest scheduled or missed run, else (recurring) the approval.
+    A one-off campaign approved after its time still gets its run (then a missed one): never a silent skip."""
     last = db.session.scalar(select(CampaignRun.scheduled_for).where(
         CampaignRun.campaign_id == campaign.id, CampaignRun.kind == "scheduled").order_by(
         CampaignRun.scheduled_for.desc()).limit(1))
+    if not schedule_of(campaign).recurring:
+        return last
     start = campaign.approved_at - timedelta(seconds=1)
     return max(last, start) if last else start
 

@@ -106,3 +106,13 @@ def test_weekly_due_times_and_end_date():
     assert schedule.over(local("2026-12-03 10:00"), SH)
     assert not schedule.over(local("2026-12-01 10:00"), SH)
     assert schedule.next_time(local("2026-11-23 10:00"), SH) == local("2026-11-26 10:00")
+
+
+def test_a_one_off_approved_after_its_time_is_shown_as_missed(app, monkeypatch):
+    seed()
+    campaign = approved({"schedule": {"kind": "at", "run_at": "2099-01-01T10:00"}}, local("2026-11-23 12:00"))
+    campaign.run_at = local("2026-11-23 10:00")
+    db.session.commit()
+    tick_at(local("2026-11-23 12:01"), monkeypatch)
+    assert run_rows(campaign.id) == [(local("2026-11-23 10:00"), "missed")]
+    assert db.session.get(Campaign, campaign.id).status == "finished"
