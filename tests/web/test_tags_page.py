@@ -109,3 +109,19 @@ def test_rule_is_saved_listed_switched_off_and_deleted(client, signed_in_as):
                        follow_redirects=True).get_data(as_text=True)
     assert "规则「高价值」已删除" in html
     assert db.session.scalar(select(func.count()).select_from(TagRule)) == 0
+
+
+def test_customer_counts_arrive_after_the_page_one_per_customer(client, signed_in_as):
+    from app.contacts.models import Customer, FollowRelation
+
+    local_tags(("客户等级", ["VIP", "普通"]))
+    db.session.add_all([Customer(external_userid="wmA"), Customer(external_userid="wmB")])
+    db.session.flush()
+    db.session.add_all([FollowRelation(userid="u1", external_userid="wmA", tag_ids=["g0t0"]),
+                        FollowRelation(userid="u2", external_userid="wmA", tag_ids=["g0t0", "g0t1"]),
+                        FollowRelation(userid="u1", external_userid="wmB", tag_ids=["g0t1"])])
+    db.session.commit()
+    signed_in_as("operator")
+    html = client.get("/tags/").get_data(as_text=True)
+    assert 'data-customers="g0t0"' in html and "/tags/counts" in html
+    assert client.get("/tags/counts").get_json() == {"g0t0": 1, "g0t1": 2}
