@@ -81,7 +81,7 @@ CASES = [
         cond("activity", "not_within", {"days": 30}), cond("lost", "is", False))),
     ("tag OR state prefix OR group", rule(
         "or", cond("tags", "all", ["t3", "t10"]), cond("state", "starts_with", "ch-1"),
-        cond("group", "in_any", ["wr1", "wr2", "wr3"]))),
+        cond("group", "in_any", ["wr7", "wr8", "wr9"]))),
     ("department + no group + 2+ orders 365 d", rule(
         "and", cond("department", "in", [3]), cond("group", "none"),
         cond("order_count", "between", {"days": 365, "min": 2}))),

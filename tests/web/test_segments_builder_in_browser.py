@@ -67,6 +67,12 @@ def test_build_a_rule_watch_the_count_and_save(app, live_server, make_user):
         page.fill("#name", "高意向 ref-1")
         page.locator("#name").press("Enter")
         expect(page.locator(".alert-success")).to_contain_text("已保存人群「高意向 ref-1」，当前 2 人。")
+
+        page.goto(live_server + "/segments/")
+        page.screenshot(path=f"{SHOTS}/index.png", full_page=True)
+        page.get_by_title("查看成员").click()  # the count links to the members
+        expect(page.locator("main tbody tr")).to_have_count(2)
+        page.screenshot(path=f"{SHOTS}/members.png", full_page=True)
         assert errors == []
         browser.close()
     segment = db.session.scalars(select(Segment)).one()
