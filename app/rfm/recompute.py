@@ -95,6 +95,7 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
             run.counts = {**run.counts, **store_scores(run, tick)}
             run.stage = "tags"
         tick(run)
+        # Steps that use the fresh scores and whose tags go out with the RFM tags (rule-based tags) belong here.
         marks, problem = writeback.write_tags(run_id, tick)
         with transaction():
             run = db.session.get(RfmRun, run_id)

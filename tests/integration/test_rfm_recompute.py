@@ -1,4 +1,5 @@
 """The RFM recompute job against the emulator: stored scores, order matching, movements, tags written only on change."""
+import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -249,3 +250,27 @@ def test_a_staff_member_who_follows_later_gets_the_tags_on_the_next_run(wired):
     marked = len(tag_marks(wired))
     run_recompute()
     assert len(tag_marks(wired)) == marked  # and not again
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["rows", "copy"])
+def test_stored_scores_equal_the_pure_scorer_with_ties_refunds_and_the_midnight_edge(app, bulk, monkeypatch):
+    if bulk:
+        monkeypatch.setattr(recompute, "COPY_ABOVE", 0)  # PostgreSQL's COPY path even for a few rows
+    rng = random.Random(3)
+    raw = [{"order_id": f"E{i}", "external_userid": f"wm-tie-{rng.randrange(25):02d}",
+            "amount": rng.choice(["10.00", "10.00", "99.99", "5"]),
+            "paid_at": f"{AS_OF - timedelta(days=rng.choice([0, 0, 1, 5, 30]))}T"
+                       f"{rng.choice(['00:00:00', '12:00:00', '23:59:59'])}",
+            "status": rng.choice(["paid", "paid", "paid", "refunded", "cancelled"])} for i in range(150)]
+    raw += [{"order_id": "EDGE-IN", "external_userid": "wm-edge-in", "amount": "1.00",  # 23:59:59 in Shanghai
+             "paid_at": "2026-06-30T15:59:59Z", "status": "paid"},
+            {"order_id": "EDGE-OUT", "external_userid": "wm-edge-out", "amount": "1.00",  # 00:00 the day after
+             "paid_at": "2026-06-30T16:00:00Z", "status": "paid"}]
+    ingest.store_orders(ingest.validate_orders(raw), source="test")
+    assert run_recompute().status != recompute.FAILED
+    rows, expected = stored(), expected_scores()
+    assert rows["wm-edge-in"].recency_days == 0 and "wm-edge-out" not in rows
+    assert {w: (r.recency_days, r.frequency, r.monetary_fen, r.r_score, r.f_score, r.m_score, r.segment, r.class8)
+            for w, r in rows.items()} == {
+        w: (s.recency_days, s.frequency, int(s.monetary * 100), s.r_score, s.f_score, s.m_score, s.segment, s.class8)
+        for w, s in expected.items()}
