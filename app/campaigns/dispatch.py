@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 
 from app.campaigns import sendrules
 from app.campaigns.models import (
@@ -36,7 +36,7 @@ RATE_LIMITED_RETRY = timedelta(minutes=1)
 LOOKUP_MARGIN = timedelta(minutes=2)         # clock difference allowed between us and WeCom
 MAX_LOOKUP_WINDOW = timedelta(days=30)       # get_groupmsg_list_v2 accepts at most one month
 NO_SENDABLE_CUSTOMER = 41048
-LINK_BATCH = 5_000                           # delivery ids per UPDATE when linking them to their task
+LINK_BATCH = 100                             # tasks per UPDATE when linking deliveries to their task
 DUE_STATUSES = (RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
 
 
@@ -77,12 +77,13 @@ def start_due_run(now: datetime | None = None) -> int | None:
 
 
 def _make_tasks(run: CampaignRun, size: int) -> int:
+    """Create the run's tasks and link every planned delivery to its task; the number of tasks."""
     rows = db.session.execute(
         select(Delivery.id, Delivery.sender_userid, Delivery.variant_key)
         .where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
                Delivery.send_task_id.is_(None))
         .order_by(Delivery.sender_userid, Delivery.variant_key, Delivery.id)).all()
-    count = 0
+    ranges = []  # (sender, variant, first id, last id, task id): a chunk is a contiguous stretch of its group
     for (sender, variant), group in groupby(rows, key=lambda r: (r.sender_userid, r.variant_key)):
         ids = [r.id for r in group]
         for chunk_no, chunk in enumerate(sendrules.chunks(ids, size)):
@@ -90,12 +91,30 @@ def _make_tasks(run: CampaignRun, size: int) -> int:
                             chunk_no=chunk_no, status=TaskStatus.PENDING)
             db.session.add(task)
             db.session.flush()
-            # By primary key: a plan never depends on the table's statistics (a fresh outbox has none).
-            for part in sendrules.chunks(chunk, LINK_BATCH):
-                db.session.execute(update(Delivery).where(Delivery.id.in_(part)).values(send_task_id=task.id),
-                                   execution_options={"synchronize_session": False})
-            count += 1
-    return count
+            ranges.append((sender, variant, chunk[0], chunk[-1], task.id))
+    # One pass over the run's rows per batch of senders (a fresh outbox has no statistics: no plan may rely
+    # on them), each row finding its task in a CASE over the batch's ranges.
+    for batch in _sender_batches(ranges):
+        senders = {r[0] for r in batch}
+        task_of = case(*[(and_(Delivery.sender_userid == s, Delivery.variant_key == v, Delivery.id.between(lo, hi)),
+                          task_id) for s, v, lo, hi, task_id in batch], else_=Delivery.send_task_id)
+        db.session.execute(update(Delivery).where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
+                                                  Delivery.sender_userid.in_(senders)).values(send_task_id=task_of),
+                           execution_options={"synchronize_session": False})
+    return len(ranges)
+
+
+def _sender_batches(ranges: list[tuple]):
+    """The ranges in batches of about LINK_BATCH tasks, never splitting one sender's tasks."""
+    batch: list[tuple] = []
+    for sender, group in groupby(ranges, key=lambda r: r[0]):
+        group = list(group)
+        if batch and len(batch) + len(group) > LINK_BATCH:
+            yield batch
+            batch = []
+        batch += group
+    if batch:
+        yield batch
 
 
 # -- tasks -> WeCom --------------------------------------------------------------------------------------

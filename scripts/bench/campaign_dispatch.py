@@ -3,8 +3,9 @@
 Part 1, a large run (default 200,000 customers over 50 staff): cutting the outbox into send tasks, submitting
 them with add_msg_template (10,000 per call at most), then polling get_groupmsg_task / get_groupmsg_send_result
 after the emulator confirmed every task. Part 2, many small tasks (default 2,000 staff x 5 customers, one
-add_msg_template each), once per gateway limit (default: the gateway's 9,000/min, 600/min, none): calls per minute follow the
-limiter whenever it is below what the dispatcher can do, so WeCom's 10,000 calls/min per API is the only cap.
+add_msg_template each), once per gateway limit (default: the gateway's 9,000/min, 600/min, none): calls per
+minute follow the limiter whenever it is below what the dispatcher can do, so WeCom's 10,000 calls/min per API
+is the only cap.
 
     .venv/bin/python -m scripts.bench.campaign_dispatch [--database sqlite|postgresql] [--customers 200000]
         [--staff 50] [--small-staff 2000] [--workers 4] [--port 7410] [--limits 9000,600,0]
@@ -22,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert
+from sqlalchemy import bindparam, text
 
 from app import create_app
 from app.campaigns import dispatch, polling
@@ -60,8 +61,8 @@ def start_emulator(port: int) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
 
 
-def planned_run(userids: list[str], per_user: int, prefix: str) -> int:
-    """A campaign and a planned run with one delivery per emulator customer of `userids`."""
+def planned_run(stem: str, staff: int, per_user: int, prefix: str) -> int:
+    """A campaign and a planned run: staff {stem}0.. each with per_user deliveries {prefix}{userid}x{n}."""
     with transaction():
         campaign = Campaign(name=f"bench {prefix}", content={"text": "{customer_name}好，我是{staff_name}，新品上市"},
                             created_by="bench", version=1, approved_version=1, status="running")
@@ -71,10 +72,14 @@ def planned_run(userids: list[str], per_user: int, prefix: str) -> int:
                           status="planned", created_by="bench")
         db.session.add(run)
         db.session.flush()
-        rows = [dict(run_id=run.id, target_key=f"{prefix}{u}x{n}", sender_userid=u, variant_key="A",
-                     status="planned", updated_at=utcnow()) for u in userids for n in range(per_user)]
-        for start in range(0, len(rows), 1000):  # multi-row VALUES: what a set-based planner costs, roughly
-            db.session.execute(insert(Delivery).values(rows[start:start + 1000]))
+        # One set-based INSERT (as the planner writes the outbox); the same SQL on SQLite and PostgreSQL.
+        db.session.execute(text(
+            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < :staff - 1), "
+            "n(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM n WHERE j < :per_user - 1) "
+            "INSERT INTO campaign_deliveries (run_id, target_key, sender_userid, variant_key, status, updated_at) "
+            "SELECT :run, :prefix || :stem || s.i || 'x' || n.j, :stem || s.i, 'A', 'planned', :now FROM s, n "
+            "ORDER BY s.i, n.j").bindparams(bindparam("now", utcnow(), type_=Delivery.__table__.c.updated_at.type),
+                                           staff=staff, per_user=per_user, run=run.id, prefix=prefix, stem=stem))
         return run.id
 
 
@@ -114,14 +119,14 @@ def per_minute(count: int, seconds: float) -> str:
 
 
 def large_run(app, control, emu, api_base, args) -> None:
-    userids = [f"big{i:03d}" for i in range(args.staff)]
+    userids = [f"big{i}" for i in range(args.staff)]
     per_user = args.customers // args.staff
     control.post("groupmsg/audience", userids=userids, per_user=per_user, prefix="wmbig")
     control.config(auto_confirm_seconds=0)  # every member confirms at once: polling finds final results
     with app.app_context():
         db.session.add_all(Staff(userid=u, name=f"成员{u}") for u in userids)
         db.session.commit()
-        run_id = planned_run(userids, per_user, "wmbig")
+        run_id = planned_run("big", args.staff, per_user, "wmbig")
         gw, calls = counting_gateway(emu, api_base, DEFAULT_PER_MINUTE)
         started = time.monotonic()
         dispatch.start_due_run()
@@ -143,13 +148,13 @@ def large_run(app, control, emu, api_base, args) -> None:
 
 
 def small_tasks(app, control, emu, api_base, args) -> None:
-    userids = [f"sm{i:05d}" for i in range(args.small_staff)]
+    userids = [f"sm{i}" for i in range(args.small_staff)]
     control.config(auto_confirm_seconds=None)
     control.post("groupmsg/audience", userids=userids, per_user=5, prefix="wmsm")
     print(f"many small tasks: {args.small_staff} staff x 5 customers, one add_msg_template per staff member")
     for limit in [int(x) or UNLIMITED for x in args.limits.split(",")]:
         with app.app_context():
-            planned_run(userids, 5, "wmsm")
+            planned_run("sm", args.small_staff, 5, "wmsm")
             gw, calls = counting_gateway(emu, api_base, limit)
             dispatch.start_due_run()
             seconds = submit_all(app, gw, args.workers)

@@ -1,4 +1,4 @@
-"""Mass-message (群发) tasks: creation, staff confirmation with the receive quota, member-created sends, bulk audiences and counts."""
+"""Mass-message (群发) tasks: creation, staff confirmation with the quota, member-created sends, bulk audiences, counts."""
 import secrets
 import time
 

@@ -1,4 +1,4 @@
-"""Helpers of the campaign execution tests: a planned run written straight into the outbox, the worker driven to idle."""
+"""Campaign execution test helpers: a planned run written straight into the outbox, the worker driven to idle."""
 from __future__ import annotations
 
 import itertools

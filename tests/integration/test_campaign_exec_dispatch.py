@@ -1,4 +1,4 @@
-"""Dispatching a planned run through the emulator: chunks above 10,000, the text per sender, and never twice after a crash."""
+"""Dispatching a run through the emulator: chunks above 10,000, text per sender, never twice after a crash."""
 import os
 import signal
 import subprocess
