@@ -1,7 +1,6 @@
 """Planning a run on SQLite and PostgreSQL: audience, opt-out, lost, sender, holdout, A/B, caps, quota, quiet hours."""
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import func, select
 
 from app.campaigns import editing, guards, planner, preview, runs
