@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.contacts.models import FollowRelation
 from app.contacts.corp_tags import sync_corp_tags
@@ -77,19 +77,27 @@ def customers_to_mark(ids: TagIds) -> list[str]:
     return sorted(owed | _drifted(ids))
 
 
+# "relation r carries the tag {tag}" in each database's JSON functions (tag_ids is a JSON array of tag ids)
+_CARRIES = {"postgresql": "r.tag_ids::jsonb @> jsonb_build_array({tag})",
+            "sqlite": "EXISTS (SELECT 1 FROM json_each(r.tag_ids) WHERE json_each.value = {tag})"}
+
+
 def _drifted(ids: TagIds) -> set[str]:
-    """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows)."""
-    found = set()
-    rows = db.session.execute(select(CustomerRfmScore.external_userid, CustomerRfmScore.tagged_segment,
-                                     CustomerRfmScore.tagged_class8, FollowRelation.tag_ids)
-                              .join(FollowRelation, FollowRelation.external_userid == CustomerRfmScore.external_userid)
-                              .where(CustomerRfmScore.mark_state == "done", FollowRelation.ended_at.is_(None),
-                                     CustomerRfmScore.tagged_segment.is_not(None)))
-    for who, segment, class8, tag_ids in rows:
-        have = set(tag_ids or ())
-        if ids["segment"].get(segment) not in have or ids["class8"].get(class8) not in have:
-            found.add(who)
-    return found
+    """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows);
+    found by the database, as a customer whose tagged key has no tag id is."""
+    params, tag_of = {}, {}
+    for dimension in ("segment", "class8"):
+        whens = []
+        for i, (key, tag_id) in enumerate(ids[dimension].items()):
+            params[f"{dimension}_key{i}"], params[f"{dimension}_tag{i}"] = key, tag_id
+            whens.append(f"WHEN :{dimension}_key{i} THEN CAST(:{dimension}_tag{i} AS VARCHAR(64))")
+        tag_of[dimension] = f"CASE s.tagged_{dimension} {' '.join(whens)} ELSE NULL END"
+    carries = _CARRIES[db.session.get_bind().dialect.name]
+    sql = ("SELECT DISTINCT s.external_userid FROM customer_rfm_scores s JOIN follow_relations r "
+           "ON r.external_userid = s.external_userid WHERE s.mark_state = 'done' AND r.ended_at IS NULL "
+           "AND s.tagged_segment IS NOT NULL AND NOT (" + carries.format(tag=tag_of["segment"]) + " AND "
+           + carries.format(tag=tag_of["class8"]) + ")")
+    return set(db.session.scalars(text(sql), params))
 
 
 def _mark_customer(gw: WeComGateway, row: CustomerRfmScore, relations: list[FollowRelation], ids: TagIds) -> str:
