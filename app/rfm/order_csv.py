@@ -120,9 +120,9 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
-def _local_days(f: _Fields, zone: tzinfo) -> tuple[np.ndarray, np.ndarray]:
+def _local_days(f: _Fields, zone_table: ZoneTable) -> tuple[np.ndarray, np.ndarray]:
     """(corp-local day since 1970-01-01, plain) for ISO times in the plain shapes; a local time without an offset
-    that does not exist or is ambiguous in `zone` (a clock change) is left to the per-row rules."""
+    that does not exist or is ambiguous in the corp zone (a clock change) is left to the per-row rules."""
     length = f.length
     raw = {j: f.byte(j) for j in range(25)}
 
@@ -162,20 +162,61 @@ def _local_days(f: _Fields, zone: tzinfo) -> tuple[np.ndarray, np.ndarray]:
     plain &= (base != 10) | (suffix == 0)  # a bare date takes no offset
     wall_day = _days_from_civil(year, month, day)
     local = np.where(plain, wall_day, 0)
+    plain &= (year >= 1970) & (year < 2100)  # the zone tables below span these years at most
     naive = plain & (suffix == 0)
-    if naive.any():  # the wall time is the corp-local time unless the clock skipped or repeated it
-        wall = (wall_day[naive] * 86400 + hour[naive] * 3600 + minute[naive] * 60 + second[naive]).astype("datetime64[s]")
-        exists = pd.DatetimeIndex(wall).tz_localize(zone, ambiguous="NaT", nonexistent="NaT").notna()
-        plain[np.flatnonzero(naive)[~exists]] = False
+    if naive.any():  # the wall time is the corp-local time unless the clock skipped or repeated it there
+        wall = wall_day[naive] * 86400 + hour[naive] * 3600 + minute[naive] * 60 + second[naive]
+        _offset, clean = zone_table.lookup(wall, naive=True)
+        plain[np.flatnonzero(naive)[~clean]] = False
     offset = plain & (suffix > 0)
     if offset.any():
         sign = np.where(at[0][offset] == 45, -1, 1)
         offset_seconds = np.where(zulu[offset], 0, sign * (off_h[offset] * 3600 + off_m[offset] * 60))
-        instant = (wall_day[offset] * 86400 + hour[offset] * 3600 + minute[offset] * 60 + second[offset]
-                   - offset_seconds).astype("datetime64[s]")
-        corp = pd.DatetimeIndex(instant).tz_localize("UTC").tz_convert(zone).tz_localize(None)
-        local[offset] = corp.values.astype("datetime64[D]").astype(np.int64)
+        instant = wall_day[offset] * 86400 + hour[offset] * 3600 + minute[offset] * 60 + second[offset] - offset_seconds
+        corp_offset, clean = zone_table.lookup(instant, naive=False)
+        local[offset] = np.floor_divide(instant + corp_offset, 86400)
+        plain[np.flatnonzero(offset)[~clean]] = False
     return local, plain
+
+
+class ZoneTable:
+    """The corp zone's UTC offset per quarter hour, computed once for the span of the file's times: a quarter is
+    clean when the offset is the same at its first and last second (and, for wall times, the time exists once);
+    times in other quarters (a clock change) are left to the per-row rules."""
+
+    QUARTER = 900
+
+    def __init__(self, zone: tzinfo):
+        self.zone = zone
+        self.tables: dict[bool, tuple[int, np.ndarray, np.ndarray]] = {}
+
+    def lookup(self, seconds: np.ndarray, naive: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(offset in seconds, clean) for each time (wall seconds if naive, else UTC seconds since 1970)."""
+        quarter = np.floor_divide(seconds, self.QUARTER)
+        low, high = int(quarter.min()), int(quarter.max())
+        first, offsets, clean = self.tables.get(naive, (0, np.zeros(0, np.int64), np.zeros(0, bool)))
+        if low < first or high >= first + len(offsets):
+            if len(offsets):
+                low, high = min(low, first), max(high, first + len(offsets) - 1)
+            first, (offsets, clean) = low, self._build(low, high, naive)
+            self.tables[naive] = (first, offsets, clean)
+        return offsets[quarter - first], clean[quarter - first]
+
+    def _build(self, low: int, high: int, naive: bool) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.arange(low, high + 1, dtype=np.int64) * self.QUARTER
+        (start_offset, start_ok), (end_offset, end_ok) = (self._offsets(starts, naive),
+                                                          self._offsets(starts + self.QUARTER - 1, naive))
+        return start_offset, start_ok & end_ok & (start_offset == end_offset)
+
+    def _offsets(self, seconds: np.ndarray, naive: bool) -> tuple[np.ndarray, np.ndarray]:
+        times = pd.DatetimeIndex(seconds.astype("datetime64[s]"))
+        if naive:
+            local = times.tz_localize(self.zone, ambiguous="NaT", nonexistent="NaT")
+            ok = np.asarray(local.notna())
+            utc = local.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+            return np.where(ok, seconds - utc, 0), ok
+        corp = times.tz_localize("UTC").tz_convert(self.zone).tz_localize(None)
+        return corp.to_numpy().astype("datetime64[s]").astype(np.int64) - seconds, np.ones(len(seconds), bool)
 
 
 def _statuses(f: _Fields) -> np.ndarray:
@@ -240,7 +281,7 @@ class _Chunk:
 
 
 def _chunk(body: np.ndarray, words: np.ndarray, begin: int, end: int, first_line: int, column: dict[str, int],
-           ncols: int, zone: tzinfo) -> tuple[_Chunk, int]:
+           ncols: int, zone_table: ZoneTable) -> tuple[_Chunk, int]:
     """Parse the lines in body[begin:end] (whole lines); returns the chunk and its number of lines."""
     piece = body[begin:end]
     seps = np.flatnonzero((piece == _COMMA) | (piece == _LF)) + begin
@@ -259,7 +300,7 @@ def _chunk(body: np.ndarray, words: np.ndarray, begin: int, end: int, first_line
     oid, oid_plain = _hash_fields(fields["order_id"], MAX_ID)
     ext, ext_plain = _hash_fields(fields["external_userid"], MAX_EXTERNAL_USERID)
     fen, amount_plain = _amounts(fields["amount"])
-    day, day_plain = _local_days(fields["paid_at"], zone)
+    day, day_plain = _local_days(fields["paid_at"], zone_table)
     status = _statuses(fields["status"])
     plain = oid_plain & ext_plain & amount_plain & day_plain & (status >= 0)
     odd = np.union1d(np.flatnonzero(per_line != ncols), lines[~plain])  # blank lines too: the csv rules skip them
@@ -302,11 +343,11 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
         raise OrderFileError([RowError(1, "缺少列: " + ", ".join(missing))])
     column = {name: i for i, name in enumerate(header)}  # the last of equal names, like dict(zip(header, cells))
     words = np.ndarray(shape=(len(body) - 7,), dtype="<u8", buffer=body, strides=(1,))
-    chunks, begin, line = [], 0, 2
+    chunks, begin, line, zone_table = [], 0, 2, ZoneTable(zone)
     while begin < size:
         end = min(size, begin + _CHUNK_BYTES)
         end = begin + int(np.flatnonzero(body[begin:end] == _LF)[-1]) + 1 if (body[begin:end] == _LF).any() else size
-        chunk, lines = _chunk(body, words, begin, end, line, column, len(header), zone)
+        chunk, lines = _chunk(body, words, begin, end, line, column, len(header), zone_table)
         chunks.append(chunk)
         begin, line = end, line + lines
     errors: dict[int, str] = {}
