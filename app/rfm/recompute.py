@@ -6,7 +6,6 @@ writeback.py). Running it twice on the same orders changes nothing and calls WeC
 """
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -186,12 +185,13 @@ def customer_totals(as_of: date, zone) -> pd.DataFrame:
         with conn.cursor() as cur, cur.copy(
                 "COPY (SELECT external_userid, floor(extract(epoch FROM max(paid_at)))::bigint, count(*), "
                 f"sum(amount_fen) FROM orders WHERE {where.replace(':end', '%s')} GROUP BY external_userid) "
-                "TO STDOUT", (end,)) as copy:
+                "TO STDOUT WITH (FORMAT csv)", (end,)) as copy:
             for block in copy:
                 data.write(block)
         data.seek(0)
-        frame = pd.DataFrame(columns=_TOTALS, dtype="int64") if not data.getbuffer().nbytes else pd.read_csv(data, sep="\t", header=None, names=_TOTALS, dtype={"external_userid": object},
-                            keep_default_na=False, quoting=csv.QUOTE_NONE)
+        frame = pd.read_csv(data, header=None, names=_TOTALS, dtype={"external_userid": object},
+                            keep_default_na=False) if data.getbuffer().nbytes else pd.DataFrame(columns=_TOTALS,
+                                                                                               dtype="int64")
         last = pd.to_datetime(frame.pop("last"), unit="s", utc=True)
     else:
         rows = db.session.execute(select(Order.external_userid, func.max(Order.paid_at), func.count(),
