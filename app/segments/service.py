@@ -45,11 +45,13 @@ def member_ids(rule: dict, *, now: datetime | None = None) -> Select:
 
 def tune_session() -> None:
     """On PostgreSQL, for the rest of the current transaction: memory for the hash joins and aggregates a segment
-    needs (4 MB would spill a million customers to disk) and no JIT (compiling took 0.3-0.5 s of a 1 s count).
-    Callers that run `member_ids` themselves on a large database may call it first."""
+    needs (4 MB would spill a million customers to disk), no JIT (compiling took 0.3-0.5 s of a 1 s count) and no
+    parallel workers (each worker rebuilt the whole order aggregate under a parallel hash join: 3 times the work,
+    measured in scripts/bench/segment_count.py). Callers that run `member_ids` themselves on a large database may
+    call it first."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-        db.session.execute(text("SET LOCAL jit = off"))
+        for setting in ("work_mem = '64MB'", "jit = off", "max_parallel_workers_per_gather = 0"):
+            db.session.execute(text(f"SET LOCAL {setting}"))
 
 
 def count(rule: dict, *, now: datetime | None = None) -> int:
