@@ -130,7 +130,10 @@ def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> 
         for lane in lanes:
             if len(claimed) >= limit:
                 break
-            q = (select(CallbackEvent.id).where(_due(now), CallbackEvent.lane == lane).order_by(CallbackEvent.id)
+            # Newest welcome first: in a burst longer than the 20 s window, the freshest adds can still be
+            # greeted while the oldest would be missed whatever the order.
+            order = CallbackEvent.id.desc() if lane == LANE_WELCOME else CallbackEvent.id
+            q = (select(CallbackEvent.id).where(_due(now), CallbackEvent.lane == lane).order_by(order)
                  .limit(limit - len(claimed)).with_for_update(skip_locked=True))
             ids = db.session.scalars(q).all()
             if ids:

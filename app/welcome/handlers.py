@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +21,8 @@ from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
 log = logging.getLogger("scrm.welcome")
 CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
-NO_CODE, NO_TEMPLATE, INTERRUPTED = "no_code", "no_template", "interrupted"
+NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
+WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 
 
 def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
@@ -88,9 +89,13 @@ def welcome_now(payload: dict[str, Any]) -> None:
     if template is None:
         _record(payload, channel, Outcome.SKIPPED, reason=NO_TEMPLATE)
         return
-    outcome, errcode, reason = _send(payload, template)
+    received = datetime.fromisoformat(payload["_received_at"])
+    if utcnow() - received > WINDOW:  # WeCom would answer 41050: save the call for adds that can still make it
+        outcome, errcode, reason = Outcome.MISSED, None, EXPIRED
+    else:
+        outcome, errcode, reason = _send(payload, template)
     finished = utcnow()
-    latency = round((finished - datetime.fromisoformat(payload["_received_at"])).total_seconds() * 1000)
+    latency = round((finished - received).total_seconds() * 1000)
     _record(payload, channel, outcome, template_id=template.id, template_scope=scope, errcode=errcode,
             reason=reason, sent_at=finished, latency_ms=latency)
 

@@ -12,7 +12,7 @@ from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.welcome import content, messages, report
-from app.welcome.handlers import INTERRUPTED, NO_CODE, NO_TEMPLATE
+from app.welcome.handlers import EXPIRED, INTERRUPTED, NO_CODE, NO_TEMPLATE
 from app.welcome.models import OUTCOME_LABELS, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 bp = Blueprint("welcome", __name__, url_prefix="/welcome", template_folder="templates")
@@ -20,6 +20,7 @@ REASON_LABELS = {
     NO_CODE: N_("没有 WelcomeCode：企业微信管理后台已为该员工配置欢迎语，或客户与员工聊过天"),
     NO_TEMPLATE: N_("没有适用的欢迎语（未设置默认欢迎语）"),
     INTERRUPTED: N_("发送过程中断，为避免重复发送未再重试"),
+    EXPIRED: N_("排队超过 20 秒，企业微信已不再接受，未调用接口"),
 }
 
 

@@ -1,6 +1,7 @@
 """The welcome on a customer add, through real callbacks and the emulator's send_welcome_msg over HTTP."""
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -99,6 +100,18 @@ def test_too_late_41050_is_recorded_as_missed_with_the_delay(wired, staff):
     work()
     rec = record(added["external_userid"])
     assert (rec.outcome, rec.errcode) == (Outcome.MISSED, 41050) and rec.latency_ms >= 300
+
+
+def test_an_add_queued_past_the_window_is_missed_without_calling_wecom(wired, staff):
+    template("默认", "default", "欢迎")
+    added = add(wired, userid=staff[0])
+    db.session.execute(update(inbox.CallbackEvent).values(received_at=utcnow() - timedelta(seconds=21)))
+    db.session.commit()
+    work()
+    rec = record(added["external_userid"])
+    assert (rec.outcome, rec.errcode, rec.reason) == (Outcome.MISSED, None, "expired_in_queue")
+    assert rec.latency_ms >= 21000
+    assert wired.control.call_count("externalcontact/send_welcome_msg") == 0
 
 
 def test_add_without_welcome_code_records_why(wired, staff):
