@@ -27,6 +27,9 @@ from app.core.permissions import ROLE_LABELS, Role
 from app.demo_orders import seed_orders
 from app.extensions import db
 from app.rfm import recompute
+from app.segments.demo import seed_demo_segments
+from app.tags.demo_rule import seed_example_rule
+from app.welcome.demo import seed_demo_welcome
 from config import INSTANCE_DIR, PROJECT_ROOT
 
 DEMO_PASSWORD = "demo-password"
@@ -88,6 +91,10 @@ def first_sync() -> None:
     customers = run.counts.get("customers", {}).get("added", 0)
     click.echo(f"同步完成：{customers} 位客户；生成演示订单 …")
     click.echo(f"已生成 {seed_orders()} 条演示订单")
+    seed_example_rule()
+    click.echo("已创建示例规则标签：近 90 天消费满 1000 元 → 「高价值客户」（见标签页）")
+    click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
+    click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
 
 
 def link_demo_supervisor() -> None:

@@ -48,6 +48,7 @@ def _welcome_lane() -> int:
 # Each source handles one batch and says how much it did; the loop sleeps only when all were idle.
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
     ("callback inbox", functools.partial(inbox.work_default, give_way=_WELCOMES.give_way)),
+    ("campaign dispatch", campaign_dispatch.work_once),
 )
 # Welcomes have 20 seconds: their own threads take only the welcome lane, so no batch of the main loop
 # (follow-ups, syncs, pushes) ever stands in front of them. Several threads (and workers) share the lane.

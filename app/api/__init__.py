@@ -22,10 +22,12 @@ def init_api(app: Flask) -> ConsoleApi:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = ConsoleApi(app, spec_kwargs={"info": {"description": "私域运营控制台的 REST 接口。所有请求需携带 `Authorization: Bearer <令牌>`；令牌由管理员在控制台或 `flask --app wsgi scrm create-token` 创建，拥有其角色的权限。"}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from app.api.campaigns import blp as campaigns
     from app.api.orders import blp as orders
+    from app.api.segments import blp as segments
     from app.api.v1 import blp as v1
 
-    for blueprint in (v1, orders):
+    for blueprint in (v1, orders, segments, campaigns):
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no cross-site request can carry them
         api.register_blueprint(blueprint)
     return api

@@ -1,7 +1,7 @@
 """Control endpoints under /_emulator/ (JSON in and out): config, reset, simulated user actions, faults, inspection."""
 from flask import Blueprint, current_app, jsonify, request
 
-from . import actions
+from . import actions, massmsg
 from .callbacks import verification_request, verify_url
 from .seed import seed_company
 
@@ -97,6 +97,22 @@ def groupmsgs():
     c = emu().company
     with c.lock:
         return jsonify(group_msgs=[{**m, "tasks": list(m["tasks"].values())} for m in c.group_msgs.values()])
+
+
+@bp.get("/groupmsg/received")
+def groupmsg_received():
+    """Per recipient: how many mass messages were addressed to it, and how many it received (status 1)."""
+    return jsonify(massmsg.received(emu().company))
+
+
+@bp.post("/groupmsg/audience")
+def groupmsg_audience():
+    """Bulk customers for mass-send tests and benchmarks: {"userids": [...], "per_user": N, "prefix"?}."""
+    data, c = body(), emu().company
+    with c.lock:
+        added = massmsg.add_audience(c, list(data.get("userids") or []), int(data.get("per_user", 0)),
+                                     data.get("prefix", "wmbulk"))
+    return jsonify(added={u: len(ids) for u, ids in added.items()})
 
 
 @bp.get("/<any(welcomes, tag_marks, remarks):kind>")
