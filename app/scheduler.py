@@ -32,13 +32,20 @@ class PeriodicJob:
     description: str
     target: str      # "module:function", called with no arguments inside an app context
     cron: dict       # CronTrigger fields, in the corp timezone
+    then: tuple[str, ...] = ()  # further "module:function"s run after it, in order, while none has raised
 
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("contacts.reconcile", "每晚全量对账同步：补上回调遗漏或乱序的变化",
                 "app.contacts.sync:reconcile", {"hour": 3, "minute": 0}),
-    PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签",
-                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}),
+    PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签，随后按新分数执行规则标签",
+                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}, then=("app.tags.rules:nightly",)),
+    PeriodicJob("campaigns.schedule", "每分钟为到期的群发创建并规划执行（错过太久的记为已错过）",
+                "app.campaigns.runs:tick", {"minute": "*"}),
+    PeriodicJob("campaigns.poll", "每分钟查询群发任务：成员确认、发送结果、提醒未确认成员",
+                "app.campaigns.polling:tick", {"minute": "*"}),
+    PeriodicJob("campaigns.outside_sends", "每 30 分钟导入控制台以外的群发（计入接收上限）",
+                "app.campaigns.outside_sends:scheduled_import", {"minute": "*/30"}),
 )
 _app: Flask | None = None
 
@@ -84,11 +91,12 @@ class SingleInstanceLock:
 def run_job(key: str) -> None:
     """Entry point APScheduler stores by reference: run one declared job in an app context."""
     job = next(j for j in JOBS if j.key == key)
-    module, function = job.target.split(":")
     with _app.app_context():
         started = time.monotonic()
         log.info("job %s started", key)
-        getattr(importlib.import_module(module), function)()
+        for target in (job.target, *job.then):
+            module, function = target.split(":")
+            getattr(importlib.import_module(module), function)()
         log.info("job %s finished in %.1fs", key, time.monotonic() - started)
 
 

@@ -47,6 +47,19 @@ class WeComHttp:
 
 
 @pytest.fixture
+def synced(app, emulator):
+    """The console using the emulator as WeCom (no callbacks back), after one full sync."""
+    app.config["WECOM_API_BASE"] = emulator.api_base
+    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret}, "test")
+    connection.forget()
+    from app.contacts import sync
+
+    sync.execute(sync.begin("test").id)
+    yield emulator
+    connection.forget()
+
+
+@pytest.fixture
 def wecom(emulator):
     """Raw HTTP access to the emulator's WeCom API with a valid access_token."""
     return WeComHttp(emulator)

@@ -1,25 +1,11 @@
 """Tagging customers from the contact pages writes to WeCom (the emulator) relation by relation and shows each result."""
-import pytest
 from sqlalchemy import select
 
-from app.contacts import sync
 from app.contacts.models import CorpTag, FollowRelation
-from app.core import settings
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.wecom import connection
 from tests.conftest import csrf_token
-
-
-@pytest.fixture
-def synced(app, emulator):
-    """The console using the emulator as WeCom (no callbacks back), after one full sync."""
-    app.config["WECOM_API_BASE"] = emulator.api_base
-    settings.save({"wecom.corp_id": emulator.corp_id, "wecom.secret": emulator.secret}, "test")
-    connection.forget()
-    sync.execute(sync.begin("test").id)
-    yield emulator
-    connection.forget()
 
 
 def open_relations(count: int) -> list[FollowRelation]:

@@ -37,3 +37,20 @@ def test_nightly_rfm_recompute_runs_after_the_reconcile(app):
     jobs = {job.id: job for job in scheduler.build(app).get_jobs()}
     fields = {f.name: str(f) for f in jobs["rfm.recompute"].trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("4", "0")
+
+
+def test_the_nightly_rfm_job_then_evaluates_rule_tags_on_the_new_scores(app, synced):
+    from app.rfm.models import RfmRun
+    from app.tags import rule_admin
+    from app.tags.models import TagRuleRun
+    from tests.integration.test_tags_rules import customers, new_tag, orders, spent_rule, carriers
+
+    (buyer,) = customers(1)
+    orders(("n1", buyer, "1200.00", 3, "paid", None))
+    tag = new_tag("夜间规则")
+    rule_admin.save(None, "近90天消费满1000", tag, spent_rule(), True, "test")
+    scheduler.build(app)
+    scheduler.run_job("rfm.recompute")
+    assert db.session.scalars(select(RfmRun)).one().started_by == "scheduler"
+    assert db.session.scalars(select(TagRuleRun)).one().started_by == "scheduler"
+    assert buyer in carriers(tag)

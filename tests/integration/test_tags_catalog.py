@@ -11,7 +11,6 @@ from app.extensions import db
 from app.tags import catalog
 from app.wecom import connection
 from tests.conftest import csrf_token
-from tests.integration.test_contacts_bulk_tags import synced  # noqa: F401 (fixture: the emulator, synced in)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from app.rfm import ingest
 from app.tags import catalog, rule_admin, rules
 from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
 from tests.conftest import csrf_token
-from tests.integration.test_contacts_bulk_tags import synced  # noqa: F401 (fixture)
 
 MARK = "externalcontact/mark_tag"
 
