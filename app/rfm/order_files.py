@@ -112,11 +112,3 @@ def paid_orders(orders: list[OrderRecord], zone: tzinfo) -> list[PaidOrder]:
     return [PaidOrder(r.order_id, r.external_userid, r.amount, r.paid_at.astimezone(zone).date())
             for r in orders if r.status == "paid" and r.external_userid]
 
-
-def write_scores(stream: TextIO, scores) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["external_userid", "recency_days", "frequency", "monetary", "r_score", "f_score",
-                     "m_score", "segment", "class8"])
-    for s in scores:
-        writer.writerow([s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score,
-                         s.f_score, s.m_score, s.segment, s.class8])

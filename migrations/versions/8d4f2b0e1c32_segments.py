@@ -1,7 +1,7 @@
 """segments: saved segments (人群); indexes for windowed order, activity and channel state conditions
 
 Revision ID: 8d4f2b0e1c32
-Revises: 7c3e1a9d0b21
+Revises: 5b0c2f1e9a77
 Create Date: 2026-11-23 16:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d4f2b0e1c32'
-down_revision = '7c3e1a9d0b21'
+down_revision = '5b0c2f1e9a77'
 branch_labels = None
 depends_on = None
 
