@@ -14,7 +14,7 @@ from app.extensions import db
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeCodeExpired
 from app.wecom.handlers import on
-from app.welcome import content
+from app.core import content
 from app.welcome.choice import channel_for, template_for
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
 

@@ -11,7 +11,7 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
-from app.welcome import content
+from app.core import content
 from app.welcome.models import SCOPE_DEFAULT, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 

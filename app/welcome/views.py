@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from app.contacts.contact_list import staff_names
 from app.contacts.models import Staff
+from app.core import content
 from app.core.export import csv_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
-from app.welcome import content, messages, report
+from app.welcome import messages, report
 from app.welcome.handlers import EXPIRED, INTERRUPTED, NO_CODE, NO_TEMPLATE
 from app.welcome.models import OUTCOME_LABELS, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 

@@ -1,7 +1,7 @@
 """Message content: variables rendered, unknown variables and WeCom's limits refused with a clear message."""
 import pytest
 
-from app.welcome import content
+from app.core import content
 
 
 def errors_of(text, attachments=None) -> list[str]:

@@ -1,6 +1,8 @@
 """Message content (text with variables + attachments) within WeCom's limits: parse, validate, render. No Flask, no DB.
 
-Reused by the welcome templates, pushes and referral tasks:
+One model for every message the console sends, so operators write variables the same way everywhere:
+welcome templates, pushes (campaigns; see campaigns.sendrules for what the variables become in a mass
+message) and later referral tasks and wake-ups.
 
     content = parse(text, attachments)          # raises ContentInvalid(errors) with every problem found
     text, attachments = render(content, {"客户昵称": "王芳", "员工姓名": "李雷"})
@@ -19,7 +21,7 @@ from app.core.permissions import N_
 
 MAX_TEXT_BYTES = 4000      # send_welcome_msg / add_msg_template text.content
 MAX_ATTACHMENTS = 9
-VARIABLES = {"客户昵称": N_("客户在微信里的昵称"), "员工姓名": N_("添加客户的员工姓名")}
+VARIABLES = {"客户昵称": N_("客户在微信里的昵称"), "员工姓名": N_("发送消息的员工姓名")}
 SAMPLE_VALUES = {"客户昵称": "王芳", "员工姓名": "李雷"}
 KINDS = {"image": N_("图片"), "link": N_("链接"), "miniprogram": N_("小程序")}
 # (field, label, required, max bytes or None); image needs media_id or pic_url (media_id wins).
@@ -42,7 +44,11 @@ class ContentError:
     params: dict[str, Any] = field(default_factory=dict)
 
     def text(self, gettext=None) -> str:
-        return (gettext or (lambda m, **p: m % p if p else m))(self.message, **self.params)
+        """The message with its params; with `gettext` translated, the field label (a msgid too) included."""
+        if gettext is None:
+            return self.message % self.params if self.params else self.message
+        params = {k: gettext(v) if k == "label" else v for k, v in self.params.items()}
+        return gettext(self.message, **params)
 
 
 class ContentInvalid(ValueError):
