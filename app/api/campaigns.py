@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -22,9 +23,11 @@ SECURITY = [{"bearerAuth": []}]
 
 
 class ContentSchema(ma.Schema):
-    text = ma.fields.String(load_default="", metadata={"description": "文字，可用 {staff_name}；最多 4000 字节"})
-    attachments = ma.fields.List(ma.fields.Dict(), load_default=list,
-                                 metadata={"description": "企业微信 attachments 格式（image / link / miniprogram），最多 9 个"})
+    text = ma.fields.String(load_default="", metadata={
+        "description": "文字，最多 4000 字节；变量 {员工姓名} 填发送成员姓名，{客户昵称} 群发无法逐人替换、显示为「您」；"
+                       "花括号本身写作 {{ 和 }}"})
+    attachments = ma.fields.List(ma.fields.Dict(), load_default=list, metadata={
+        "description": "企业微信 attachments 格式（image / link / miniprogram），最多 9 个，限制与欢迎语相同"})
 
 
 class VariantSchema(ma.Schema):
@@ -109,8 +112,9 @@ def _out(campaign: Campaign) -> dict:
 
 def _refused(exc: Exception):
     if isinstance(exc, CampaignInvalid):
-        return error_response(422, "群发内容未通过校验", {field: [m for f, m in exc.problems if f == field]
-                                                          for field, _m in exc.problems})
+        messages = exc.messages(gettext)
+        return error_response(422, "群发内容未通过校验", {field: [m for f, m in messages if f == field]
+                                                          for field, _m in messages})
     return error_response(409, str(exc))
 
 

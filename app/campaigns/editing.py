@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.campaigns import content as content_rules
 from app.campaigns import guards, policies
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignStatus as S,
                                   CampaignVariant)
 from app.campaigns.schedule import Schedule
 from app.contacts.models import Staff
-from app.core import audit, settings
+from app.core import audit, content, settings
 from app.core.db import transaction, utcnow
+from app.core.permissions import N_
 from app.extensions import db
 from app.segments import service as segments
 
@@ -29,15 +29,34 @@ MAX_HOLDOUT = 50
 VARIANT_KEYS = "ABCDE"
 
 
+Problem = tuple[str, str | content.ContentError]  # (field, message); content errors are msgids with params
+
+
 @dataclass
 class CampaignInvalid(Exception):
     """The spec cannot be saved: (field, message) problems, and the sensitive words found per content field."""
 
-    problems: list[tuple[str, str]]
+    problems: list[Problem]
     words: dict[str, list[guards.WordHit]] = field(default_factory=dict)
 
+    def messages(self, gettext=None) -> list[tuple[str, str]]:
+        """(field, text) per problem; content errors translated with `gettext`, a variant's prefixed with its key."""
+        translate = gettext or (lambda m, **p: m % p if p else m)
+        found = []
+        for name, message in self.problems:
+            if isinstance(message, content.ContentError):
+                message = message.text(translate)
+                if name.startswith("variants."):
+                    message = translate(N_("版本 %(key)s：%(problem)s"), key=name.split(".", 1)[1], problem=message)
+            found.append((name, message))
+        return found
+
+    def content_errors(self, name: str = "content") -> list[content.ContentError]:
+        """The content errors of one content field, for the shared content editor."""
+        return [m for f, m in self.problems if f == name and isinstance(m, content.ContentError)]
+
     def __str__(self) -> str:
-        return "；".join(f"{f}: {m}" for f, m in self.problems)
+        return "；".join(f"{f}: {m}" for f, m in self.messages())
 
 
 def parse_local_datetime(text: str | None) -> datetime | None:
@@ -61,11 +80,11 @@ def schedule_of(campaign: Campaign) -> Schedule:
 class _Checker:
     def __init__(self, spec: dict[str, Any], words: list[str]):
         self.spec, self.words = spec, words
-        self.problems: list[tuple[str, str]] = []
+        self.problems: list[Problem] = []
         self.hits: dict[str, list[guards.WordHit]] = {}
         self.values: dict[str, Any] = {}
 
-    def add(self, name: str, message: str) -> None:
+    def add(self, name: str, message: str | content.ContentError) -> None:
         self.problems.append((name, message))
 
     def integer(self, name: str, default: int, low: int, high: int, label: str) -> int:
@@ -79,10 +98,15 @@ class _Checker:
         return value
 
     def content(self, name: str, value: Any, label: str = "") -> dict:
+        """The content as stored (app.core.content: the same variables and limits as welcome messages)."""
         value = value if isinstance(value, dict) else {}
-        clean = {"text": str(value.get("text") or "").strip(), "attachments": list(value.get("attachments") or [])}
-        for problem in content_rules.problems(clean, label):
-            self.add(name, problem)
+        text, attachments = str(value.get("text") or ""), list(value.get("attachments") or [])
+        try:
+            clean = content.parse(text, attachments).to_json()
+        except content.ContentInvalid as exc:
+            clean = {"text": text.strip(), "attachments": attachments}
+            for error in exc.errors:
+                self.add(name, error)
         if hits := guards.find_sensitive(clean["text"], self.words):
             self.hits[name] = hits
             self.add(name, f"{label}含敏感词：" + "、".join(sorted({h.word for h in hits})) + "，请修改后再保存")

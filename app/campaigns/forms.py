@@ -4,10 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.campaigns.content import MAX_ATTACHMENTS, attachment
-
-ATTACHMENT_FIELDS = ("title", "url", "desc", "pic_url", "appid", "page", "pic_media_id")
-BLANK_ATTACHMENT_ROWS = 2
+from app.core import content
 
 
 def _ints(values: list[str]) -> list[int]:
@@ -20,22 +17,17 @@ def _lines(text: str) -> list[str]:
 
 def spec_from_form(form) -> dict[str, Any]:
     """The spec the editor's fields describe; bad JSON in the rule box becomes a rule the checker reports."""
-    attachments = []
-    for number in range(MAX_ATTACHMENTS + BLANK_ATTACHMENT_ROWS):
-        kind = form.get(f"att{number}_type", "")
-        fields = {f: form.get(f"att{number}_{f}", "") for f in ATTACHMENT_FIELDS}
-        if kind and any(v.strip() for v in fields.values()):
-            attachments.append(attachment(kind, fields))
-    content = {"text": form.get("text", ""), "attachments": attachments}
+    text, attachments = content.from_form(form)  # the shared content editor's fields
+    body = {"text": text, "attachments": attachments}
     variants = []
     if form.get("variant_b_text", "").strip():
         split_a = form.get("split_a", "50")
         split_b = 100 - int(split_a) if split_a.isdigit() else 0
-        variants = [{"split_percent": split_a, "content": content},
+        variants = [{"split_percent": split_a, "content": body},
                     {"split_percent": split_b, "content": {"text": form["variant_b_text"], "attachments": attachments}}]
     spec: dict[str, Any] = {
         "name": form.get("name", ""), "category": form.get("category", ""), "chat_type": form.get("chat_type", ""),
-        "content": content, "variants": variants,
+        "content": body, "variants": variants,
         "holdout_percent": form.get("holdout_percent", "0"), "attribution_days": form.get("attribution_days", "3"),
         "schedule": {"kind": form.get("schedule_kind", "now"), "run_at": form.get("run_at", ""),
                      "time_of_day": form.get("time_of_day", ""), "weekdays": _ints(form.getlist("weekdays")),
@@ -57,12 +49,11 @@ def spec_from_form(form) -> dict[str, Any]:
 
 def form_values(spec: dict[str, Any]) -> dict[str, Any]:
     """What the editor shows for a spec: the variants folded back into "text" and "variant B"."""
-    content = spec.get("content") or {}
+    body = spec.get("content") or {}
     variants = spec.get("variants") or []
     values = dict(spec)
-    values["text"] = content.get("text", "")
-    values["attachments"] = list(content.get("attachments") or [])
-    values["attachment_rows"] = min(MAX_ATTACHMENTS, len(values["attachments"]) + BLANK_ATTACHMENT_ROWS)
+    values["text"] = body.get("text", "")
+    values["attachments"] = list(body.get("attachments") or [])
     values["variant_b_text"] = variants[1]["content"].get("text", "") if len(variants) > 1 else ""
     values["split_a"] = variants[0]["split_percent"] if variants else 50
     values["audience"] = "rule" if spec.get("audience_rule") is not None and not spec.get("segment_id") else "segment"

@@ -1,19 +1,18 @@
 """Pure rules of sending a push through WeCom: chunks, the message per task, result statuses, polling and reminders."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Iterator, Sequence
+
+from app.core import content
 
 MAX_SINGLE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
 MAX_GROUP_RECIPIENTS = 2_000    # add_msg_template: chat_id_list per call
 MAX_REMINDS_PER_DAY = 3         # remind_groupmsg_send: per mass message per 24 h
 REMIND_SPACING = timedelta(hours=24) / MAX_REMINDS_PER_DAY  # reminders this far apart never exceed the cap
 
-# A mass message is one text per task, and a task belongs to one sender: the staff member's name can be
-# filled in, the customer's cannot (WeCom sends the same text to every recipient of the task).
-STAFF_NAME = re.compile(r"\{\s*(staff_name|成员姓名|员工姓名)\s*\}")
-CUSTOMER_NAME = re.compile(r"\{\s*(customer_name|客户昵称|客户名称|客户姓名)\s*\}")
+# A mass message is one text per task, and a task belongs to one sender: {员工姓名} is the sender's name,
+# {客户昵称} cannot be personalised (WeCom sends the same text to every recipient of the task).
 CUSTOMER_FALLBACK = "您"
 
 # get_groupmsg_send_result status -> (delivery status, fail_reason)
@@ -34,8 +33,9 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 
 
 def render_text(text: str, staff_name: str) -> str:
-    """The text of one task: the sender's name filled in, a customer's name replaced by a neutral 「您」."""
-    return CUSTOMER_NAME.sub(CUSTOMER_FALLBACK, STAFF_NAME.sub(staff_name, text or ""))
+    """The text of one task (content variables, app.core.content): {员工姓名} is the sender, {客户昵称} 「您」."""
+    values = {"员工姓名": staff_name, "客户昵称": CUSTOMER_FALLBACK}
+    return content.render(content.Content(text or ""), values)[0]
 
 
 def message(chat_type: str, sender: str, targets: Sequence[str], text: str, attachments: Sequence[dict]) -> dict:

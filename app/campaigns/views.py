@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.campaigns import approvals, editing, forms, guards, policies, preview, runs
-from app.campaigns.content import MAX_ATTACHMENTS
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus, Delivery, RunStatus)
 from app.campaigns.results import skip_label
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
+from app.core import content
 from app.core.errors import UserError
 from app.core.guard import requires
 from app.core.permissions import Permission as P
@@ -55,19 +55,22 @@ def index():
                            sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
 
 
-def _editor(campaign: Campaign | None, spec: dict, problems=None, words=None, status: int = 200):
+def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | None = None, status: int = 200):
     staff = list(db.session.scalars(select(Staff).where(Staff.removed_at.is_(None)).order_by(Staff.name)))
     departments = list(db.session.scalars(select(Department).where(Department.removed_at.is_(None))
                                           .order_by(Department.id)))
-    problems = problems or []
+    problems = invalid.messages(_) if invalid else []
+    words = invalid.words if invalid else {}
     texts = {"content": spec.get("content", {}).get("text", ""),
              "variants.B": (spec.get("variants") or [{}, {}])[1].get("content", {}).get("text", "")
              if len(spec.get("variants") or []) > 1 else ""}
     return render_template("campaigns/edit.html", campaign=campaign, v=forms.form_values(spec), staff=staff,
                            departments=departments, segments=segments.list_segments(), weekdays=WEEKDAYS,
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
-                           marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in (words or {}).items()},
-                           max_attachments=MAX_ATTACHMENTS, sensitive=policies.current().words, **LABELS), status
+                           marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
+                           errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
+                           fields_of=content.FIELDS, variables=content.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
+                           sensitive=policies.current().words, **LABELS), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -81,7 +84,7 @@ def new(campaign_id: int | None = None):
     try:
         campaign = editing.save(campaign, spec, current_user.username)
     except CampaignInvalid as exc:
-        return _editor(campaign, spec, exc.problems, exc.words, 422)
+        return _editor(campaign, spec, exc, 422)
     flash(_("已保存（第 %(v)s 版）。提交后才会发送。", v=campaign.version), "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
 
@@ -119,7 +122,7 @@ def _act(campaign_id: int, action, done: str):
     try:
         action(campaign)
     except (UserError, CampaignInvalid) as exc:
-        flash(exc.localized() if isinstance(exc, UserError) else str(exc), "danger")
+        flash(exc.localized() if isinstance(exc, UserError) else "；".join(m for _f, m in exc.messages(_)), "danger")
     else:
         flash(done, "success")
     return redirect(url_for("campaigns.detail", campaign_id=campaign_id))

@@ -13,7 +13,7 @@ from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 
-TEXT = "{customer_name}好，我是{staff_name}，双十二会员价已开启"
+TEXT = "{客户昵称}好，我是{员工姓名}，双十二会员价已开启"
 
 
 def staff_and_customers(wecom, count: int = 2) -> list[tuple[str, list[str]]]:

@@ -48,6 +48,17 @@ def test_chunks_of_at_most_ten_thousand_per_sender(wired, wecom):
     assert len(wired.control.get("groupmsgs")["group_msgs"]) == 3
 
 
+def test_push_variables_reach_wecom_as_the_senders_name_and_a_neutral_you(wired, wecom):
+    [(sender, theirs)] = staff_and_customers(wecom, 1)
+    make_run([(t, sender) for t in theirs[:2]], text="{客户昵称}好，我是{员工姓名}，{{双十二}}会员价已开启")
+    dispatch_all()
+    [msg] = wired.control.get("groupmsgs")["group_msgs"]
+    name = next(u["name"] for u in wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]
+                if u["userid"] == sender)
+    assert msg["tasks"][0]["userid"] == sender
+    assert msg["text"]["content"] == f"您好，我是{name}，{{双十二}}会员价已开启"
+
+
 def test_lost_answer_is_looked_up_not_sent_again(wired, wecom):
     [(sender, mine)] = staff_and_customers(wecom, 1)
     run_id = make_run([(t, sender) for t in mine[:5]])

@@ -27,7 +27,7 @@ def seed(n: int = 40) -> None:
 
 def make_campaign(**spec) -> Campaign:
     base = {"name": "双十二预热", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
-            "content": {"text": "{staff_name} 提醒您：双十二预热开始"}}
+            "content": {"text": "{员工姓名} 提醒您：双十二预热开始"}}
     campaign = editing.save(None, {**base, **spec}, "tester")
     campaign.approved_version, campaign.approved_at = campaign.version, NOON - timedelta(hours=1)
     campaign.status = "approved"

@@ -15,8 +15,8 @@ def test_chunks_above_ten_thousand():
 
 
 def test_text_fills_staff_name_but_not_customer_name():
-    text = "{customer_name}好，我是{staff_name}，{ 客户昵称 }的专属顾问{成员姓名}"
-    assert r.render_text(text, "李娜") == "您好，我是李娜，您的专属顾问李娜"
+    text = "{客户昵称}好，我是{员工姓名}，{客户昵称}的专属顾问{员工姓名}，{{会员价}}"
+    assert r.render_text(text, "李娜") == "您好，我是李娜，您的专属顾问李娜，{会员价}"
     assert r.render_text("", "李娜") == ""
 
 

@@ -10,7 +10,7 @@ from app.core.db import utcnow
 from app.extensions import db
 
 SPEC = {"name": "新品上市", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
-        "content": {"text": "{staff_name}：新品上市啦", "attachments": [
+        "content": {"text": "{员工姓名}：新品上市啦", "attachments": [
             {"msgtype": "link", "link": {"title": "新品", "url": "https://shop.example.com/new"}}]},
         "holdout_percent": 10}
 
@@ -56,6 +56,17 @@ def test_bad_spec_is_422_with_fields_and_nothing_saved(client, auth):
     assert "含敏感词" in response.json["error"]["details"]["content"][0]
     assert "holdout_percent" in response.json["error"]["details"]
     assert client.get("/api/v1/campaigns/1", headers=auth("viewer")).status_code == 404
+
+
+def test_bad_attachment_is_422_with_the_content_modules_errors(client, auth):
+    attachments = [{"msgtype": "link", "link": {"title": "新品", "url": "ftp://shop"}}, {"msgtype": "video"}]
+    response = client.post("/api/v1/campaigns", json={**SPEC, "content": {"text": "{员工名}：上新", "attachments": attachments}},
+                           headers=auth("operator"))
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["content"] == [
+        "未知变量 {员工名}：可用的变量有 {客户昵称}、{员工姓名}",
+        "第 1 个附件的「链接地址」要以 http:// 或 https:// 开头",
+        "第 2 个附件的类型不支持（可用：图片、链接、小程序）"]
 
 
 def test_approval_is_enforced_per_role(client, auth):

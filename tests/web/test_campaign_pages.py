@@ -12,7 +12,7 @@ from app.extensions import db
 from tests.conftest import csrf_token, sign_in
 
 FORM = {"name": "周末上新", "category": "content", "chat_type": "single", "audience": "rule",
-        "audience_rule": '{"op": "and", "rules": []}', "text": "{staff_name} 为您推荐本周新品",
+        "audience_rule": '{"op": "and", "rules": []}', "text": "{员工姓名} 为您推荐本周新品",
         "schedule_kind": "now", "holdout_percent": "10", "attribution_days": "3", "split_a": "50"}
 
 
@@ -59,9 +59,27 @@ def test_sensitive_words_block_the_save_and_are_highlighted(client, signed_in_as
 
 def test_content_limits_are_reported(client, signed_in_as, company):
     signed_in_as("operator")
-    html = post(client, "/campaigns/new", {**FORM, "text": "好" * 1400, "att0_type": "link",
-                                           "att0_title": "新品", "att0_url": "ftp://x"}).get_data(as_text=True)
-    assert "文字最多 4000 字节" in html and "地址须以 http:// 或 https:// 开头" in html
+    html = post(client, "/campaigns/new", {**FORM, "text": "好" * 1400, "att-0-msgtype": "link",
+                                           "att-0-link-title": "新品", "att-0-link-url": "ftp://x"}).get_data(as_text=True)
+    assert "文字最多 4000 字节" in html and "第 1 个附件的「链接地址」要以 http:// 或 https:// 开头" in html
+    assert 'value="ftp://x"' in html  # the operator's attachment is shown again to be corrected
+
+
+def test_push_editor_uses_the_welcome_variables_and_explains_them(client, signed_in_as, company):
+    signed_in_as("operator")
+    html = client.get("/campaigns/new").get_data(as_text=True)
+    assert 'data-insert="{员工姓名}"' in html and 'data-insert="{客户昵称}"' in html
+    assert "{客户昵称} 无法逐人替换，会显示为「您」" in html
+    html = post(client, "/campaigns/new", {**FORM, "text": "{staff_name} 为您推荐"}).get_data(as_text=True)
+    assert "未知变量 {staff_name}：可用的变量有 {客户昵称}、{员工姓名}" in html
+
+
+def test_push_content_errors_are_translated(client, signed_in_as, company):
+    signed_in_as("operator")
+    client.post("/auth/language/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    html = post(client, "/campaigns/new", {**FORM, "att-0-msgtype": "link",
+                                           "att-0-link-title": "新品"}).get_data(as_text=True)
+    assert "Attachment 1 is missing “Link URL”" in html and "缺少" not in html
 
 
 def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company):
