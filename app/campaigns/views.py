@@ -100,7 +100,8 @@ def detail(campaign_id: int):
                                     .order_by(Staff.name)))
     sample_staff = staff[0].name if staff else _("（员工姓名）")
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
-                           rendered=[(v.get("key", "A"), render_text(v["content"].get("text", ""), sample_staff))
+                           rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
+                                                                  v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
