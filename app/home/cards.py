@@ -33,6 +33,8 @@ class Provider:
 
 PROVIDERS: tuple[Provider, ...] = (
     Provider(P.CONTACTS_VIEW, "app.contacts.home_cards:customer_cards"),
+    Provider(P.CAMPAIGNS_VIEW, "app.campaigns.home_cards:campaign_cards"),
+    Provider(P.WELCOME_MANAGE, "app.welcome.home_cards:welcome_cards"),
     Provider(P.RFM_VIEW, "app.rfm.home_cards:rfm_cards"),
     Provider(P.SYNC_RUN, "app.contacts.home_cards:sync_cards"),
     Provider(P.CALLBACKS_MANAGE, "app.wecom.home_cards:callback_cards"),

@@ -84,3 +84,28 @@ def test_rfm_cards_count_watched_segments_and_who_moved_in(client, signed_in_as)
     assert ">2</a>" in _card(html, "高危流失") and "较上次新进入 1" in _card(html, "高危流失")
     assert "/rfm/customers?segment=at_risk" in _card(html, "高危流失")
     assert ">1</a>" in _card(html, "冠军客户")
+
+
+def test_supervisor_is_sent_to_the_approvals_waiting_for_them(client, signed_in_as):
+    from app.campaigns.models import Campaign
+
+    db.session.add_all([Campaign(name="双11预热", status="pending_approval", created_by="op"),
+                        Campaign(name="草稿", status="draft", created_by="op")])
+    db.session.commit()
+    signed_in_as("supervisor")
+    card = _card(client.get("/").get_data(as_text=True), "待审批群发")
+    assert ">1</a>" in card and "/campaigns/approvals" in card and "请审批后再发送" in card
+
+
+def test_welcome_card_counts_todays_greetings_and_misses(client, signed_in_as):
+    from app.welcome.models import WelcomeRecord
+
+    now = utcnow()
+    db.session.add_all(WelcomeRecord(inbox_id=i, welcome_code=f"code-{i}", userid="alice", external_userid=f"wm-{i}",
+                                     outcome=outcome, received_at=when)
+                       for i, (outcome, when) in enumerate([("sent", now), ("sent", now), ("missed", now),
+                                                            ("sent", now - timedelta(days=2))]))
+    db.session.commit()
+    signed_in_as("community_manager")
+    card = _card(client.get("/").get_data(as_text=True), "今日欢迎语")
+    assert ">2</a>" in card and "超时或失败 1" in card
