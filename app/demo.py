@@ -29,7 +29,7 @@ from app.extensions import db
 from app.rfm import recompute
 from app.segments.demo import seed_demo_segments
 from app.tags.demo_rule import seed_example_rule
-from app.welcome.demo import seed_demo_welcome
+from app.welcome.demo import seed_demo_welcome, simulate_live_adds
 from config import INSTANCE_DIR, PROJECT_ROOT
 
 DEMO_PASSWORD = "demo-password"
@@ -109,6 +109,11 @@ def link_demo_supervisor() -> None:
                              wecom_userid=leader, is_enabled=True, actor=accounts.find_user("admin"))
 
 
+def _with_context(app, target, *args) -> None:
+    with app.app_context():
+        target(*args)
+
+
 def run_demo(host: str, port: int) -> None:
     app = current_app._get_current_object()
     if app.config["NAME"] != "demo":
@@ -125,9 +130,12 @@ def run_demo(host: str, port: int) -> None:
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
     threading.Thread(target=scheduler.run_forever, args=(app,), name="demo-scheduler", daemon=True).start()
+    threading.Thread(target=_with_context, args=(app, simulate_live_adds, api_base, stop), name="demo-visitors",
+                     daemon=True).start()
     if recompute.latest_run() is None:
         click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
         recompute.execute_in_background(app, recompute.begin("demo").id)
+    click.echo("模拟器每 15 秒模拟一位新客户扫「双十一直播间」渠道码添加员工（欢迎语页与首页可见）")
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")

@@ -1,12 +1,15 @@
 """The demo's welcome set-up: a default, a staff and a channel template, a live-stream channel, WeCom's own ways."""
 from __future__ import annotations
 
+import requests
 from sqlalchemy import select
 
 from app.contacts.models import CorpTag, Staff
 from app.extensions import db
 from app.welcome import channels, messages
-from app.welcome.models import WelcomeTemplate
+from app.welcome.models import Channel, WelcomeTemplate
+
+LIVE_STATE = "live-1111"
 
 GIFT = {"msgtype": "link", "link": {"title": "新人专享：首单立减 20 元", "url": "https://shop.example.com/newcomer",
                                     "desc": "7 天内有效，全场茶叶可用"}}
@@ -30,6 +33,21 @@ def seed_demo_welcome() -> int:
     tags = db.session.scalars(select(CorpTag.tag_id).where(CorpTag.deleted_at.is_(None)).order_by(CorpTag.tag_id)
                               .limit(1)).all()
     if followers:
-        channels.create(channels.ChannelInput("双十一直播间", "live-1111", followers, tag_ids=tags,
+        channels.create(channels.ChannelInput("双十一直播间", LIVE_STATE, followers, tag_ids=tags,
                                               template_id=live.id))
     return imported + bool(followers)
+
+
+def simulate_live_adds(api_base: str, stop, every_seconds: float = 15.0) -> None:
+    """Until `stop` is set: every `every_seconds` a new customer scans the demo's live-stream channel in the
+    emulator, so the welcome path (callback, 20-second send, channel tags) and its page are seen working."""
+    config_id = db.session.scalar(select(Channel.config_id).where(Channel.state == LIVE_STATE))
+    db.session.remove()
+    if config_id is None:
+        return
+    url = api_base.replace("/cgi-bin/", "/_emulator/simulate/add_customer")
+    while not stop.wait(every_seconds):
+        try:
+            requests.post(url, json={"config_id": config_id}, timeout=5)
+        except requests.RequestException:  # the emulator is stopping with the demo
+            return
