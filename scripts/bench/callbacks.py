@@ -16,11 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from scripts.bench.common import console_env, console_processes, summary
+from scripts.bench.common import POSTGRES, console_env, console_processes, summary
 from scripts.scratch_db import create_scratch_database, drop_scratch_database
 from scripts.wecom_emulator.testing import RunningEmulator
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def fire(emu, count: int, rate: float) -> float:

@@ -36,12 +36,11 @@ from app.wecom import connection
 from app.wecom.gateway import WeComGateway
 from app.wecom.ratelimit import DEFAULT_PER_MINUTE, TokenBucket
 from config import TestConfig
-from scripts.bench.common import ROOT
+from scripts.bench.common import POSTGRES, ROOT
 from scripts.scratch_db import create_scratch_database, drop_scratch_database
 from scripts.wecom_emulator.settings import Settings
 from scripts.wecom_emulator.testing import ControlClient
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 UNLIMITED = 10_000_000
 
 
@@ -64,7 +63,7 @@ def start_emulator(port: int) -> tuple[subprocess.Popen, str]:
 def planned_run(stem: str, staff: int, per_user: int, prefix: str) -> int:
     """A campaign and a planned run: staff {stem}0.. each with per_user deliveries {prefix}{userid}x{n}."""
     with transaction():
-        campaign = Campaign(name=f"bench {prefix}", content={"text": "{customer_name}好，我是{staff_name}，新品上市"},
+        campaign = Campaign(name=f"bench {prefix}", content={"text": "{客户昵称}好，我是{员工姓名}，新品上市"},
                             created_by="bench", version=1, approved_version=1, status="running")
         db.session.add(campaign)
         db.session.flush()

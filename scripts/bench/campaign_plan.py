@@ -17,14 +17,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text, update
 
-from app import create_app
 from app.campaigns import editing, planner, runs
 from app.campaigns.models import Campaign, CampaignRun
 from app.core.db import utcnow
 from app.extensions import db
-from config import TestConfig
-from scripts.bench.contacts_list import POSTGRES, generate
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.bench.common import scratch_console, scratch_options
+from scripts.bench.contacts_list import generate
 
 HISTORY = [
     """INSERT INTO campaign_opt_outs (customer_id, reason, created_by, created_at)
@@ -44,7 +42,7 @@ HISTORY = [
 
 def new_campaign(name: str, now: datetime) -> Campaign:
     spec = {"name": name, "category": "promotion", "audience_rule": {"op": "and", "rules": []}, "holdout_percent": 10,
-            "content": {"text": "{staff_name} 提醒您：双十二预热开始"},
+            "content": {"text": "{员工姓名} 提醒您：双十二预热开始"},
             "variants": [{"split_percent": 50, "content": {"text": "版本 A"}},
                          {"split_percent": 50, "content": {"text": "版本 B"}}]}
     campaign = editing.save(None, spec, "bench")
@@ -81,40 +79,26 @@ def plan_once(number: int, now: datetime) -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--server", default=POSTGRES)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
+    scratch_options(parser, repeat=3)
     args = parser.parse_args()
-    url = create_scratch_database(args.server, prefix="scrm_bench")
-    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
-    app = create_app(config)
     now = utcnow().replace(microsecond=0)
     if now.astimezone(timezone(timedelta(hours=8))).hour < 9 or now.astimezone(timezone(timedelta(hours=8))).hour >= 21:
         print("(corp time is in the quiet hours: runs will be planned as waiting for the window; same work)")
-    try:
-        with app.app_context():
-            db.create_all()
-            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations in {url}")
+    with scratch_console(args) as fresh:
+        if fresh:
+            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations")
             generate(args.customers)
             history(args.customers, now)
-            timings = []
-            for number in range(1, args.repeat + 1):
-                elapsed, counts = plan_once(number, now)
-                timings.append(elapsed)
-                print(f"run {number}: {elapsed:.1f} s  total {counts['total']:,}  planned {counts['planned']:,}  "
-                      f"holdout {counts['holdout']:,}  skipped {counts['skipped']:,} {counts['skip_reasons']}",
-                      flush=True)
-            median = statistics.median(timings)
-            print(f"\nmedian {median:.1f} s over {len(timings)} runs (target < 60 s): "
-                  f"{'OK' if median < 60 else 'TOO SLOW'}")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if args.keep:
-            print(f"kept {url}")
-        else:
-            drop_scratch_database(args.server, url)
+        timings = []
+        for number in range(1, args.repeat + 1):
+            elapsed, counts = plan_once(number, now)
+            timings.append(elapsed)
+            print(f"run {number}: {elapsed:.1f} s  total {counts['total']:,}  planned {counts['planned']:,}  "
+                  f"holdout {counts['holdout']:,}  skipped {counts['skipped']:,} {counts['skip_reasons']}",
+                  flush=True)
+        median = statistics.median(timings)
+        print(f"\nmedian {median:.1f} s over {len(timings)} runs (target < 60 s): "
+              f"{'OK' if median < 60 else 'TOO SLOW'}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: percentiles, a free port, the console run as real processes."""
+"""Shared pieces of the benchmarks: percentiles, a free port, scratch databases, the console run as real processes."""
 from __future__ import annotations
 
 import os
@@ -13,6 +13,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -27,6 +28,41 @@ def percentile(values: list[float], p: float) -> float:
 def summary(values: list[float]) -> str:
     return (f"n={len(values)} p50={percentile(values, 50):.1f} p95={percentile(values, 95):.1f} "
             f"p99={percentile(values, 99):.1f} max={max(values, default=float('nan')):.1f}")
+
+
+def scratch_options(parser, repeat: int) -> None:
+    """The options of a benchmark on a generated scratch PostgreSQL database."""
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--server", default=POSTGRES)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
+    parser.add_argument("--database", help="time against a database kept by an earlier --keep run (no generation)")
+
+
+@contextmanager
+def scratch_console(args):
+    """An app context on a new scratch database with the whole schema (or on `args.database`, kept from an
+    earlier run); yields whether the data still has to be generated. Dropped afterwards unless kept."""
+    from app import create_app
+    from app.extensions import db
+    from config import TestConfig
+    from scripts.scratch_db import create_scratch_database, drop_scratch_database
+
+    url = args.database or create_scratch_database(args.server, prefix="scrm_bench")
+    app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    try:
+        with app.app_context():
+            if not args.database:
+                db.create_all()
+                print(f"scratch database {url}")
+            yield not args.database
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if args.keep or args.database:
+            print(f"kept {url}")
+        else:
+            drop_scratch_database(args.server, url)
 
 
 def free_port() -> int:

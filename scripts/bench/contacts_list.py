@@ -13,15 +13,11 @@ import time
 
 from sqlalchemy import text
 
-from app import create_app
 from app.contacts.contact_list import Filters, load_page
 from app.contacts.scope import Scope
 from app.extensions import db
-from config import TestConfig
-from scripts.bench.common import percentile
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.bench.common import percentile, scratch_console, scratch_options
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STAFF, DEPARTMENTS, TAGS, CHANNELS = 200, 20, 40, 50
 
 GENERATE = [
@@ -100,37 +96,23 @@ def time_case(filters: dict, page: int, repeat: int) -> tuple[list[float], int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--server", default=POSTGRES)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
+    scratch_options(parser, repeat=7)
     args = parser.parse_args()
-    url = create_scratch_database(args.server, prefix="scrm_bench")
-    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
-    app = create_app(config)
-    try:
-        with app.app_context():
-            db.create_all()
-            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations in {url}")
+    with scratch_console(args) as fresh:
+        if fresh:
+            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations")
             started = time.monotonic()
             generate(args.customers)
             print(f"generated in {time.monotonic() - started:.0f} s\n")
-            print(f"{'case':34} {'rows':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-            worst = 0.0
-            for name, filters, page in CASES:
-                timings, shown = time_case(filters, page, args.repeat)
-                p95 = percentile(timings, 95)
-                worst = max(worst, p95)
-                print(f"{name:34} {shown:>4} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f}",
-                      flush=True)
-            print(f"\nworst p95 {worst:.1f} ms (target < 300 ms): {'OK' if worst < 300 else 'TOO SLOW'}")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if args.keep:
-            print(f"kept {url}")
-        else:
-            drop_scratch_database(args.server, url)
+        print(f"{'case':34} {'rows':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        worst = 0.0
+        for name, filters, page in CASES:
+            timings, shown = time_case(filters, page, args.repeat)
+            p95 = percentile(timings, 95)
+            worst = max(worst, p95)
+            print(f"{name:34} {shown:>4} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f}",
+                  flush=True)
+        print(f"\nworst p95 {worst:.1f} ms (target < 300 ms): {'OK' if worst < 300 else 'TOO SLOW'}")
 
 
 if __name__ == "__main__":

@@ -20,15 +20,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from app import create_app
 from app.core.db import transaction
 from app.extensions import db
 from app.rfm import recompute, writeback
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
-from config import TestConfig
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.bench.common import scratch_console, scratch_options
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STAFF = 200
 AS_OF = date(2026, 6, 30)
 IDS = {"segment": {key: f"rfm-seg-{key}" for key in SEGMENT_LABELS},
@@ -128,39 +125,26 @@ def one_run(as_of: date) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
+    scratch_options(parser, repeat=3)
     parser.add_argument("--orders", type=int, default=10_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", default=POSTGRES)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
     args = parser.parse_args()
-    url = create_scratch_database(args.server, prefix="scrm_bench")
-    app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
-    try:
-        with app.app_context():
-            db.create_all()
-            print(f"generating {args.customers:,} customers, their relations and {args.orders:,} orders in {url}")
+    with scratch_console(args) as fresh:
+        if fresh:
+            print(f"generating {args.customers:,} customers, their relations and {args.orders:,} orders")
             params = {"customers": args.customers, "orders": args.orders, "staff": STAFF}
             execute_sql(GENERATE[:2], params)
             without_order_indexes(lambda: execute_sql(GENERATE[2:3], params))
             execute_sql(GENERATE[3:], params)
-            print("first run ever (everyone new), then WeCom is taken to carry every tag:")
-            runs = [one_run(AS_OF)]
-            for day in range(1, args.runs):
-                execute_sql(WECOM_CARRIES_THE_TAGS, {})
-                runs.append(one_run(AS_OF + timedelta(days=day)))
-            print("median of the runs: " + ", ".join(f"{stage} {statistics.median(r[stage] for r in runs):.1f} s"
-                                                     for stage in runs[0]))
-            total = statistics.median(r["total"] for r in runs)
-            print(f"recompute for {args.customers:,} customers: median {total:.1f} s (target < 30 s; machine "
-                  f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if args.keep:
-            print(f"kept {url}")
-        else:
-            drop_scratch_database(args.server, url)
+        print("first run (on a fresh database everyone is new), then WeCom is taken to carry every tag:")
+        runs = [one_run(AS_OF)]
+        for day in range(1, args.repeat):
+            execute_sql(WECOM_CARRIES_THE_TAGS, {})
+            runs.append(one_run(AS_OF + timedelta(days=day)))
+        print("median of the runs: " + ", ".join(f"{stage} {statistics.median(r[stage] for r in runs):.1f} s"
+                                                 for stage in runs[0]))
+        total = statistics.median(r["total"] for r in runs)
+        print(f"recompute for {args.customers:,} customers: median {total:.1f} s (target < 30 s; machine "
+              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from app import create_app
 from app.extensions import db
 from app.rfm.segments import CLASSES, SEGMENTS
 from app.segments import service
-from config import TestConfig
-from scripts.bench.common import percentile
-from scripts.bench.contacts_list import POSTGRES, generate as generate_contacts
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.bench.common import percentile, scratch_console, scratch_options
+from scripts.bench.contacts_list import generate as generate_contacts
 
 NOW = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)  # the contact generator's dates end at 2026-11-01
 CATEGORIES = ["茶叶", "茶具", "咖啡", "零食", "礼盒", "水果", "酒水", "日用"]
@@ -120,42 +117,27 @@ def timed(call, repeat: int) -> tuple[list[float], object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--server", default=POSTGRES)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
-    parser.add_argument("--database", help="time against a database kept by an earlier --keep run (no generation)")
+    scratch_options(parser, repeat=7)
     args = parser.parse_args()
-    url = args.database or create_scratch_database(args.server, prefix="scrm_bench")
-    app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
-    try:
-        with app.app_context():
-            if not args.database:
-                db.create_all()
-                print(f"generating {args.customers:,} customers with relations, scores, orders, events, groups in {url}")
-                started = time.monotonic()
-                generate(args.customers)
-                print(f"generated in {time.monotonic() - started:.0f} s\n")
-            print(f"{'case':48} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'sample 20 p50':>14}")
-            worst = 0.0
-            for name, segment_rule in CASES:
-                timings, found = timed(lambda: service.count(segment_rule, now=NOW), args.repeat)
-                sampled, _rows = timed(lambda: service.sample(segment_rule, 20, now=NOW), 3)
-                p95 = percentile(timings, 95)
-                worst = max(worst, p95)
-                print(f"{name:48} {found:>8} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f} "
-                      f"{percentile(sampled, 50):14.1f}", flush=True)
-            reference, _n = timed(lambda: db.session.scalar(text("SELECT count(*) FROM customers")), args.repeat)
-            print(f"\nreference: SELECT count(*) FROM customers p50 {percentile(reference, 50):.1f} ms "
-                  f"(machine load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-            print(f"worst p95 {worst:.1f} ms (target < 1000 ms): {'OK' if worst < 1000 else 'TOO SLOW'}")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if args.keep or args.database:
-            print(f"kept {url}")
-        else:
-            drop_scratch_database(args.server, url)
+    with scratch_console(args) as fresh:
+        if fresh:
+            print(f"generating {args.customers:,} customers with relations, scores, orders, events, groups")
+            started = time.monotonic()
+            generate(args.customers)
+            print(f"generated in {time.monotonic() - started:.0f} s\n")
+        print(f"{'case':48} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'sample 20 p50':>14}")
+        worst = 0.0
+        for name, segment_rule in CASES:
+            timings, found = timed(lambda: service.count(segment_rule, now=NOW), args.repeat)
+            sampled, _rows = timed(lambda: service.sample(segment_rule, 20, now=NOW), 3)
+            p95 = percentile(timings, 95)
+            worst = max(worst, p95)
+            print(f"{name:48} {found:>8} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f} "
+                  f"{percentile(sampled, 50):14.1f}", flush=True)
+        reference, _n = timed(lambda: db.session.scalar(text("SELECT count(*) FROM customers")), args.repeat)
+        print(f"\nreference: SELECT count(*) FROM customers p50 {percentile(reference, 50):.1f} ms "
+              f"(machine load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(f"worst p95 {worst:.1f} ms (target < 1000 ms): {'OK' if worst < 1000 else 'TOO SLOW'}")
 
 
 if __name__ == "__main__":

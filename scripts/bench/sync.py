@@ -21,10 +21,9 @@ from app.core import settings
 from app.extensions import db
 from app.wecom import connection
 from config import TestConfig
+from scripts.bench.common import POSTGRES
 from scripts.scratch_db import create_scratch_database, drop_scratch_database
 from scripts.wecom_emulator.testing import RunningEmulator
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def timed_sync() -> tuple[float, dict]:

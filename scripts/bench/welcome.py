@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from scripts.bench.callbacks import POSTGRES, _followers
-from scripts.bench.common import console_env, console_processes, percentile, summary
+from scripts.bench.callbacks import _followers
+from scripts.bench.common import POSTGRES, console_env, console_processes, percentile, summary
 from scripts.scratch_db import create_scratch_database, drop_scratch_database
 from scripts.wecom_emulator.testing import RunningEmulator
 
