@@ -20,6 +20,7 @@ from app.campaigns.schedule import Schedule
 from app.contacts.models import Staff
 from app.core import audit, content, settings
 from app.core.db import transaction, utcnow
+from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
 from app.segments import service as segments
@@ -29,7 +30,22 @@ MAX_HOLDOUT = 50
 VARIANT_KEYS = "ABCDE"
 
 
-Problem = tuple[str, str | content.ContentError]  # (field, message); content errors are msgids with params
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one editor field: a msgid with %(name)s params, translated where it is shown."""
+
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, gettext=None) -> str:
+        """The message with its params; with `gettext` translated, a `label` param and nested errors included."""
+        translate = gettext or (lambda m, **p: m % p if p else m)
+        params = {k: v.text(gettext) if isinstance(v, FieldError) else translate(v) if k == "label" else v
+                  for k, v in self.params.items()}
+        return translate(self.message, **params)
+
+
+Problem = tuple[str, FieldError | content.ContentError]  # (field, message): msgids with params
 
 
 @dataclass
@@ -40,14 +56,13 @@ class CampaignInvalid(Exception):
     words: dict[str, list[guards.WordHit]] = field(default_factory=dict)
 
     def messages(self, gettext=None) -> list[tuple[str, str]]:
-        """(field, text) per problem; content errors translated with `gettext`, a variant's prefixed with its key."""
+        """(field, text) per problem, translated with `gettext`; a variant's prefixed with its key."""
         translate = gettext or (lambda m, **p: m % p if p else m)
         found = []
-        for name, message in self.problems:
-            if isinstance(message, content.ContentError):
-                message = message.text(translate)
-                if name.startswith("variants."):
-                    message = translate(N_("版本 %(key)s：%(problem)s"), key=name.split(".", 1)[1], problem=message)
+        for name, problem in self.problems:
+            message = problem.text(gettext)
+            if name.startswith("variants."):
+                message = translate(N_("版本 %(key)s：%(problem)s"), key=name.split(".", 1)[1], problem=message)
             found.append((name, message))
         return found
 
@@ -84,8 +99,10 @@ class _Checker:
         self.hits: dict[str, list[guards.WordHit]] = {}
         self.values: dict[str, Any] = {}
 
-    def add(self, name: str, message: str | content.ContentError) -> None:
-        self.problems.append((name, message))
+    def add(self, name: str, message: str | content.ContentError, **params) -> None:
+        """A problem with field `name`: a content error, or a msgid marked N_() with its params."""
+        self.problems.append((name, message if isinstance(message, content.ContentError)
+                              else FieldError(message, params)))
 
     def integer(self, name: str, default: int, low: int, high: int, label: str) -> int:
         try:
@@ -93,11 +110,11 @@ class _Checker:
         except (TypeError, ValueError):
             value = None
         if value is None or not low <= value <= high:
-            self.add(name, f"{label}须是 {low} 到 {high} 之间的整数")
+            self.add(name, N_("%(label)s须是 %(low)s 到 %(high)s 之间的整数"), label=label, low=low, high=high)
             return default
         return value
 
-    def content(self, name: str, value: Any, label: str = "") -> dict:
+    def content(self, name: str, value: Any) -> dict:
         """The content as stored (app.core.content: the same variables and limits as welcome messages)."""
         value = value if isinstance(value, dict) else {}
         text, attachments = str(value.get("text") or ""), list(value.get("attachments") or [])
@@ -109,7 +126,7 @@ class _Checker:
                 self.add(name, error)
         if hits := guards.find_sensitive(clean["text"], self.words):
             self.hits[name] = hits
-            self.add(name, f"{label}含敏感词：" + "、".join(sorted({h.word for h in hits})) + "，请修改后再保存")
+            self.add(name, N_("含敏感词：%(words)s，请修改后再保存"), words="、".join(sorted({h.word for h in hits})))
         return clean
 
 
@@ -118,18 +135,18 @@ def _check(spec: dict[str, Any], words: list[str]) -> tuple[dict[str, Any], list
     v = c.values
     v["name"] = str(spec.get("name") or "").strip()
     if not v["name"] or len(v["name"]) > 64:
-        c.add("name", "请填写群发名称（最长 64 个字符）")
+        c.add("name", N_("请填写群发名称（最长 64 个字符）"))
     v["category"] = spec.get("category") or "promotion"
     if v["category"] not in CATEGORY_LABELS:
-        c.add("category", "类别只能是促销、内容或服务通知")
+        c.add("category", N_("类别只能是促销、内容或服务通知"))
     v["chat_type"] = spec.get("chat_type") or "single"
     if v["chat_type"] not in CHAT_TYPE_LABELS:
-        c.add("chat_type", "发送对象只能是客户或客户群")
+        c.add("chat_type", N_("发送对象只能是客户或客户群"))
     _check_audience(c)
     v["content"] = c.content("content", spec.get("content"))
     variants = _check_variants(c)
-    v["holdout_percent"] = c.integer("holdout_percent", 0, 0, MAX_HOLDOUT, "对照组比例")
-    v["attribution_days"] = c.integer("attribution_days", 3, 1, 30, "转化归因天数")
+    v["holdout_percent"] = c.integer("holdout_percent", 0, 0, MAX_HOLDOUT, N_("对照组比例"))
+    v["attribution_days"] = c.integer("attribution_days", 3, 1, 30, N_("转化归因天数"))
     _check_schedule(c)
     _check_senders(c)
     if c.problems:
@@ -146,7 +163,7 @@ def _check_audience(c: _Checker) -> None:
                              "name_contains": str(gf.get("name_contains") or "").strip(),
                              "chat_ids": [str(x) for x in gf.get("chat_ids") or [] if str(x).strip()]}
         if not any(v["group_filter"].values()):
-            c.add("group_filter", "请至少用一个条件选择客户群（群主、群名包含或指定群）")
+            c.add("group_filter", N_("请至少用一个条件选择客户群（群主、群名包含或指定群）"))
         return
     if spec.get("segment_id") not in (None, ""):
         try:
@@ -154,16 +171,17 @@ def _check_audience(c: _Checker) -> None:
         except (TypeError, ValueError):
             v["segment_id"] = 0
         if segments.get_segment(v["segment_id"]) is None:
-            c.add("segment_id", f"人群 {spec['segment_id']} 不存在")
+            c.add("segment_id", N_("人群 %(id)s 不存在"), id=spec["segment_id"])
     elif spec.get("audience_rule") is not None:
         try:
             segments.validate(spec["audience_rule"])
             v["audience_rule"] = spec["audience_rule"]
         except segments.RuleError as exc:
             for problem in exc.problems:
-                c.add("audience_rule", f"{problem.path}：{problem.message}")
+                c.add("audience_rule", N_("%(path)s：%(problem)s"), path=problem.path,
+                      problem=FieldError(problem.msgid, problem.params))
     else:
-        c.add("segment_id", "请选择人群或填写筛选规则")
+        c.add("segment_id", N_("请选择人群或填写筛选规则"))
 
 
 def _check_variants(c: _Checker) -> list[dict]:
@@ -171,7 +189,7 @@ def _check_variants(c: _Checker) -> list[dict]:
     if not raw:
         return []
     if len(raw) < 2 or len(raw) > len(VARIANT_KEYS):
-        c.add("variants", f"A/B 测试需要 2 到 {len(VARIANT_KEYS)} 个版本")
+        c.add("variants", N_("A/B 测试需要 2 到 %(n)s 个版本"), n=len(VARIANT_KEYS))
         return []
     variants = []
     for number, item in enumerate(raw):
@@ -181,11 +199,11 @@ def _check_variants(c: _Checker) -> list[dict]:
         except (TypeError, ValueError):
             split = -1
         if not 1 <= split <= 99:
-            c.add(f"variants.{key}", f"版本 {key} 的比例须在 1% 到 99% 之间")
-        content = c.content(f"variants.{key}", item.get("content"), f"版本 {key}：")
+            c.add(f"variants.{key}", N_("比例须在 1% 到 99% 之间"))
+        content = c.content(f"variants.{key}", item.get("content"))
         variants.append({"key": key, "split_percent": split, "content": content})
     if sum(v["split_percent"] for v in variants) != 100:
-        c.add("variants", "各版本的比例之和必须是 100%")
+        c.add("variants", N_("各版本的比例之和必须是 100%"))
     return variants
 
 
@@ -194,7 +212,7 @@ def _check_schedule(c: _Checker) -> None:
     kind = raw.get("kind") or "now"
     v.update(schedule_kind=kind, run_at=None, time_of_day=None, weekdays=[], ends_on=None)
     if kind not in SCHEDULE_LABELS:
-        c.add("schedule", "发送时间只能是立即、定时、每天或每周")
+        c.add("schedule", N_("发送时间只能是立即、定时、每天或每周"))
         return
     if kind == "at":
         try:
@@ -202,35 +220,35 @@ def _check_schedule(c: _Checker) -> None:
         except ValueError:
             v["run_at"] = None
         if v["run_at"] is None or v["run_at"] <= utcnow():
-            c.add("schedule.run_at", "请填写一个将来的发送时间")
+            c.add("schedule.run_at", N_("请填写一个将来的发送时间"))
     if kind in ("daily", "weekly"):
         try:
             v["time_of_day"] = guards.parse_hhmm(raw.get("time_of_day") or "").strftime("%H:%M")
-        except ValueError as exc:
-            c.add("schedule.time_of_day", str(exc))
+        except UserError as exc:
+            c.add("schedule.time_of_day", exc.message, **exc.params)
         try:
             v["weekdays"] = sorted({int(d) for d in raw.get("weekdays") or []} & set(range(7)))
         except (TypeError, ValueError):
             v["weekdays"] = []
         if kind == "weekly" and not v["weekdays"]:
-            c.add("schedule.weekdays", "每周发送请至少选择一天")
+            c.add("schedule.weekdays", N_("每周发送请至少选择一天"))
         if raw.get("ends_on"):
             try:
                 v["ends_on"] = date.fromisoformat(str(raw["ends_on"]))
             except ValueError:
-                c.add("schedule.ends_on", "结束日期格式应为 YYYY-MM-DD")
+                c.add("schedule.ends_on", N_("结束日期格式应为 YYYY-MM-DD"))
 
 
 def _check_senders(c: _Checker) -> None:
     userids = sorted({str(u).strip() for u in c.spec.get("sender_userids") or [] if str(u).strip()})
     known = set(db.session.scalars(select(Staff.userid).where(Staff.userid.in_(userids)))) if userids else set()
     if unknown := [u for u in userids if u not in known]:
-        c.add("sender_userids", "未知的成员：" + "、".join(unknown))
+        c.add("sender_userids", N_("未知的成员：%(userids)s"), userids="、".join(unknown))
     try:
         departments = sorted({int(d) for d in c.spec.get("sender_department_ids") or []})
     except (TypeError, ValueError):
         departments = []
-        c.add("sender_department_ids", "部门须是数字 ID")
+        c.add("sender_department_ids", N_("部门须是数字 ID"))
     c.values.update(sender_userids=userids, sender_department_ids=departments)
 
 
@@ -242,7 +260,7 @@ def check(spec: dict[str, Any]) -> None:
 def save(campaign: Campaign | None, spec: dict[str, Any], actor: str) -> Campaign:
     """Create or change a campaign in one transaction; CampaignInvalid (nothing saved) when the spec is bad."""
     if campaign is not None and campaign.status not in EDITABLE:
-        raise CampaignInvalid([("status", "已结束或已取消的群发不能再修改")])
+        raise CampaignInvalid([("status", FieldError(N_("已结束或已取消的群发不能再修改")))])
     values, variants = _check(spec, policies.current().words)
     with transaction():
         reset = False

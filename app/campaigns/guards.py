@@ -9,6 +9,9 @@ from datetime import datetime, time, timedelta
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from app.core.errors import UserError
+from app.core.permissions import N_
+
 BUCKETS = 10_000  # hash buckets: percentages with two decimals
 
 
@@ -44,24 +47,24 @@ DEFAULT_CAP_RULES = (
 
 
 def cap_rules_from(data: Iterable[dict]) -> list[CapRule]:
-    """Rules from their stored form; ValueError (in Chinese) for a bad one."""
+    """Rules from their stored form; UserError naming the bad one."""
     rules = []
     for item in data:
         key = str(item.get("key", "")).strip()
         if not re.fullmatch(r"[a-z0-9_]{1,24}", key):
-            raise ValueError(f"规则标识「{key}」只能是 1-24 位小写字母、数字或下划线")
+            raise UserError(N_("规则标识「%(key)s」只能是 1-24 位小写字母、数字或下划线"), key=key)
         try:
             max_sends, days = int(item["max_sends"]), int(item["days"])
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"规则「{key}」的次数和天数必须是整数") from None
+            raise UserError(N_("规则「%(key)s」的次数和天数必须是整数"), key=key) from None
         if not (0 <= max_sends <= 1000 and 1 <= days <= 366):
-            raise ValueError(f"规则「{key}」：次数须在 0-1000 之间，天数须在 1-366 之间")
+            raise UserError(N_("规则「%(key)s」：次数须在 0-1000 之间，天数须在 1-366 之间"), key=key)
         chat_type = item.get("chat_type") or "single"
         if chat_type not in ("single", "group"):
-            raise ValueError(f"规则「{key}」的渠道只能是 single 或 group")
+            raise UserError(N_("规则「%(key)s」的渠道只能是 single 或 group"), key=key)
         rules.append(CapRule(key, max_sends, days, chat_type, item.get("category") or None))
     if len({r.key for r in rules}) != len(rules):
-        raise ValueError("规则标识不能重复")
+        raise UserError(N_("规则标识不能重复"))
     return rules
 
 
@@ -133,10 +136,10 @@ class QuietHours:
 
 
 def parse_hhmm(text: str) -> time:
-    """"HH:MM" to a time; ValueError in Chinese otherwise."""
+    """"HH:MM" to a time; UserError otherwise."""
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", (text or "").strip())
     if not match:
-        raise ValueError(f"时间「{text}」格式应为 HH:MM，例如 09:00")
+        raise UserError(N_("时间「%(text)s」格式应为 HH:MM，例如 09:00"), text=text)
     return time(int(match.group(1)), int(match.group(2)))
 
 

@@ -52,8 +52,8 @@ def parse(form: dict[str, Any]) -> dict[str, Any]:
         rules = guards.cap_rules_from(form.get("cap_rules") or [])
         quiet = {"start": guards.parse_hhmm(form["quiet_start"]).strftime("%H:%M"),
                  "end": guards.parse_hhmm(form["quiet_end"]).strftime("%H:%M")}
-    except ValueError as exc:
-        raise PolicyError(N_("%(problem)s"), problem=str(exc)) from None
+    except UserError as exc:
+        raise PolicyError(exc.message, **exc.params) from None
     words = sorted({w.strip() for w in str(form.get("sensitive_words") or "").splitlines() if w.strip()})
     if len(words) > MAX_WORDS or any(len(w) > 32 for w in words):
         raise PolicyError(N_("敏感词最多 %(n)s 个，每个最长 32 个字符"), n=MAX_WORDS)

@@ -4,10 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Callable
 
 from sqlalchemy import case, exists, func, select
 
-from app.campaigns.models import CampaignRun, Delivery, DeliveryStatus as D, SendTask
+from app.campaigns import policies
+from app.campaigns.guards import CapRule
+from app.campaigns.models import CATEGORY_LABELS, CampaignRun, Delivery, DeliveryStatus as D, SendTask
 from app.campaigns.uplift import Uplift
 from app.contacts.models import Staff
 from app.core.permissions import N_
@@ -22,17 +25,34 @@ SKIP_LABELS = {
     "opt_out": N_("客户免打扰"), "lost": N_("已流失"), "wecom_quota": N_("企业微信接收上限"),
     "no_sender": N_("没有可发送的成员"), "cancelled": N_("活动已取消"), "not_approved": N_("规划后被修改或未审批"),
 }
+CAP_CHANNEL_LABELS = {"single": N_("客户"), "group": N_("客户群")}
 TREATED = (D.PLANNED, D.SUBMITTED, D.SENT, D.FAILED)  # assigned to be sent and past every guard
 MAX_WINDOW_DAYS = 60
 
 
-def skip_label(reason: str) -> str:
-    """The reason a customer was skipped, in words (a frequency cap names its rule)."""
+def cap_rule_label(rule: CapRule) -> str:
+    """A frequency cap in words, e.g. 「客户 · 促销：1 天内最多 1 条」."""
     from flask_babel import gettext as _
 
-    if reason.startswith("cap:"):
-        return _("频次上限：%(rule)s", rule=reason[4:])
-    return _(SKIP_LABELS[reason]) if reason in SKIP_LABELS else reason
+    return _("%(channel)s · %(category)s：%(days)s 天内最多 %(n)s 条", channel=_(CAP_CHANNEL_LABELS[rule.chat_type]),
+             category=_(CATEGORY_LABELS[rule.category]) if rule.category in CATEGORY_LABELS else _("所有类别"),
+             days=rule.days, n=rule.max_sends)
+
+
+def skip_labeller() -> Callable[[str], str]:
+    """A function giving the reason a customer was skipped in words; a frequency cap is described by the rule
+    as it is set now (its key alone when the rule has been removed since)."""
+    from flask_babel import gettext as _
+
+    rules = {rule.key: rule for rule in policies.current().cap_rules}
+
+    def label(reason: str) -> str:
+        if reason.startswith("cap:"):
+            rule = rules.get(reason[4:])
+            return _("频次上限：%(rule)s", rule=f"{cap_rule_label(rule)}（{rule.key}）" if rule else reason[4:])
+        return _(SKIP_LABELS[reason]) if reason in SKIP_LABELS else reason
+
+    return label
 
 
 def runs_of(campaign_id: int) -> list[CampaignRun]:

@@ -41,7 +41,7 @@ def results_page(campaign_id: int):
         "campaigns/results.html", campaign=campaign, runs=runs, chosen=request.args.get("run", type=int),
         funnel=results.funnel(ids), staff=results.per_staff(ids), days=days,
         uplifts=results.conversions(chosen, days) if campaign.chat_type == "single" else None,
-        run_labels=RunStatus.LABELS, fail_labels=results.FAIL_LABELS, skip_label=results.skip_label,
+        run_labels=RunStatus.LABELS, fail_labels=results.FAIL_LABELS, skip_label=results.skip_labeller(),
         open_statuses=set(RunStatus.LABELS) - set(RunStatus.FINAL), tz=settings.corp_timezone())
 
 
@@ -59,8 +59,9 @@ def export_deliveries(campaign_id: int):
     with transaction():
         record("campaigns.deliveries_exported", target=campaign.name,
                details={"campaign_id": campaign.id, "runs": [r.id for r in chosen], "rows": len(rows)})
+    skip_label = results.skip_labeller()
     out = ((run_id, target, cname, sender, sname, variant, _(STATUS_LABELS.get(status, status)),
-            _(results.FAIL_LABELS[fail]) if fail in results.FAIL_LABELS else results.skip_label(skip or ""),
+            _(results.FAIL_LABELS[fail]) if fail in results.FAIL_LABELS else skip_label(skip or ""),
             sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if sent_at else "")
            for run_id, target, cname, sender, sname, variant, status, skip, fail, sent_at in rows)
     return csv_response([_(h) for h in EXPORT_HEADER], out, f"campaign-{campaign.id}-deliveries.csv")

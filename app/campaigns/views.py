@@ -10,7 +10,7 @@ from app.campaigns import approvals, editing, forms, guards, policies, preview, 
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus, Delivery, RunStatus)
-from app.campaigns.results import skip_label
+from app.campaigns.results import skip_labeller
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
 from app.core import content
@@ -114,7 +114,7 @@ def preview_page(campaign_id: int):
     campaign = _campaign(campaign_id)
     result = preview.dry_run(campaign)
     campaign = _campaign(campaign_id)
-    return render_template("campaigns/preview.html", campaign=campaign, result=result, skip_label=skip_label,
+    return render_template("campaigns/preview.html", campaign=campaign, result=result, skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
 
 

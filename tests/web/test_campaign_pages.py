@@ -82,6 +82,20 @@ def test_push_content_errors_are_translated(client, signed_in_as, company):
     assert "Attachment 1 is missing “Link URL”" in html and "缺少" not in html
 
 
+def test_editor_field_errors_are_translated(client, signed_in_as, company):
+    signed_in_as("operator")
+    client.post("/auth/language/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    response = post(client, "/campaigns/new", {**FORM, "name": "", "holdout_percent": "80",
+                                               "text": "全网第一的好货", "schedule_kind": "daily",
+                                               "time_of_day": "25:00"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Holdout share must be a whole number from 0 to 50" in html
+    assert "Contains sensitive words: 全网第一" in html
+    assert "Time “25:00” must be HH:MM" in html
+    assert "须是" not in html and "敏感词：" not in html and "格式应为" not in html
+
+
 def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company):
     signed_in_as("operator")
     customer = db.session.scalar(select(Customer).where(Customer.external_userid == "wm003"))

@@ -27,7 +27,8 @@ def campaign_id(app):
                           dict(target_key="f1", status="failed", fail_reason="not_friend", variant_key="A")]
                        + [dict(target_key=f"h{i}", status="holdout") for i in range(40)]
                        + [dict(target_key="o1", status="skipped", skip_reason="opt_out"),
-                          dict(target_key="c1", status="skipped", skip_reason="cap:promo_day")])
+                          dict(target_key="c1", status="skipped", skip_reason="cap:promo_day"),
+                          dict(target_key="c2", status="skipped", skip_reason="cap:promotion_daily")])
         for t in [f"t{i}" for i in range(10)]:
             paid_order(t, T0 + timedelta(days=1))
         for t in [f"h{i}" for i in range(5)]:
@@ -39,7 +40,8 @@ def test_results_page_shows_funnel_reasons_and_the_interval(client, signed_in_as
     signed_in_as("viewer")
     html = client.get(f"/campaigns/{campaign_id}/results").get_data(as_text=True)
     assert "送达漏斗" in html and "超出接收上限" in html and "不是好友" in html and "客户免打扰" in html
-    assert "频次上限：promo_day" in html
+    assert "频次上限：客户 · 促销：1 天内最多 1 条（promotion_daily）" in html  # a cap is described by its rule
+    assert "频次上限：promo_day" in html  # a rule removed since is named by its key
     assert "25.00%" in html and "12.50%" in html and "+12.50 个百分点" in html  # 10/40 vs 5/40
     assert "[-4.39 个百分点, +29.39 个百分点]" in html and "不显著" in html
     assert "正态近似" in html
@@ -68,10 +70,10 @@ def test_export_is_audited_and_needs_the_export_permission(client, signed_in_as,
     response = client.get(f"/campaigns/{campaign_id}/results/deliveries.csv")
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and body.startswith("\ufeff运行,客户或群 ID")
-    assert len(body.strip().splitlines()) == 1 + 82
+    assert len(body.strip().splitlines()) == 1 + 83
     assert ",超出接收上限," in body and ",对照组," in body
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "campaigns.deliveries_exported")).one()
-    assert entry.details["rows"] == 82
+    assert entry.details["rows"] == 83
 
 
 def test_cancel_a_planned_run_from_the_page(client, signed_in_as, campaign_id):
@@ -100,7 +102,7 @@ def test_api_funnel_and_deliveries_paged(client, campaign_id):
         page = client.get(f"/api/v1/campaigns/{campaign_id}/deliveries?limit=30&after_id={after}", headers=auth).json
         seen += page["items"]
         after = page["next_after_id"]
-    assert len(seen) == 82 and len({d["id"] for d in seen}) == 82
+    assert len(seen) == 83 and len({d["id"] for d in seen}) == 83
     sent = client.get(f"/api/v1/campaigns/{campaign_id}/deliveries?status=sent", headers=auth).json
     assert len(sent["items"]) == 38 and sent["next_after_id"] is None
     assert client.get("/api/v1/campaigns/999/funnel", headers=auth).status_code == 404
