@@ -20,6 +20,8 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app import scheduler, worker
+from app.campaigns.demo import seed_demo_campaigns
+from app.campaigns.models import CampaignStatus
 from app.contacts import sync as contacts_sync
 from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
@@ -48,6 +50,7 @@ DEMO_WECOM = {
     "wecom.aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 }
 EMULATOR_STATE = INSTANCE_DIR / "emulator-demo.json"
+STAFF_CONFIRM_SECONDS = 30  # in the demo, staff confirm a push task in their WeCom client after this long
 
 
 def seed_console() -> None:
@@ -72,7 +75,8 @@ def start_emulator(api_base: str, callback_url: str) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(api_base.replace("/cgi-bin/", "/_emulator/config"), timeout=2)
+            requests.post(api_base.replace("/cgi-bin/", "/_emulator/config"),
+                          json={"auto_confirm_seconds": STAFF_CONFIRM_SECONDS}, timeout=2).raise_for_status()
             return proc
         except requests.RequestException:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -95,6 +99,9 @@ def first_sync() -> None:
     click.echo("已创建示例规则标签：近 90 天消费满 1000 元 → 「高价值客户」（见标签页）")
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
     click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
+    pushes = seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0])
+    click.echo("已提交示例群发（见群发页）：" + "，".join(
+        f"「{c.name}」{CampaignStatus.LABELS[c.status]}" for c in pushes))
 
 
 def link_demo_supervisor() -> None:
@@ -136,6 +143,7 @@ def run_demo(host: str, port: int) -> None:
         click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
         recompute.execute_in_background(app, recompute.begin("demo").id)
     click.echo("模拟器每 15 秒模拟一位新客户扫「双十一直播间」渠道码添加员工（欢迎语页与首页可见）")
+    click.echo(f"模拟器中的员工会在收到群发任务 {STAFF_CONFIRM_SECONDS} 秒后确认发送（群发效果页可见）")
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
     for role, (username, _name) in DEMO_ACCOUNTS.items():
         click.echo(f"  {ROLE_LABELS[role]:<6} 用户名 {username:<11} 密码 {DEMO_PASSWORD}")
