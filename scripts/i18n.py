@@ -35,7 +35,7 @@ def main(check: bool) -> int:
         pot = Path(tmp) / "messages.pot"
         extract(pot)
         if not check:
-            subprocess.run([PYBABEL, "-q", "update", "--no-fuzzy-matching", "-i", pot, "-d", TRANSLATIONS],
+            subprocess.run([PYBABEL, "-q", "update", "--no-fuzzy-matching", "-w", "120", "-i", pot, "-d", TRANSLATIONS],
                            check=True)
         missing = untranslated(pot)
     for msgid in missing:

@@ -1,12 +1,10 @@
 """The filtered contact list as CSV or Excel: one row per customer and visible relation; audited."""
 from __future__ import annotations
 
-import io
 from typing import Iterator
 
 from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from app.contacts.contact_list import Filters, customer_query, relations_of, staff_names, tag_names
 from app.contacts.labels import ADD_WAY_LABELS, mask_mobile
@@ -14,12 +12,11 @@ from app.contacts.scope import Scope
 from app.core import settings
 from app.core.audit import record
 from app.core.db import transaction
-from app.core.export import csv_response, excel_safe
+from app.core.export import table_response
 from app.extensions import db
 
 EXPORT_LIMIT = 100_000  # customers per export
 BATCH = 500
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def header() -> list[str]:
@@ -60,13 +57,4 @@ def export(f: Filters, scope: Scope, show_mobile: bool, fmt: str) -> Response:
     with transaction():
         record("contacts.exported", details={"filters": f.args(), "format": fmt, "rows": len(data),
                                              "mobiles": "shown" if show_mobile else "masked"})
-    if fmt == "csv":
-        return csv_response(header(), data, "contacts.csv")
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("客户"))
-    sheet.append(header())
-    for row in data:
-        sheet.append([excel_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return Response(out.getvalue(), mimetype=XLSX, headers={"Content-Disposition": "attachment; filename=contacts.xlsx"})
+    return table_response(fmt, header(), data, "contacts", _("客户"))

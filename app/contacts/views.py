@@ -10,6 +10,7 @@ from app.contacts import bulk_tags, contact_list, customer_page, exports, group_
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.contacts.models import SyncRun
 from app.contacts.scope import scope_for
+from app.core.export import requested_format
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
@@ -52,9 +53,8 @@ def index():
 @bp.get("/export", endpoint="export")
 @requires(P.CONTACTS_EXPORT)
 def export():
-    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
     return exports.export(contact_list.Filters.from_args(request.args), scope_for(current_user),
-                          current_user.can(P.CONTACTS_VIEW_MOBILE), fmt)
+                          current_user.can(P.CONTACTS_VIEW_MOBILE), requested_format(request.args.get("format")))
 
 
 def _mark(external_userids: list[str]) -> list[bulk_tags.TagResult] | None:

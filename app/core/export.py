@@ -1,12 +1,16 @@
-"""Spreadsheet-friendly exports: CSV with a BOM for Excel, cells guarded against formula injection."""
+"""Spreadsheet-friendly exports: Excel (.xlsx) or CSV with a BOM for Excel, cells guarded against formula injection."""
 from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Iterable, Sequence
 
 from flask import Response
+from openpyxl import Workbook
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = ("xlsx", "csv")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -25,3 +29,27 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
         writer.writerow([excel_safe(v) for v in row])
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def xlsx_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str) -> Response:
+    """One sheet named `sheet` (streamed row by row by openpyxl's write-only mode), every cell as text."""
+    book = Workbook(write_only=True)
+    table = book.create_sheet(re.sub(r"[][:*?/\\]", " ", sheet)[:31] or "Sheet1")  # Excel's rules for sheet names
+    table.append(list(header))
+    for row in rows:
+        table.append([excel_safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def table_response(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], stem: str, sheet: str) -> Response:
+    """The table as `stem`.xlsx or `stem`.csv; `fmt` is one of FORMATS."""
+    if fmt == "csv":
+        return csv_response(header, rows, f"{stem}.csv")
+    return xlsx_response(header, rows, f"{stem}.xlsx", sheet)
+
+
+def requested_format(value: str | None) -> str:
+    """The export format a link asked for (?format=csv), Excel otherwise."""
+    return value if value in FORMATS else "xlsx"

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.core.audit import record
 from app.core.db import transaction
-from app.core.export import csv_response
+from app.core.export import requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.segments import exports, pages, service
@@ -116,10 +116,12 @@ def members(segment_id: int):
 @bp.get("/<int:segment_id>/export", endpoint="export")
 @requires(P.CONTACTS_EXPORT)
 def export(segment_id: int):
-    """The members as CSV (UTF-8 with BOM, opens in Excel); audited with the count and whether mobiles showed."""
+    """The members as Excel (or CSV with ?format=csv); audited with the format, the count and whether mobiles showed."""
     segment = _segment(segment_id)
+    fmt = requested_format(request.args.get("format"))
     rows = exports.rows(segment, _show_mobile())
     with transaction():
         record("segments.exported", target=f"segment:{segment.id}",
-               details={"name": segment.name, "rows": len(rows), "mobiles": "shown" if _show_mobile() else "masked"})
-    return csv_response(exports.header(), rows, f"segment-{segment.id}.csv")
+               details={"name": segment.name, "format": fmt, "rows": len(rows),
+                        "mobiles": "shown" if _show_mobile() else "masked"})
+    return table_response(fmt, exports.header(), rows, f"segment-{segment.id}", segment.name)

@@ -1,9 +1,11 @@
 """The segment pages: builder with live count and sample, save/rename/delete (audited), members, export, access."""
+import io
 import json
 import re
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation, Staff
@@ -113,11 +115,20 @@ def test_members_page_and_export_list_the_members(client, signed_in_as, shop):
     page = client.get(f"/segments/{segment.id}/members").get_data(as_text=True)
     assert "张三" in page and "王五" in page and "李四" not in page
     assert 'href="/contacts/customers/wm-zhang"' in page or "wm-zhang" in page
-    export = client.get(f"/segments/{segment.id}/export")
+    assert f'href="/segments/{segment.id}/export"' in page and f'href="/segments/{segment.id}/export?format=csv"' in page
+    workbook = client.get(f"/segments/{segment.id}/export")
+    assert workbook.mimetype.endswith("spreadsheetml.sheet")
+    assert f"segment-{segment.id}.xlsx" in workbook.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert sheet.title == "高意向客户" and len(rows) == 3 and rows[1][:2] == ["wm-zhang", "张三"]
+    export = client.get(f"/segments/{segment.id}/export?format=csv")
     assert export.mimetype == "text/csv"
     lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert len(lines) == 3 and lines[1].startswith("wm-zhang,张三")
-    assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "segments.exported")).one().details["rows"] == 2
+    audits = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "segments.exported")
+                                .order_by(AuditEntry.id)).all()
+    assert [(a.details["format"], a.details["rows"]) for a in audits] == [("xlsx", 2), ("csv", 2)]
 
 
 def test_builder_page_offers_the_pickers(client, signed_in_as, shop):
