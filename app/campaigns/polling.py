@@ -48,13 +48,13 @@ def _gateway():
     return gateway()
 
 
-def set_deliveries(task_id: int, status: str, fail_reason: str | None, now: datetime, targets=None,
-         sent_at: datetime | None = None) -> None:
-    """Move the task's still-open deliveries (planned or submitted), or only `targets` of them, to `status`."""
+def set_deliveries(task_ids: list[int], status: str, fail_reason: str | None, now: datetime, targets=None,
+                   sent_at: datetime | None = None) -> None:
+    """Move the tasks' still-open deliveries (planned or submitted), or only `targets` of them, to `status`."""
     values = dict(status=status, fail_reason=fail_reason, updated_at=now)
     if sent_at is not None:
         values["sent_at"] = sent_at
-    base = (update(Delivery).where(Delivery.send_task_id == task_id,
+    base = (update(Delivery).where(Delivery.send_task_id.in_(task_ids),
                                    Delivery.status.in_((DeliveryStatus.PLANNED, DeliveryStatus.SUBMITTED)))
             .values(**values))
     parts = [None] if targets is None else sendrules.chunks(list(targets), UPDATE_BATCH)
@@ -134,14 +134,14 @@ def poll_task(task_id: int, now: datetime, gw, timing: Timing) -> str:
             _apply(task_id, rows, now)
         open_rows = any(r.get("status") == 0 for r in rows)
         if task.status == TaskStatus.CANCELLED:
-            set_deliveries(task_id, DeliveryStatus.FAILED, "cancelled", now)
+            set_deliveries([task_id], DeliveryStatus.FAILED, "cancelled", now)
             task.next_poll_at = None
         elif gave_up:
-            set_deliveries(task_id, DeliveryStatus.FAILED, "not_confirmed", now)
+            set_deliveries([task_id], DeliveryStatus.FAILED, "not_confirmed", now)
             task.status, task.next_poll_at = TaskStatus.FINISHED, None
             task.error = error or f"成员 {timing.confirm_within.total_seconds() / 3600:g} 小时内未确认，已取消该群发"
         elif confirmed and (not open_rows or now >= task.confirmed_at + timing.confirm_within):
-            set_deliveries(task_id, DeliveryStatus.FAILED, "not_sent", now)  # never listed as sent
+            set_deliveries([task_id], DeliveryStatus.FAILED, "not_sent", now)  # never listed as sent
             task.status, task.next_poll_at = TaskStatus.FINISHED, None
         else:
             task.status = TaskStatus.CONFIRMED if confirmed else task.status
@@ -158,7 +158,7 @@ def _apply(task_id: int, rows: list[dict], now: datetime) -> None:
     for (outcome, send_time), group in groupby(decided, key=lambda d: (d[0], d[1])):
         status, reason = outcome
         sent_at = (_epoch(send_time) or now) if status == DeliveryStatus.SENT else None
-        set_deliveries(task_id, status, reason, now, [k for _, _, k in group], sent_at=sent_at)
+        set_deliveries([task_id], status, reason, now, [k for _, _, k in group], sent_at=sent_at)
 
 
 def _try(call, msgid: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Dispatching a run through the emulator: chunks above 10,000, text per sender, never twice after a crash."""
+"""Dispatching a run through the emulator: chunks above 10,000, text per sender, never twice after a crash
+(between a call and its commit, or in the middle of a batch of concurrent calls)."""
 import os
 import signal
 import subprocess
@@ -6,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.campaigns import dispatch
+from app.campaigns import dispatch, dispatch_submit
 from app.campaigns.models import Campaign, CampaignRun, SendTask
 from app.extensions import db
 from app.wecom.gateway import WeComGateway
@@ -68,7 +69,7 @@ def test_lost_answer_is_looked_up_not_sent_again(wired, wecom):
     # WeCom creates the message, but its answer arrives after our read timeout.
     wired.control.fault(api="externalcontact/add_msg_template", latency_ms=1500)
     impatient = WeComGateway(wired.corp_id, wired.secret, api_base=wired.api_base, timeout=(1, 0.3), max_attempts=1)
-    assert dispatch.submit(task_id, maybe_sent, impatient) == "submitting"
+    assert dispatch_submit.submit([(task_id, maybe_sent)], impatient) == {task_id: "submitting"}
     wired.control.clear_faults()
     time.sleep(1.5)  # the emulator finishes the call it was sleeping in
     assert len(wired.control.get("groupmsgs")["group_msgs"]) == 1
@@ -76,7 +77,7 @@ def test_lost_answer_is_looked_up_not_sent_again(wired, wecom):
     assert dispatch.claim_tasks(10) == []  # the short lease after a lost answer has not passed yet
     [(again, maybe_sent)] = dispatch.claim_tasks(10, now=later(seconds=31))
     assert again == task_id and maybe_sent
-    assert dispatch.submit(again, maybe_sent) == "submitted"
+    assert dispatch_submit.submit([(again, maybe_sent)]) == {task_id: "submitted"}
 
     msgs = wired.control.get("groupmsgs")["group_msgs"]
     assert len(msgs) == 1 and set(received(wired)["addressed"].values()) == {1}
@@ -90,11 +91,17 @@ WORKER = """
 import sys
 from app import create_app
 from config import TestConfig
-from app.campaigns import dispatch
+from app.campaigns import dispatch, dispatch_submit
 config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": sys.argv[1], "WECOM_API_BASE": sys.argv[2]})
+dispatch_submit.SUBMIT_THREADS = int(sys.argv[3])
 with create_app(config).app_context():
     dispatch.work_once()
 """
+
+
+def start_worker(app, wired, threads: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WORKER, app.config["SQLALCHEMY_DATABASE_URI"], wired.api_base,
+                             str(threads)], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
 def _wait(predicate, timeout=20.0):
@@ -109,8 +116,7 @@ def test_worker_killed_between_call_and_commit_never_sends_twice(app, wired, wec
     run_id = make_run([(t, first) for t in theirs1[:4]] + [(t, second) for t in theirs2[:4]])
     # The call reaches WeCom and hangs there; the worker is killed (SIGKILL) while it waits for the answer.
     wired.control.fault(api="externalcontact/add_msg_template", latency_ms=2500)
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, app.config["SQLALCHEMY_DATABASE_URI"], wired.api_base],
-                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    worker = start_worker(app, wired, threads=1)
     try:
         _wait(lambda: {t.status for t in tasks(run_id)} == {"submitting"}, timeout=120)  # a loaded CI starts slowly
         time.sleep(0.8)  # the first add_msg_template is in flight
@@ -125,13 +131,46 @@ def test_worker_killed_between_call_and_commit_never_sends_twice(app, wired, wec
     assert len(wired.control.get("groupmsgs")["group_msgs"]) == 1
     claimed = dispatch.claim_tasks(10, now=later(minutes=6))
     assert len(claimed) == 2 and all(maybe for _, maybe in claimed)
-    for task_id, maybe_sent in claimed:
-        dispatch.submit(task_id, maybe_sent)
+    dispatch_submit.submit(claimed)
 
     msgs = wired.control.get("groupmsgs")["group_msgs"]
     assert len(msgs) == 2
     counts = received(wired)["addressed"]
     assert len(counts) == 8 and set(counts.values()) == {1}
+    assert sorted(t.msgid for t in tasks(run_id)) == sorted(m["msgid"] for m in msgs)
+    assert set(deliveries(run_id).values()) == {("submitted", None)}
+
+
+def test_worker_killed_in_the_middle_of_a_concurrent_batch_never_sends_twice(app, wired, wecom):
+    senders = [f"wmbatch{i}" for i in range(5)]
+    wired.control.post("groupmsg/audience", userids=senders, per_user=3)
+    customers = {s: [f"wmbulk{s}x{n}" for n in range(3)] for s in senders}
+    run_id = make_run([(t, s) for s in senders for t in customers[s]])
+    # One batch of five tasks, three calls at a time, each hanging at WeCom: the worker is killed while the first
+    # three are in flight, so WeCom creates those and the last two are never called.
+    wired.control.fault(api="externalcontact/add_msg_template", latency_ms=2500)
+    worker = start_worker(app, wired, threads=3)
+    try:
+        _wait(lambda: {t.status for t in tasks(run_id)} == {"submitting"}, timeout=120)
+        time.sleep(0.8)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    wired.control.clear_faults()
+    time.sleep(3)  # the calls in flight finish at WeCom
+    created = len(wired.control.get("groupmsgs")["group_msgs"])
+    assert 0 < created <= 3
+    assert {(t.status, t.msgid) for t in tasks(run_id)} == {("submitting", None)}
+
+    dispatch_all()  # under their leases nothing is touched
+    assert len(wired.control.get("groupmsgs")["group_msgs"]) == created
+    claimed = dispatch.claim_tasks(10, now=later(minutes=6))
+    assert len(claimed) == 5 and all(maybe for _, maybe in claimed)
+    assert set(dispatch_submit.submit(claimed).values()) == {"submitted"}
+
+    msgs = wired.control.get("groupmsgs")["group_msgs"]
+    assert len(msgs) == 5
+    assert received(wired)["addressed"] == {t: 1 for s in senders for t in customers[s]}
     assert sorted(t.msgid for t in tasks(run_id)) == sorted(m["msgid"] for m in msgs)
     assert set(deliveries(run_id).values()) == {("submitted", None)}
 
