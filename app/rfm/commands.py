@@ -10,13 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-import numpy as np
 
-from app.rfm.fast_score import CLASS_KEYS, score_arrays
+from app.rfm.fast_score import score_arrays
 from app.rfm.order_csv import NotPlain, read_paid_totals
 from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, read_table, records
+from app.rfm.score_lines import score_lines
 from app.rfm.scoring import score
-from app.rfm.segments import segment_for
 
 SCORE_HEADER = ("external_userid", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
                 "class8")
@@ -53,7 +52,7 @@ def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) ->
         raise click.ClickException(f"{orders_path} 不是 UTF-8 编码的 CSV，未写出结果") from None
     fd, tmp = tempfile.mkstemp(dir=out_path.parent or Path("."), suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(text)
         os.replace(tmp, out_path)  # the output appears whole or not at all
     except BaseException:
@@ -62,7 +61,7 @@ def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) ->
     click.echo(f"已为 {customers} 位客户计算 RFM（{orders} 条订单），写入 {out_path}", err=True)
 
 
-def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[str, int, int]:
+def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[bytes, int, int]:
     """(the output CSV, customers, valid orders): vectorised for plain files, else the reference reader and scorer
     (whose csv writer quotes what needs quoting; a plain file has no comma, quote or line break inside a field)."""
     header = ",".join(SCORE_HEADER) + "\n"
@@ -76,17 +75,10 @@ def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[str, int, int]
         csv.writer(out, lineterminator="\n").writerows(
             (s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score, s.f_score, s.m_score,
              s.segment, s.class8) for s in scores)
-        return header + out.getvalue(), len(scores), len(orders)
-    s = score_arrays(totals.recency_days, totals.frequency, totals.monetary_fen)
-    tails = _TAILS[(((s.r_score - 1) * 5 + s.f_score - 1) * 5 + s.m_score - 1) * 8 + s.class8].tolist()
-    lines = [f"{who},{r},{f},{v // 100}.{v % 100:02d},{tail}" for who, r, f, v, tail in zip(
-        totals.customers, totals.recency_days.tolist(), totals.frequency.tolist(), totals.monetary_fen.tolist(), tails)]
-    return header + "".join(lines), len(lines), totals.orders
-
-
-# the end of an output line for each (r, f, m, class): "r,f,m,segment,class8\n"
-_TAILS = np.array([f"{r},{f},{m},{segment_for(r, f)},{CLASS_KEYS[c]}\n" for r in range(1, 6) for f in range(1, 6)
-                   for m in range(1, 6) for c in range(len(CLASS_KEYS))], dtype=object)
+        return (header + out.getvalue()).encode("utf-8"), len(scores), len(orders)
+    scored = score_arrays(totals.recency_days, totals.frequency, totals.monetary_fen)
+    lines = score_lines(totals.customers, totals.recency_days, totals.frequency, totals.monetary_fen, scored)
+    return header.encode() + lines, len(totals.customers), totals.orders
 
 
 @click.command("import-orders")

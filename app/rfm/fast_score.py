@@ -34,12 +34,18 @@ def percent_rank_scores(values: np.ndarray, descending: bool = False) -> np.ndar
     n = len(values)
     if n <= 1:
         return np.ones(n, dtype=np.int64)
-    ordered = np.sort(values)
-    if descending:
-        before = n - np.searchsorted(ordered, values, side="right")
-    else:
-        before = np.searchsorted(ordered, values, side="left")
-    return np.minimum(5, 1 + (5 * before.astype(np.int64)) // (n - 1))
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(new)  # where each distinct value begins in sorted order
+    group = np.cumsum(new) - 1
+    if descending:  # values above: those after the last equal one
+        before_sorted = n - np.concatenate((starts[1:], [n]))[group]
+    else:  # values below: those before the first equal one
+        before_sorted = starts[group]
+    before = np.empty(n, dtype=np.int64)
+    before[order] = before_sorted
+    return np.minimum(5, 1 + (5 * before) // (n - 1))
 
 
 def score_arrays(recency_days: np.ndarray, frequency: np.ndarray, monetary_fen: np.ndarray) -> ScoredArrays:
