@@ -21,7 +21,6 @@ from werkzeug.serving import run_simple
 
 from app import scheduler, worker
 from app.campaigns.demo import seed_demo_campaigns
-from app.campaigns.models import CampaignStatus
 from app.contacts import sync as contacts_sync
 from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
@@ -99,9 +98,9 @@ def first_sync() -> None:
     click.echo("已创建示例规则标签：近 90 天消费满 1000 元 → 「高价值客户」（见标签页）")
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
     click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
-    pushes = seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0])
-    click.echo("已提交示例群发（见群发页）：" + "，".join(
-        f"「{c.name}」{CampaignStatus.LABELS[c.status]}" for c in pushes))
+    if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
+        click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
+                   + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")
 
 
 def link_demo_supervisor() -> None:

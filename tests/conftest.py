@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from app import create_app
 from app.extensions import db
@@ -142,3 +143,16 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+def wait_for_campaign_checks(timeout: float = 30.0) -> None:
+    """Wait, as a person watching the progress bar would, until no push check (dry run, submission) is running."""
+    from app.campaigns.models import CampaignCheck
+
+    deadline = time.monotonic() + timeout
+    while db.session.scalar(select(func.count()).select_from(CampaignCheck).where(CampaignCheck.status == "running")):
+        assert time.monotonic() < deadline, "the push check did not finish"
+        time.sleep(0.05)
+        db.session.expire_all()
+        db.session.commit()
+    db.session.expire_all()

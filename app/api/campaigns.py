@@ -10,9 +10,9 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.auth import token_required
 from app.api.errors import error_response, handle_http_exception
-from app.campaigns import approvals, editing, runs
+from app.campaigns import approvals, checks, editing, preview, runs
 from app.campaigns.editing import CampaignInvalid
-from app.campaigns.models import Campaign, CampaignRun
+from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
 from app.core.errors import UserError
 from app.core.permissions import Permission
 from app.extensions import db
@@ -77,6 +77,16 @@ class RunSchema(ma.Schema):
     error = ma.fields.String(allow_none=True)
 
 
+class SubmissionSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "running（正在计算发送人数）/ done / failed"})
+    outcome = ma.fields.String(allow_none=True, metadata={
+        "description": "done 时：pending_approval（等待审批）/ approved / scheduled / running（已自动通过）/ refused"})
+    recipients = ma.fields.Integer(allow_none=True, metadata={"description": "试算的发送人数"})
+    error = ma.fields.String(allow_none=True, metadata={"description": "没有生效的原因"})
+    started_at = ma.fields.DateTime()
+    finished_at = ma.fields.DateTime(allow_none=True)
+
+
 class CampaignOutSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -88,6 +98,8 @@ class CampaignOutSchema(ma.Schema):
     approved_at = ma.fields.DateTime(allow_none=True)
     spec = ma.fields.Dict()
     runs = ma.fields.List(ma.fields.Nested(RunSchema))
+    submission = ma.fields.Nested(SubmissionSchema, allow_none=True, metadata={
+        "description": "当前版本最近一次提交：提交后先按试算计算发送人数（status=running），算完自动处理"})
 
 
 class ApproveSchema(ma.Schema):
@@ -107,7 +119,17 @@ def _out(campaign: Campaign) -> dict:
                                   .order_by(CampaignRun.id.desc()).limit(20)).all()
     return {"id": campaign.id, "name": campaign.name, "status": campaign.status, "version": campaign.version,
             "approved_version": campaign.approved_version, "approved_by": campaign.approved_by,
-            "approved_at": campaign.approved_at, "spec": editing.spec_of(campaign), "runs": run_list}
+            "approved_at": campaign.approved_at, "spec": editing.spec_of(campaign), "runs": run_list,
+            "submission": _submission(checks.latest(campaign, checks.SUBMIT))}
+
+
+def _submission(check: CampaignCheck | None) -> dict | None:
+    if check is None:
+        return None
+    recipients = preview.Preview.from_json(check.result).recipients if check.result else None
+    return {"status": checks.RUNNING if checks.is_running(check) else check.status, "outcome": check.outcome,
+            "recipients": recipients, "error": gettext(check.error) if check.error else None,
+            "started_at": check.started_at, "finished_at": check.finished_at}
 
 
 def _refused(exc: Exception):
@@ -155,9 +177,10 @@ def read(campaign_id: int):
 @blp.route("/campaigns/<int:campaign_id>/submit", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required(Permission.CAMPAIGNS_EDIT)
-@blp.response(200, CampaignOutSchema)
+@blp.response(202, CampaignOutSchema)
 def submit(campaign_id: int):
-    """提交草稿：按试算人数，超过审批阈值等待主管审批，否则自动通过（“立即”发送的随即开始执行）"""
+    """提交草稿：先校验，再在后台试算发送人数（submission.status=running，轮询本群发直到结束）；超过审批阈值
+    等待主管审批，否则自动通过（“立即”发送的随即开始执行）"""
     return _with_campaign(campaign_id, lambda c: approvals.submit(c, _actor()))
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.campaigns import editing, policies, preview, runs
-from app.campaigns.models import Campaign, CampaignApproval, CampaignStatus as S
+from app.campaigns import checks, editing, policies, preview, runs
+from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.core import audit
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
@@ -30,26 +30,46 @@ def _approve(campaign: Campaign, actor: str) -> None:
     campaign.status = S.APPROVED if campaign.schedule_kind == "now" else S.SCHEDULED
 
 
-def submit(campaign: Campaign, actor: str) -> Campaign:
-    """Check the campaign, count its recipients by a dry run; above the threshold it waits for approval, otherwise
-    it is approved at once (recorded as auto-approved). A "now" campaign then starts its run."""
+def submit(campaign: Campaign, actor: str) -> CampaignCheck:
+    """Check the campaign at once, then count its recipients by a dry run off the request (a check); with the
+    count in, `finish_submission` decides. Submitting again while the count runs returns the same check."""
     if campaign.status != S.DRAFT:
         raise ApprovalError(N_("只有草稿可以提交，当前状态：%(status)s"), status=S.LABELS[campaign.status])
     editing.check(editing.spec_of(campaign))
-    planned = preview.dry_run(campaign)
-    if planned.error:
-        raise ApprovalError(N_("无法计算发送人数：%(error)s"), error=planned.error)
+    return checks.start(campaign, checks.SUBMIT, actor, then=finish_submission)
+
+
+def finish_submission(check: CampaignCheck) -> None:
+    """Above the approval threshold the campaign waits for a supervisor, otherwise it is approved at once
+    (recorded as auto-approved) and a "now" campaign starts its run; a campaign edited meanwhile is not submitted."""
     threshold = policies.current().approval_threshold
-    campaign = db.session.get(Campaign, campaign.id)
-    with transaction():
-        _decide(campaign, "submitted", actor, recipients=planned.recipients)
-        if planned.recipients > threshold:
-            campaign.status = S.PENDING_APPROVAL
-        else:
-            _decide(campaign, "auto_approved", AUTO_APPROVER, f"≤ {threshold}", planned.recipients)
-            _approve(campaign, AUTO_APPROVER)
-    runs.start_if_now(campaign, actor)
-    return campaign
+    recipients = preview.Preview.from_json(check.result).recipients
+    try:
+        with transaction():
+            campaign = db.session.scalars(select(Campaign).where(Campaign.id == check.campaign_id)
+                                          .with_for_update()).one()
+            if campaign.status != S.DRAFT or campaign.version != check.campaign_version:
+                raise ApprovalError(N_("群发在计算发送人数期间被修改或已提交，这次提交没有生效，请重新提交"))
+            _decide(campaign, "submitted", check.requested_by, recipients=recipients)
+            if recipients > threshold:
+                campaign.status = S.PENDING_APPROVAL
+            else:
+                _decide(campaign, "auto_approved", AUTO_APPROVER, f"≤ {threshold}", recipients)
+                _approve(campaign, AUTO_APPROVER)
+    except ApprovalError as exc:
+        checks.finish(check.id, checks.DONE, outcome="refused", error=exc.message)
+        return
+    outcome = campaign.status
+    runs.start_if_now(campaign, check.requested_by)
+    checks.finish(check.id, checks.DONE, outcome=outcome)
+
+
+def submission(campaign: Campaign) -> CampaignCheck | None:
+    """The current version's submission while its count runs, or when it did not go through (to say why)."""
+    check = checks.latest(campaign, checks.SUBMIT)
+    if check is None or not (checks.is_running(check) or check.status == checks.FAILED or check.outcome == "refused"):
+        return None
+    return check if campaign.status == S.DRAFT else None
 
 
 def approve(campaign: Campaign, actor: str, may_approve: bool, version: int, comment: str = "") -> Campaign:

@@ -27,8 +27,11 @@ DEMO_CAMPAIGNS = (
 
 
 def seed_demo_campaigns(actor: str) -> list[Campaign]:
-    """Create and submit the demo pushes once, as `actor` would in the editor: the small one is approved
-    automatically and sent now (or when quiet hours end), the large one waits in the approval queue."""
+    """Create and submit the demo pushes once, as `actor` would in the editor; once their recipients are counted
+    (in the background), the small one is approved automatically and sent, the large one awaits approval."""
     if db.session.scalar(select(Campaign.id).limit(1)) is not None:
         return []
-    return [approvals.submit(editing.save(None, spec, actor), actor) for spec in DEMO_CAMPAIGNS]
+    campaigns = [editing.save(None, spec, actor) for spec in DEMO_CAMPAIGNS]
+    for campaign in campaigns:
+        approvals.submit(campaign, actor)
+    return campaigns

@@ -1,4 +1,5 @@
-"""Pushes (群发): campaigns and variants, runs, the delivery outbox, send tasks, outside sends, opt-outs, approvals."""
+"""Pushes (群发): campaigns and variants, runs, the delivery outbox, send tasks, outside sends, opt-outs, approvals,
+checks."""
 from __future__ import annotations
 
 import hashlib
@@ -230,6 +231,24 @@ class CampaignApproval(db.Model):
     actor: Mapped[str] = mapped_column(String(128))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignCheck(db.Model):
+    """A dry run done off the web request: the preview page's numbers, or a submission waiting for its count."""
+
+    __tablename__ = "campaign_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    campaign_version: Mapped[int]
+    purpose: Mapped[str] = mapped_column(String(16))  # preview, submit
+    status: Mapped[str] = mapped_column(String(16))  # running, done, failed
+    requested_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict | None] = mapped_column(JSON)  # the Preview (preview.Preview.to_json)
+    outcome: Mapped[str | None] = mapped_column(String(32))  # submit: pending_approval, auto_approved, refused
+    error: Mapped[str | None] = mapped_column(Text)  # why the check or the submission did not go through
 
 
 class CampaignPolicy(db.Model):

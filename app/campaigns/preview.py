@@ -30,6 +30,15 @@ class Preview:
     def recipients(self) -> int:
         return self.counts.get(D.PLANNED, 0)
 
+    def to_json(self) -> dict:
+        return {"counts": self.counts, "not_before": self.not_before.isoformat() if self.not_before else None,
+                "samples": self.samples, "senders": self.senders, "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Preview:
+        not_before = datetime.fromisoformat(data["not_before"]) if data.get("not_before") else None
+        return cls(data["counts"], not_before, data["samples"], data["senders"], data.get("error"))
+
 
 def _samples(run_id: int, chat_type: str) -> dict[str, list[tuple[str, str]]]:
     named = (select(Delivery.status, Delivery.skip_reason, Delivery.target_key, Customer.name)

@@ -1,15 +1,15 @@
 """Push pages (blueprint `campaigns`): list, editor, campaign page, dry run, submit and approve, run, test send, cancel."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, editing, forms, guards, policies, preview, runs
+from app.campaigns import approvals, checks, editing, forms, guards, policies, preview, runs
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
-                                  CampaignStatus, Delivery, RunStatus)
+                                  CampaignCheck, CampaignStatus, Delivery, RunStatus)
 from app.campaigns.results import skip_labeller
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
@@ -104,6 +104,7 @@ def detail(campaign_id: int):
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
+                           submission=approvals.submission(campaign), running=checks.is_running, progress=checks.progress,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
                            schedule=editing.schedule_of(campaign), **LABELS)
 
@@ -111,11 +112,30 @@ def detail(campaign_id: int):
 @bp.route("/<int:campaign_id>/preview")
 @requires(P.CAMPAIGNS_VIEW)
 def preview_page(campaign_id: int):
+    """The dry run's numbers: computed in the background on the first visit, kept a few minutes, recomputed on asking."""
     campaign = _campaign(campaign_id)
-    result = preview.dry_run(campaign)
-    campaign = _campaign(campaign_id)
-    return render_template("campaigns/preview.html", campaign=campaign, result=result, skip_label=skip_labeller(),
+    check = checks.for_preview(campaign, current_user.username)
+    result = preview.Preview.from_json(check.result) if check.result else None
+    return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
+                           running=checks.is_running(check), progress=checks.progress(check),
+                           skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
+
+
+@bp.post("/<int:campaign_id>/preview", endpoint="preview_again")
+@requires(P.CAMPAIGNS_VIEW)
+def preview_again(campaign_id: int):
+    checks.start(_campaign(campaign_id), checks.PREVIEW, current_user.username)
+    return redirect(url_for("campaigns.preview_page", campaign_id=campaign_id))
+
+
+@bp.get("/<int:campaign_id>/checks/<int:check_id>/progress", endpoint="check_progress")
+@requires(P.CAMPAIGNS_VIEW)
+def check_progress(campaign_id: int, check_id: int):
+    check = db.session.get(CampaignCheck, check_id)
+    if check is None or check.campaign_id != campaign_id:
+        abort(404)
+    return jsonify(checks.progress(check))
 
 
 def _act(campaign_id: int, action, done: str):
@@ -133,7 +153,7 @@ def _act(campaign_id: int, action, done: str):
 @requires(P.CAMPAIGNS_EDIT)
 def submit(campaign_id: int):
     return _act(campaign_id, lambda c: approvals.submit(c, current_user.username),
-                _("已提交。超过审批阈值的群发需主管审批后才会发送。"))
+                _("已提交，正在计算发送人数。超过审批阈值的群发需主管审批后才会发送。"))
 
 
 @bp.route("/<int:campaign_id>/decide", methods=["POST"])

@@ -1,10 +1,15 @@
-/* Live progress of a running job: polls the JSON at data-progress-url, updates the bar, the stage and the
-   per-entity counts, and reloads the page when the job is no longer running. */
+/* Live progress of a running job: polls the JSON at data-progress-url, updates the bar (or, for a job without a
+   measurable share, the time so far), the stage and the per-entity counts, and reloads the page when the job is no
+   longer running. */
 (function () {
   var box = document.querySelector("[data-progress-url]");
   if (!box) { return; }
   function show(p) {
     var bar = box.querySelector(".progress-bar");
+    if (p.percent === null) {  /* no measurable share: a full striped bar with the time so far */
+      bar.textContent = box.dataset.elapsedLabel.replace("%s", p.seconds);
+      return;
+    }
     bar.style.width = p.percent + "%";
     bar.textContent = p.percent + "%";
     box.setAttribute("aria-valuenow", p.percent);

@@ -8,6 +8,7 @@ from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import tokens
 from app.core.db import utcnow
 from app.extensions import db
+from tests.conftest import wait_for_campaign_checks
 
 SPEC = {"name": "新品上市", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
         "content": {"text": "{员工姓名}：新品上市啦", "attachments": [
@@ -32,16 +33,26 @@ def company(app):
     db.session.commit()
 
 
+def submitted_campaign(client, campaign_id: int, headers: dict) -> dict:
+    """The campaign once its submission's count is in, as an integration polling GET would see it."""
+    wait_for_campaign_checks()
+    return client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers).json
+
+
 def test_create_submit_and_read_status(client, auth):
     operator = auth("operator")
     created = client.post("/api/v1/campaigns", json=SPEC, headers=operator)
     assert created.status_code == 201, created.json
     assert created.json["status"] == "draft" and created.json["version"] == 1
     campaign_id = created.json["id"]
-    submitted = client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
-    assert submitted.status_code == 200, submitted.json
-    assert submitted.json["status"] == "running" and submitted.json["approved_by"] == "system"
-    run = submitted.json["runs"][0]
+    accepted = client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert accepted.status_code == 202, accepted.json
+    assert accepted.json["status"] == "draft" and accepted.json["submission"]["status"] == "running"
+    submitted = submitted_campaign(client, campaign_id, operator)
+    assert submitted["status"] == "running" and submitted["approved_by"] == "system"
+    run = submitted["runs"][0]
+    assert submitted["submission"]["outcome"] == "approved"
+    assert submitted["submission"]["recipients"] == run["counts"]["planned"] == 8 - run["counts"]["holdout"]
     assert run["status"] == "planned" and run["counts"]["total"] == 8
     read = client.get(f"/api/v1/campaigns/{campaign_id}", headers=auth("viewer"))
     assert read.json["runs"][0]["id"] == run["id"]
@@ -73,8 +84,8 @@ def test_approval_is_enforced_per_role(client, auth):
     policies.save({"approval_threshold": 3}, "test")
     operator, supervisor = auth("operator"), auth("supervisor")
     campaign_id = client.post("/api/v1/campaigns", json=SPEC, headers=operator).json["id"]
-    assert client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator).json["status"] == \
-        "pending_approval"
+    client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert submitted_campaign(client, campaign_id, operator)["status"] == "pending_approval"
     denied = client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1}, headers=operator)
     assert denied.status_code == 403
     assert client.post(f"/api/v1/campaigns/{campaign_id}/run", headers=operator).status_code == 409
@@ -90,7 +101,8 @@ def test_cancel_stops_the_campaign(client, auth):
     operator = auth("operator")
     campaign_id = client.post("/api/v1/campaigns", json={**SPEC, "schedule": {"kind": "daily", "time_of_day": "10:00"}},
                               headers=operator).json["id"]
-    assert client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator).json["status"] == "scheduled"
+    client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert submitted_campaign(client, campaign_id, operator)["status"] == "scheduled"
     cancelled = client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=operator)
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=operator).status_code == 409

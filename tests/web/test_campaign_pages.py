@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.campaigns import policies
-from app.campaigns.models import Campaign, CampaignRun, Delivery
+from app.campaigns.models import Campaign, CampaignCheck, CampaignRun, Delivery
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import utcnow
 from app.extensions import db
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token, sign_in, wait_for_campaign_checks
 
 FORM = {"name": "周末上新", "category": "content", "chat_type": "single", "audience": "rule",
         "audience_rule": '{"op": "and", "rules": []}', "text": "{员工姓名} 为您推荐本周新品",
@@ -102,11 +102,34 @@ def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company)
     customer.lost_at = utcnow()
     db.session.commit()
     campaign = create(client, holdout_percent="0")
+    first = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
+    assert 'id="check-running"' in first and "data-progress-url" in first  # computed off the request
+    wait_for_campaign_checks()
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert '<div class="fs-4 text-primary" id="recipients">11</div>' in html
     assert "已流失" in html and "客户3" in html
     assert "Alice" in html and "Bob" in html
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 1  # shown again, not recomputed
+    # asked again after a change of data: a new check with the new numbers
+    customer = db.session.scalar(select(Customer).where(Customer.external_userid == "wm004"))
+    customer.lost_at = utcnow()
+    db.session.commit()
+    assert post(client, f"/campaigns/{campaign.id}/preview").status_code == 302
+    wait_for_campaign_checks()
+    html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
+    assert '<div class="fs-4 text-primary" id="recipients">10</div>' in html
+
+
+def test_check_progress_is_polled_as_json(client, signed_in_as, company):
+    signed_in_as("operator")
+    campaign = create(client)
+    client.get(f"/campaigns/{campaign.id}/preview")
+    wait_for_campaign_checks()
+    check = db.session.scalars(select(CampaignCheck)).one()
+    progress = client.get(f"/campaigns/{campaign.id}/checks/{check.id}/progress").json
+    assert progress["status"] == "done" and progress["percent"] is None and progress["seconds"] >= 0
+    assert client.get(f"/campaigns/{campaign.id + 1}/checks/{check.id}/progress").status_code == 404
 
 
 def test_small_send_is_approved_at_once_and_runs(client, signed_in_as, company):
@@ -114,7 +137,9 @@ def test_small_send_is_approved_at_once_and_runs(client, signed_in_as, company):
     campaign = create(client)
     response = post(client, f"/campaigns/{campaign.id}/submit")
     assert response.status_code == 302
-    db.session.expire_all()
+    waiting = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "已提交，正在计算发送人数" in waiting
+    wait_for_campaign_checks()
     campaign = db.session.get(Campaign, campaign.id)
     assert campaign.is_approved and campaign.approved_by == "system" and campaign.status == "running"
     run = db.session.scalar(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id))
@@ -128,7 +153,7 @@ def test_large_send_waits_for_a_supervisor_and_edits_reset_the_approval(client, 
     operator = signed_in_as("operator")
     campaign = create(client)
     post(client, f"/campaigns/{campaign.id}/submit")
-    db.session.expire_all()
+    wait_for_campaign_checks()
     assert db.session.get(Campaign, campaign.id).status == "pending_approval"
     assert db.session.scalar(select(func.count()).select_from(CampaignRun)) == 0
     # an operator may not approve
@@ -160,8 +185,8 @@ def test_an_approval_of_an_outdated_version_is_refused(client, signed_in_as, com
     signed_in_as("admin")
     campaign = create(client)
     post(client, f"/campaigns/{campaign.id}/submit")
+    wait_for_campaign_checks()
     admin = db.session.scalar(select(User).where(User.username == "admin-user"))
-    db.session.expire_all()
     with pytest.raises(approvals.ApprovalError, match="又被修改"):
         approvals.approve(db.session.get(Campaign, campaign.id), admin.username, admin.can("campaigns.approve"), 0)
 
