@@ -83,9 +83,19 @@ class _Orders:
     fen: np.ndarray
     day: np.ndarray
 
-    @classmethod
-    def joined(cls, parts: list[_Orders]) -> _Orders:
-        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.__dataclass_fields__))
+
+
+class _Joined:
+    """The orders of all pieces (the attributes of _Orders), each array joined when it is first used."""
+
+    def __init__(self, parts: list[_Orders]):
+        self._parts = parts
+        self.count = sum(len(p.oid) for p in parts)  # valid orders
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        value = np.concatenate([getattr(p, name) for p in self._parts])
+        setattr(self, name, value)
+        return value
 
 
 def _read(path: Path) -> _Body:
@@ -219,7 +229,7 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
         first_line += lines
     errors: dict[int, str] = {}
     odd, odd_ids = _odd_rows(body, odd_lines, zone, as_of_day, errors)
-    orders = _Orders.joined([c for c, _, _ in chunks] + [odd])
+    orders = _Joined([c for c, _, _ in chunks] + [odd])
 
     def order_id(line_start: int) -> str:
         """The order_id of the row at `line_start` (or -1 - its index among the odd rows)."""
@@ -233,13 +243,16 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
             return odd_ids[-1 - start][1]
         return body.raw[body.offset + start:body.offset + start + length].decode()
 
-    errors.update(_duplicates(orders, order_id))
+    with ThreadPoolExecutor(1) as pool:  # the duplicates are looked for while the totals are summed
+        repeated = pool.submit(_duplicates, orders, order_id)
+        totals = None if errors else _totals(orders, body, as_of_day, external_userid)
+        errors.update(repeated.result())
     if errors:
         raise OrderFileError([RowError(line, errors[line]) for line in sorted(errors)])
-    return _totals(orders, body, as_of_day, external_userid)
+    return totals
 
 
-def _duplicates(orders: _Orders, order_id: Callable[[int], str]) -> dict[int, str]:
+def _duplicates(orders: _Joined, order_id: Callable[[int], str]) -> dict[int, str]:
     """Each repeated order_id's later lines, named as `normalize_all` names them (the keys are hashes: the ids of
     rows with a repeated key are compared as text)."""
     keys = np.sort(orders.oid)
@@ -259,7 +272,7 @@ def _duplicates(orders: _Orders, order_id: Callable[[int], str]) -> dict[int, st
     return errors
 
 
-def _totals(orders: _Orders, body: _Body, as_of_day: int, external_userid: Callable[[int, int], str]) -> PaidTotals:
+def _totals(orders: _Joined, body: _Body, as_of_day: int, external_userid: Callable[[int, int], str]) -> PaidTotals:
     """Per customer: last paid day, number and sum of paid orders up to the as-of day; sorted by external_userid."""
     codes, keys = pd.factorize(orders.ext)
     frequency = np.bincount(codes, minlength=len(keys))
@@ -276,10 +289,10 @@ def _totals(orders: _Orders, body: _Body, as_of_day: int, external_userid: Calla
     names, words = _names(orders, body, first, codes, external_userid)
     by_name = np.lexsort(words.byteswap().T[::-1])  # big-endian words compare as the bytes do
     return PaidTotals(names[by_name], as_of_day - last[by_name], frequency[by_name], monetary[by_name],
-                      len(orders.line))
+                      orders.count)
 
 
-def _names(orders: _Orders, body: _Body, first: np.ndarray, codes: np.ndarray,
+def _names(orders: _Joined, body: _Body, first: np.ndarray, codes: np.ndarray,
            external_userid: Callable[[int, int], str]) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's external_userid as UTF-8 bytes (numpy S, zero padded) and as rows of 8-byte words, after
     checking that every order under a customer carries exactly that id (the keys are hashes)."""

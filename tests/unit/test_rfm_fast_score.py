@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from app.rfm import order_csv
 from app.rfm.commands import SCORE_HEADER, rfm_score
 from app.rfm.fast_score import percent_rank_scores
 from app.rfm.order_csv import NotPlain, read_paid_totals
@@ -16,7 +17,7 @@ from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_o
 from app.rfm.scoring import _scores, score
 
 AS_OF = date(2026, 6, 30)
-AMOUNTS = ["12", "12.3", "12.30", "0.05", "100.00", "7", "1999.99", " 7.50 ", "1e2", "3."]
+AMOUNTS = ["12", "12.3", "12.30", "0.05", "100.00", "7", "1999.99", " 7.50 ", "1e2", "3.", "0", "123456789012.3"]
 TIMES = ["2026-06-30", "2026-06-30T23:59:59", "2026-06-30 23:59", "2026-06-30T16:00:00Z", "2026-06-30T15:59:59Z",
          "2026-07-01T00:00:00+08:00", "2026-06-30T23:59:59+08:00", "2026-06-30T12:00:00-05:00", "2026-01-02",
          "2026-05-31T08:00", "2025-12-31T23:30:00+00:00", "2026-06-30T23:59:59.5+08:00", "2024-02-29T10:00:00"]
@@ -66,6 +67,39 @@ def test_vectorised_output_equals_the_pure_scorer_on_random_files(tmp_path, seed
     want = reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
     assert not want.startswith("error")
     assert command(path, AS_OF) == want
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_file_cut_into_many_pieces_gives_the_same_scores_and_line_numbers(tmp_path, monkeypatch, seed):
+    monkeypatch.setattr(order_csv, "_CHUNK_BYTES", 97)  # a few lines per piece, the pieces on several threads
+    rng = random.Random(seed)
+    path = tmp_path / "orders.csv"
+    text = random_orders(rng, 7, 120)
+    path.write_text(text, encoding="utf-8")
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    lines = text.splitlines()
+    lines[90] = lines[90].replace(",wm", ",wm客户")  # an odd row late in the file
+    lines[100] = lines[3].split(",")[0] + ",wmX,5,2026-06-01,paid"  # repeats line 4's order_id
+    lines[110] = "O110,wmX,5,2026-06-01T25:00,paid"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = command(path, AS_OF)
+    assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    assert "第 101 行: order_id O2 与第 4 行重复" in got and "第 111 行" in got
+
+
+@pytest.mark.parametrize("max_runs", [1000, 2])  # non-ASCII runs checked one by one, or a piece's span at once
+def test_a_file_that_is_not_utf8_is_refused_whole(tmp_path, monkeypatch, max_runs):
+    monkeypatch.setattr(order_csv, "_MAX_RUNS", max_runs)
+    path = tmp_path / "orders.csv"
+    good = "order_id,external_userid,amount,paid_at,status,note\n" + "".join(
+        f"o{i},wm{i},5,2026-06-01,paid,备注\n" for i in range(50))
+    bad_note = "备注".encode("utf-8")[:-1]  # cut inside a character, in a column the scores do not read
+    path.write_bytes(good.encode("utf-8") + b"o99,wm1,5,2026-06-01,paid," + bad_note + b"\n")
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(rfm_score, ["--orders", str(path), "--as-of", "2026-06-30", "--out", str(out)])
+    assert result.exit_code != 0 and "UTF-8" in result.output and not out.exists()
+    path.write_bytes(good.encode("utf-8"))
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
 
 
 def test_one_customer_ties_refunds_later_orders_and_the_midnight_edge(tmp_path):
