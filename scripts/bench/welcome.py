@@ -3,13 +3,15 @@
 The emulator simulates `--rate` adds a second for `--seconds`; WeCom delivers every callback twice.
 Checked: every WelcomeCode used exactly once with success, none too late (41050), and the time from the
 console's receipt of the event to WeCom's answer to send_welcome_msg (target p99 < 2 s). The welcome
-template uses {客户昵称} and {员工姓名}, so each welcome also reads the new customer from WeCom.
+template uses {客户昵称} and {员工姓名}, so each welcome also reads the new customer from WeCom. The burst
+starts once every worker process has greeted a warm-up add; CPU time per add is measured for each process.
 
     .venv/bin/python -m scripts.bench.welcome [--rate 50 --seconds 60] [--database sqlite|postgresql --workers 2]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -25,6 +27,7 @@ from scripts.bench.common import POSTGRES, console_env, console_processes, perce
 from scripts.scratch_db import create_scratch_database, drop_scratch_database
 from scripts.wecom_emulator.testing import RunningEmulator
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TEMPLATE = "{客户昵称}你好，我是{员工姓名}，欢迎来到我们的门店！"
 
 
@@ -37,9 +40,53 @@ def add_template(engine) -> None:
                           ":now, :now)"), {"text": TEMPLATE, "yes": True, "now": now})
 
 
-def fire(emu, count: int, rate: float) -> float:
+def cpu_by_role() -> Counter:
+    """CPU seconds used so far by this process (the emulator and the pacing) and by its child processes,
+    grouped as web (gunicorn) and worker, read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    used: Counter = Counter()
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        role = "bench+emulator" if pid == os.getpid() else "web" if b"gunicorn" in cmdline else "worker"
+        used[role] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return used
+
+
+def settled(engine) -> int:
+    """Adds whose welcome has an outcome."""
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM welcome_records WHERE outcome <> 'sending'"))
+
+
+def warm_up(emu, engine, userids: list[str], workers: int) -> set[str]:
+    """One add per worker process, greeted before the burst: the workers run (starting one takes seconds on a
+    loaded machine, and a burst fired earlier would queue behind that start) and hold an access token.
+    Returns the warm-up WelcomeCodes, left out of the figures."""
+    codes = {emu.control.add_customer(userid=userids[0])["welcome_code"] for _ in range(workers)}
+    deadline = time.monotonic() + 120
+    while settled(engine) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker did not greet the warm-up adds within 120 s")
+        time.sleep(0.2)
+    return codes
+
+
+def fire(emu, userids: list[str], count: int, rate: float) -> float:
     """`count` adds paced at `rate` a second (a few threads, so a slow control call never stalls the pace)."""
-    userids = [u["userid"] for u in _followers(emu)]
     start = time.monotonic()
 
     def one(i: int) -> None:
@@ -62,23 +109,24 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
         with console_processes(env, queue_workers=workers) as base:
             add_template(engine)
             emu.control.config(callback_url=f"{base}/wecom/callback")
-            took = fire(emu, count, rate)
-
-            def settled() -> int:
-                with engine.connect() as conn:
-                    return conn.scalar(text("SELECT count(*) FROM welcome_records WHERE outcome <> 'sending'"))
-
+            userids = [u["userid"] for u in _followers(emu)]
+            warm = warm_up(emu, engine, userids, workers)
+            cpu_before = cpu_by_role()
+            took = fire(emu, userids, count, rate)
             last, quiet_since = -1, time.monotonic()
-            while settled() < count and time.monotonic() - quiet_since < 30:  # stop after 30 s without progress
-                now_settled = settled()
+            while settled(engine) < count + len(warm) and time.monotonic() - quiet_since < 30:  # 30 s: no progress
+                now_settled = settled(engine)
                 if now_settled != last:
                     last, quiet_since = now_settled, time.monotonic()
                 time.sleep(0.5)
-            sent = emu.control.get("welcomes")["welcomes"]
+            cpu = cpu_by_role()
+            cpu.subtract(cpu_before)
+            sent = [w for w in emu.control.get("welcomes")["welcomes"] if w["welcome_code"] not in warm]
             with engine.connect() as conn:
-                rows = conn.execute(text("SELECT outcome, latency_ms FROM welcome_records")).all()
-                inbox = conn.scalar(text("SELECT count(*) FROM wecom_callback_events"))
-                deliveries = conn.scalar(text("SELECT sum(deliveries) FROM wecom_callback_events"))
+                rows = [(outcome, ms) for code, outcome, ms in conn.execute(text(
+                    "SELECT welcome_code, outcome, latency_ms FROM welcome_records")) if code not in warm]
+                inbox = conn.scalar(text("SELECT count(*) FROM wecom_callback_events")) - len(warm)
+                deliveries = conn.scalar(text("SELECT sum(deliveries) FROM wecom_callback_events")) - 2 * len(warm)
     engine.dispose()
     ok = Counter(w["welcome_code"] for w in sent if w["errcode"] == 0)
     errors = Counter(w["errcode"] for w in sent if w["errcode"] != 0)
@@ -93,6 +141,8 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
           f"into {inbox} inbox rows (adds never received: {count - inbox}); outcomes {result['outcomes']}; "
           f"WeCom errors {result['errors'] or 'none'}")
     print(f"  WelcomeCodes used once: {result['codes_once']}/{count}, more than once: {result['codes_twice']}")
+    print("  CPU ms per add: " + ", ".join(f"{role} {seconds * 1000 / count:.1f}" for role, seconds in sorted(cpu.items()))
+          + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * 1000 / rate:.0f} ms per add at this rate)")
     print(f"  receipt -> send_welcome_msg answered, ms   {summary(latency)}")
     print(f"  WeCom's first delivery -> send, ms         {summary(from_wecom)}")
     return result
