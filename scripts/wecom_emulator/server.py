@@ -3,8 +3,7 @@ import os
 import threading
 import time
 
-from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
+from flask import Flask, request
 
 from . import (api_auth, api_contact_way, api_contacts, api_directory, api_groupchat,  # noqa: F401
                api_groupmsg, api_stats, api_tags, api_welcome)                        # (register routes)
@@ -15,6 +14,7 @@ from .faults import Faults
 from .seed import seed_company
 from .settings import Settings
 from .state import Company
+from .wsgi_server import make_server
 
 
 class Emulator:
@@ -77,16 +77,16 @@ def create_app(emu: Emulator) -> Flask:
     def cgi(path):
         return dispatch(emu, path)
 
+    @app.teardown_request
+    def drain(_exc):
+        """Read what a handler left of the request body: the connection stays open for the next request."""
+        while request.stream.read(65536):
+            pass
+
     app.register_blueprint(control_bp)
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
 def make_wsgi_server(emu: Emulator, host: str, port: int, quiet: bool = False):
-    """A threaded werkzeug server for the emulator (port 0 picks a free port)."""
-    return make_server(host, port, emu.app, threaded=True,
-                       request_handler=_QuietHandler if quiet else WSGIRequestHandler)
+    """A threaded server for the emulator with kept-alive connections (port 0 picks a free port)."""
+    return make_server(host, port, emu.app, quiet=quiet)

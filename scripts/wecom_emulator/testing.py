@@ -21,6 +21,7 @@ import time
 
 import requests
 
+from .callbacks import thread_session
 from .server import Emulator, make_wsgi_server
 from .settings import Settings
 
@@ -34,9 +35,10 @@ class ControlClient:
 
     def __init__(self, base_url: str):
         self.base = base_url + "/_emulator/"
+        self._local = threading.local()  # a session per thread: benchmarks call from a pool
 
     def _call(self, method: str, path: str, payload=None, params=None):
-        resp = requests.request(method, self.base + path, json=payload, params=params, timeout=30)
+        resp = thread_session(self._local).request(method, self.base + path, json=payload, params=params, timeout=30)
         if resp.status_code != 200:
             raise ControlError(f"{method} /_emulator/{path} -> {resp.status_code}: {resp.text}")
         return resp.json()
