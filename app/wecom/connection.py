@@ -4,8 +4,10 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from typing import Callable, TypeVar
 
 from flask import current_app
+from sqlalchemy import event
 
 from app.core import settings
 from app.core.errors import UserError
@@ -14,6 +16,7 @@ from app.wecom.gateway import CallbackCipher, WeComGateway
 from app.wecom.ratelimit import build_rate_limiter
 
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
+T = TypeVar("T")
 
 
 class NotConfigured(UserError):
@@ -21,17 +24,22 @@ class NotConfigured(UserError):
 
 
 class _Cache:
+    """Objects built from the settings. Each one's inputs are read again at most every SETTINGS_TTL seconds, and
+    the object is rebuilt only when they changed: a welcome costs no settings queries, and the gateway keeps its
+    HTTP connections to WeCom open."""
+
     def __init__(self):
         self._lock = threading.Lock()
-        self._values: dict[str, tuple[float, tuple, object]] = {}
+        self._values: dict[str, tuple[float, tuple, object]] = {}  # name -> (inputs read at, inputs, object)
 
-    def get(self, name: str, key: tuple, build):
+    def get(self, name: str, inputs: Callable[[], tuple], build: Callable[[tuple], T]) -> T:
+        entry = self._values.get(name)
+        if entry and time.monotonic() - entry[0] < SETTINGS_TTL:
+            return entry[2]
+        key = inputs()
         with self._lock:
             entry = self._values.get(name)
-            if entry and entry[1] == key and time.monotonic() - entry[0] < SETTINGS_TTL:
-                return entry[2]
-        value = build()
-        with self._lock:
+            value = entry[2] if entry and entry[1] == key else build(key)
             self._values[name] = (time.monotonic(), key, value)
         return value
 
@@ -57,21 +65,34 @@ def _rate_limiter(redis_url: str | None):
     return build_rate_limiter(redis_url)
 
 
+def _gateway_inputs() -> tuple:
+    return (*_credentials("wecom.corp_id", "wecom.secret"), current_app.config["WECOM_API_BASE"],
+            current_app.config.get("REDIS_URL"))
+
+
+def _build_gateway(inputs: tuple) -> WeComGateway:
+    corp_id, secret, api_base, redis_url = inputs
+    return WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url))
+
+
 def gateway() -> WeComGateway:
     """The gateway for the configured corp (raises NotConfigured when credentials are missing)."""
-    corp_id, secret = _credentials("wecom.corp_id", "wecom.secret")
-    api_base = current_app.config["WECOM_API_BASE"]
-    redis_url = current_app.config.get("REDIS_URL")
-    return _cache.get("gateway", (corp_id, secret, api_base, redis_url), lambda: WeComGateway(
-        corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url)))
+    return _cache.get("gateway", _gateway_inputs, _build_gateway)
 
 
 def callback_cipher() -> CallbackCipher:
-    """The cipher for callbacks; cached briefly so acknowledging an event costs no settings queries."""
-    probe = _cache.get("cipher_settings", (), lambda: _credentials("wecom.token", "wecom.aes_key", "wecom.corp_id"))
-    return _cache.get("cipher", probe, lambda: CallbackCipher(*probe))
+    """The cipher for callbacks; acknowledging an event costs no settings queries."""
+    return _cache.get("cipher", lambda: _credentials("wecom.token", "wecom.aes_key", "wecom.corp_id"),
+                      lambda inputs: CallbackCipher(*inputs))
 
 
 def forget() -> None:
-    """Drop cached credentials (after settings change in this process)."""
+    """Drop cached credentials (done by itself when this process changes a setting)."""
     _cache.clear()
+
+
+@event.listens_for(settings.Setting, "after_insert")
+@event.listens_for(settings.Setting, "after_update")
+@event.listens_for(settings.Setting, "after_delete")
+def _setting_changed(*_args) -> None:
+    forget()

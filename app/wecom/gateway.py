@@ -74,6 +74,12 @@ class _Client(WeChatClient):
         super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base
         self._token = token
+        # The environment's proxy and CA bundle, read once: requests would read every variable again on each
+        # call (over a millisecond of CPU, most of a welcome's HTTP cost). WeCom needs no .netrc credentials.
+        session = self._http
+        environment = session.merge_environment_settings(api_base, {}, None, None, None)
+        session.proxies, session.verify = environment["proxies"], environment["verify"]
+        session.trust_env = False
 
     @property
     def access_token(self) -> str:
