@@ -1,16 +1,18 @@
 """The callback inbox: every WeCom event stored once (deduplicated), then handled by workers with retries."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Index, String, Text, or_, select, update
+from sqlalchemy import JSON, Index, Row, String, Text, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import record
-from app.core.db import transaction, upsert_ignore, utcnow
+from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.wecom import handlers
@@ -95,69 +97,82 @@ def lane_for(fields: dict[str, Any]) -> str:
     return LANE_WELCOME if fields.get("WelcomeCode") else LANE_DEFAULT
 
 
+_EVENTS = CallbackEvent.__table__
+
+
+@functools.cache
+def _store_statement(dialect: str):
+    """INSERT one event, or count one more delivery of the stored one; answers the delivery count (1: new)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_EVENTS)
+    return stmt.on_conflict_do_update(index_elements=[_EVENTS.c.dedupe_key],
+                                      set_={"deliveries": _EVENTS.c.deliveries + 1}).returning(_EVENTS.c.deliveries)
+
+
 def ingest(fields: dict[str, Any]) -> bool:
-    """Store a decrypted event unless it is already stored; True when it is new."""
+    """Store a decrypted event unless it is already stored; True when it is new. One statement either way."""
     now = utcnow()
-    key = dedupe_key(fields)
-    values = dict(dedupe_key=key, lane=lane_for(fields), event=str(fields.get("Event", "")),
+    values = dict(dedupe_key=dedupe_key(fields), lane=lane_for(fields), event=str(fields.get("Event", "")),
                   change_type=str(fields.get("ChangeType", "")), payload=fields, received_at=now,
                   deliveries=1, status=Status.PENDING, attempts=0, available_at=now)
     with transaction():
-        stmt = upsert_ignore(CallbackEvent, values, ["dedupe_key"]).returning(CallbackEvent.id)
-        inserted = db.session.execute(stmt).scalar() is not None
-        if not inserted:
-            db.session.execute(update(CallbackEvent).where(CallbackEvent.dedupe_key == key)
-                               .values(deliveries=CallbackEvent.deliveries + 1))
-    return inserted
+        deliveries = db.session.execute(_store_statement(db.engine.dialect.name), values).scalar_one()
+    return deliveries == 1
 
 
 def _due(now: datetime):
     return or_(
-        (CallbackEvent.status == Status.PENDING) & (CallbackEvent.available_at <= now),
-        (CallbackEvent.status == Status.PROCESSING) & (CallbackEvent.claimed_until < now),
+        (_EVENTS.c.status == Status.PENDING) & (_EVENTS.c.available_at <= now),
+        (_EVENTS.c.status == Status.PROCESSING) & (_EVENTS.c.claimed_until < now),
     )
 
 
-def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> list[int]:
-    """Take up to `limit` due events (in the order of `lanes`) for this worker; others skip rows we hold.
+def _claim(limit: int, lanes: tuple[str, ...]) -> list[Row]:
+    """Take up to `limit` due events (in the order of `lanes`) for this worker: their rows as claimed.
 
     The UPDATE re-checks that each row is still due and returns the ones it took: SQLite has no row locks,
     and the worker's welcome threads claim beside its main loop.
     """
     now = utcnow()
-    claimed: list[int] = []
+    claimed: list[Row] = []
     with transaction():
         for lane in lanes:
             if len(claimed) >= limit:
                 break
             # Newest welcome first: in a burst longer than the 20 s window, the freshest adds can still be
             # greeted while the oldest would be missed whatever the order.
-            order = CallbackEvent.id.desc() if lane == LANE_WELCOME else CallbackEvent.id
-            q = (select(CallbackEvent.id).where(_due(now), CallbackEvent.lane == lane).order_by(order)
+            order = _EVENTS.c.id.desc() if lane == LANE_WELCOME else _EVENTS.c.id
+            q = (select(_EVENTS.c.id).where(_due(now), _EVENTS.c.lane == lane).order_by(order)
                  .limit(limit - len(claimed)).with_for_update(skip_locked=True))
             ids = db.session.scalars(q).all()
             if ids:
                 # A welcome-lane claim counts as an attempt at once: it is committed before WeCom is called.
-                counted = {"attempts": CallbackEvent.attempts + 1} if lane == LANE_WELCOME else {}
-                taken = (update(CallbackEvent).where(CallbackEvent.id.in_(ids), _due(now))
-                         .values(status=Status.PROCESSING, claimed_until=now + LEASE, **counted)
-                         .returning(CallbackEvent.id).execution_options(synchronize_session=False))
-                claimed += sorted(db.session.scalars(taken).all())
+                counted = {"attempts": _EVENTS.c.attempts + 1} if lane == LANE_WELCOME else {}
+                taken = (update(_EVENTS).where(_EVENTS.c.id.in_(ids), _due(now))
+                         .values(status=Status.PROCESSING, claimed_until=now + LEASE, **counted).returning(_EVENTS))
+                claimed += sorted(db.session.execute(taken).all(), key=lambda row: row.id)
     return claimed
 
 
-def handle(event_id: int) -> str:
-    """Run one stage of a claimed event; on failure retry later, then dead-letter.
+def claim(limit: int, lanes: tuple[str, ...] = (LANE_WELCOME, LANE_DEFAULT)) -> list[int]:
+    """The ids of up to `limit` due events taken for this worker (in the order of `lanes`); others skip them."""
+    return [row.id for row in _claim(limit, lanes)]
+
+
+def _set(event_id: int, **values) -> None:
+    db.session.execute(update(_EVENTS).where(_EVENTS.c.id == event_id).values(**values))
+
+
+def handle(event: Row) -> str:
+    """Run one stage of a claimed event (its row as claimed); on failure retry later, then dead-letter.
 
     An event on the welcome lane runs its urgent handlers, then moves to the default lane where its other
     handlers run as a follow-up (so a slow re-fetch never holds up the next welcome). Handlers get the
     payload plus `_inbox_id`, `_received_at` (ISO time the console received the event) and `_attempt`
     (on the welcome lane: 2 or more means an earlier attempt may have reached WeCom). An urgent handler
     may leave data for the follow-up in `payload["_carry"]` (a dict merged into the stored payload).
+    Handling, the record it writes and the event's new state are one transaction.
     """
-    event = db.session.get(CallbackEvent, event_id)
-    if event is None or event.status != Status.PROCESSING:
-        return "skipped"
     urgent = event.lane == LANE_WELCOME
     funcs = handlers.for_event(event.event, event.change_type, urgent=urgent)
     payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat(),
@@ -167,62 +182,59 @@ def handle(event_id: int) -> str:
             for func in funcs:
                 func(payload)
             if urgent:  # the follow-up starts afresh on the default lane
-                event.payload = {**event.payload, **payload.get("_carry", {})}
-                event.lane, event.status, event.attempts = LANE_DEFAULT, Status.PENDING, 0
-                event.available_at, event.claimed_until, event.last_error = utcnow(), None, None
-                return Status.PENDING
-            handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
-            event.status = Status.DONE if handled else Status.IGNORED
-            event.attempts += 1
-            event.handled_at = utcnow()
-            event.claimed_until = None
-            event.last_error = None
-        return event.status
-    except Exception as exc:  # a handler failed: nothing it wrote is kept; the event is retried
-        log.warning("callback event %s (%s/%s) failed: %r", event_id, event.event, event.change_type, exc)
-        with transaction():
-            event = db.session.get(CallbackEvent, event_id)
-            if event.lane != LANE_WELCOME:  # the welcome lane counted the attempt when it claimed the event
-                event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            event.claimed_until = None
-            if event.attempts >= MAX_ATTEMPTS:
-                event.status = Status.DEAD
+                carried = {"payload": {**event.payload, **payload["_carry"]}} if payload.get("_carry") else {}
+                status = Status.PENDING
+                _set(event.id, lane=LANE_DEFAULT, status=status, attempts=0, available_at=utcnow(),
+                     claimed_until=None, last_error=None, **carried)
             else:
-                event.status = Status.PENDING
-                event.available_at = utcnow() + timedelta(seconds=min(300, 2 ** event.attempts))
-        return event.status
+                handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
+                status = Status.DONE if handled else Status.IGNORED
+                _set(event.id, status=status, attempts=event.attempts + 1, handled_at=utcnow(), claimed_until=None,
+                     last_error=None)
+        return status
+    except Exception as exc:  # a handler failed: nothing it wrote is kept; the event is retried
+        log.warning("callback event %s (%s/%s) failed: %r", event.id, event.event, event.change_type, exc)
+        # the welcome lane counted the attempt when it claimed the event
+        attempts = event.attempts if urgent else event.attempts + 1
+        failed = dict(attempts=attempts, last_error=f"{type(exc).__name__}: {exc}"[:2000], claimed_until=None)
+        if attempts >= MAX_ATTEMPTS:
+            status, retry = Status.DEAD, {}
+        else:
+            status, retry = Status.PENDING, {"available_at": utcnow() + timedelta(seconds=min(300, 2 ** attempts))}
+        with transaction():
+            _set(event.id, status=status, **failed, **retry)
+        return status
 
 
-def work_welcomes(limit: int = 2) -> int:
-    """Claim and handle a few welcome-lane events (the worker's welcome threads); the number handled."""
-    ids = claim(limit, (LANE_WELCOME,))
-    for event_id in ids:
-        handle(event_id)
-    return len(ids)
+def work_welcomes(limit: int = 1) -> int:
+    """Claim and handle welcome-lane events (the worker's welcome threads); the number handled."""
+    events = _claim(limit, (LANE_WELCOME,))
+    for event in events:
+        handle(event)
+    return len(events)
 
 
 def work_default(limit: int = 50, give_way: Callable[[], None] | None = None) -> int:
     """Claim and handle one batch of default-lane events (the worker's main loop); the number handled.
     `give_way()` runs before each event (the worker lets its welcome threads go first)."""
-    ids = claim(limit, (LANE_DEFAULT,))
-    for event_id in ids:
+    events = _claim(limit, (LANE_DEFAULT,))
+    for event in events:
         if give_way is not None:
             give_way()
-        handle(event_id)
-    return len(ids)
+        handle(event)
+    return len(events)
 
 
 def work_once(limit: int = 50) -> int:
     """Both lanes in one call (tests, one-off runs): welcomes first, then the default lane including their
     follow-ups; the number of distinct events handled."""
-    ids = claim(limit, (LANE_WELCOME,))
-    for event_id in ids:
-        handle(event_id)
-    more = claim(limit, (LANE_DEFAULT,))
-    for event_id in more:
-        handle(event_id)
-    return len(set(ids) | set(more))
+    welcomes = _claim(limit, (LANE_WELCOME,))
+    for event in welcomes:
+        handle(event)
+    more = _claim(limit, (LANE_DEFAULT,))
+    for event in more:
+        handle(event)
+    return len({e.id for e in welcomes} | {e.id for e in more})
 
 
 def replay(event: CallbackEvent) -> None:
