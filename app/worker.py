@@ -18,21 +18,42 @@ log = logging.getLogger("scrm.worker")
 
 
 class _WelcomeActivity:
-    """When the welcome threads last had work. Threads of one process share the GIL, so during a burst of
-    adds the main loop gives way before each event (at most `LONGEST` seconds), and catches up after."""
+    """When the welcome threads last had work, and which of them watches the lane.
 
-    QUIET, LONGEST = 0.2, 0.25
+    Threads of one process share the GIL, so during a burst of adds the main loop gives way before each event
+    (at most `LONGEST` seconds), and catches up after. While the lane is empty one welcome thread polls it and
+    the others sleep until a thread that found work wakes one more (or `NAP` passes): an idle worker runs a
+    claim query every WELCOME_POLL_SECONDS, not one per thread, and a burst still gets every thread."""
+
+    QUIET, LONGEST, NAP = 0.2, 0.25, 1.0
 
     def __init__(self):
         self.last_busy = 0.0
+        self._turn = threading.Condition()
+        self._watched = False
 
     def mark(self) -> None:
         self.last_busy = time.monotonic()
+        with self._turn:
+            self._turn.notify()
 
     def give_way(self) -> None:
         deadline = time.monotonic() + self.LONGEST
         while time.monotonic() - self.last_busy < self.QUIET and time.monotonic() < deadline:
             time.sleep(0.02)
+
+    def idle(self, stop: threading.Event, poll_seconds: float) -> None:
+        """A welcome thread found the lane empty: watch it for `poll_seconds`, or sleep while another watches."""
+        with self._turn:
+            watch = not self._watched
+            if watch:
+                self._watched = True
+            else:
+                self._turn.wait(self.NAP)
+        if watch:
+            stop.wait(poll_seconds)
+            with self._turn:
+                self._watched = False
 
 
 _WELCOMES = _WelcomeActivity()
@@ -57,8 +78,9 @@ WELCOME_THREADS = 4
 WELCOME_POLL_SECONDS = 0.05
 
 
-def _loop(app: Flask, stop: threading.Event, sources, poll_seconds: float) -> None:
-    """Run `sources` until `stop` is set; a failing source is logged and retried on the next turn, never fatal."""
+def _loop(app: Flask, stop: threading.Event, sources, idle: Callable[[], object]) -> None:
+    """Run `sources` until `stop` is set, calling `idle()` after a turn where none had work; a failing source is
+    logged and retried on the next turn, never fatal."""
     while not stop.is_set():
         busy = 0
         for name, work in sources:
@@ -74,17 +96,18 @@ def _loop(app: Flask, stop: threading.Event, sources, poll_seconds: float) -> No
                 finally:
                     db.session.remove()
         if not busy:
-            stop.wait(poll_seconds)
+            idle()
 
 
 def run(app: Flask, stop: threading.Event, poll_seconds: float = 0.1) -> None:
     """The welcome threads and the main loop, until `stop` is set."""
     log.info("worker started")
-    welcome = [threading.Thread(target=_loop, args=(app, stop, WELCOME_SOURCES, WELCOME_POLL_SECONDS),
+    welcome_idle = functools.partial(_WELCOMES.idle, stop, WELCOME_POLL_SECONDS)
+    welcome = [threading.Thread(target=_loop, args=(app, stop, WELCOME_SOURCES, welcome_idle),
                                 name=f"welcome-{n}", daemon=True) for n in range(WELCOME_THREADS)]
     for thread in welcome:
         thread.start()
-    _loop(app, stop, SOURCES, poll_seconds)
+    _loop(app, stop, SOURCES, functools.partial(stop.wait, poll_seconds))
     for thread in welcome:
         thread.join(30)
     log.info("worker stopped")
