@@ -145,13 +145,18 @@ def live_server(app):
     thread.join(5)
 
 
-def wait_for_campaign_checks(timeout: float = 30.0) -> None:
-    """Wait, as a person watching the progress bar would, until no push check (dry run, submission) is running."""
-    from app.campaigns.models import CampaignCheck
+def wait_for_push_work(timeout: float = 30.0) -> None:
+    """Wait, as a person watching the progress bar would, until no push check (dry run, submission) is running and
+    no run is being planned."""
+    from app.campaigns.models import CampaignCheck, CampaignRun
+
+    def busy() -> int:
+        return (db.session.scalar(select(func.count()).select_from(CampaignCheck).where(CampaignCheck.status == "running"))
+                + db.session.scalar(select(func.count()).select_from(CampaignRun).where(CampaignRun.status == "planning")))
 
     deadline = time.monotonic() + timeout
-    while db.session.scalar(select(func.count()).select_from(CampaignCheck).where(CampaignCheck.status == "running")):
-        assert time.monotonic() < deadline, "the push check did not finish"
+    while busy():
+        assert time.monotonic() < deadline, "the push's background work did not finish"
         time.sleep(0.05)
         db.session.expire_all()
         db.session.commit()

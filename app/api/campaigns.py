@@ -190,7 +190,7 @@ def submit(campaign_id: int):
 @blp.arguments(ApproveSchema)
 @blp.response(200, CampaignOutSchema)
 def approve(body, campaign_id: int):
-    """审批通过或驳回待审批的群发（须给出审阅的版本号）"""
+    """审批通过或驳回待审批的群发（须给出审阅的版本号）；“立即”发送的随即创建执行，在后台规划（runs[].status=planning）"""
     may = g.api_token.can(Permission.CAMPAIGNS_APPROVE)
     if body["decision"] == "reject":
         return _with_campaign(campaign_id, lambda c: approvals.reject(c, _actor(), may, body["comment"]))
@@ -202,7 +202,7 @@ def approve(body, campaign_id: int):
 @token_required(Permission.CAMPAIGNS_EDIT)
 @blp.response(200, CampaignOutSchema)
 def run_now(campaign_id: int):
-    """已审批的群发立即执行一次（有未结束的执行时拒绝）"""
+    """已审批的群发立即执行一次（有未结束的执行时拒绝）；执行先为 planning，在后台规划后变为 planned"""
     return _with_campaign(campaign_id, lambda c: runs.run_now(c, _actor()))
 
 

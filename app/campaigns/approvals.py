@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.campaigns import checks, editing, policies, preview, runs
+from app.campaigns import checks, editing, planner, policies, preview, runs
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.core import audit
 from app.core.db import transaction, utcnow
@@ -60,7 +60,8 @@ def finish_submission(check: CampaignCheck) -> None:
         checks.finish(check.id, checks.DONE, outcome="refused", error=exc.message)
         return
     outcome = campaign.status
-    runs.start_if_now(campaign, check.requested_by)
+    for run_id in runs.start_if_now(campaign, check.requested_by):  # already off the request: plan here
+        planner.plan(run_id)
     checks.finish(check.id, checks.DONE, outcome=outcome)
 
 
@@ -83,7 +84,7 @@ def approve(campaign: Campaign, actor: str, may_approve: bool, version: int, com
     with transaction():
         _decide(campaign, "approved", actor, comment)
         _approve(campaign, actor)
-    runs.start_if_now(campaign, actor)
+    runs.plan_in_background(runs.start_if_now(campaign, actor))
     return campaign
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.campaigns import editing, planner, policies
@@ -19,6 +20,7 @@ from app.campaigns.models import (Campaign, CampaignRun, CampaignStatus as S, De
 from app.campaigns.schedule import misfired
 from app.contacts.models import Customer, FollowRelation
 from app.core import audit, settings
+from app.core.background import run_in_background
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_
@@ -108,19 +110,28 @@ def tick(now: datetime | None = None) -> dict:
     return {"planned": planned}
 
 
-def start_if_now(campaign: Campaign, actor: str) -> CampaignRun | None:
-    """Right after approval, a "now" campaign gets its run at once (the scheduler would take up to a minute)."""
+def start_if_now(campaign: Campaign, actor: str) -> list[int]:
+    """Right after approval, a "now" campaign gets its run at once (the scheduler would take up to a minute); the ids
+    of the runs created, still to be planned."""
     if campaign.schedule_kind != "now" or not campaign.is_approved:
-        return None
+        return []
     run_ids = due_runs(campaign, utcnow(), policies.current().misfire_minutes)
-    runs = [planner.plan(run_id) for run_id in run_ids]
     with transaction():
         refresh_status(campaign, utcnow())
-    return runs[0] if runs else None
+    return run_ids
+
+
+def plan_in_background(run_ids: list[int]) -> None:
+    """Plan the runs on threads of this process, off the web request (about a minute at 1M customers); a run a
+    crash leaves in planning is planned by the scheduler's next tick."""
+    app = current_app._get_current_object()
+    for run_id in run_ids:
+        run_in_background(app, "campaign-plan", planner.plan, run_id)
 
 
 def run_now(campaign: Campaign, actor: str) -> CampaignRun:
-    """An extra run of an approved campaign now (API, button); refused while another run is open."""
+    """An extra run of an approved campaign now (API, button), planned in the background; refused while another
+    run is open."""
     if not campaign.is_approved or campaign.status not in ACTIVE:
         raise RunError(N_("只有已审批且未结束的群发可以立即执行"))
     if open_runs(campaign.id):
@@ -130,9 +141,8 @@ def run_now(campaign: Campaign, actor: str) -> CampaignRun:
         if run is None:
             raise RunError(N_("刚刚已创建了一次执行，请稍候"))
         audit.record("campaigns.run_now", target=f"campaign:{campaign.id}", details={"run_id": run.id})
-    run = planner.plan(run.id)
-    with transaction():
-        refresh_status(db.session.get(Campaign, campaign.id), utcnow())
+        refresh_status(campaign, utcnow())
+    plan_in_background([run.id])
     return run
 
 

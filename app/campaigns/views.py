@@ -169,7 +169,8 @@ def decide(campaign_id: int):
 @bp.route("/<int:campaign_id>/run", methods=["POST"])
 @requires(P.CAMPAIGNS_EDIT)
 def run_now(campaign_id: int):
-    return _act(campaign_id, lambda c: runs.run_now(c, current_user.username), _("已开始执行。"))
+    return _act(campaign_id, lambda c: runs.run_now(c, current_user.username),
+                _("已开始执行：正在后台规划发送对象，见下方执行记录。"))
 
 
 @bp.route("/<int:campaign_id>/test", methods=["POST"])

@@ -8,7 +8,7 @@ from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, Camp
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import utcnow
 from app.extensions import db
-from tests.conftest import wait_for_campaign_checks
+from tests.conftest import wait_for_push_work
 
 SPEC = {"name": "周末上新", "category": "content", "chat_type": "single",
         "audience_rule": {"op": "and", "rules": []}, "content": {"text": "本周新品到店"}}
@@ -86,5 +86,5 @@ def test_a_check_that_died_with_its_process_is_started_again(app):
         fresh = approvals.submit(campaign, "operator")
     assert fresh.id != dead.id
     assert "中断" in db.session.get(CampaignCheck, dead.id).error
-    wait_for_campaign_checks()
+    wait_for_push_work()
     assert db.session.get(Campaign, campaign.id).status == S.RUNNING  # four customers: approved and sent at once

@@ -6,7 +6,7 @@ from app.campaigns.demo import DEMO_CAMPAIGNS, seed_demo_campaigns
 from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S, Delivery
 from app.extensions import db
 from app.segments import service as segments
-from tests.conftest import wait_for_campaign_checks
+from tests.conftest import wait_for_push_work
 
 
 def test_demo_pushes_are_submitted_once_small_one_planned_large_one_waits(synced):
@@ -15,7 +15,7 @@ def test_demo_pushes_are_submitted_once_small_one_planned_large_one_waits(synced
     policies.save({"approval_threshold": newcomers, "quiet_hours": {"start": "00:00", "end": "00:00"}}, "test")
 
     seeded = seed_demo_campaigns("operator")
-    wait_for_campaign_checks(timeout=60)
+    wait_for_push_work(timeout=60)
 
     newcomer, member_day = (db.session.get(Campaign, c.id) for c in seeded)
     assert [newcomer.name, member_day.name] == [spec["name"] for spec in DEMO_CAMPAIGNS]

@@ -8,7 +8,7 @@ from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import tokens
 from app.core.db import utcnow
 from app.extensions import db
-from tests.conftest import wait_for_campaign_checks
+from tests.conftest import wait_for_push_work
 
 SPEC = {"name": "新品上市", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
         "content": {"text": "{员工姓名}：新品上市啦", "attachments": [
@@ -35,7 +35,7 @@ def company(app):
 
 def submitted_campaign(client, campaign_id: int, headers: dict) -> dict:
     """The campaign once its submission's count is in, as an integration polling GET would see it."""
-    wait_for_campaign_checks()
+    wait_for_push_work()
     return client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers).json
 
 
@@ -94,7 +94,9 @@ def test_approval_is_enforced_per_role(client, auth):
     approved = client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1, "comment": "可以"},
                            headers=supervisor)
     assert approved.status_code == 200 and approved.json["approved_by"] == "api:supervisor-shop"
-    assert approved.json["runs"][0]["status"] == "planned"
+    assert approved.json["runs"][0]["status"] == "planning"  # planned off the request
+    wait_for_push_work()
+    assert client.get(f"/api/v1/campaigns/{campaign_id}", headers=operator).json["runs"][0]["status"] == "planned"
 
 
 def test_cancel_stops_the_campaign(client, auth):

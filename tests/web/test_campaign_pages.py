@@ -9,7 +9,7 @@ from app.campaigns.models import Campaign, CampaignCheck, CampaignRun, Delivery
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import utcnow
 from app.extensions import db
-from tests.conftest import csrf_token, sign_in, wait_for_campaign_checks
+from tests.conftest import csrf_token, sign_in, wait_for_push_work
 
 FORM = {"name": "周末上新", "category": "content", "chat_type": "single", "audience": "rule",
         "audience_rule": '{"op": "and", "rules": []}', "text": "{员工姓名} 为您推荐本周新品",
@@ -104,7 +104,7 @@ def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company)
     campaign = create(client, holdout_percent="0")
     first = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert 'id="check-running"' in first and "data-progress-url" in first  # computed off the request
-    wait_for_campaign_checks()
+    wait_for_push_work()
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert '<div class="fs-4 text-primary" id="recipients">11</div>' in html
     assert "已流失" in html and "客户3" in html
@@ -116,7 +116,7 @@ def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company)
     customer.lost_at = utcnow()
     db.session.commit()
     assert post(client, f"/campaigns/{campaign.id}/preview").status_code == 302
-    wait_for_campaign_checks()
+    wait_for_push_work()
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert '<div class="fs-4 text-primary" id="recipients">10</div>' in html
 
@@ -125,7 +125,7 @@ def test_check_progress_is_polled_as_json(client, signed_in_as, company):
     signed_in_as("operator")
     campaign = create(client)
     client.get(f"/campaigns/{campaign.id}/preview")
-    wait_for_campaign_checks()
+    wait_for_push_work()
     check = db.session.scalars(select(CampaignCheck)).one()
     progress = client.get(f"/campaigns/{campaign.id}/checks/{check.id}/progress").json
     assert progress["status"] == "done" and progress["percent"] is None and progress["seconds"] >= 0
@@ -139,7 +139,7 @@ def test_small_send_is_approved_at_once_and_runs(client, signed_in_as, company):
     assert response.status_code == 302
     waiting = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "已提交，正在计算发送人数" in waiting
-    wait_for_campaign_checks()
+    wait_for_push_work()
     campaign = db.session.get(Campaign, campaign.id)
     assert campaign.is_approved and campaign.approved_by == "system" and campaign.status == "running"
     run = db.session.scalar(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id))
@@ -148,12 +148,28 @@ def test_small_send_is_approved_at_once_and_runs(client, signed_in_as, company):
     assert "低于阈值自动通过" in html and "已规划" in html
 
 
+def test_run_now_plans_a_new_run_off_the_request(client, signed_in_as, company):
+    signed_in_as("operator")
+    campaign = create(client)
+    post(client, f"/campaigns/{campaign.id}/submit")
+    wait_for_push_work()
+    first = db.session.scalar(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id))
+    first.status, first.scheduled_for = "finished", first.scheduled_for - timedelta(minutes=5)  # an earlier run
+    db.session.commit()
+    assert post(client, f"/campaigns/{campaign.id}/run").status_code == 302
+    wait_for_push_work()
+    runs = db.session.scalars(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id)
+                              .order_by(CampaignRun.id)).all()
+    assert [(r.kind, r.status) for r in runs] == [("scheduled", "finished"), ("manual", "planned")]
+    assert runs[1].counts["planned"] + runs[1].counts["holdout"] == 12
+
+
 def test_large_send_waits_for_a_supervisor_and_edits_reset_the_approval(client, signed_in_as, company, make_user):
     policies.save({"approval_threshold": 5}, "test")
     operator = signed_in_as("operator")
     campaign = create(client)
     post(client, f"/campaigns/{campaign.id}/submit")
-    wait_for_campaign_checks()
+    wait_for_push_work()
     assert db.session.get(Campaign, campaign.id).status == "pending_approval"
     assert db.session.scalar(select(func.count()).select_from(CampaignRun)) == 0
     # an operator may not approve
@@ -165,7 +181,7 @@ def test_large_send_waits_for_a_supervisor_and_edits_reset_the_approval(client, 
     sign_in(client, supervisor.username)
     assert "周末上新" in client.get("/campaigns/approvals").get_data(as_text=True)
     assert post(client, f"/campaigns/{campaign.id}/decide", {"decision": "approve", "version": "1"}).status_code == 302
-    db.session.expire_all()
+    wait_for_push_work()
     campaign = db.session.get(Campaign, campaign.id)
     assert campaign.approved_by == "boss" and campaign.status == "running"
     # the operator edits: back to draft, version 2 unapproved
@@ -185,7 +201,7 @@ def test_an_approval_of_an_outdated_version_is_refused(client, signed_in_as, com
     signed_in_as("admin")
     campaign = create(client)
     post(client, f"/campaigns/{campaign.id}/submit")
-    wait_for_campaign_checks()
+    wait_for_push_work()
     admin = db.session.scalar(select(User).where(User.username == "admin-user"))
     with pytest.raises(approvals.ApprovalError, match="又被修改"):
         approvals.approve(db.session.get(Campaign, campaign.id), admin.username, admin.can("campaigns.approve"), 0)
