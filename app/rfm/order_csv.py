@@ -196,6 +196,8 @@ def _odd_rows(body: _Body, odd: list[tuple[int, int, int]], zone: tzinfo, as_of_
         ids.append((record.order_id, record.external_userid))
         valid.append((line, hash_bytes(record.order_id.encode("utf-8")), -1 - index))
         day = (record.paid_at.astimezone(zone).date() - _EPOCH).days
+        if record.amount_fen >= 1 << 62:
+            raise NotPlain  # past 64 bits: the reference scorer's Decimals
         if record.status == "paid" and day <= as_of_day:
             counted.append((hash_bytes(record.external_userid.encode("utf-8")), -1 - index,
                             len(record.external_userid.encode("utf-8")), record.amount_fen, day))
@@ -276,7 +278,10 @@ def _totals(orders: _Joined, body: _Body, as_of_day: int, external_userid: Calla
     """Per customer: last paid day, number and sum of paid orders up to the as-of day; sorted by external_userid."""
     codes, keys = pd.factorize(orders.ext)
     frequency = np.bincount(codes, minlength=len(keys))
-    if orders.fen.sum(dtype=np.float64) < 2 ** 52:  # every partial sum is exact in a double
+    total = orders.fen.sum(dtype=np.float64)
+    if total >= 2 ** 62:  # sums past 64 bits: the reference scorer's Decimals
+        raise NotPlain
+    if total < 2 ** 52:  # every partial sum is exact in a double
         monetary = np.bincount(codes, weights=orders.fen, minlength=len(keys)).astype(np.int64)
     else:
         monetary = np.zeros(len(keys), np.int64)

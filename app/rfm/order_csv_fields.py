@@ -67,7 +67,7 @@ def hash_fields(f: Fields, max_length: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def amounts(f: Fields) -> tuple[np.ndarray, np.ndarray]:
-    """(fen, plain) for amounts written as digits with an optional point and one or two decimals."""
+    """(fen, plain) for amounts written as 1..15 digits with an optional point and one or two decimals."""
     n = len(f.length)
     whole, frac, digits_after = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     seen_point, plain = np.zeros(n, bool), (f.length >= 1) & (f.length <= 18)
@@ -80,7 +80,8 @@ def amounts(f: Fields) -> tuple[np.ndarray, np.ndarray]:
         digits_after += inside & digit & seen_point
         seen_point |= inside & point
     plain &= np.where(seen_point, (digits_after >= 1) & (digits_after <= 2), True)
-    plain &= (f.length - seen_point - digits_after) >= 1  # at least one digit before the point
+    whole_digits = f.length - seen_point - digits_after
+    plain &= (whole_digits >= 1) & (whole_digits <= 15)  # fen below 10**17: sums of many fit in 64 bits
     return whole * 100 + np.where(digits_after == 1, frac * 10, frac), plain
 
 

@@ -3,6 +3,7 @@ import csv
 import io
 import random
 from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -100,6 +101,18 @@ def test_a_file_that_is_not_utf8_is_refused_whole(tmp_path, monkeypatch, max_run
     assert result.exit_code != 0 and "UTF-8" in result.output and not out.exists()
     path.write_bytes(good.encode("utf-8"))
     assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize("big", ["123456789012345.67", "1234567890123456.78", "99999999999999999",
+                                 "99999999999999999999"])
+def test_amounts_past_64_bits_of_fen_are_exact(tmp_path, big):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    f"o1,wmA,{big},2026-06-01,paid\no2,wmA,{big},2026-06-02,paid\no3,wmB,1,2026-06-02,paid\n"
+                    + "".join(f"p{i},wmB,{big},2026-06-03,paid\n" for i in range(300)), encoding="utf-8")
+    got = command(path, AS_OF)
+    assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    assert f"wmA,28,2,{Decimal(big) * 2:.2f}," in got
 
 
 def test_one_customer_ties_refunds_later_orders_and_the_midnight_edge(tmp_path):
