@@ -13,6 +13,7 @@ from typing import Callable, TypeVar
 from sqlalchemy import func, or_, select, text
 
 from app.contacts.contact_list import has_tag
+from app.contacts.corp_tags import forget_tags
 from app.contacts.merge import from_epoch
 from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
 from app.core.audit import record
@@ -250,8 +251,7 @@ def delete(item_id: str) -> Deletion:
             t.deleted_at = now
         if whole_group:  # WeCom deletes a group with its last tag
             group.deleted_at = now
-        for relation in db.session.scalars(select(FollowRelation).where(or_(*(has_tag(t) for t in ids)))):
-            relation.tag_ids = [t for t in relation.tag_ids or [] if t not in ids]
+        forget_tags(ids)
         record("tags.deleted", target=item_id, details={
             "kind": "group" if tag is None else "tag", "name": plan.name, "group": plan.group_name,
             "tags": [t.name for t in plan.tags], "customers": plan.customers})

@@ -1,9 +1,10 @@
 """Tag changes made in WeCom's own client reach the tags page by callback (and by the nightly reconcile)."""
 import re
+from collections import Counter
 
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag
+from app.contacts.models import CorpTag, FollowRelation
 from app.extensions import db
 from app.wecom import connection
 from tests.integration.test_sync_events import deliver
@@ -50,3 +51,14 @@ def test_a_change_without_callback_arrives_with_the_reconcile(wired, client, sig
     assert "漏掉回调的组" not in page(client)
     full_sync()
     assert group_tags(page(client), "漏掉回调的组") == ["补上"]
+
+
+def test_a_tag_deleted_in_the_wecom_client_leaves_its_customers_at_once(wired):
+    full_sync()
+    carried = Counter(t for tags in db.session.scalars(select(FollowRelation.tag_ids)) for t in tags or [])
+    tag_id, customers = carried.most_common(1)[0]
+    assert customers > 0
+    deliver(wired, "tag", change_type="delete", id=tag_id)
+    db.session.expire_all()
+    assert db.session.scalar(select(CorpTag.deleted_at).where(CorpTag.tag_id == tag_id)) is not None
+    assert not [tags for tags in db.session.scalars(select(FollowRelation.tag_ids)) if tag_id in (tags or [])]
