@@ -31,6 +31,7 @@ _LF, _COMMA = 10, 44
 _EPOCH = date(1970, 1, 1)
 _PAD = 128  # zero bytes after the body, so every field's bytes and words can be read without bounds checks
 _CHUNK_BYTES = 1 << 23
+_WORKERS = min(4, os.cpu_count() or 1)
 _MAX_RUNS = 1000  # runs of non-ASCII bytes in a piece checked one by one; more: the piece's span at once
 
 
@@ -222,7 +223,7 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
         end = body.raw.find(b"\n", body.offset + min(body.size, begin + _CHUNK_BYTES) - 1) - body.offset + 1
         pieces.append((begin, end))
         begin = end
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:  # numpy lets go of the GIL: a piece per core
+    with ThreadPoolExecutor(_WORKERS) as pool:  # numpy lets go of the GIL: a piece per core
         chunks = list(pool.map(lambda p: _chunk(body, p[0], p[1], zone_table, as_of_day), pieces))
     odd_lines, first_line = [], 2
     for orders, odd, lines in chunks:
@@ -310,13 +311,24 @@ def _names(orders: _Joined, body: _Body, first: np.ndarray, codes: np.ndarray,
         packed[:, k] = words[np.maximum(start[first], 0) + 8 * k] & MASKS[np.clip(length[first] - 8 * k, 0, 8)]
     names = packed.view(f"S{width}").ravel()
     names[odd_first] = odd_names
-    plain = start >= 0
-    same = ~plain | (length == length[first][codes])
-    for k in range(width // 8):  # the words of each plain order's id against its customer's
-        same &= ~plain | ((words[np.maximum(start, 0) + 8 * k] & MASKS[np.clip(length - 8 * k, 0, 8)])
-                          == packed[:, k][codes])
-    odd = np.flatnonzero(~plain)
-    if not same.all() or any(external_userid(s, 0).encode("utf-8") != name for s, name in
-                             zip(start[odd].tolist(), names[codes[odd]].tolist())):
+    columns, customer_length = [np.ascontiguousarray(packed[:, k]) for k in range(width // 8)], length[first]
+    bounds = np.linspace(0, len(codes), _WORKERS + 1).astype(int).tolist()
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        same = pool.map(lambda a, b: _ids_match(words, start[a:b], length[a:b], codes[a:b], columns, customer_length),
+                        bounds[:-1], bounds[1:])
+        same = all(list(same))
+    odd = np.flatnonzero(start < 0)
+    if not same or any(external_userid(s, 0).encode("utf-8") != name for s, name in
+                       zip(start[odd].tolist(), names[codes[odd]].tolist())):
         raise NotPlain  # two ids with one key: practically never; the reference reader is exact
     return names, packed
+
+
+def _ids_match(words: np.ndarray, start: np.ndarray, length: np.ndarray, codes: np.ndarray, columns: list[np.ndarray],
+               customer_length: np.ndarray) -> bool:
+    """Whether each plain order's external_userid (its field's start and length) is its customer's, word by word."""
+    plain = start >= 0
+    same = ~plain | (length == customer_length[codes])
+    for k, column in enumerate(columns):
+        same &= ~plain | ((words[np.maximum(start, 0) + 8 * k] & MASKS[np.clip(length - 8 * k, 0, 8)]) == column[codes])
+    return bool(same.all())

@@ -115,6 +115,22 @@ def test_amounts_past_64_bits_of_fen_are_exact(tmp_path, big):
     assert f"wmA,28,2,{Decimal(big) * 2:.2f}," in got
 
 
+def test_ids_that_share_a_key_are_told_apart(tmp_path, monkeypatch):
+    real = order_csv.hash_fields
+    monkeypatch.setattr(order_csv, "hash_fields", lambda f, n: (np.zeros(len(f.length), np.uint64), real(f, n)[1]))
+    monkeypatch.setattr(order_csv, "hash_bytes", lambda data: 0)  # every order_id and every customer: one key
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n" + "".join(
+        f"o{i},wm{i % 5},{i}.5,2026-06-{1 + i % 9:02d},paid\n" for i in range(60)), encoding="utf-8")  # plain rows
+    with pytest.raises(NotPlain):  # customers cannot be told apart by key: the reference reader takes the file
+        read_paid_totals(path, ZoneInfo("Asia/Shanghai"), AS_OF)
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    path.write_text("order_id,external_userid,amount,paid_at,status\no1,wmA,1,2026-06-01,paid\n"
+                    "o2,wmA,1,2026-06-01,paid\no1,wmB,1,2026-06-01,paid\n", encoding="utf-8")
+    assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai")) == (
+        "error:\n第 4 行: order_id o1 与第 2 行重复\n")  # equal keys, only one repeated id
+
+
 def test_one_customer_ties_refunds_later_orders_and_the_midnight_edge(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("order_id,external_userid,amount,paid_at,status\n"
