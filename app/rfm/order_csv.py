@@ -159,12 +159,12 @@ def _chunk(body: _Body, begin: int, end: int, zone_table: ZoneTable,
     per_line = np.diff(np.concatenate(([-1], newline_at)))
     shaped = (per_line == ncols) & (line_end - line_start > ncols - 1)  # right field count, not all empty
     lines = np.flatnonzero(shaped)
+    first_sep = newline_at[lines] - (ncols - 1)  # where each shaped line's separators begin in seps
     fields = {}
     for name in COLUMNS:
         j = body.column[name]
-        field_end = seps[newline_at[lines] - (ncols - 1) + j]
-        start = line_start[lines] if j == 0 else seps[newline_at[lines] - (ncols - 1) + j - 1] + 1
-        fields[name] = Fields(body.words, start, field_end)
+        start = line_start[lines] if j == 0 else seps[first_sep + (j - 1)] + 1
+        fields[name] = Fields(body.words, start, seps[first_sep + j])
     oid, oid_plain = hash_fields(fields["order_id"], MAX_ID)
     ext, ext_plain = hash_fields(fields["external_userid"], MAX_EXTERNAL_USERID)
     fen, amount_plain = amounts(fields["amount"])

@@ -131,7 +131,8 @@ def local_days(f: Fields, zone_table: ZoneTable) -> tuple[np.ndarray, np.ndarray
     second = np.where(base == 19, second, 0)
     hour, minute = np.where(timed, hour, 0), np.where(timed, minute, 0)
     # the offset starts where the time ends: gather its bytes at base .. base + 5
-    at = [np.select([base == 16, base == 19], [raw[16 + k], raw[19 + k]], 0) for k in range(6)]
+    after_minutes, after_seconds = base == 16, base == 19
+    at = [np.select([after_minutes, after_seconds], [raw[16 + k], raw[19 + k]], 0) for k in range(6)]
     zulu = (suffix == 1) & (at[0] == 90)
     signed = (suffix == 6) & ((at[0] == 43) | (at[0] == 45)) & (at[3] == 58)
     off_digits = [(at[k] >= 48) & (at[k] <= 57) for k in (1, 2, 4, 5)]
