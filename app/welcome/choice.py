@@ -1,26 +1,28 @@
 """Which welcome a new customer gets: the channel's template (by state) > the staff member's > the default."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.welcome.models import SCOPE_CHANNEL, SCOPE_DEFAULT, SCOPE_STAFF, Channel, WelcomeTemplate
 
 
+_CHANNEL = select(Channel).where(Channel.state == bindparam("state"))
+# Every enabled candidate (the table is small), in one prepared query: this runs inside WeCom's 20 seconds.
+_CANDIDATES = select(WelcomeTemplate).where(
+    WelcomeTemplate.enabled.is_(True),
+    or_(WelcomeTemplate.scope.in_((SCOPE_STAFF, SCOPE_DEFAULT)), WelcomeTemplate.id == bindparam("wanted"))
+).order_by(WelcomeTemplate.id)
+
+
 def channel_for(state: str | None) -> Channel | None:
-    return db.session.scalar(select(Channel).where(Channel.state == state)) if state else None
+    return db.session.scalar(_CHANNEL, {"state": state}) if state else None
 
 
 def template_for(userid: str, channel: Channel | None) -> tuple[WelcomeTemplate | None, str | None]:
-    """(the enabled template that applies, the rule that chose it: channel / staff / default), or (None, None).
-
-    One query (every enabled candidate; the table is small) because this runs inside WeCom's 20 seconds.
-    """
+    """(the enabled template that applies, the rule that chose it: channel / staff / default), or (None, None)."""
     wanted = channel.template_id if channel is not None else None
-    candidates = db.session.scalars(select(WelcomeTemplate).where(
-        WelcomeTemplate.enabled.is_(True),
-        or_(WelcomeTemplate.scope.in_((SCOPE_STAFF, SCOPE_DEFAULT)), WelcomeTemplate.id == wanted))
-        .order_by(WelcomeTemplate.id)).all()
+    candidates = db.session.scalars(_CANDIDATES, {"wanted": wanted}).all()
     for template in candidates:
         if template.id == wanted:
             return template, SCOPE_CHANNEL

@@ -1,18 +1,21 @@
 """Callback handlers: the welcome sent at once on an add (urgent lane), then channel tags and records; group joins."""
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeCodeExpired
+from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
+                              WelcomeCodeExpired)
 from app.wecom.handlers import on
 from app.core import content
 from app.welcome.choice import channel_for, template_for
@@ -23,6 +26,17 @@ CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
+BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
+
+
+@functools.cache
+def _insert_record(dialect: str, unique: str):
+    """INSERT a record unless one with the same `unique` value exists (built once per dialect)."""
+    return upsert_ignore(WelcomeRecord.__table__, {}, [unique])
+
+
+_STAFF_NAME = select(Staff.name).where(Staff.userid == bindparam("userid"))
+_CUSTOMER_NAME = select(Customer.name).where(Customer.external_userid == bindparam("external_userid"))
 
 
 def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
@@ -34,17 +48,16 @@ def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
                outcome=outcome, errcode=None, reason="", received_at=datetime.fromisoformat(payload["_received_at"]),
                sent_at=None, latency_ms=None)
     row.update(values)
-    stmt = upsert_ignore(WelcomeRecord, row, ["welcome_code" if code else "inbox_id"])
-    db.session.execute(stmt)
+    db.session.execute(_insert_record(db.engine.dialect.name, "welcome_code" if code else "inbox_id"), row)
 
 
 def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
     """Variable values. The customer's name is asked from WeCom only when the template uses it and we lack it;
     the answer is carried to the follow-up, which then needs no second call."""
     userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
-    values = {"员工姓名": db.session.scalar(select(Staff.name).where(Staff.userid == userid)) or ""}
+    values = {"员工姓名": db.session.scalar(_STAFF_NAME, {"userid": userid}) or ""}
     if "客户昵称" in needed:
-        name = db.session.scalar(select(Customer.name).where(Customer.external_userid == external_userid))
+        name = db.session.scalar(_CUSTOMER_NAME, {"external_userid": external_userid})
         if not name:
             try:
                 answer = gateway().get_external_contact(external_userid)
@@ -57,12 +70,19 @@ def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
     return values
 
 
-def _send(payload: dict[str, Any], template) -> tuple[str, int | None, str]:
-    """Call send_welcome_msg once: (outcome, errcode, reason)."""
+def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, int | None, str]:
+    """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
     try:
         message = content.parse(template.text, template.attachments)
         text, attachments = content.render(message, _values(payload, message.variables))
-        gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
+        while True:
+            try:
+                gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
+                break
+            except WelcomeBeingSent:  # another app is sending this welcome now; WeCom allows a retry
+                if utcnow() + BUSY_RETRY > deadline:
+                    raise
+                time.sleep(BUSY_RETRY.total_seconds())
     except WelcomeAlreadySent as exc:
         return Outcome.ALREADY, exc.errcode, ""
     except WelcomeCodeExpired as exc:
@@ -93,7 +113,7 @@ def welcome_now(payload: dict[str, Any]) -> None:
     if utcnow() - received > WINDOW:  # WeCom would answer 41050: save the call for adds that can still make it
         outcome, errcode, reason = Outcome.MISSED, None, EXPIRED
     else:
-        outcome, errcode, reason = _send(payload, template)
+        outcome, errcode, reason = _send(payload, template, received + WINDOW)
     finished = utcnow()
     latency = round((finished - received).total_seconds() * 1000)
     _record(payload, channel, outcome, template_id=template.id, template_scope=scope, errcode=errcode,
