@@ -92,6 +92,28 @@ def test_already_greeted_41051_is_recorded_and_not_retried(wired, staff, wecom):
     assert db.session.scalar(select(inbox.CallbackEvent.status)) == inbox.Status.DONE
 
 
+def test_another_app_sending_41096_is_retried_and_the_welcome_goes_out_once(wired, staff):
+    template("默认", "default", "欢迎")
+    wired.control.fault(api="externalcontact/send_welcome_msg", fail_next=1, fail_code=41096)
+    added = add(wired, userid=staff[0])
+    work()
+    rec = record(added["external_userid"])
+    assert (rec.outcome, rec.errcode) == (Outcome.SENT, 0) and rec.latency_ms >= 1000
+    assert [w["welcome_code"] for w in welcomes(wired) if w["errcode"] == 0] == [added["welcome_code"]]
+
+
+def test_41096_too_close_to_the_end_of_the_window_is_recorded_as_failed(wired, staff):
+    template("默认", "default", "欢迎")
+    wired.control.fault(api="externalcontact/send_welcome_msg", fail_next=5, fail_code=41096)
+    added = add(wired, userid=staff[0])
+    db.session.execute(update(inbox.CallbackEvent).values(received_at=utcnow() - timedelta(seconds=19.5)))
+    db.session.commit()
+    work()
+    rec = record(added["external_userid"])
+    assert (rec.outcome, rec.errcode) == (Outcome.FAILED, 41096)
+    assert wired.control.call_count("externalcontact/send_welcome_msg") == 1
+
+
 def test_too_late_41050_is_recorded_as_missed_with_the_delay(wired, staff):
     template("默认", "default", "欢迎")
     wired.control.config(welcome_window=0.3)
