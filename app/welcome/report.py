@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from app.contacts.contact_list import staff_names
-from app.contacts.models import CustomerGroup
+from app.contacts.models import Customer, CustomerGroup
 from app.core.db import utcnow
 from app.extensions import db
 from app.welcome.models import Channel, GroupJoin, Outcome, WelcomeRecord
@@ -95,8 +95,15 @@ def build(days: int, now: datetime | None = None) -> Report:
 
 
 def recent_records(since: datetime, page: int, per_page: int = 50):
+    """One page of the period's records, newest first, with `customer_names` (external_userid -> name) of its
+    customers that the console knows."""
     query = select(WelcomeRecord).where(WelcomeRecord.received_at >= since).order_by(WelcomeRecord.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    records = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    ids = {r.external_userid for r in records.items}
+    names = dict(db.session.execute(select(Customer.external_userid, Customer.name)
+                                    .where(Customer.external_userid.in_(ids))).all()) if ids else {}
+    records.customer_names = names
+    return records
 
 
 def export_rows(since: datetime):

@@ -70,7 +70,7 @@ def test_channel_pages_create_edit_delete_in_wecom(operator, wired, wecom):
 def test_report_shows_outcomes_latency_and_joins(operator, wired):
     userid = sorted(connection.gateway().get_follow_user_list())[0]
     post(operator, "/welcome/templates/new", name="默认", scope="default", text="欢迎", enabled="1", action="save")
-    add(wired, userid=userid)
+    greeted = add(wired, userid=userid, name="赵敏")["external_userid"]
     customer = add(wired, userid=userid, welcome_code=False)["external_userid"]
     group = wired.control.post("simulate/group_create", owner=userid)
     wired.control.post("simulate/group_join", chat_id=group["chat_id"], members=[customer], join_scene=3)
@@ -81,5 +81,6 @@ def test_report_shows_outcomes_latency_and_joins(operator, wired):
     assert 'data-total="sent">1<' in page and 'data-total="skipped">1<' in page
     assert "没有 WelcomeCode" in page and "data-p99" in page and "welcome-latency" in page
     assert 'data-joins' in page
+    assert f'赵敏</a>\n      <div class="mono small text-muted">{greeted[:12]}…' in page  # recent adds: name, then id
     csv = operator.get("/welcome/records.csv?days=7").get_data(as_text=True)
     assert csv.count("\n") == 3 and "已发送" in csv
