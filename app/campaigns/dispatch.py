@@ -18,7 +18,7 @@ import logging
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, text, update
 
 from app.campaigns import dispatch_submit, sendrules
 from app.campaigns.models import Campaign, CampaignRun, Delivery, DeliveryStatus, RunStatus, SendTask, TaskStatus
@@ -60,7 +60,17 @@ def start_due_run(now: datetime | None = None) -> int | None:
         if not tasks:
             run.finished_at = now
         log.info("campaign run %s: %d send tasks", run.id, tasks)
+    if tasks:
+        _refresh_statistics()
     return run.id
+
+
+def _refresh_statistics() -> None:
+    """PostgreSQL: sample the outbox once its rows point to their tasks. Its statistics are otherwise missing (a
+    fresh table) or predate these tasks, and each batch's lookups by send_task_id would read the whole table."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE campaign_deliveries"))
+        db.session.commit()
 
 
 def _make_tasks(run: CampaignRun, size: int) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import groupby
 
 from flask import current_app
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 
 from app.campaigns import sendrules
 from app.campaigns.models import (
@@ -50,17 +50,21 @@ def _gateway():
 
 def set_deliveries(task_ids: list[int], status: str, fail_reason: str | None, now: datetime, targets=None,
                    sent_at: datetime | None = None) -> None:
-    """Move the tasks' still-open deliveries (planned or submitted), or only `targets` of them, to `status`."""
+    """Move the tasks' still-open deliveries (planned or submitted), or only `targets` of them, to `status`.
+
+    One statement per task, sent together (executemany): each finds its rows through the send_task_id index
+    whatever the statistics say (with an IN list and none, PostgreSQL reads the whole outbox)."""
     values = dict(status=status, fail_reason=fail_reason, updated_at=now)
     if sent_at is not None:
         values["sent_at"] = sent_at
-    base = (update(Delivery).where(Delivery.send_task_id.in_(task_ids),
-                                   Delivery.status.in_((DeliveryStatus.PLANNED, DeliveryStatus.SUBMITTED)))
-            .values(**values))
-    parts = [None] if targets is None else sendrules.chunks(list(targets), UPDATE_BATCH)
-    for part in parts:
-        q = base if part is None else base.where(Delivery.target_key.in_(part))
-        db.session.execute(q, execution_options={"synchronize_session": False})
+    still_open = or_(Delivery.status == DeliveryStatus.PLANNED, Delivery.status == DeliveryStatus.SUBMITTED)
+    base = update(Delivery.__table__).where(Delivery.send_task_id == bindparam("task"), still_open).values(**values)
+    if targets is None:
+        db.session.connection().execute(base, [{"task": task_id} for task_id in task_ids])
+        return
+    for task_id in task_ids:
+        for part in sendrules.chunks(list(targets), UPDATE_BATCH):
+            db.session.connection().execute(base.where(Delivery.target_key.in_(part)), {"task": task_id})
 
 
 def advance_run(run_id: int, now: datetime) -> None:
