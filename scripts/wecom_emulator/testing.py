@@ -21,9 +21,18 @@ import time
 
 import requests
 
-from .callbacks import thread_session
 from .server import Emulator, make_wsgi_server
 from .settings import Settings
+
+
+def thread_session(local: threading.local) -> requests.Session:
+    """This thread's HTTP session kept in ``local`` (connections stay open between calls). The emulator is
+    local: no proxy settings or .netrc lookups on every call."""
+    session = getattr(local, "session", None)
+    if session is None:
+        session = local.session = requests.Session()
+        session.trust_env = False
+    return session
 
 
 class ControlError(AssertionError):
