@@ -1,6 +1,7 @@
 """The scheduler process: one active instance runs the declared periodic jobs; a second one waits idle."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import importlib
 import logging
@@ -15,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.core import settings
 from app.extensions import db
@@ -82,6 +84,9 @@ class SingleInstanceLock:
         if self._held is None:
             return
         if hasattr(self._held, "invalidate"):
+            with contextlib.suppress(DBAPIError):  # a broken connection has lost the lock already
+                # unlock first: the server ends a closed connection's session (and its locks) a moment later
+                self._held.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             self._held.invalidate()  # close the database connection itself: a pooled one would keep the lock
         else:
             self._held.close()

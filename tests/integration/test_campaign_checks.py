@@ -23,13 +23,18 @@ def shop() -> Campaign:
     return editing.save(None, SPEC, "operator")
 
 
-def counted_check(campaign: Campaign) -> CampaignCheck:
-    """A submission check whose dry run has just finished (run here, in this thread)."""
-    check = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=checks.SUBMIT,
-                          status=checks.RUNNING, requested_by="operator", started_at=utcnow())
+def running_check(campaign: Campaign, purpose: str = checks.SUBMIT, ago: timedelta = timedelta()) -> CampaignCheck:
+    """A check recorded as running since `ago` (no thread behind it)."""
+    check = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=purpose,
+                          status=checks.RUNNING, requested_by="operator", started_at=utcnow() - ago)
     db.session.add(check)
     db.session.commit()
-    return checks.execute(check.id)
+    return check
+
+
+def counted_check(campaign: Campaign) -> CampaignCheck:
+    """A submission check whose dry run has just finished (run here, in this thread)."""
+    return checks.execute(running_check(campaign).id)
 
 
 def test_a_check_stores_the_dry_runs_numbers_without_planning_anything(app):
@@ -54,10 +59,7 @@ def test_an_edit_during_the_count_voids_the_submission(app):
 
 def test_a_check_of_an_older_version_fails_without_counting(app):
     campaign = shop()
-    check = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=checks.PREVIEW,
-                          status=checks.RUNNING, requested_by="operator", started_at=utcnow())
-    db.session.add(check)
-    db.session.commit()
+    check = running_check(campaign, checks.PREVIEW)
     editing.save(campaign, {**SPEC, "name": "改名"}, "operator")
     check = checks.execute(check.id)
     assert check.status == checks.FAILED and check.result is None and "又被修改" in check.error
@@ -65,10 +67,7 @@ def test_a_check_of_an_older_version_fails_without_counting(app):
 
 def test_submitting_again_while_counting_does_not_start_a_second_count(app):
     campaign = shop()
-    running = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=checks.SUBMIT,
-                            status=checks.RUNNING, requested_by="operator", started_at=utcnow())
-    db.session.add(running)
-    db.session.commit()
+    running = running_check(campaign)
     with app.test_request_context():
         assert approvals.submit(campaign, "operator").id == running.id
     assert db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 1
@@ -76,11 +75,7 @@ def test_submitting_again_while_counting_does_not_start_a_second_count(app):
 
 def test_a_check_that_died_with_its_process_is_started_again(app):
     campaign = shop()
-    dead = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=checks.SUBMIT,
-                         status=checks.RUNNING, requested_by="operator",
-                         started_at=utcnow() - checks.STALE - timedelta(seconds=1))
-    db.session.add(dead)
-    db.session.commit()
+    dead = running_check(campaign, ago=checks.STALE + timedelta(seconds=1))
     assert not checks.is_running(dead)
     with app.test_request_context():
         fresh = approvals.submit(campaign, "operator")
