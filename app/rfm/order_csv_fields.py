@@ -201,12 +201,13 @@ class ZoneTable:
 
 
 def statuses(f: Fields) -> np.ndarray:
-    """The status code of each field, -1 where it is not exactly paid, refunded or cancelled."""
+    """The status code of each field, -1 where it is not exactly paid, refunded or cancelled (compared 8 bytes at
+    a time)."""
     code = np.full(len(f.length), -1, np.int8)
-    raw = [f.byte(j) for j in range(9)]
-    for word, value in STATUS_CODES.items():
-        match = f.length == len(word)
-        for j, ch in enumerate(word.encode()):
-            match &= raw[j] == ch
+    words = [f.word(k)[0] for k in range(2)]
+    for status, value in STATUS_CODES.items():
+        match = f.length == len(status)
+        for k in range(0, len(status), 8):
+            match &= words[k // 8] == np.uint64(int.from_bytes(status[k:k + 8].encode(), "little"))
         code[match] = value
     return code
