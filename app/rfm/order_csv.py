@@ -305,13 +305,15 @@ def _names(orders: _Joined, body: _Body, first: np.ndarray, codes: np.ndarray,
     start, length, words = orders.ext_start, orders.ext_length, body.words
     odd_first = np.flatnonzero(start[first] < 0)
     odd_names = [external_userid(s, 0).encode("utf-8") for s in start[first[odd_first]].tolist()]
-    width = 8 * max(1, -(-max([int(length.max(initial=0)), *map(len, odd_names)]) // 8))
+    plain_words = -(-int(length[start >= 0].max(initial=0)) // 8)  # no word read past the longest plain id
+    width = 8 * max(1, plain_words, -(-max(map(len, odd_names), default=0) // 8))
     packed = np.zeros((len(first), width // 8), dtype=np.uint64)
-    for k in range(width // 8):
+    for k in range(plain_words):
         packed[:, k] = words[np.maximum(start[first], 0) + 8 * k] & MASKS[np.clip(length[first] - 8 * k, 0, 8)]
     names = packed.view(f"S{width}").ravel()
     names[odd_first] = odd_names
-    columns, customer_length = [np.ascontiguousarray(packed[:, k]) for k in range(width // 8)], length[first]
+    # the words of the plain ids; past them both sides are zero or the lengths differ
+    columns, customer_length = [np.ascontiguousarray(packed[:, k]) for k in range(plain_words)], length[first]
     bounds = np.linspace(0, len(codes), _WORKERS + 1).astype(int).tolist()
     with ThreadPoolExecutor(_WORKERS) as pool:
         same = pool.map(lambda a, b: _ids_match(words, start[a:b], length[a:b], codes[a:b], columns, customer_length),

@@ -214,3 +214,12 @@ def test_a_customer_with_plain_and_odd_rows_is_one_customer(tmp_path):
                     "o4, wmB ,3.00,2026-06-03,paid\n", encoding="utf-8")
     read_paid_totals(path, ZoneInfo("Asia/Shanghai"), AS_OF)  # no fallback to the reference reader
     assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_long_id_read_by_the_per_row_rules_and_a_short_one_at_the_end_of_the_file(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,external_userid,amount,paid_at,status\n"
+                    f"o1,{'w' * 300},1,2026-06-01,paid\no2,wmB,2,2026-06-01,paid\n", encoding="utf-8")
+    got = command(path, AS_OF)
+    assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
+    assert got.splitlines()[1].startswith("wmB,29,1,2.00,")
