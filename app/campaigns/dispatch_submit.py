@@ -71,7 +71,7 @@ def submit(claimed: list[tuple[int, bool]], gw=None) -> dict[int, str]:
     jobs = _prepare(claimed)
     known = _known_msgids(jobs)
     db.session.rollback()
-    _recover(gw, [j for j in jobs if j.maybe_sent], known)
+    _recover(gw, [j for j in jobs if j.maybe_sent], known, last_call)
     fresh = [j for j in jobs if not j.maybe_sent]
     if fresh:
         with ThreadPoolExecutor(max_workers=min(SUBMIT_THREADS, len(fresh)),
@@ -143,7 +143,7 @@ def _call(gw, job: Job, last_call: float) -> None:
         job.answer(SUBMITTED, result["msgid"], result.get("fail_list") or [])
 
 
-def _recover(gw, jobs: list[Job], known: set[str]) -> None:
+def _recover(gw, jobs: list[Job], known: set[str], last_call: float) -> None:
     """Tasks whose earlier attempt may have reached WeCom, one after another: adopt the message it created, or
     send when WeCom has none. The corp's message list is read once per chat type for the whole batch."""
     listings: dict[str, list[dict] | WeComError] = {}
@@ -158,7 +158,7 @@ def _recover(gw, jobs: list[Job], known: set[str]) -> None:
             job.answer(UNKNOWN, error=exc)
             continue
         if found is None:
-            _call(gw, job, float("inf"))
+            _call(gw, job, last_call)
             if job.outcome != SUBMITTED:
                 continue
         else:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from app.campaigns import dispatch, dispatch_submit
@@ -172,6 +173,22 @@ def test_worker_killed_in_the_middle_of_a_concurrent_batch_never_sends_twice(app
     assert len(msgs) == 5
     assert received(wired)["addressed"] == {t: 1 for s in senders for t in customers[s]}
     assert sorted(t.msgid for t in tasks(run_id)) == sorted(m["msgid"] for m in msgs)
+    assert set(deliveries(run_id).values()) == {("submitted", None)}
+
+
+def test_tasks_a_batch_had_no_time_left_for_are_looked_up_before_they_are_sent(wired, wecom, monkeypatch):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(t, sender) for t in mine[:2]])
+    monkeypatch.setattr(dispatch_submit, "CALL_WINDOW", timedelta(0))  # the lease could end before an answer
+    dispatch_all()
+    assert wired.control.get("groupmsgs")["group_msgs"] == []
+    assert {(t.status, t.msgid) for t in tasks(run_id)} == {("submitting", None)}
+    monkeypatch.undo()
+
+    claimed = dispatch.claim_tasks(10, now=later(minutes=6))
+    assert [maybe for _, maybe in claimed] == [True]
+    dispatch_submit.submit(claimed)
+    assert len(wired.control.get("groupmsgs")["group_msgs"]) == 1
     assert set(deliveries(run_id).values()) == {("submitted", None)}
 
 
