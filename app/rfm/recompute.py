@@ -176,16 +176,17 @@ def match_orders() -> dict[str, int]:
 def customer_totals(as_of: date, zone) -> pd.DataFrame:
     """Per customer with a paid order on a corp-local day up to `as_of`: recency_days, frequency, monetary_fen.
 
-    One GROUP BY in the database; the local day of the last order is taken in Python's time zone data."""
+    One GROUP BY in the database; the local day of the last order is taken in Python's time zone data. On PostgreSQL
+    the customers come in key order, as the scores table stores them (see store_scores)."""
     end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=zone)  # the first instant after the as-of day
     where = "status = 'paid' AND external_userid IS NOT NULL AND paid_at < :end"
-    if db.session.get_bind().dialect.name == "postgresql":  # a million rows: COPY out, parsed by pandas
+    if _postgres():  # a million rows: COPY out, parsed by pandas
         conn = db.session.connection().connection.driver_connection
         data = io.BytesIO()
         with conn.cursor() as cur, cur.copy(
                 "COPY (SELECT external_userid, floor(extract(epoch FROM max(paid_at)))::bigint, count(*), "
-                f"sum(amount_fen) FROM orders WHERE {where.replace(':end', '%s')} GROUP BY external_userid) "
-                "TO STDOUT WITH (FORMAT csv)", (end,)) as copy:
+                f"sum(amount_fen) FROM orders WHERE {where.replace(':end', '%s')} GROUP BY external_userid "
+                "ORDER BY external_userid) TO STDOUT WITH (FORMAT csv)", (end,)) as copy:
             for block in copy:
                 data.write(block)
         data.seek(0)
@@ -211,56 +212,77 @@ _TOTALS = ("external_userid", "last", "frequency", "monetary_fen")
 def store_scores(run: RfmRun, tick: Callable[[RfmRun], None] | None = None) -> dict:
     """Score every customer with paid orders up to the run's as-of date and store it; the caller commits.
 
-    The scores go into a staging table (COPY on PostgreSQL) and from there in one upsert that keeps each row's
-    previous segment and class and decides its mark state; customers without paid orders any more lose theirs."""
+    The scores go into a staging table (COPY on PostgreSQL); from there one UPDATE rescores the known customers,
+    keeping each row's previous segment and class and deciding its mark state, an INSERT adds the new ones, and
+    customers without paid orders any more lose theirs. On PostgreSQL the rewrite of each row is a HOT update (see
+    models.py) and goes page after page: the stage is in key order, the order in which the first run inserted the
+    rows and in which they stay (a HOT update keeps a row on its page), whichever side of the join is hashed."""
+    if _postgres():
+        for setting in _POSTGRES_JOB_SETTINGS:
+            db.session.execute(text(setting))
     totals = customer_totals(run.as_of, settings.corp_timezone())
     run.total = len(totals)
     scored = score_arrays(totals["recency_days"].to_numpy(), totals["frequency"].to_numpy(),
                           totals["monetary_fen"].to_numpy())
-    totals = totals.assign(r_score=scored.r_score, f_score=scored.f_score, m_score=scored.m_score,
-                           segment=SEGMENT_KEYS[scored.segment], class8=CLASS_KEYS[scored.class8])
     run.done = len(totals) // 2
     if tick:
         tick(run)
-    before = db.session.scalar(select(func.count()).select_from(CustomerRfmScore))
-    _stage(totals)
-    now = utcnow()
-    db.session.execute(_UPSERT, {"run_id": run.id, "now": now})
-    db.session.execute(_UNSCORED, {"run_id": run.id, "now": now})
+    _stage(totals.assign(r_score=scored.r_score, f_score=scored.f_score, m_score=scored.m_score,
+                         segment=scored.segment, class8=scored.class8))
+    params = {"run_id": run.id, "now": utcnow()}
+    rescored = db.session.execute(_RESCORE_KNOWN, params).rowcount
+    added = db.session.execute(_INSERT_NEW, params).rowcount if rescored < len(totals) else 0
+    unscored = db.session.execute(_UNSCORED, params).rowcount
     db.session.execute(text("DROP TABLE rfm_stage"))
-    after = db.session.scalar(select(func.count()).select_from(CustomerRfmScore))
     moved = {f"{old}>{new}": n for old, new, n in db.session.execute(_MOVEMENTS, {"run_id": run.id})}
     run.done = len(totals)
-    return {"customers": len(totals), "new": after - before, "unscored": after - len(totals),
-            "moved": sum(moved.values()), "movements": moved}
+    return {"customers": len(totals), "new": added, "unscored": unscored, "moved": sum(moved.values()),
+            "movements": moved}
 
 
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+_POSTGRES_JOB_SETTINGS = (  # for the score transaction only
+    "SET LOCAL work_mem = '256MB'",  # the GROUP BY of every customer and the join with the stage stay in memory
+    "SET LOCAL jit = off",  # compiling the big statements costs seconds and saves none here
+    "SET LOCAL synchronous_commit = off",  # a crash right after commit loses at most a rerunnable recompute
+)
+# the stage: segment and class as indexes into SEGMENT_KEYS / CLASS_KEYS
 _STAGED = ("external_userid", "recency_days", "frequency", "monetary_fen", "r_score", "f_score", "m_score", "segment",
            "class8")
-_SCORE_SET = ", ".join(f"{c} = excluded.{c}" for c in _STAGED[1:])
-_TAGS_RIGHT = "{segment} = {table}.tagged_segment AND {class8} = {table}.tagged_class8"
-_MARK_STATE = ("CASE WHEN {right} THEN 'done' WHEN {table}.mark_state = 'failed' THEN 'failed' ELSE 'pending' END")
-_UPSERT = text(  # a known row keeps its tag state: done when WeCom carries its tags, failed stays failed
-    f"INSERT INTO customer_rfm_scores ({', '.join(_STAGED)}, previous_segment, previous_class8, tagged_segment, "
-    f"tagged_class8, mark_state, mark_attempts, run_id, updated_at) "
-    f"SELECT {', '.join(_STAGED)}, NULL, NULL, NULL, NULL, 'pending', 0, :run_id, :now FROM rfm_stage WHERE true "
-    f"ON CONFLICT (external_userid) DO UPDATE SET {_SCORE_SET}, "
-    "previous_segment = customer_rfm_scores.segment, previous_class8 = customer_rfm_scores.class8, "
-    "mark_state = " + _MARK_STATE.format(right=_TAGS_RIGHT.format(segment="excluded.segment",
-                                                                   class8="excluded.class8",
-                                                                   table="customer_rfm_scores"),
-                                         table="customer_rfm_scores") + ", "
-    "mark_error = CASE WHEN " + _TAGS_RIGHT.format(segment="excluded.segment", class8="excluded.class8",
-                                                   table="customer_rfm_scores") + " THEN NULL "
-    "ELSE customer_rfm_scores.mark_error END, run_id = excluded.run_id, updated_at = excluded.updated_at"
+
+
+def _key_of(column: str, keys) -> str:
+    """SQL for the key whose index the stage's `column` holds (the keys are the code's own identifiers)."""
+    return f"CASE n.{column} " + " ".join(f"WHEN {i} THEN '{key}'" for i, key in enumerate(keys)) + " END"
+
+
+_NEW_VALUES = {**{c: f"n.{c}" for c in _STAGED[1:7]}, "segment": _key_of("segment", SEGMENT_KEYS),
+               "class8": _key_of("class8", CLASS_KEYS)}
+_TAGS_RIGHT = f"{_NEW_VALUES['segment']} = s.tagged_segment AND {_NEW_VALUES['class8']} = s.tagged_class8"
+_MARK_STATE = "CASE WHEN {right} THEN 'done' WHEN s.mark_state = 'failed' THEN 'failed' ELSE 'pending' END"
+_MARK_ERROR = "CASE WHEN {right} THEN NULL ELSE s.mark_error END"
+_RESCORE_KNOWN = text(  # a known row keeps its tag state: done when WeCom carries its tags, failed stays failed
+    f"UPDATE customer_rfm_scores AS s SET {', '.join(f'{c} = {v}' for c, v in _NEW_VALUES.items())}, "
+    "previous_segment = s.segment, previous_class8 = s.class8, "
+    f"mark_state = {_MARK_STATE.format(right=_TAGS_RIGHT)}, mark_error = {_MARK_ERROR.format(right=_TAGS_RIGHT)}, "
+    "run_id = :run_id, updated_at = :now FROM rfm_stage AS n WHERE n.external_userid = s.external_userid"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
+_INSERT_NEW = text(
+    f"INSERT INTO customer_rfm_scores (external_userid, {', '.join(_NEW_VALUES)}, mark_state, mark_attempts, run_id, "
+    f"updated_at) SELECT n.external_userid, {', '.join(_NEW_VALUES.values())}, 'pending', 0, :run_id, :now "
+    "FROM rfm_stage AS n "
+    "WHERE NOT EXISTS (SELECT 1 FROM customer_rfm_scores AS s WHERE s.external_userid = n.external_userid)"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_UNTAGGED = "s.tagged_segment IS NULL AND s.tagged_class8 IS NULL"
 _UNSCORED = text(  # no paid order any more (refunds): no segment, tags to be taken off
-    "UPDATE customer_rfm_scores SET recency_days = NULL, frequency = 0, monetary_fen = 0, r_score = NULL, "
-    "f_score = NULL, m_score = NULL, segment = NULL, class8 = NULL, previous_segment = segment, "
-    "previous_class8 = class8, run_id = :run_id, updated_at = :now, mark_state = "
-    + _MARK_STATE.format(right="tagged_segment IS NULL AND tagged_class8 IS NULL", table="customer_rfm_scores")
-    + ", mark_error = CASE WHEN tagged_segment IS NULL AND tagged_class8 IS NULL THEN NULL ELSE mark_error END "
-    "WHERE run_id <> :run_id"
+    "UPDATE customer_rfm_scores AS s SET recency_days = NULL, frequency = 0, monetary_fen = 0, r_score = NULL, "
+    "f_score = NULL, m_score = NULL, segment = NULL, class8 = NULL, previous_segment = s.segment, "
+    f"previous_class8 = s.class8, run_id = :run_id, updated_at = :now, "
+    f"mark_state = {_MARK_STATE.format(right=_UNTAGGED)}, mark_error = {_MARK_ERROR.format(right=_UNTAGGED)} "
+    "WHERE s.run_id <> :run_id"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _MOVEMENTS = text("SELECT previous_segment, segment, count(*) FROM customer_rfm_scores WHERE run_id = :run_id "
                   "AND previous_segment IS NOT NULL AND segment IS NOT NULL AND previous_segment <> segment "
@@ -269,18 +291,20 @@ _MOVEMENTS = text("SELECT previous_segment, segment, count(*) FROM customer_rfm_
 
 def _stage(totals: pd.DataFrame) -> None:
     """The new scores in a temporary table `rfm_stage`: COPY on PostgreSQL above COPY_ABOVE rows, else inserts."""
-    db.session.execute(text("CREATE TEMP TABLE rfm_stage (external_userid VARCHAR(64) PRIMARY KEY, "
-                            "recency_days INTEGER, frequency INTEGER, monetary_fen BIGINT, r_score INTEGER, "
-                            "f_score INTEGER, m_score INTEGER, segment VARCHAR(32), class8 VARCHAR(32))"))
+    db.session.execute(text("CREATE TEMP TABLE rfm_stage (external_userid VARCHAR(64) NOT NULL, "
+                            "recency_days INTEGER, frequency INTEGER, monetary_fen BIGINT, r_score SMALLINT, "
+                            "f_score SMALLINT, m_score SMALLINT, segment SMALLINT, class8 SMALLINT)"))
     columns = [totals[c].tolist() for c in _STAGED]
-    if db.session.get_bind().dialect.name == "postgresql" and len(totals) > COPY_ABOVE:
+    if _postgres() and len(totals) > COPY_ABOVE:
         conn = db.session.connection().connection.driver_connection
         with conn.cursor() as cur, cur.copy(f"COPY rfm_stage ({', '.join(_STAGED)}) FROM STDIN") as copy:
             if any(_COPY_SPECIAL.search(who) for who in columns[0]):
                 for row in zip(*columns):
                     copy.write_row(row)
             else:  # plain ids: the text format written at once
-                copy.write("".join("\t".join(map(str, row)) + "\n" for row in zip(*columns)))
+                copy.write("".join([f"{e}\t{r}\t{f}\t{m}\t{rs}\t{fs}\t{ms}\t{seg}\t{cls}\n"
+                                    for e, r, f, m, rs, fs, ms, seg, cls in zip(*columns)]))
+        db.session.execute(text("ANALYZE rfm_stage"))  # the joins with it are planned for its real size
         return
     rows = [dict(zip(_STAGED, row)) for row in zip(*columns)]
     insert_row = text(f"INSERT INTO rfm_stage ({', '.join(_STAGED)}) VALUES ({', '.join(':' + c for c in _STAGED)})")

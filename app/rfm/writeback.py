@@ -77,26 +77,28 @@ def customers_to_mark(ids: TagIds) -> list[str]:
     return sorted(owed | _drifted(ids))
 
 
-# "relation r carries the tag {tag}" in each database's JSON functions (tag_ids is a JSON array of tag ids)
-_CARRIES = {"postgresql": "r.tag_ids::jsonb @> jsonb_build_array({tag})",
-            "sqlite": "EXISTS (SELECT 1 FROM json_each(r.tag_ids) WHERE json_each.value = {tag})"}
+# "relation r carries both tags {segment} and {class8}" in each database's JSON functions (tag_ids is a JSON array)
+_CARRIES = {"postgresql": "r.tag_ids::jsonb @> jsonb_build_array({segment}, {class8})",
+            "sqlite": "EXISTS (SELECT 1 FROM json_each(r.tag_ids) WHERE json_each.value = {segment}) AND "
+                      "EXISTS (SELECT 1 FROM json_each(r.tag_ids) WHERE json_each.value = {class8})"}
 
 
 def _drifted(ids: TagIds) -> set[str]:
     """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows);
-    found by the database, as a customer whose tagged key has no tag id is."""
-    params, tag_of = {}, {}
+    found by the database in one join, the tag of each key from a small table of the ids (a tagged key without a
+    tag id counts as lacking)."""
+    params, tag_tables = {}, {}
     for dimension in ("segment", "class8"):
-        whens = []
+        rows = []
         for i, (key, tag_id) in enumerate(ids[dimension].items()):
             params[f"{dimension}_key{i}"], params[f"{dimension}_tag{i}"] = key, tag_id
-            whens.append(f"WHEN :{dimension}_key{i} THEN CAST(:{dimension}_tag{i} AS VARCHAR(64))")
-        tag_of[dimension] = f"CASE s.tagged_{dimension} {' '.join(whens)} ELSE NULL END"
-    carries = _CARRIES[db.session.get_bind().dialect.name]
+            rows.append(f"SELECT :{dimension}_key{i} AS tagged, :{dimension}_tag{i} AS tag_id")
+        tag_tables[dimension] = " UNION ALL ".join(rows)
+    carries = _CARRIES[db.session.get_bind().dialect.name].format(segment="st.tag_id", class8="ct.tag_id")
     sql = ("SELECT DISTINCT s.external_userid FROM customer_rfm_scores s JOIN follow_relations r "
-           "ON r.external_userid = s.external_userid WHERE s.mark_state = 'done' AND r.ended_at IS NULL "
-           "AND s.tagged_segment IS NOT NULL AND NOT (" + carries.format(tag=tag_of["segment"]) + " AND "
-           + carries.format(tag=tag_of["class8"]) + ")")
+           f"ON r.external_userid = s.external_userid LEFT JOIN ({tag_tables['segment']}) st "
+           f"ON st.tagged = s.tagged_segment LEFT JOIN ({tag_tables['class8']}) ct ON ct.tagged = s.tagged_class8 "
+           f"WHERE s.mark_state = 'done' AND r.ended_at IS NULL AND s.tagged_segment IS NOT NULL AND NOT ({carries})")
     return set(db.session.scalars(text(sql), params))
 
 

@@ -9,6 +9,8 @@ customer's tags are taken as written (tagged_* and the relations' tag ids), and 
 as the nightly job is.
 
     .venv/bin/python -m scripts.bench.rfm_recompute [--customers 1000000] [--orders 10000000] [--runs 3] [--keep]
+
+`--runs` is `--repeat` under the name the issue's notes use.
 """
 from __future__ import annotations
 
@@ -126,6 +128,7 @@ def one_run(as_of: date) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scratch_options(parser, repeat=3)
+    parser.add_argument("--runs", dest="repeat", type=int, default=argparse.SUPPRESS, help="the same as --repeat")
     parser.add_argument("--orders", type=int, default=10_000_000)
     args = parser.parse_args()
     with scratch_console(args) as fresh:
