@@ -206,15 +206,18 @@ def test_a_failed_mark_is_reported_and_retried_next_run(wired):
 
 
 def test_refunded_customer_loses_segment_and_tags(wired):
-    customers = followed_customers(3)
+    customers = followed_customers(4)
     add_orders(("R1", {"external_userid": customers[0]}, "10.00", 1), ("R2", {"external_userid": customers[1]}, "20.00", 2),
                ("R3", {"external_userid": customers[2]}, "30.00", 3))
     run_recompute()
     first_segment = stored()[customers[2]].segment
-    add_orders(("R3", {"external_userid": customers[2]}, "30.00", 3, "refunded"))
-    run_recompute()
+    add_orders(("R3", {"external_userid": customers[2]}, "30.00", 3, "refunded"),
+               ("R4", {"external_userid": customers[3]}, "40.00", 4))  # and a new customer in the same run
+    run = run_recompute()
+    assert {k: run.counts[k] for k in ("customers", "new", "unscored")} == {"customers": 3, "new": 1, "unscored": 1}
     row = stored()[customers[2]]
     assert (row.segment, row.class8, row.previous_segment, row.mark_state) == (None, None, first_segment, "done")
+    assert stored()[customers[3]].segment == expected_scores()[customers[3]].segment
     relation = db.session.scalar(select(FollowRelation).where(FollowRelation.external_userid == customers[2]))
     rfm_tag_ids = {i for name in ("RFM分层", "RFM八类") for i in wecom_tags(wired)[name].values()}
     assert not rfm_tag_ids & set(wecom_relation_tags(relation.userid, customers[2]))
