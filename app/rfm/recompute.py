@@ -19,10 +19,11 @@ from flask import Flask
 from sqlalchemy import bindparam, func, select, text, update
 
 from app.contacts.models import Customer, FollowRelation
-from app.core import settings
+from app.core import job_runs, settings
 from app.core.audit import record
 from app.core.background import run_in_background
 from app.core.db import UTCDateTime, transaction, utcnow
+from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
 from app.core.permissions import N_
 from app.extensions import db
 from app.rfm import writeback
@@ -31,13 +32,11 @@ from app.rfm.models import CustomerRfmScore, Order, RfmRun
 
 log = logging.getLogger("scrm.rfm.recompute")
 
-RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed"
 STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), PARTIAL: N_("完成，部分标签未写入"),
                  FAILED: N_("失败")}
 STAGE_LABELS = {"match": N_("匹配订单与客户"), "score": N_("计算 RFM"), "tags": N_("写入企业微信标签"),
                 "done": N_("完成")}
 STAGE_SPAN = {"match": (0, 10), "score": (10, 30), "tags": (30, 100)}
-STALE_SECONDS = 120
 UPDATE_CHUNK = 1000
 COPY_ABOVE = 5000  # PostgreSQL: more scores than this are staged by COPY rather than by inserts
 
@@ -54,25 +53,14 @@ def percent(run: RfmRun) -> int:
 
 
 def latest_run() -> RfmRun | None:
-    return db.session.scalars(select(RfmRun).order_by(RfmRun.id.desc()).limit(1)).first()
+    return job_runs.latest(RfmRun)
 
 
 def begin(started_by: str, as_of: date | None = None) -> RfmRun:
     """A new run as of `as_of` (default: today in the corp timezone); RecomputeBusy while another one runs."""
-    now = utcnow()
-    with transaction():
-        latest = db.session.scalars(select(RfmRun).order_by(RfmRun.id.desc()).limit(1).with_for_update()).first()
-        if latest is not None and latest.status == RUNNING and (now - latest.heartbeat_at).total_seconds() < STALE_SECONDS:
-            raise RecomputeBusy(f"RFM 重算 #{latest.id} 正在进行中")
-        if latest is not None and latest.status == RUNNING:  # interrupted without a word: close it
-            latest.status, latest.finished_at = FAILED, now
-            latest.error = latest.error or "重算被中断"
-        run = RfmRun(status=RUNNING, stage="match", as_of=as_of or datetime.now(settings.corp_timezone()).date(),
-                     counts={}, started_by=started_by, started_at=now, heartbeat_at=now)
-        db.session.add(run)
-        db.session.flush()
-        record("rfm.recompute_started", target=f"rfm#{run.id}")
-    return run
+    return job_runs.start(RfmRun, lambda latest: RecomputeBusy(f"RFM 重算 #{latest.id} 正在进行中"), "重算被中断",
+                          "rfm.recompute_started", "rfm", stage="match", counts={}, started_by=started_by,
+                          as_of=as_of or datetime.now(settings.corp_timezone()).date())
 
 
 def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> RfmRun:
@@ -118,14 +106,7 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
 
 def nightly() -> RfmRun | None:
     """The nightly job: rescore everyone as of today and write changed tags; skipped while a run is going."""
-    try:
-        run = execute(begin("scheduler").id)
-    except RecomputeBusy as exc:
-        log.info("nightly rfm recompute skipped: %s", exc)
-        return None
-    if run.status == FAILED:
-        raise RuntimeError(f"rfm recompute #{run.id} failed: {run.error}")
-    return run
+    return job_runs.nightly("rfm recompute", lambda: begin("scheduler"), execute, RecomputeBusy)
 
 
 def execute_in_background(app: Flask, run_id: int) -> None:

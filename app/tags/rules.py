@@ -21,10 +21,12 @@ from sqlalchemy import delete, select
 
 from app.contacts.contact_list import has_tag
 from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.core import job_runs
 from app.core.audit import record
 from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
+from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
 from app.core.permissions import N_
 from app.extensions import db
 from app.segments.service import RuleError, member_ids
@@ -34,10 +36,8 @@ from app.wecom.errors import WeComError
 
 log = logging.getLogger("scrm.tags.rules")
 
-RUNNING, SUCCEEDED, PARTIAL, FAILED = "running", "succeeded", "partial", "failed"
 STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), PARTIAL: N_("完成，部分标记失败（下次重试）"),
                  FAILED: N_("失败")}
-STALE_SECONDS = 120
 BATCH = 100
 CHUNK = 500
 
@@ -176,7 +176,7 @@ def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict[s
 
 
 def latest_run() -> TagRuleRun | None:
-    return db.session.scalars(select(TagRuleRun).order_by(TagRuleRun.id.desc()).limit(1)).first()
+    return job_runs.latest(TagRuleRun)
 
 
 def percent(run: TagRuleRun) -> int:
@@ -189,18 +189,8 @@ def begin(started_by: str) -> TagRuleRun:
     """A new run; RulesBusy without an enabled rule or while another run is alive (an abandoned one is closed)."""
     if db.session.scalar(select(TagRule.id).where(TagRule.enabled.is_(True)).limit(1)) is None:
         raise RulesBusy(N_("没有启用的规则：请先新建或启用规则"))
-    now = utcnow()
-    with transaction():
-        latest = db.session.scalars(select(TagRuleRun).order_by(TagRuleRun.id.desc()).limit(1).with_for_update()).first()
-        if latest is not None and latest.status == RUNNING:
-            if (now - latest.heartbeat_at).total_seconds() < STALE_SECONDS:
-                raise RulesBusy(N_("规则标签 #%(id)s 正在执行中"), id=latest.id)
-            latest.status, latest.finished_at, latest.error = FAILED, now, latest.error or "执行被中断"
-        run = TagRuleRun(status=RUNNING, started_by=started_by, started_at=now, heartbeat_at=now, counts={})
-        db.session.add(run)
-        db.session.flush()
-        record("tags.rules_started", target=f"tag-rules#{run.id}")
-    return run
+    return job_runs.start(TagRuleRun, lambda latest: RulesBusy(N_("规则标签 #%(id)s 正在执行中"), id=latest.id),
+                          "执行被中断", "tags.rules_started", "tag-rules", started_by=started_by, counts={})
 
 
 def execute(run_id: int) -> TagRuleRun:
@@ -234,14 +224,7 @@ def execute(run_id: int) -> TagRuleRun:
 def nightly() -> TagRuleRun | None:
     """Call right after the nightly RFM recompute: evaluate every enabled rule (skipped without one, or while a run
     is going); raises when the run failed as a whole, so the scheduler records the job as failed."""
-    try:
-        run = execute(begin("scheduler").id)
-    except RulesBusy as exc:
-        log.info("nightly tag rules skipped: %s", exc)
-        return None
-    if run.status == FAILED:
-        raise RuntimeError(f"tag rules run #{run.id} failed: {run.error}")
-    return run
+    return job_runs.nightly("tag rules run", lambda: begin("scheduler"), execute, RulesBusy)
 
 
 def execute_in_background(app: Flask, run_id: int) -> None:
