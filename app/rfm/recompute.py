@@ -226,7 +226,7 @@ def _postgres() -> bool:
 
 
 _POSTGRES_JOB_SETTINGS = (  # for the score transaction only
-    "SET LOCAL work_mem = '256MB'",  # the GROUP BY of every customer and the join with the stage stay in memory
+    writeback.BULK_WORK_MEM,  # the GROUP BY of every customer and the join with the stage stay in memory
     "SET LOCAL jit = off",  # compiling the big statements costs seconds and saves none here
     "SET LOCAL synchronous_commit = off",  # a crash right after commit loses at most a rerunnable recompute
 )

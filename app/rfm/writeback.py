@@ -26,6 +26,7 @@ CLASS_GROUP = "RFM八类"
 TAG_GROUPS = (("segment", SEGMENT_GROUP, SEGMENT_LABELS), ("class8", CLASS_GROUP, CLASS_LABELS))
 OPEN_STATES = ("pending", "failed", "no_staff")
 BATCH = 100
+BULK_WORK_MEM = "SET LOCAL work_mem = '256MB'"  # PostgreSQL: joins and groups of every customer stay in memory
 
 TagIds = dict[str, dict[str, str]]  # dimension -> key -> tag_id
 
@@ -94,7 +95,10 @@ def _drifted(ids: TagIds) -> set[str]:
             params[f"{dimension}_key{i}"], params[f"{dimension}_tag{i}"] = key, tag_id
             rows.append(f"SELECT :{dimension}_key{i} AS tagged, :{dimension}_tag{i} AS tag_id")
         tag_tables[dimension] = " UNION ALL ".join(rows)
-    carries = _CARRIES[db.session.get_bind().dialect.name].format(segment="st.tag_id", class8="ct.tag_id")
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":  # for the rest of the caller's transaction
+        db.session.execute(text(BULK_WORK_MEM))
+    carries = _CARRIES[dialect].format(segment="st.tag_id", class8="ct.tag_id")
     sql = ("SELECT DISTINCT s.external_userid FROM customer_rfm_scores s JOIN follow_relations r "
            f"ON r.external_userid = s.external_userid LEFT JOIN ({tag_tables['segment']}) st "
            f"ON st.tagged = s.tagged_segment LEFT JOIN ({tag_tables['class8']}) ct ON ct.tagged = s.tagged_class8 "
