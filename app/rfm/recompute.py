@@ -228,6 +228,8 @@ def _postgres() -> bool:
 _POSTGRES_JOB_SETTINGS = (  # for the score transaction only
     writeback.BULK_WORK_MEM,  # the GROUP BY of every customer and the join with the stage stay in memory
     "SET LOCAL jit = off",  # compiling the big statements costs seconds and saves none here
+    "SET LOCAL enable_nestloop = off",  # never a join row by row: on a new (empty, unanalysed) table the anti-join
+    # of the INSERT would rescan the table for each customer, seeing its own new rows (quadratic)
     "SET LOCAL synchronous_commit = off",  # a crash right after commit loses at most a rerunnable recompute
 )
 # the stage: segment and class as indexes into SEGMENT_KEYS / CLASS_KEYS
