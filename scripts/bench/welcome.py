@@ -40,29 +40,31 @@ def add_template(engine) -> None:
                           ":now, :now)"), {"text": TEMPLATE, "yes": True, "now": now})
 
 
-def cpu_by_role() -> Counter:
-    """CPU seconds used so far by this process (the emulator and the pacing) and by its child processes,
-    grouped as web (gunicorn) and worker, read from /proc (Linux)."""
-    children: dict[int, list[int]] = {}
+def cpu_by_role(database: str) -> Counter:
+    """CPU seconds used so far by this process (the emulator and the pacing), by its child processes (web:
+    gunicorn, worker) and by the PostgreSQL backends whose process title names `database`, from /proc (Linux)."""
+    processes: dict[int, tuple[int, bytes, float]] = {}  # pid -> (parent pid, command line, CPU seconds)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    used: Counter = Counter()
-    todo = [os.getpid()]
+            processes[int(entry.name)] = (int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    ours, todo = set(), [os.getpid()]
     while todo:
         pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        role = "bench+emulator" if pid == os.getpid() else "web" if b"gunicorn" in cmdline else "worker"
-        used[role] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        ours.add(pid)
+        todo += [child for child, (parent, _, _) in processes.items() if parent == pid]
+    used: Counter = Counter()
+    for pid, (_, cmdline, seconds) in processes.items():
+        if pid == os.getpid():
+            used["bench+emulator"] += seconds
+        elif pid in ours:
+            used["web" if b"gunicorn" in cmdline else "worker"] += seconds
+        elif cmdline.startswith(b"postgres:") and f" {database} ".encode() in cmdline:
+            used["postgresql"] += seconds
     return used
 
 
@@ -108,7 +110,8 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
             emu.control.config(callback_url=f"{base}/wecom/callback")
             userids = [u["userid"] for u in _followers(emu)]
             warm = warm_up(emu, engine, userids, workers)
-            cpu_before = cpu_by_role()
+            database = engine.url.database.rsplit("/", 1)[-1]
+            cpu_before = cpu_by_role(database)
             took = fire(emu, userids, count, rate)
             last, quiet_since = -1, time.monotonic()
             while settled(engine) < count + len(warm) and time.monotonic() - quiet_since < 30:  # 30 s: no progress
@@ -116,7 +119,7 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
                 if now_settled != last:
                     last, quiet_since = now_settled, time.monotonic()
                 time.sleep(0.5)
-            cpu = cpu_by_role()
+            cpu = cpu_by_role(database)
             cpu.subtract(cpu_before)
             sent = [w for w in emu.control.get("welcomes")["welcomes"] if w["welcome_code"] not in warm]
             with engine.connect() as conn:
