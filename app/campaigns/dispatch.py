@@ -21,7 +21,10 @@ from itertools import groupby
 from sqlalchemy import and_, case, func, literal, or_, select, text, update
 
 from app.campaigns import dispatch_submit, sendrules
-from app.campaigns.models import Campaign, CampaignRun, Delivery, DeliveryStatus, RunStatus, SendTask, TaskStatus
+from app.campaigns.models import (
+    Campaign, CampaignRun, CampaignVariant, Delivery, DeliveryStatus, RunStatus, SendTask, TaskStatus,
+)
+from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 
@@ -55,7 +58,7 @@ def start_due_run(now: datetime | None = None) -> int | None:
                                .values(status=DeliveryStatus.SKIPPED, skip_reason="not_approved", updated_at=now),
                                execution_options={"synchronize_session": False})
             return run.id
-        tasks = _make_tasks(run, sendrules.chunk_size(campaign.chat_type))
+        tasks = _make_tasks(run, campaign, sendrules.chunk_size(campaign.chat_type))
         run.status = RunStatus.DISPATCHING if tasks else RunStatus.FINISHED
         if not tasks:
             run.finished_at = now
@@ -73,8 +76,14 @@ def _refresh_statistics() -> None:
         db.session.commit()
 
 
-def _make_tasks(run: CampaignRun, size: int) -> int:
-    """Create the run's tasks and link every planned delivery to its task; the number of tasks."""
+def _make_tasks(run: CampaignRun, campaign: Campaign, size: int) -> int:
+    """Create the run's tasks, each with its message as approved (the variant's text with the sender's name, the
+    attachments), and link every planned delivery to its task; the number of tasks."""
+    contents = dict(db.session.execute(select(CampaignVariant.key, CampaignVariant.content)
+                                       .where(CampaignVariant.campaign_id == campaign.id)).all())
+    # The name synced from WeCom; before the first sync only the userid is known.
+    names = dict(db.session.execute(select(Staff.userid, Staff.name).join(
+        Delivery, Delivery.sender_userid == Staff.userid).where(Delivery.run_id == run.id).distinct()).all())
     rows = db.session.execute(
         select(Delivery.id, Delivery.sender_userid, Delivery.variant_key)
         .where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
@@ -85,7 +94,9 @@ def _make_tasks(run: CampaignRun, size: int) -> int:
         ids = [r.id for r in group]
         for chunk_no, chunk in enumerate(sendrules.chunks(ids, size)):
             task = SendTask(run_id=run.id, sender_userid=sender or "", variant_key=variant or "",
-                            chunk_no=chunk_no, status=TaskStatus.PENDING)
+                            chunk_no=chunk_no, content=_message_of(contents.get(variant) or campaign.content or {},
+                                                                   names.get(sender) or sender or ""),
+                            status=TaskStatus.PENDING)
             db.session.add(task)
             db.session.flush()
             ranges.append((sender, variant, chunk[0], chunk[-1], task.id))
@@ -99,6 +110,11 @@ def _make_tasks(run: CampaignRun, size: int) -> int:
                                                   Delivery.sender_userid.in_(senders)).values(send_task_id=task_of),
                            execution_options={"synchronize_session": False})
     return len(ranges)
+
+
+def _message_of(content: dict, sender_name: str) -> dict:
+    return {"text": sendrules.render_text(content.get("text") or "", sender_name),
+            "attachments": content.get("attachments") or []}
 
 
 def _sender_batches(ranges: list[tuple]):

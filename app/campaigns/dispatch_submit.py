@@ -12,10 +12,9 @@ from sqlalchemy import select, update
 
 from app.campaigns import sendrules
 from app.campaigns.models import (
-    Campaign, CampaignRun, CampaignVariant, Delivery, DeliveryStatus, SendTask, TaskStatus,
+    Campaign, CampaignRun, Delivery, DeliveryStatus, SendTask, TaskStatus,
 )
 from app.campaigns.polling import advance_run, cancel_on_wecom, set_deliveries
-from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.wecom.errors import WeComError, WeComNetworkError, WeComRateLimited
@@ -84,33 +83,24 @@ def submit(claimed: list[tuple[int, bool]], gw=None) -> dict[int, str]:
 # -- reading the batch --------------------------------------------------------------------------------------
 
 def _prepare(claimed: list[tuple[int, bool]]) -> list[Job]:
-    """The batch's messages from a handful of queries: tasks, their runs' content and variants, names, targets."""
+    """The batch's messages from a handful of queries: tasks with their content as cut, chat types, targets."""
     maybe = dict(claimed)
     ids = sorted(maybe)
-    tasks = db.session.execute(select(SendTask.id, SendTask.run_id, SendTask.sender_userid, SendTask.variant_key,
+    tasks = db.session.execute(select(SendTask.id, SendTask.run_id, SendTask.sender_userid, SendTask.content,
                                       SendTask.submitted_at).where(SendTask.id.in_(ids))
                                .order_by(SendTask.id)).all()
-    run_ids = sorted({t.run_id for t in tasks})
-    runs = {r.id: r for r in db.session.execute(
-        select(CampaignRun.id, Campaign.chat_type, Campaign.content)
-        .join(Campaign, Campaign.id == CampaignRun.campaign_id).where(CampaignRun.id.in_(run_ids)))}
-    variants = {(v.id, v.key): v.content for v in db.session.execute(
-        select(CampaignRun.id, CampaignVariant.key, CampaignVariant.content)
-        .join(CampaignVariant, CampaignVariant.campaign_id == CampaignRun.campaign_id)
-        .where(CampaignRun.id.in_(run_ids)))}
-    # The name synced from WeCom; before the first sync only the userid is known.
-    names = dict(db.session.execute(select(Staff.userid, Staff.name)
-                                    .where(Staff.userid.in_(sorted({t.sender_userid for t in tasks})))).all())
+    chat_types = dict(db.session.execute(
+        select(CampaignRun.id, Campaign.chat_type).join(Campaign, Campaign.id == CampaignRun.campaign_id)
+        .where(CampaignRun.id.in_(sorted({t.run_id for t in tasks})))).all())
     rows = db.session.execute(select(Delivery.send_task_id, Delivery.target_key)
                               .where(Delivery.send_task_id.in_(ids)).order_by(Delivery.send_task_id, Delivery.id))
     targets = {task_id: [r.target_key for r in group] for task_id, group in groupby(rows, key=lambda r: r.send_task_id)}
     jobs = []
     for t in tasks:
-        run = runs[t.run_id]
-        content = variants.get((t.run_id, t.variant_key)) or run.content or {}
-        text = sendrules.render_text(content.get("text") or "", names.get(t.sender_userid) or t.sender_userid)
+        content = t.content or {}
         mine = targets.get(t.id, [])
-        body = sendrules.message(run.chat_type, t.sender_userid, mine, text, content.get("attachments") or [])
+        body = sendrules.message(chat_types[t.run_id], t.sender_userid, mine, content.get("text") or "",
+                                 content.get("attachments") or [])
         jobs.append(Job(t.id, t.run_id, t.sender_userid, t.submitted_at, maybe[t.id], mine, body))
     return jobs
 

@@ -152,6 +152,9 @@ class SendTask(db.Model):
     sender_userid: Mapped[str] = mapped_column(String(64))
     variant_key: Mapped[str] = mapped_column(String(8))
     chunk_no: Mapped[int] = mapped_column(default=0)
+    # the variant's text and attachments as approved, fixed when the run is cut into tasks: every attempt and
+    # every lookup of a lost answer uses them, whatever is edited later
+    content: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING, index=True)
     msgid: Mapped[str | None] = mapped_column(String(64), index=True)
     fail_list: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.campaigns import dispatch, dispatch_submit
 from app.campaigns.models import Campaign, CampaignRun, SendTask
+from app.contacts.models import Staff
 from app.extensions import db
 from app.wecom.gateway import WeComGateway
 from tests.integration.campaign_exec_support import (
@@ -224,3 +225,16 @@ def test_campaign_edited_after_planning_is_not_sent(wired, wecom):
     assert wired.control.get("groupmsgs")["group_msgs"] == []
     assert run_status(run_id) == "failed"
     assert set(deliveries(run_id).values()) == {("skipped", "not_approved")}
+
+
+def test_an_edit_after_the_run_was_cut_into_tasks_never_reaches_wecom(wired, wecom):
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(t, sender) for t in mine[:2]], text="{员工姓名}：双十二会员价已开启")
+    assert dispatch.start_due_run() == run_id  # cut into tasks with the approved text
+    campaign = db.session.get(Campaign, db.session.get(CampaignRun, run_id).campaign_id)
+    campaign.version, campaign.content = 2, {"text": "改过、未审批的内容"}
+    db.session.query(Staff).filter(Staff.userid == sender).update({"name": "改名后"})
+    db.session.commit()
+    dispatch_all()
+    [msg] = wired.control.get("groupmsgs")["group_msgs"]
+    assert msg["text"]["content"].endswith("：双十二会员价已开启") and "改" not in msg["text"]["content"]
