@@ -81,14 +81,14 @@ def _make_tasks(run: CampaignRun, campaign: Campaign, size: int) -> int:
     attachments), and link every planned delivery to its task; the number of tasks."""
     contents = dict(db.session.execute(select(CampaignVariant.key, CampaignVariant.content)
                                        .where(CampaignVariant.campaign_id == campaign.id)).all())
-    # The name synced from WeCom; before the first sync only the userid is known.
-    names = dict(db.session.execute(select(Staff.userid, Staff.name).join(
-        Delivery, Delivery.sender_userid == Staff.userid).where(Delivery.run_id == run.id).distinct()).all())
     rows = db.session.execute(
         select(Delivery.id, Delivery.sender_userid, Delivery.variant_key)
         .where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
                Delivery.send_task_id.is_(None))
         .order_by(Delivery.sender_userid, Delivery.variant_key, Delivery.id)).all()
+    # The name synced from WeCom; before the first sync only the userid is known.
+    names = dict(db.session.execute(select(Staff.userid, Staff.name)
+                                    .where(Staff.userid.in_(sorted({r.sender_userid for r in rows})))).all())
     ranges = []  # (sender, variant, first id, last id, task id): a chunk is a contiguous stretch of its group
     for (sender, variant), group in groupby(rows, key=lambda r: (r.sender_userid, r.variant_key)):
         ids = [r.id for r in group]
