@@ -16,6 +16,7 @@ receive_rule, callback_timeout, callback_attempts, callback_retry_interval, dupl
 auto_confirm_seconds, corp_id, secret, token, aes_key, agent_id); ``state_file`` persists.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
+import secrets
 import threading
 import time
 
@@ -116,6 +117,10 @@ class ControlClient:
 
 class RunningEmulator:
     def __init__(self, seed: str = "small", state_file: str | None = None, **options):
+        if state_file is None:
+            # Each emulator is another company: a client's token cached for an earlier emulator that had the same
+            # port is then never offered to this one (it would answer 40014 and cost an extra call).
+            options.setdefault("secret", f"test-secret-{secrets.token_hex(8)}")
         self.settings = Settings(**options)
         self.seed, self.state_file = seed, state_file
         self.emulator: Emulator | None = None
