@@ -84,11 +84,11 @@ def main() -> None:
     now = utcnow().replace(microsecond=0)
     if now.astimezone(timezone(timedelta(hours=8))).hour < 9 or now.astimezone(timezone(timedelta(hours=8))).hour >= 21:
         print("(corp time is in the quiet hours: runs will be planned as waiting for the window; same work)")
-    with scratch_console(args) as fresh:
-        if fresh:
-            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations")
-            generate(args.customers)
-            history(args.customers, now)
+    def fill() -> None:
+        generate(args.customers)
+        history(args.customers, now)
+
+    with scratch_console(args, f"{args.customers:,} customers and {2 * args.customers:,} relations", fill):
         timings = []
         for number in range(1, args.repeat + 1):
             elapsed, counts = plan_once(number, now)

@@ -8,12 +8,14 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+T = TypeVar("T")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -40,9 +42,9 @@ def scratch_options(parser, repeat: int) -> None:
 
 
 @contextmanager
-def scratch_console(args):
-    """An app context on a new scratch database with the whole schema (or on `args.database`, kept from an
-    earlier run); yields whether the data still has to be generated. Dropped afterwards unless kept."""
+def scratch_console(args, describe: str, generate: Callable[[], None]):
+    """An app context on a new scratch database with the whole schema, filled by `generate` (`describe` says with
+    what), or on `args.database`, kept from an earlier run. Dropped afterwards unless kept."""
     from app import create_app
     from app.extensions import db
     from config import TestConfig
@@ -54,8 +56,11 @@ def scratch_console(args):
         with app.app_context():
             if not args.database:
                 db.create_all()
-                print(f"scratch database {url}")
-            yield not args.database
+                print(f"scratch database {url}\ngenerating {describe}", flush=True)
+                started = time.monotonic()
+                generate()
+                print(f"generated in {time.monotonic() - started:.0f} s\n", flush=True)
+            yield
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -63,6 +68,19 @@ def scratch_console(args):
             print(f"kept {url}")
         else:
             drop_scratch_database(args.server, url)
+
+
+def timed_calls(call: Callable[[], T], repeat: int) -> tuple[list[float], T]:
+    """Milliseconds of `repeat` calls, each in a fresh database session, and the last answer."""
+    from app.extensions import db
+
+    timings, answer = [], None
+    for _ in range(repeat):
+        db.session.remove()
+        started = time.perf_counter()
+        answer = call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings, answer
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from app.contacts.contact_list import Filters, load_page
 from app.contacts.scope import Scope
 from app.extensions import db
-from scripts.bench.common import percentile, scratch_console, scratch_options
+from scripts.bench.common import percentile, scratch_console, scratch_options, timed_calls
 
 STAFF, DEPARTMENTS, TAGS, CHANNELS = 200, 20, 40, 50
 
@@ -83,31 +83,17 @@ def generate(customers: int) -> None:
               f"{time.monotonic() - started:.1f} s", flush=True)
 
 
-def time_case(filters: dict, page: int, repeat: int) -> tuple[list[float], int]:
-    timings, shown = [], 0
-    for _ in range(repeat):
-        db.session.remove()
-        started = time.perf_counter()
-        result = load_page(Filters.from_args(filters), Scope(), page)
-        timings.append((time.perf_counter() - started) * 1000)
-        shown = len(result.customers)
-    return timings, shown
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scratch_options(parser, repeat=7)
     args = parser.parse_args()
-    with scratch_console(args) as fresh:
-        if fresh:
-            print(f"generating {args.customers:,} customers and {2 * args.customers:,} relations")
-            started = time.monotonic()
-            generate(args.customers)
-            print(f"generated in {time.monotonic() - started:.0f} s\n")
+    with scratch_console(args, f"{args.customers:,} customers and {2 * args.customers:,} relations",
+                         lambda: generate(args.customers)):
         print(f"{'case':34} {'rows':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         worst = 0.0
         for name, filters, page in CASES:
-            timings, shown = time_case(filters, page, args.repeat)
+            timings, result = timed_calls(lambda: load_page(Filters.from_args(filters), Scope(), page), args.repeat)
+            shown = len(result.customers)
             p95 = percentile(timings, 95)
             worst = max(worst, p95)
             print(f"{name:34} {shown:>4} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f}",

@@ -131,13 +131,14 @@ def main() -> None:
     parser.add_argument("--runs", dest="repeat", type=int, default=argparse.SUPPRESS, help="the same as --repeat")
     parser.add_argument("--orders", type=int, default=10_000_000)
     args = parser.parse_args()
-    with scratch_console(args) as fresh:
-        if fresh:
-            print(f"generating {args.customers:,} customers, their relations and {args.orders:,} orders")
-            params = {"customers": args.customers, "orders": args.orders, "staff": STAFF}
-            execute_sql(GENERATE[:2], params)
-            without_order_indexes(lambda: execute_sql(GENERATE[2:3], params))
-            execute_sql(GENERATE[3:], params)
+    params = {"customers": args.customers, "orders": args.orders, "staff": STAFF}
+
+    def generate() -> None:
+        execute_sql(GENERATE[:2], params)
+        without_order_indexes(lambda: execute_sql(GENERATE[2:3], params))
+        execute_sql(GENERATE[3:], params)
+
+    with scratch_console(args, f"{args.customers:,} customers, their relations and {args.orders:,} orders", generate):
         print("first run (on a fresh database everyone is new), then WeCom is taken to carry every tag:")
         runs = [one_run(AS_OF)]
         for day in range(1, args.repeat):

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from app.extensions import db
 from app.rfm.segments import CLASSES, SEGMENTS
 from app.segments import service
-from scripts.bench.common import percentile, scratch_console, scratch_options
+from scripts.bench.common import percentile, scratch_console, scratch_options, timed_calls
 from scripts.bench.contacts_list import generate as generate_contacts
 
 NOW = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)  # the contact generator's dates end at 2026-11-01
@@ -104,37 +104,22 @@ def generate(customers: int) -> None:
         conn.execute(text("VACUUM ANALYZE"))
 
 
-def timed(call, repeat: int) -> tuple[list[float], object]:
-    """Milliseconds of `repeat` calls, each in a fresh session, and the last answer."""
-    timings, answer = [], None
-    for _ in range(repeat):
-        db.session.remove()
-        started = time.perf_counter()
-        answer = call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings, answer
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scratch_options(parser, repeat=7)
     args = parser.parse_args()
-    with scratch_console(args) as fresh:
-        if fresh:
-            print(f"generating {args.customers:,} customers with relations, scores, orders, events, groups")
-            started = time.monotonic()
-            generate(args.customers)
-            print(f"generated in {time.monotonic() - started:.0f} s\n")
+    with scratch_console(args, f"{args.customers:,} customers with relations, scores, orders, events, groups",
+                         lambda: generate(args.customers)):
         print(f"{'case':48} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'sample 20 p50':>14}")
         worst = 0.0
         for name, segment_rule in CASES:
-            timings, found = timed(lambda: service.count(segment_rule, now=NOW), args.repeat)
-            sampled, _rows = timed(lambda: service.sample(segment_rule, 20, now=NOW), 3)
+            timings, found = timed_calls(lambda: service.count(segment_rule, now=NOW), args.repeat)
+            sampled, _rows = timed_calls(lambda: service.sample(segment_rule, 20, now=NOW), 3)
             p95 = percentile(timings, 95)
             worst = max(worst, p95)
             print(f"{name:48} {found:>8} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f} "
                   f"{percentile(sampled, 50):14.1f}", flush=True)
-        reference, _n = timed(lambda: db.session.scalar(text("SELECT count(*) FROM customers")), args.repeat)
+        reference, _n = timed_calls(lambda: db.session.scalar(text("SELECT count(*) FROM customers")), args.repeat)
         print(f"\nreference: SELECT count(*) FROM customers p50 {percentile(reference, 50):.1f} ms "
               f"(machine load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         print(f"worst p95 {worst:.1f} ms (target < 1000 ms): {'OK' if worst < 1000 else 'TOO SLOW'}")
