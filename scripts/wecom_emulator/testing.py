@@ -119,8 +119,13 @@ class RunningEmulator:
     def __init__(self, seed: str = "small", state_file: str | None = None, **options):
         if state_file is None:
             # Each emulator is another company: a client's token cached for an earlier emulator that had the same
-            # port is then never offered to this one (it would answer 40014 and cost an extra call).
+            # port is never offered to this one (it would answer 40014 and cost an extra call), and a console
+            # running on this machine (the demo) never takes its callbacks for WeCom's. Callbacks go nowhere (the
+            # closed port 9) until the test says where.
             options.setdefault("secret", f"test-secret-{secrets.token_hex(8)}")
+            options.setdefault("token", f"test-token-{secrets.token_hex(8)}")
+            options.setdefault("aes_key", secrets.token_urlsafe(32)[:43].replace("-", "a").replace("_", "b"))
+            options.setdefault("callback_url", "http://127.0.0.1:9/wecom/callback")
         self.settings = Settings(**options)
         self.seed, self.state_file = seed, state_file
         self.emulator: Emulator | None = None
