@@ -12,6 +12,7 @@ from flask import Flask
 
 from app.campaigns import dispatch as campaign_dispatch
 from app.extensions import db
+from app.segments import facts as segment_facts
 from app.wecom import inbox
 
 log = logging.getLogger("scrm.worker")
@@ -70,6 +71,7 @@ def _welcome_lane() -> int:
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
     ("callback inbox", functools.partial(inbox.work_default, give_way=_WELCOMES.give_way)),
     ("campaign dispatch", campaign_dispatch.work_once),
+    ("segment facts", segment_facts.work_once),
 )
 # Welcomes have 20 seconds: their own threads take only the welcome lane, so no batch of the main loop
 # (follow-ups, syncs, pushes) ever stands in front of them. Several threads (and workers) share the lane.

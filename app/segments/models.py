@@ -1,15 +1,17 @@
-"""Saved segments (人群), and the indexes the segment conditions lean on in other capabilities' tables."""
+"""Saved segments (人群), each customer's segment facts, and the indexes the segment conditions lean on in other
+capabilities' tables."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.extensions import db
-from app.contacts.models import FollowRelation
+from app.contacts.models import Customer, FollowRelation
 from app.rfm.models import CustomerEvent, Order
 
 
@@ -27,6 +29,45 @@ class Segment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_count: Mapped[int | None]
     last_counted_at: Mapped[datetime | None]
+
+
+def _array(item) -> ARRAY:
+    """An array on PostgreSQL; JSON elsewhere (the facts are kept on PostgreSQL only, see app/segments/facts.py)."""
+    return ARRAY(item).with_variant(JSON(), "sqlite")
+
+
+class CustomerFacts(db.Model):
+    """What the segment conditions ask of one customer, in one row, kept by PostgreSQL triggers (facts.py): a count
+    reads this table instead of joining relations, orders, groups and events.
+
+    `paid_times` are the paid orders' times (whole epoch seconds, ascending) and `paid_cum_fen` their running
+    totals after a leading 0, so that a window's count and amount are two array lookups."""
+
+    __tablename__ = "customer_facts"
+    __table_args__ = tuple(Index(f"ix_customer_facts_{name}", name, postgresql_using="gin")
+                           for name in ("staff", "tag_ids", "chat_ids"))
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey(Customer.id, ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    external_userid: Mapped[str] = mapped_column(String(64), unique=True)
+    lost: Mapped[bool]
+    first_added_at: Mapped[datetime | None]                                  # first relation, ended ones included
+    staff: Mapped[list[str] | None] = mapped_column(_array(String(64)))      # current relations' staff
+    tag_ids: Mapped[list[str] | None] = mapped_column(_array(String(64)))    # current relations' tags
+    chat_ids: Mapped[list[str] | None] = mapped_column(_array(String(64)))   # groups the customer is in
+    last_activity_at: Mapped[datetime | None]
+    paid_times: Mapped[list[int] | None] = mapped_column(_array(BigInteger))
+    paid_cum_fen: Mapped[list[int] | None] = mapped_column(_array(BigInteger))
+
+
+class CustomerFactsChange(db.Model):
+    """A customer whose facts are out of date: written by the source tables' triggers, taken by facts.refresh.
+    Rows are appended, never upserted, so that a writer never waits for another transaction."""
+
+    __tablename__ = "customer_facts_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    external_userid: Mapped[str] = mapped_column(String(64))
 
 
 # Windowed order conditions ("spent 1,000 in 90 days") scan paid orders by time; activity scans events by time;

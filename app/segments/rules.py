@@ -34,6 +34,10 @@ Fields, operators and values (days: 1..3650, dates "YYYY-MM-DD" in the corp time
 "now" and the timezone taken from the `Context`, so that results are deterministic. Every condition compiles to
 ``customers.external_userid [NOT] IN (SELECT external_userid ...)`` (a semi-join under AND, a hashed subplan under
 OR on PostgreSQL), or to a predicate on customers itself.
+
+With ``Context.facts`` (PostgreSQL, facts up to date: app/segments/facts.py) the rule is evaluated on
+``customer_facts`` instead: most conditions become predicates on the customer's one facts row
+(app/segments/fact_rules.py), the others stay member sets. Both ways select the same customers.
 """
 from __future__ import annotations
 
@@ -46,6 +50,8 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, fals
 
 from app.contacts.models import Customer, CustomerGroupMember, FollowRelation
 from app.rfm.models import CustomerEvent, CustomerRfmScore, Order
+from app.segments import fact_rules
+from app.segments.models import CustomerFacts
 from app.segments.rule_checks import (FIELDS, MAX_DAYS, MAX_DEPTH, MAX_NODES, Problem, RuleError, parse_date,
                                       problems_of, validate)
 from app.segments.sql import array_has, prefix_of
@@ -61,6 +67,12 @@ class Context:
     now: datetime
     tz: ZoneInfo = ZoneInfo("Asia/Shanghai")
     department_staff: dict[int, frozenset[str]] = field(default_factory=dict)
+    facts: bool = False  # read customer_facts (PostgreSQL, up to date) instead of the source tables
+
+    @property
+    def key(self):
+        """The customer's external_userid in the table the rule is evaluated on."""
+        return CustomerFacts.external_userid if self.facts else Customer.external_userid
 
     def day_start(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.tz).astimezone(timezone.utc)
@@ -70,28 +82,27 @@ class Context:
         return self.day_start(self.now.astimezone(self.tz).date() - timedelta(days=days - 1))
 
 
-KEY = Customer.external_userid
-# A predicate on customers, or a SELECT (or UNION) of the members' external_userid
+# A predicate on the customer's row, or a SELECT (or UNION) of the members' external_userid
 Compiled = ColumnElement[bool] | Select | CompoundSelect
 
 
-def _clause(compiled: Compiled) -> ColumnElement[bool]:
-    """A predicate on customers: a member set becomes a semi-join (IN), which PostgreSQL runs as a hash join."""
-    return KEY.in_(compiled) if isinstance(compiled, (Select, CompoundSelect)) else compiled
+def _clause(compiled: Compiled, ctx: Context) -> ColumnElement[bool]:
+    """A predicate on the customer's row: a member set becomes a semi-join (IN), a hash join on PostgreSQL."""
+    return ctx.key.in_(compiled) if isinstance(compiled, (Select, CompoundSelect)) else compiled
 
 
-def _members(compiled: Compiled) -> list[Select]:
+def _members(compiled: Compiled, ctx: Context) -> list[Select]:
     """The SELECTs whose UNION is the member set (a nested UNION is flattened: SQLite refuses parentheses)."""
     if isinstance(compiled, CompoundSelect):
         return list(compiled.selects)
-    return [compiled if isinstance(compiled, Select) else select(KEY).where(compiled)]
+    return [compiled if isinstance(compiled, Select) else select(ctx.key).where(compiled)]
 
 
-def _not_in(members: Select) -> ColumnElement[bool]:
+def _not_in(members: Select, ctx: Context) -> ColumnElement[bool]:
     """Not in the set, as NOT EXISTS: an anti-join on PostgreSQL. (NOT IN would probe a list row by row once the
     set outgrows work_mem, and cannot be turned into a join because of its NULL semantics.)"""
     found = members.subquery()
-    return ~exists().where(list(found.c)[0] == KEY)
+    return ~exists().where(list(found.c)[0] == ctx.key)
 
 
 def _current_relations(*conds) -> Select:
@@ -104,9 +115,9 @@ def _paid_orders(*conds) -> Select:
 
 def _tags(op, value, ctx):
     if op == "all":
-        return and_(*(_clause(_current_relations(array_has(FollowRelation.tag_ids, t))) for t in value))
+        return and_(*(_clause(_current_relations(array_has(FollowRelation.tag_ids, t)), ctx) for t in value))
     has_any = _current_relations(or_(*(array_has(FollowRelation.tag_ids, t) for t in value)))
-    return has_any if op == "any" else _not_in(has_any)
+    return has_any if op == "any" else _not_in(has_any, ctx)
 
 
 def _rfm_column(column):
@@ -125,7 +136,7 @@ def _window_aggregate(measure):
         if low:  # at least one order: those with a qualifying total
             return grouped.having(and_(measure() >= low, *([measure() <= high] if high is not None else [])))
         # zero included: everyone except those above the upper bound (when there is one)
-        return true() if high is None else _not_in(grouped.having(measure() > high))
+        return true() if high is None else _not_in(grouped.having(measure() > high), ctx)
     return compile_
 
 
@@ -135,12 +146,12 @@ def _category(op, value, ctx):
 
 def _last_order(op, value, ctx):
     if op == "never":
-        return _not_in(_paid_orders())
+        return _not_in(_paid_orders(), ctx)
     if op == "before":
         start = ctx.day_start(parse_date(value["date"]))
-        return and_(_clause(_paid_orders()), _not_in(_paid_orders(Order.paid_at >= start)))
+        return and_(_clause(_paid_orders(), ctx), _not_in(_paid_orders(Order.paid_at >= start), ctx))
     recent = _paid_orders(Order.paid_at >= ctx.since(value["days"]))
-    return recent if op == "within" else _not_in(recent)
+    return recent if op == "within" else _not_in(recent, ctx)
 
 
 def _added(op, value, ctx):
@@ -152,7 +163,8 @@ def _added(op, value, ctx):
         end = ctx.day_start(parse_date(value["to"]) + timedelta(days=1))
     in_window = [FollowRelation.added_at >= start] + ([FollowRelation.added_at < end] if end else [])
     relations = select(FollowRelation.external_userid)
-    return and_(_clause(relations.where(*in_window)), _not_in(relations.where(FollowRelation.added_at < start)))
+    return and_(_clause(relations.where(*in_window), ctx),
+                _not_in(relations.where(FollowRelation.added_at < start), ctx))
 
 
 def _state(op, value, ctx):
@@ -173,12 +185,12 @@ def _group(op, value, ctx):
     members = select(CustomerGroupMember.userid).where(CustomerGroupMember.left_at.is_(None))
     if op == "in_any":
         return members.where(CustomerGroupMember.chat_id.in_(value))
-    return members if op == "any" else _not_in(members)
+    return members if op == "any" else _not_in(members, ctx)
 
 
 def _activity(op, value, ctx):
     recent = select(CustomerEvent.external_userid).where(CustomerEvent.occurred_at >= ctx.since(value["days"]))
-    return recent if op == "within" else _not_in(recent)
+    return recent if op == "within" else _not_in(recent, ctx)
 
 
 def _lost(op, value, ctx):
@@ -206,28 +218,35 @@ COMPILERS: dict[str, Callable[[str, Any, Context], Compiled]] = {
 }
 
 
+FACT_COMPILERS = {**COMPILERS, **fact_rules.COMPILERS}
+
+
 def _compile(rule: dict, ctx: Context) -> Compiled:
     if "op" not in rule:
-        return COMPILERS[rule["field"]](rule["operator"], rule.get("value"), ctx)
+        return (FACT_COMPILERS if ctx.facts else COMPILERS)[rule["field"]](rule["operator"], rule.get("value"), ctx)
     parts = [_compile(child, ctx) for child in rule["rules"]]
     if len(parts) == 1:
         return parts[0]
     if rule["op"] == "and":
-        return and_(true(), *(_clause(p) for p in parts))
+        return and_(true(), *(_clause(p, ctx) for p in parts))
+    if ctx.facts:  # one row per customer: a plain OR, member sets as hashed subplans
+        return or_(*(_clause(p, ctx) for p in parts))
     # OR as a UNION ALL of the member sets (duplicates do not matter to IN): one semi-join for the group, where an
     # OR of subqueries would be evaluated row by row on PostgreSQL once a set outgrows work_mem
-    return union_all(*(s for p in parts for s in _members(p))) if parts else false()
+    return union_all(*(s for p in parts for s in _members(p, ctx))) if parts else false()
 
 
 def where_clause(rule: dict, ctx: Context) -> ColumnElement[bool]:
-    """The rule as a boolean expression over `customers` (validate first: this trusts the rule's shape)."""
-    return true() if rule.get("rules") == [] and rule.get("op") == "and" else _clause(_compile(rule, ctx))
+    """The rule as a boolean expression over `customers`, or `customer_facts` when `ctx.facts` (validate first:
+    this trusts the rule's shape)."""
+    return true() if rule.get("rules") == [] and rule.get("op") == "and" else _clause(_compile(rule, ctx), ctx)
 
 
 def member_select(rule: dict, ctx: Context) -> Select:
-    """SELECT customers.id AS customer_id of the rule's members; validates the rule first."""
+    """SELECT customer_id (customers.id) of the rule's members; validates the rule first."""
     validate(rule)
-    return select(Customer.id.label("customer_id")).where(where_clause(rule, ctx))
+    customer_id = CustomerFacts.customer_id if ctx.facts else Customer.id
+    return select(customer_id.label("customer_id")).where(where_clause(rule, ctx))
 
 
 def departments_in(rule: Any) -> set[int]:

@@ -16,7 +16,7 @@ from app.core import audit, settings
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
-from app.segments import rules
+from app.segments import facts, rules
 from app.segments.models import Segment
 from app.segments.rules import Problem, RuleError
 
@@ -32,9 +32,11 @@ def validate(rule: Any) -> None:
 
 
 def context(rule: Any, now: datetime | None = None) -> rules.Context:
-    """The moment, the corp timezone and the staff of every department the rule names (sub-departments included)."""
+    """The moment, the corp timezone, the staff of every department the rule names (sub-departments included),
+    and whether the customers' facts can be read (brought up to date first)."""
     departments = {d: frozenset(staff_in_departments(with_sub_departments({d}))) for d in rules.departments_in(rule)}
-    return rules.Context(now=now or utcnow(), tz=settings.corp_timezone(), department_staff=departments)
+    return rules.Context(now=now or utcnow(), tz=settings.corp_timezone(), department_staff=departments,
+                         facts=facts.up_to_date())
 
 
 def member_ids(rule: dict, *, now: datetime | None = None) -> Select:

@@ -3,7 +3,8 @@ scratch PostgreSQL, then `app.segments.service.count` timed for several rule sha
 
 Customers, staff, departments, tags and relations come from the contact list benchmark's generator
 (scripts/bench/contacts_list.py); RFM scores, about 2 orders per customer, activity events and group members are
-added here, all inside PostgreSQL (INSERT ... SELECT over generate_series). Target: every count under 1 s
+added here, all inside PostgreSQL (INSERT ... SELECT over generate_series); then the customers' facts are built
+from the notes the triggers left, as the worker would. Target: every count under 1 s
 (7 runs: median and p95); the builder's sample of 20 is timed too (3 runs).
 
     .venv/bin/python -m scripts.bench.segment_count [--customers 1000000] [--repeat 7] [--keep | --database URL]
@@ -19,7 +20,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.rfm.segments import CLASSES, SEGMENTS
-from app.segments import service
+from app.segments import facts, service
 from scripts.bench.common import percentile, scratch_console, scratch_options, timed_calls
 from scripts.bench.contacts_list import generate as generate_contacts
 
@@ -99,6 +100,10 @@ def generate(customers: int) -> None:
         with db.engine.begin() as conn:
             conn.execute(text(statement), {"customers": customers} if ":customers" in statement else {})
         print(f"  INSERT {statement.split()[2]}: {time.monotonic() - started:.1f} s", flush=True)
+    started, notes = time.monotonic(), 0
+    while taken := facts.refresh(100_000):  # what the worker does after such a sync, in larger batches
+        notes += taken
+    print(f"  customer facts from {notes:,} change notes: {time.monotonic() - started:.1f} s", flush=True)
     # as autovacuum would have by now: statistics, and the visibility map that index-only scans need
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
