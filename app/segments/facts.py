@@ -123,17 +123,23 @@ def kept() -> bool:
 
 
 def refresh(limit: int) -> int:
-    """Rebuild the facts of customers noted as changed (at most `limit` notes, oldest first), in a transaction of
-    its own; how many notes were taken."""
+    """Rebuild the facts of the customers of the `limit` oldest notes, in a transaction of its own; how many notes
+    were settled (their customers' later notes included)."""
     with db.engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-        keys = conn.scalars(text(
+        taken = conn.scalars(text(
             "DELETE FROM customer_facts_changes WHERE id IN "
             "(SELECT id FROM customer_facts_changes ORDER BY id LIMIT :limit) RETURNING external_userid"),
             {"limit": limit}).all()
-        if keys:
-            conn.execute(text(_REBUILD), {"keys": sorted(set(keys))})
-    return len(keys)
+        keys = sorted(set(taken))
+        if not keys:
+            return 0
+        # Later notes of the same customers are settled too: what they noted was committed before this statement,
+        # so the rebuild below reads it (a sync notes each customer once per table it writes).
+        later = conn.execute(text("DELETE FROM customer_facts_changes WHERE external_userid = ANY(:keys)"),
+                             {"keys": keys}).rowcount
+        conn.execute(text(_REBUILD), {"keys": keys})
+    return len(taken) + later
 
 
 def work_once() -> int:

@@ -67,7 +67,7 @@ class CustomerFactsChange(db.Model):
     __tablename__ = "customer_facts_changes"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
-    external_userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64), index=True)
 
 
 # Windowed order conditions ("spent 1,000 in 90 days") scan paid orders by time; activity scans events by time;

@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('external_userid', sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_facts_changes'))
     )
+    op.create_index(op.f('ix_customer_facts_changes_external_userid'), 'customer_facts_changes', ['external_userid'])
     for column in ('staff', 'tag_ids', 'chat_ids'):
         op.create_index(f'ix_customer_facts_{column}', 'customer_facts', [column], postgresql_using='gin')
     bind = op.get_bind()

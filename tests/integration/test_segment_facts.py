@@ -105,10 +105,15 @@ def test_a_count_in_a_session_with_uncommitted_changes_reads_the_source_tables(p
 
 
 def test_more_changes_than_a_count_takes_are_left_to_the_worker(postgresql):
-    db.session.add_all([Customer(external_userid=f"wm{n}") for n in range(3)])
+    db.session.add(Customer(external_userid="wm0"))
+    db.session.flush()
+    db.session.add(FollowRelation(userid="u1", external_userid="wm0", tag_ids=[], added_at=NOW))
+    db.session.flush()
+    db.session.add_all([Customer(external_userid=f"wm{n}") for n in (1, 2)])
     db.session.commit()
-    assert not facts.up_to_date(limit=2)  # three notes: a count would read the source tables
-    assert dict(worker.SOURCES)["segment facts"]() == 3  # the worker's next turn takes them
+    assert not facts.up_to_date(limit=2)  # four notes: a count would read the source tables
+    assert facts.refresh(1) == 2  # the oldest note, and the later one of the same customer
+    assert dict(worker.SOURCES)["segment facts"]() == 2  # the worker's next turn takes the rest
     assert db.session.scalar(select(func.count()).select_from(CustomerFactsChange)) == 0
     assert db.session.scalar(select(func.count()).select_from(CustomerFacts)) == 3
     assert members(cond("lost", "is", False)) == {"wm0", "wm1", "wm2"}
