@@ -48,7 +48,8 @@ _TRANSITIONS = {"insert": "NEW TABLE AS new_rows", "delete": "OLD TABLE AS old_r
                 "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}
 
 # The facts of the customers in :keys, from the source tables. Paid orders are ordered by (second, id): the
-# running total of a window is then the difference of two entries, whatever the ties.
+# running total of a window is then the difference of two entries, whatever the ties. Unchanged facts are not
+# written again (a nightly sync notes every customer; a new row version each would bloat the table).
 _REBUILD = """
 WITH keys AS (SELECT DISTINCT unnest(CAST(:keys AS varchar[])) AS k),
 relations AS (
@@ -91,6 +92,12 @@ ON CONFLICT (customer_id) DO UPDATE SET
     staff = EXCLUDED.staff, tag_ids = EXCLUDED.tag_ids, chat_ids = EXCLUDED.chat_ids,
     last_activity_at = EXCLUDED.last_activity_at, paid_times = EXCLUDED.paid_times,
     paid_cum_fen = EXCLUDED.paid_cum_fen
+WHERE (customer_facts.external_userid, customer_facts.lost, customer_facts.first_added_at, customer_facts.staff,
+       customer_facts.tag_ids, customer_facts.chat_ids, customer_facts.last_activity_at, customer_facts.paid_times,
+       customer_facts.paid_cum_fen)
+      IS DISTINCT FROM (EXCLUDED.external_userid, EXCLUDED.lost, EXCLUDED.first_added_at, EXCLUDED.staff,
+                        EXCLUDED.tag_ids, EXCLUDED.chat_ids, EXCLUDED.last_activity_at, EXCLUDED.paid_times,
+                        EXCLUDED.paid_cum_fen)
 """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from app import worker
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation
@@ -76,6 +76,12 @@ def test_facts_follow_every_source_table(postgresql):
     assert row.first_added_at == NOW - timedelta(days=9) and row.last_activity_at == NOW - timedelta(hours=5)
     assert row.paid_times == [int((NOW - timedelta(days=30)).timestamp()), int((NOW - timedelta(days=3)).timestamp())]
     assert row.paid_cum_fen == [0, 250, 750]
+
+    version = db.session.scalar(text("SELECT xmin::text FROM customer_facts"))
+    db.session.execute(update(Customer).values(name="王女士"))  # noted, but no fact changes
+    db.session.commit()
+    assert facts.up_to_date()
+    assert db.session.scalar(text("SELECT xmin::text FROM customer_facts")) == version  # not written again
 
     db.session.execute(update(FollowRelation).where(FollowRelation.userid == "u1").values(ended_at=NOW))
     db.session.execute(update(Order).where(Order.amount_fen == 500).values(status="refunded"))
