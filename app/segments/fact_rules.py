@@ -1,7 +1,7 @@
 """Segment conditions read from customer_facts (PostgreSQL): a predicate on the customer's facts row per field.
 
-The fields not listed here (RFM, category, channel state) are read from their own tables in both ways of
-compiling (app/segments/rules.py). Every predicate gives exactly what its source-table twin gives: a window
+The fields not listed here (RFM, category) are read from their own tables in both ways of compiling
+(app/segments/rules.py). Every predicate gives exactly what its source-table twin gives: a window
 "since" is a corp-local midnight, a whole second, so whole seconds of the paid times compare the same way.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any, Callable
 from sqlalchemy import BigInteger, ColumnElement, and_, false, func, literal, or_, true
 from sqlalchemy.dialects.postgresql import array
 
-from app.segments.models import CustomerFacts as F
+from app.segments.models import STATE_SEP, CustomerFacts as F, encode_state
 from app.segments.rule_checks import parse_date
+from app.segments.sql import escape_like
 
 
 def _seconds(moment) -> ColumnElement[int]:
@@ -62,6 +63,13 @@ def _added(op, value, ctx):
     return and_(F.first_added_at >= start, F.first_added_at < end)
 
 
+def _state(op, value, ctx):
+    """A current relation's state equals or starts with `value`: a LIKE on the separated states, which a trigram
+    index serves. States and value are encoded alike (encode_state), so the separator never occurs inside one."""
+    ending = STATE_SEP if op == "equals" else ""
+    return F.states.like(f"%{STATE_SEP}{escape_like(encode_state(value))}{ending}%")
+
+
 def _staff(op, value, ctx):
     return F.staff.overlap(array(value))
 
@@ -92,6 +100,7 @@ COMPILERS: dict[str, Callable[[str, Any, Any], ColumnElement[bool]]] = {
     "order_amount": _window("amount"),
     "last_order": _last_order,
     "added": _added,
+    "state": _state,
     "staff": _staff,
     "department": _department,
     "group": _group,

@@ -56,6 +56,12 @@ relations AS (
     SELECT r.external_userid AS k, min(r.added_at) AS first_added_at,
            array_agg(DISTINCT r.userid) FILTER (WHERE r.ended_at IS NULL) AS staff
     FROM follow_relations r JOIN keys ON r.external_userid = keys.k GROUP BY r.external_userid),
+states AS (
+    SELECT r.external_userid AS k,
+           chr(31) || string_agg(DISTINCT replace(replace(r.state, chr(30), chr(30) || '0'), chr(31), chr(30) || '1'),
+                                 chr(31)) || chr(31) AS states
+    FROM follow_relations r JOIN keys ON r.external_userid = keys.k
+    WHERE r.ended_at IS NULL AND r.state <> '' GROUP BY r.external_userid),
 tags AS (
     SELECT r.external_userid AS k, array_agg(DISTINCT t.tag) AS tag_ids
     FROM follow_relations r JOIN keys ON r.external_userid = keys.k
@@ -77,27 +83,29 @@ paid_lists AS (
     SELECT k, array_agg(t ORDER BY t, id) AS paid_times,
            CAST(ARRAY[0] AS bigint[]) || array_agg(total ORDER BY t, id) AS paid_cum_fen
     FROM paid GROUP BY k)
-INSERT INTO customer_facts (customer_id, external_userid, lost, first_added_at, staff, tag_ids, chat_ids,
+INSERT INTO customer_facts (customer_id, external_userid, lost, first_added_at, staff, tag_ids, chat_ids, states,
                             last_activity_at, paid_times, paid_cum_fen)
 SELECT c.id, c.external_userid, c.lost_at IS NOT NULL, relations.first_added_at, relations.staff, tags.tag_ids,
-       memberships.chat_ids, activity.last_activity_at, paid_lists.paid_times, paid_lists.paid_cum_fen
+       memberships.chat_ids, states.states, activity.last_activity_at, paid_lists.paid_times,
+       paid_lists.paid_cum_fen
 FROM customers c JOIN keys ON c.external_userid = keys.k
 LEFT JOIN relations ON relations.k = c.external_userid
 LEFT JOIN tags ON tags.k = c.external_userid
+LEFT JOIN states ON states.k = c.external_userid
 LEFT JOIN memberships ON memberships.k = c.external_userid
 LEFT JOIN activity ON activity.k = c.external_userid
 LEFT JOIN paid_lists ON paid_lists.k = c.external_userid
 ON CONFLICT (customer_id) DO UPDATE SET
     external_userid = EXCLUDED.external_userid, lost = EXCLUDED.lost, first_added_at = EXCLUDED.first_added_at,
-    staff = EXCLUDED.staff, tag_ids = EXCLUDED.tag_ids, chat_ids = EXCLUDED.chat_ids,
+    staff = EXCLUDED.staff, tag_ids = EXCLUDED.tag_ids, chat_ids = EXCLUDED.chat_ids, states = EXCLUDED.states,
     last_activity_at = EXCLUDED.last_activity_at, paid_times = EXCLUDED.paid_times,
     paid_cum_fen = EXCLUDED.paid_cum_fen
 WHERE (customer_facts.external_userid, customer_facts.lost, customer_facts.first_added_at, customer_facts.staff,
-       customer_facts.tag_ids, customer_facts.chat_ids, customer_facts.last_activity_at, customer_facts.paid_times,
-       customer_facts.paid_cum_fen)
+       customer_facts.tag_ids, customer_facts.chat_ids, customer_facts.states, customer_facts.last_activity_at,
+       customer_facts.paid_times, customer_facts.paid_cum_fen)
       IS DISTINCT FROM (EXCLUDED.external_userid, EXCLUDED.lost, EXCLUDED.first_added_at, EXCLUDED.staff,
-                        EXCLUDED.tag_ids, EXCLUDED.chat_ids, EXCLUDED.last_activity_at, EXCLUDED.paid_times,
-                        EXCLUDED.paid_cum_fen)
+                        EXCLUDED.tag_ids, EXCLUDED.chat_ids, EXCLUDED.states, EXCLUDED.last_activity_at,
+                        EXCLUDED.paid_times, EXCLUDED.paid_cum_fen)
 """
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.extensions import db
-from app.contacts.models import Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation, trigram_index
 from app.rfm.models import CustomerEvent, Order
 
 
@@ -31,6 +31,15 @@ class Segment(db.Model):
     last_counted_at: Mapped[datetime | None]
 
 
+STATE_SEP = "\x1f"  # the unit separator: around each state in CustomerFacts.states
+
+
+def encode_state(state: str) -> str:
+    """`state` without the separator, one to one and prefix-preserving (\\x1e -> \\x1e0, \\x1f -> \\x1e1); the
+    facts rebuild (facts.py) encodes stored states the same way in SQL."""
+    return state.replace("\x1e", "\x1e0").replace(STATE_SEP, "\x1e1")
+
+
 def _array(item) -> ARRAY:
     """An array on PostgreSQL; JSON elsewhere (the facts are kept on PostgreSQL only, see app/segments/facts.py)."""
     return ARRAY(item).with_variant(JSON(), "sqlite")
@@ -44,8 +53,9 @@ class CustomerFacts(db.Model):
     totals after a leading 0, so that a window's count and amount are two array lookups."""
 
     __tablename__ = "customer_facts"
-    __table_args__ = tuple(Index(f"ix_customer_facts_{name}", name, postgresql_using="gin")
-                           for name in ("staff", "tag_ids", "chat_ids"))
+    __table_args__ = (*(Index(f"ix_customer_facts_{name}", name, postgresql_using="gin")
+                        for name in ("staff", "tag_ids", "chat_ids")),
+                      trigram_index("customer_facts", "states"))
 
     customer_id: Mapped[int] = mapped_column(ForeignKey(Customer.id, ondelete="CASCADE"), primary_key=True,
                                              autoincrement=False)
@@ -55,6 +65,7 @@ class CustomerFacts(db.Model):
     staff: Mapped[list[str] | None] = mapped_column(_array(String(64)))      # current relations' staff
     tag_ids: Mapped[list[str] | None] = mapped_column(_array(String(64)))    # current relations' tags
     chat_ids: Mapped[list[str] | None] = mapped_column(_array(String(64)))   # groups the customer is in
+    states: Mapped[str | None] = mapped_column(Text)  # current relations' states, encoded, each between STATE_SEP
     last_activity_at: Mapped[datetime | None]
     paid_times: Mapped[list[int] | None] = mapped_column(_array(BigInteger))
     paid_cum_fen: Mapped[list[int] | None] = mapped_column(_array(BigInteger))

@@ -218,12 +218,10 @@ COMPILERS: dict[str, Callable[[str, Any, Context], Compiled]] = {
 }
 
 
-FACT_COMPILERS = {**COMPILERS, **fact_rules.COMPILERS}
-
-
 def _compile(rule: dict, ctx: Context) -> Compiled:
     if "op" not in rule:
-        return (FACT_COMPILERS if ctx.facts else COMPILERS)[rule["field"]](rule["operator"], rule.get("value"), ctx)
+        compiler = (ctx.facts and fact_rules.COMPILERS.get(rule["field"])) or COMPILERS[rule["field"]]
+        return compiler(rule["operator"], rule.get("value"), ctx)
     parts = [_compile(child, ctx) for child in rule["rules"]]
     if len(parts) == 1:
         return parts[0]

@@ -57,9 +57,13 @@ def _starts_with_pg(element, compiler, **kw):
     return f"({column} LIKE {pattern})"
 
 
+def escape_like(text: str) -> str:
+    """`text` matching only itself in a LIKE pattern (backslash, % and _ escaped with the default escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def prefix_of(column, prefix: str) -> ColumnElement[bool]:
-    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return starts_with(column, prefix, pattern)
+    return starts_with(column, prefix, escape_like(prefix) + "%")
 
 
 def array_has(column, value: str) -> ColumnElement[bool]:

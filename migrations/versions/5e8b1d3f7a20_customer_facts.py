@@ -34,6 +34,7 @@ def upgrade():
         sa.Column('staff', _array(sa.String(length=64)), nullable=True),
         sa.Column('tag_ids', _array(sa.String(length=64)), nullable=True),
         sa.Column('chat_ids', _array(sa.String(length=64)), nullable=True),
+        sa.Column('states', sa.Text(), nullable=True),
         sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('paid_times', _array(sa.BigInteger()), nullable=True),
         sa.Column('paid_cum_fen', _array(sa.BigInteger()), nullable=True),
@@ -50,6 +51,8 @@ def upgrade():
     op.create_index(op.f('ix_customer_facts_changes_external_userid'), 'customer_facts_changes', ['external_userid'])
     for column in ('staff', 'tag_ids', 'chat_ids'):
         op.create_index(f'ix_customer_facts_{column}', 'customer_facts', [column], postgresql_using='gin')
+    op.create_index('ix_customer_facts_states_trgm', 'customer_facts', ['states'], postgresql_using='gin',
+                    postgresql_ops={'states': 'gin_trgm_ops'})
     bind = op.get_bind()
     if bind.dialect.name != 'postgresql':
         return

@@ -59,12 +59,33 @@ def test_window_edges_are_counted_alike_from_facts_and_from_orders(app):
     assert members(cond("last_order", "never")) == set()
 
 
+def test_channel_states_match_exactly_from_facts_and_from_relations(app):
+    states = {"wm1": ["ref"], "wm2": ["ref-a", "x"], "wm3": ["REF-a"], "wm4": ["r%x"], "wm5": ["ref\x1fa"],
+              "wm6": ["ref\x1e1a"]}  # the separator, and the escape of the separator, inside states
+    db.session.add_all([Customer(external_userid=e) for e in states])
+    db.session.flush()
+    db.session.add_all(FollowRelation(userid=f"u{n}", external_userid=e, tag_ids=[], state=state, added_at=NOW)
+                       for e, values in states.items() for n, state in enumerate(values))
+    db.session.add(FollowRelation(userid="u9", external_userid="wm3", tag_ids=[], state="ref", added_at=NOW,
+                                  ended_at=NOW))  # ended: its state no longer counts
+    db.session.commit()
+    assert members(cond("state", "equals", "ref")) == {"wm1"}
+    assert members(cond("state", "starts_with", "ref")) == {"wm1", "wm2", "wm5", "wm6"}
+    assert members(cond("state", "starts_with", "r%")) == {"wm4"}  # % matches only itself
+    assert members(cond("state", "equals", "x")) == {"wm2"}
+    assert members(cond("state", "equals", "ref\x1fa")) == {"wm5"}
+    assert members(cond("state", "starts_with", "ref\x1f")) == {"wm5"}
+    assert members(cond("state", "starts_with", "ref\x1e")) == {"wm6"}
+    assert members(cond("state", "starts_with", "a")) == set()
+
+
 def test_facts_follow_every_source_table(postgresql):
     db.session.add_all([Customer(external_userid="wm1"), CustomerGroup(chat_id="wr1", owner="u1")])
     db.session.flush()
     db.session.add_all([
         FollowRelation(userid="u1", external_userid="wm1", tag_ids=["et1", "et2"], added_at=NOW - timedelta(days=9)),
-        FollowRelation(userid="u2", external_userid="wm1", tag_ids=["et2"], added_at=NOW - timedelta(days=2)),
+        FollowRelation(userid="u2", external_userid="wm1", tag_ids=["et2"], added_at=NOW - timedelta(days=2),
+                       state="ref-b"),
         CustomerGroupMember(chat_id="wr1", userid="wm1"),
         CustomerEvent(type="visit", external_userid="wm1", occurred_at=NOW - timedelta(hours=5))])
     add_orders("wm1", (NOW - timedelta(days=3), 500), (NOW - timedelta(days=30), 250))
@@ -74,6 +95,7 @@ def test_facts_follow_every_source_table(postgresql):
     assert (sorted(row.staff), sorted(row.tag_ids), row.chat_ids, row.lost) == (["u1", "u2"], ["et1", "et2"],
                                                                                   ["wr1"], False)
     assert row.first_added_at == NOW - timedelta(days=9) and row.last_activity_at == NOW - timedelta(hours=5)
+    assert row.states == "\x1fref-b\x1f"
     assert row.paid_times == [int((NOW - timedelta(days=30)).timestamp()), int((NOW - timedelta(days=3)).timestamp())]
     assert row.paid_cum_fen == [0, 250, 750]
 
