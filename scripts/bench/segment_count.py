@@ -4,8 +4,9 @@ scratch PostgreSQL, then `app.segments.service.count` timed for several rule sha
 Customers, staff, departments, tags and relations come from the contact list benchmark's generator
 (scripts/bench/contacts_list.py); RFM scores, about 2 orders per customer, activity events and group members are
 added here, all inside PostgreSQL (INSERT ... SELECT over generate_series); then the customers' facts are built
-from the notes the triggers left, as the worker would. Target: every count under 1 s
-(7 runs: median and p95); the builder's sample of 20 is timed too (3 runs).
+from the notes the triggers left, as the worker would. Target (issue 5): a count with three conditions under 1 s
+(7 runs: median and p95); the nested case has five and is reported beside it. The builder's sample of 20 is timed
+too (3 runs).
 
     .venv/bin/python -m scripts.bench.segment_count [--customers 1000000] [--repeat 7] [--keep | --database URL]
 """
@@ -93,6 +94,10 @@ CASES = [
 ]
 
 
+def conditions(segment_rule: dict) -> int:
+    return sum(conditions(child) for child in segment_rule["rules"]) if "rules" in segment_rule else 1
+
+
 def generate(customers: int) -> None:
     generate_contacts(customers)
     for statement in GENERATE:
@@ -116,18 +121,20 @@ def main() -> None:
     with scratch_console(args, f"{args.customers:,} customers with relations, scores, orders, events, groups",
                          lambda: generate(args.customers)):
         print(f"{'case':48} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'sample 20 p50':>14}")
-        worst = 0.0
+        worst = 0.0  # of the cases with up to three conditions
         for name, segment_rule in CASES:
             timings, found = timed_calls(lambda: service.count(segment_rule, now=NOW), args.repeat)
             sampled, _rows = timed_calls(lambda: service.sample(segment_rule, 20, now=NOW), 3)
             p95 = percentile(timings, 95)
-            worst = max(worst, p95)
+            if conditions(segment_rule) <= 3:
+                worst = max(worst, p95)
             print(f"{name:48} {found:>8} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f} "
                   f"{percentile(sampled, 50):14.1f}", flush=True)
         reference, _n = timed_calls(lambda: db.session.scalar(text("SELECT count(*) FROM customers")), args.repeat)
         print(f"\nreference: SELECT count(*) FROM customers p50 {percentile(reference, 50):.1f} ms "
               f"(machine load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-        print(f"worst p95 {worst:.1f} ms (target < 1000 ms): {'OK' if worst < 1000 else 'TOO SLOW'}")
+        print(f"worst p95 of the counts with up to three conditions {worst:.1f} ms (target < 1000 ms): "
+              f"{'OK' if worst < 1000 else 'TOO SLOW'}")
 
 
 if __name__ == "__main__":
