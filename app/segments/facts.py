@@ -2,9 +2,10 @@
 
 A statement that writes customers, follow relations, orders, group members or events appends the customers it
 touched to customer_facts_changes (statement-level triggers with transition tables: one INSERT per statement).
-`refresh` takes noted customers in id order under a transaction-level advisory lock, so that refreshes never
-overlap and a later one always reads newer data, and rebuilds their facts from the source tables. A writer
-never waits: the notes are appended, and a note made while a refresh runs is taken by the next one.
+`refresh` takes the oldest notes, and every later note of the same customers, under a transaction-level advisory
+lock, so that refreshes never overlap and a later one always reads newer data, and rebuilds those customers'
+facts from the source tables. A writer never waits: the notes are appended, and a note made while a refresh runs
+is taken by the next one.
 
 The worker refreshes continuously; a segment count refreshes what is left and reads the facts only when its
 session sees no note (`up_to_date`), else it reads the source tables (app/segments/rules.py compiles both ways).
