@@ -75,7 +75,7 @@ def _staff(op, value, ctx):
 
 
 def _department(op, value, ctx):
-    userids = sorted(set().union(*(ctx.department_staff.get(d, frozenset()) for d in value)))
+    userids = ctx.staff_in(value)
     return F.staff.overlap(array(userids)) if userids else false()
 
 

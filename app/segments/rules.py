@@ -74,6 +74,10 @@ class Context:
         """The customer's external_userid in the table the rule is evaluated on."""
         return CustomerFacts.external_userid if self.facts else Customer.external_userid
 
+    def staff_in(self, departments) -> list[str]:
+        """The userids of the staff of `departments` (sub-departments included, as the caller resolved them)."""
+        return sorted(set().union(*(self.department_staff.get(d, frozenset()) for d in departments)))
+
     def day_start(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.tz).astimezone(timezone.utc)
 
@@ -177,7 +181,7 @@ def _staff(op, value, ctx):
 
 
 def _department(op, value, ctx):
-    userids = sorted(set().union(*(ctx.department_staff.get(d, frozenset()) for d in value)))
+    userids = ctx.staff_in(value)
     return _current_relations(FollowRelation.userid.in_(userids)) if userids else false()
 
 
