@@ -51,6 +51,8 @@ _TRANSITIONS = {"insert": "NEW TABLE AS new_rows", "delete": "OLD TABLE AS old_r
 # The facts of the customers in :keys, from the source tables. Paid orders are ordered by (second, id): the
 # running total of a window is then the difference of two entries, whatever the ties. Unchanged facts are not
 # written again (a nightly sync notes every customer; a new row version each would bloat the table).
+_COLUMNS = ("external_userid", "lost", "first_added_at", "staff", "tag_ids", "chat_ids", "states",
+            "last_activity_at", "paid_times", "paid_cum_fen")
 _REBUILD = """
 WITH keys AS (SELECT DISTINCT unnest(CAST(:keys AS varchar[])) AS k),
 relations AS (
@@ -84,8 +86,7 @@ paid_lists AS (
     SELECT k, array_agg(t ORDER BY t, id) AS paid_times,
            CAST(ARRAY[0] AS bigint[]) || array_agg(total ORDER BY t, id) AS paid_cum_fen
     FROM paid GROUP BY k)
-INSERT INTO customer_facts (customer_id, external_userid, lost, first_added_at, staff, tag_ids, chat_ids, states,
-                            last_activity_at, paid_times, paid_cum_fen)
+INSERT INTO customer_facts (customer_id, {columns})
 SELECT c.id, c.external_userid, c.lost_at IS NOT NULL, relations.first_added_at, relations.staff, tags.tag_ids,
        memberships.chat_ids, states.states, activity.last_activity_at, paid_lists.paid_times,
        paid_lists.paid_cum_fen
@@ -96,18 +97,10 @@ LEFT JOIN states ON states.k = c.external_userid
 LEFT JOIN memberships ON memberships.k = c.external_userid
 LEFT JOIN activity ON activity.k = c.external_userid
 LEFT JOIN paid_lists ON paid_lists.k = c.external_userid
-ON CONFLICT (customer_id) DO UPDATE SET
-    external_userid = EXCLUDED.external_userid, lost = EXCLUDED.lost, first_added_at = EXCLUDED.first_added_at,
-    staff = EXCLUDED.staff, tag_ids = EXCLUDED.tag_ids, chat_ids = EXCLUDED.chat_ids, states = EXCLUDED.states,
-    last_activity_at = EXCLUDED.last_activity_at, paid_times = EXCLUDED.paid_times,
-    paid_cum_fen = EXCLUDED.paid_cum_fen
-WHERE (customer_facts.external_userid, customer_facts.lost, customer_facts.first_added_at, customer_facts.staff,
-       customer_facts.tag_ids, customer_facts.chat_ids, customer_facts.states, customer_facts.last_activity_at,
-       customer_facts.paid_times, customer_facts.paid_cum_fen)
-      IS DISTINCT FROM (EXCLUDED.external_userid, EXCLUDED.lost, EXCLUDED.first_added_at, EXCLUDED.staff,
-                        EXCLUDED.tag_ids, EXCLUDED.chat_ids, EXCLUDED.states, EXCLUDED.last_activity_at,
-                        EXCLUDED.paid_times, EXCLUDED.paid_cum_fen)
-"""
+ON CONFLICT (customer_id) DO UPDATE SET ({columns}) = ({excluded})
+WHERE ({current}) IS DISTINCT FROM ({excluded})
+""".format(columns=", ".join(_COLUMNS), excluded=", ".join(f"EXCLUDED.{c}" for c in _COLUMNS),
+           current=", ".join(f"customer_facts.{c}" for c in _COLUMNS))
 
 
 def install_statements() -> list[str]:
@@ -121,6 +114,7 @@ def install_statements() -> list[str]:
 
 
 def uninstall_statements() -> list[str]:
+    """What install_statements created, dropped."""
     statements = [f"DROP TRIGGER IF EXISTS customer_facts_{name}_{table} ON {table}"
                   for table in SOURCES for name in _TRANSITIONS]
     return statements + [f"DROP FUNCTION IF EXISTS customer_facts_note_{table}()" for table in SOURCES]
