@@ -165,8 +165,7 @@ def up_to_date(limit: int = COUNT_LIMIT) -> bool:
         return False
     pending = db.session.scalar(text("SELECT count(*) FROM (SELECT 1 FROM customer_facts_changes LIMIT :n) AS s"),
                                 {"n": limit + 1})
-    if pending > limit:
-        return False
-    if pending:
-        refresh(limit)
+    if not pending or pending > limit:
+        return not pending
+    refresh(limit)
     return db.session.scalar(text("SELECT NOT EXISTS (SELECT 1 FROM customer_facts_changes)"))
