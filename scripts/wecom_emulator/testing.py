@@ -17,6 +17,7 @@ auto_confirm_seconds, corp_id, secret, token, aes_key, agent_id); ``state_file``
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
+import string
 import threading
 import time
 
@@ -124,7 +125,8 @@ class RunningEmulator:
             # closed port 9) until the test says where.
             options.setdefault("secret", f"test-secret-{secrets.token_hex(8)}")
             options.setdefault("token", f"test-token-{secrets.token_hex(8)}")
-            options.setdefault("aes_key", secrets.token_urlsafe(32)[:43].replace("-", "a").replace("_", "b"))
+            options.setdefault("aes_key", "".join(secrets.choice(string.ascii_letters + string.digits)
+                                                  for _ in range(43)))
             options.setdefault("callback_url", "http://127.0.0.1:9/wecom/callback")
         self.settings = Settings(**options)
         self.seed, self.state_file = seed, state_file
