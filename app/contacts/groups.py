@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import update
 
@@ -10,9 +10,25 @@ from app.contacts.merge import Counts, Row, from_epoch, merge
 from app.contacts.models import CustomerGroup, CustomerGroupMember
 from app.extensions import db
 from app.wecom.errors import WeComError
-from app.wecom.gateway import WeComGateway
+from app.wecom.gateway import MAX_OWNERS_PER_GROUP_LIST, WeComGateway
 
 GROUP_NOT_FOUND = 40050
+OWNER_FILTER_REQUIRED = 81017  # groupchat/list without owner_filter when the visible range has > 1000 people
+
+
+def list_group_chats(gw: WeComGateway, owners: Callable[[], list[str]]) -> list[list]:
+    """[chat_id, status] of every customer group. One listing of the whole corp where WeCom allows it; a corp of
+    more than 1,000 people (81017) is listed by owner, at most 100 owners a call (wecom-api.md §8), and merged."""
+    try:
+        return [[c["chat_id"], c.get("status", 0)] for c in gw.iter_group_chats()]
+    except WeComError as exc:
+        if exc.errcode != OWNER_FILTER_REQUIRED:
+            raise
+    userids, chats = owners(), {}
+    for start in range(0, len(userids), MAX_OWNERS_PER_GROUP_LIST):
+        for chat in gw.iter_group_chats(owner_userids=userids[start:start + MAX_OWNERS_PER_GROUP_LIST]):
+            chats.setdefault(chat["chat_id"], chat.get("status", 0))
+    return [[chat_id, status] for chat_id, status in chats.items()]
 
 
 def fetch_group(gw: WeComGateway, chat_id: str) -> dict[str, Any] | None:

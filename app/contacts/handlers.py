@@ -8,10 +8,10 @@ from sqlalchemy import select
 from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relation, ensure_relation, has_relation,
                                     reopen_relation, save_contacts, update_lost)
-from app.contacts.directory import sync_directory
+from app.contacts.directory import ensure_staff
 from app.contacts.groups import dismiss, fetch_group, save_groups
 from app.contacts.merge import from_epoch
-from app.contacts.models import CustomerGroup, Staff
+from app.contacts.models import CustomerGroup
 from app.core.db import utcnow
 from app.extensions import db
 from app.wecom.connection import gateway
@@ -22,9 +22,8 @@ CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_
 
 
 def _ensure_staff(userid: str) -> None:
-    """A member we have not seen yet: refresh the directory (the gateway reads members by department)."""
-    if userid and db.session.scalar(select(Staff.id).where(Staff.userid == userid)) is None:
-        sync_directory(gateway(), utcnow())
+    """A member we have not seen yet is read once, alone (never a whole directory walk per event)."""
+    ensure_staff(gateway(), userid, utcnow())
 
 
 def _refetch_customer(external_userid: str, answer: dict[str, Any] | None = None) -> None:

@@ -54,5 +54,9 @@ def sync_cards(user) -> list[Card]:
     when = run.finished_at or run.started_at
     note = _("%(when)s，由 %(who)s 发起", when=when.astimezone(settings.corp_timezone()).strftime("%Y-%m-%d %H:%M"),
              who=run.started_by)
+    if run.status == sync.FAILED and run.errors:
+        failed = run.errors[-1]
+        note = _("%(stage)s 阶段出错：%(message)s", stage=_(sync.STAGE_LABELS[failed["stage"]]),
+                 message=failed["message"])
     return [Card(_("企业微信同步"), _(sync.STATUS_LABELS[run.status]), url_for("contacts.sync_run", run_id=run.id),
                  note, tone)]

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.customers import end_unseen, save_contacts, update_lost
 from app.contacts.directory import sync_directory
-from app.contacts.groups import dismiss, fetch_group, save_groups
+from app.contacts.groups import dismiss, fetch_group, list_group_chats, save_groups
 from app.contacts.merge import Counts
-from app.contacts.models import Staff, SyncRun
+from app.contacts.models import CustomerGroup, Staff, SyncRun
 from app.core.audit import record
 from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
@@ -51,14 +51,22 @@ def percent(run: SyncRun) -> int:
     return int(low + (high - low) * (run.state.get("done", 0) / total if total else 0))
 
 
+def interrupted(run: SyncRun) -> bool:
+    """The run stopped before its last stage (its process died or was stopped): the next start resumes it."""
+    return run.status != SUCCEEDED and run.stage != DONE
+
+
 def begin(started_by: str) -> SyncRun:
-    """Resume the latest failed or interrupted run, or start a new one; SyncBusy when one is running."""
+    """Resume the latest interrupted run, or start a new one; SyncBusy when one is running.
+
+    A run whose stages failed is not resumed: it went through every stage already, and the new run tries them all
+    again, so a stage that keeps failing never keeps the others from running."""
     now = utcnow()
     with transaction():
         latest = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1).with_for_update()).first()
         if latest is not None and latest.status == RUNNING and latest.heartbeat_at > now - STALE:
             raise SyncBusy(f"同步 #{latest.id} 正在进行中")
-        if latest is not None and latest.status != SUCCEEDED:
+        if latest is not None and interrupted(latest):
             run = latest
             run.status, run.attempts, run.heartbeat_at, run.finished_at = RUNNING, run.attempts + 1, now, None
         else:
@@ -71,27 +79,50 @@ def begin(started_by: str) -> SyncRun:
 
 
 def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> SyncRun:
-    """Run the stages from where the run stands, committing after every step; a failure is stored on the run."""
+    """Run the stages from where the run stands, committing after every step.
+
+    A stage that fails is recorded on the run and given up for this run, and the next stage starts: what the failed
+    stage would have ended (relations not seen, groups not listed) stays as it was. The run fails if any stage did."""
     try:
         gw = gateway()
+    except Exception as exc:
+        return _finish_with_error(run_id, exc)
+    try:
         while True:
-            with transaction():
-                run = db.session.get(SyncRun, run_id)
-                if run.stage == DONE:
-                    run.status, run.finished_at = SUCCEEDED, utcnow()
-                    break
-                STEPS[run.stage](run, gw, utcnow())
-                run.heartbeat_at = utcnow()
+            try:
+                with transaction():
+                    run = db.session.get(SyncRun, run_id)
+                    if run.stage == DONE:
+                        failed = any(e.get("attempt") == run.attempts for e in run.errors)
+                        run.status, run.finished_at = (FAILED if failed else SUCCEEDED), utcnow()
+                        return run
+                    STEPS[run.stage](run, gw, utcnow())
+                    run.heartbeat_at = utcnow()
+            except Exception as exc:
+                with transaction():
+                    run = db.session.get(SyncRun, run_id)
+                    log.warning("sync #%s stage %s failed: %r", run_id, run.stage, exc)
+                    _record_error(run, exc)
+                    _next_stage(run)
             if progress:
                 progress(run)
-    except (Exception, KeyboardInterrupt) as exc:
-        log.warning("sync #%s failed: %r", run_id, exc)
-        with transaction():
-            run = db.session.get(SyncRun, run_id)
-            run.status, run.finished_at = FAILED, utcnow()
-            run.errors = [*run.errors, {"at": utcnow().isoformat(), "stage": run.stage, "message": _describe(exc)}]
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except KeyboardInterrupt as exc:
+        _finish_with_error(run_id, exc)
+        raise
+
+
+def _record_error(run: SyncRun, exc: BaseException) -> None:
+    run.errors = [*run.errors, {"at": utcnow().isoformat(), "stage": run.stage, "attempt": run.attempts,
+                                "message": _describe(exc)}]
+
+
+def _finish_with_error(run_id: int, exc: BaseException) -> SyncRun:
+    """The run stops where it stands (interrupted, or WeCom not configured): failed, resumable from its stage."""
+    log.warning("sync #%s stopped: %r", run_id, exc)
+    with transaction():
+        run = db.session.get(SyncRun, run_id)
+        run.status, run.finished_at = FAILED, utcnow()
+        _record_error(run, exc)
     return run
 
 
@@ -103,7 +134,7 @@ def reconcile() -> SyncRun | None:
         log.info("nightly reconcile skipped: %s", exc)
         return None
     if run.status != SUCCEEDED:
-        raise RuntimeError(f"sync #{run.id} failed: {run.errors[-1]['message']}")
+        raise RuntimeError(f"sync #{run.id} failed: {'; '.join(e['message'] for e in run.errors)}")
     return run
 
 
@@ -171,11 +202,19 @@ def _customers(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
     run.state = state
 
 
+def _possible_owners() -> list[str]:
+    """Everyone who may own a customer group: every member the console knows, including those who left (their groups
+    wait for a new owner), and the owners of the groups it has."""
+    staff = db.session.scalars(select(Staff.userid))
+    owners = db.session.scalars(select(CustomerGroup.owner).where(CustomerGroup.owner != "").distinct())
+    return sorted({*staff, *owners})
+
+
 def _groups(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
     """List every group once (stored on the run), then fetch and merge them a batch a step; dismiss the rest."""
     state = dict(run.state)
     if "chats" not in state:
-        chats = [[c["chat_id"], c.get("status", 0)] for c in gw.iter_group_chats()]
+        chats = list_group_chats(gw, _possible_owners)
         state = {"chats": chats, "done": 0, "total": len(chats)}
     batch = state["chats"][state["done"]:state["done"] + GROUPS_PER_STEP]
     if not batch:

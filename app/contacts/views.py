@@ -20,7 +20,7 @@ from app.wecom.connection import NotConfigured
 bp = Blueprint("contacts", __name__, url_prefix="/contacts", template_folder="templates")
 PAGE_SIZE = 20
 LABELS = {"status_labels": sync.STATUS_LABELS, "stage_labels": sync.STAGE_LABELS,
-          "entity_labels": sync.ENTITY_LABELS, "percent": sync.percent}
+          "entity_labels": sync.ENTITY_LABELS, "percent": sync.percent, "interrupted": sync.interrupted}
 CODE_LABELS = {"add_way_labels": ADD_WAY_LABELS, "ended_by_labels": ENDED_BY_LABELS,
                "join_scene_labels": JOIN_SCENE_LABELS, "staff_status_labels": STAFF_STATUS_LABELS}
 
@@ -137,7 +137,7 @@ def sync_runs():
 @bp.post("/sync/start", endpoint="sync_start")
 @requires(P.SYNC_RUN)
 def sync_start():
-    """Start a full sync (or resume the failed one) on a background thread, then show its progress."""
+    """Start a full sync (or resume the interrupted one) on a background thread, then show its progress."""
     try:
         run = sync.begin(current_user.username)
     except sync.SyncBusy as exc:

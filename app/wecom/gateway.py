@@ -25,6 +25,7 @@ log = logging.getLogger("scrm.wecom")
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
 MAX_TEMPLATE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
 MAX_USERIDS_PER_BATCH = 100       # batch/get_by_user: userid_list per call
+MAX_OWNERS_PER_GROUP_LIST = 100   # groupchat/list: owner_filter.userid_list per call
 
 Observer = Callable[[str, int | None, float], None]
 
@@ -221,13 +222,23 @@ class WeComGateway:
         return self._token()
 
     def list_departments(self, department_id: int | None = None) -> list[dict]:
+        """The department and every department below it in the app's visible range (the whole tree by default)."""
         return self._call("department/list", lambda: self._client.department.get(department_id))
 
-    def list_users(self, department_id: int, fetch_child: bool = False) -> list[dict]:
-        return self._call("user/list", lambda: self._client.user.list(department_id, fetch_child))
+    # WeCom ignores fetch_child now (wecom-api.md §9): a member list is one department's own members, so the
+    # methods below take no such flag; walk the departments to read everyone.
 
-    def list_users_simple(self, department_id: int, fetch_child: bool = False) -> list[dict]:
-        return self._call("user/simplelist", lambda: self._client.user.list(department_id, fetch_child, simple=True))
+    def list_users(self, department_id: int) -> list[dict]:
+        """The department's own members with their details (not those of the departments below it)."""
+        return self._call("user/list", lambda: self._client.user.list(department_id))
+
+    def list_users_simple(self, department_id: int) -> list[dict]:
+        """The department's own members: userid, name, department, open_userid."""
+        return self._call("user/simplelist", lambda: self._client.user.list(department_id, simple=True))
+
+    def get_user(self, userid: str) -> dict:
+        """One member's details; WeComPermissionDenied (60011) when they are outside the app's visible range."""
+        return _strip(self._get("user/get", userid=userid))
 
     # -- customers ----------------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """Customer groups: groupchat/list and groupchat/get (groupchat/statistic lives in api_stats)."""
+from .api_directory import visible_users
 from .apicore import ApiError, api, integer, limit, page, str_list, text
+
+OWNER_FILTER_THRESHOLD = 1000  # §8: without owner_filter, a visible range of more than 1000 people gets 81017
 
 MEMBER_FIELDS = ("userid", "type", "unionid", "join_time", "join_scene", "invitor", "group_nickname",
                  "state")
@@ -21,7 +24,8 @@ def groupchat_list(call):
     if status not in (0, 1, 2, 3):
         raise ApiError(40058, "status_filter must be 0..3")
     owners = set(owner_filter(body))
-    # 81017 (no owner_filter while the visible range has >1000 people) can't happen at our size.
+    if not owners and len(visible_users(call.company)) > OWNER_FILTER_THRESHOLD:
+        raise ApiError(81017, f"visible range has more than {OWNER_FILTER_THRESHOLD} people: use owner_filter")
     chats = [g for g in call.company.groups.values()
              if (not owners or g["owner"] in owners) and (status == 0 or g["status"] == status)]
     scope = f"chats:{status}:{','.join(sorted(owners))}"

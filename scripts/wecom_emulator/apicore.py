@@ -20,7 +20,8 @@ MESSAGES = {
     41051: "externaluser has started chatting", 42001: "access_token expired",
     44004: "empty content", 45002: "content size out of limit", 45009: "api freq out of limit",
     45033: "api concurrent out of limit", 47001: "data format error",
-    41054: "user not activated", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 600018: "invalid start endtime",
+    41054: "user not activated", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
+    60011: "no privilege to access/modify contact/party/agent", 600018: "invalid start endtime",
 }
 
 

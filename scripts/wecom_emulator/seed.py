@@ -1,4 +1,5 @@
-"""Deterministic seeds: ``none`` (root department only), ``small`` (tests) and ``demo`` (a believable company)."""
+"""Deterministic seeds: ``none`` (root department only), ``small`` (tests), ``demo`` (a believable company) and
+``large`` (2,000 staff in a four-level tree, 200,000 customers, 1,000 groups: a real corp's size for benchmarks)."""
 import hashlib
 import random
 import time
@@ -6,10 +7,16 @@ import time
 from .seed_data import (ADD_WAYS, CHANNEL_STATES, COMPANIES, DEPARTMENTS, DESCRIPTIONS, GIVEN,
                         GROUP_THEMES, NICKNAMES, POSITIONS, REMARK_SUFFIXES, SURNAMES, TAG_GROUPS)
 
-SEEDS = ("none", "small", "demo")
+SEEDS = ("none", "small", "demo", "large")
+# `nested`: how many of the last departments hang below the department before them instead of below the root, so
+# that a client must walk the tree to find their staff. `tree`: branching per level below the root (large only).
 PROFILES = {
-    "small": {"departments": 3, "staff": 6, "customers": 300, "groups": 5, "ways": 4, "max_members": 30},
-    "demo": {"departments": 8, "staff": 36, "customers": 20000, "groups": 150, "ways": 30, "max_members": 200},
+    "small": {"departments": 3, "nested": 1, "staff": 6, "customers": 300, "groups": 5, "ways": 4,
+              "max_members": 30},
+    "demo": {"departments": 8, "nested": 2, "staff": 36, "customers": 20000, "groups": 150, "ways": 30,
+             "max_members": 200},
+    "large": {"tree": (8, 4, 4), "root_staff": 6, "outside_range": 3, "staff": 2000, "customers": 200000,
+              "groups": 1000, "ways": 120, "max_members": 200},
 }
 TWO_YEARS = 2 * 365 * 86400
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -54,16 +61,42 @@ class _Seeder:
         return sur + g1, sur_py + g1_py
 
     def departments(self):
-        for i, (name, name_en) in enumerate(DEPARTMENTS[:self.p["departments"]]):
+        if "tree" in self.p:
+            self._tree(1, list(self.p["tree"]), "")
+            return
+        count, nested = self.p["departments"], self.p["nested"]
+        for i, (name, name_en) in enumerate(DEPARTMENTS[:count]):
+            parent = i + 1 if i >= count - nested else 1
             self.c.departments.append({"id": i + 2, "name": name, "name_en": name_en,
-                                       "department_leader": [], "parentid": 1, "order": 1000 - i})
+                                       "department_leader": [], "parentid": parent, "order": 1000 - i})
+
+    def _tree(self, parent: int, branching: list[int], prefix: str):
+        """Departments below `parent`, depth first: divisions, regions, teams (ids in creation order)."""
+        if not branching:
+            return
+        for i in range(branching[0]):
+            if parent == 1:
+                name, name_en = DEPARTMENTS[i % len(DEPARTMENTS)]
+            else:
+                name, name_en = f"{prefix}{i + 1}{'区' if len(branching) > 1 else '组'}", f"{prefix} {i + 1}"
+            dept_id = len(self.c.departments) + 1
+            self.c.departments.append({"id": dept_id, "name": name, "name_en": name_en, "department_leader": [],
+                                       "parentid": parent, "order": 1000 - i})
+            self._tree(dept_id, branching[1:], name)
+
+    def _staff_departments(self) -> list[dict]:
+        """The department of each member in turn: a few in the root, the rest spread over the leaves of the tree."""
+        depts = self.c.departments[1:]
+        parents = {d["parentid"] for d in depts}
+        leaves = [d for d in depts if d["id"] not in parents] if "tree" in self.p else depts
+        root_staff = self.p.get("root_staff", 0)
+        return [self.c.departments[0] if i < root_staff else leaves[(i - root_staff) % len(leaves)]
+                for i in range(self.p["staff"])]
 
     def staff(self):
-        depts = self.c.departments[1:]
-        for i in range(self.p["staff"]):
+        for i, dept in enumerate(self._staff_departments()):
             name, py = self.person_name()
             userid = py if py not in self.c.users else f"{py}{i}"
-            dept = depts[i % len(depts)]
             leader = not dept["department_leader"]
             if leader:
                 dept["department_leader"].append(userid)
@@ -76,8 +109,23 @@ class _Seeder:
                 "open_userid": make_id(self.rng, "wo"), "main_department": dept["id"],
                 "external_position": "",
             }
+        if "tree" in self.p:
+            self._second_departments()
         # The last member has no customer-contact permission (e.g. an admin); all others do.
         self.c.follow_users.extend(list(self.c.users)[:-1])
+        # Follow users the app's visible range leaves out: their customers are only reachable by their userid.
+        for userid in self.c.follow_users[-1 - self.p.get("outside_range", 0):-1]:
+            self.c.users[userid]["outside_range"] = True
+
+    def _second_departments(self):
+        """Every 40th member also belongs to a second team, so a walk of the tree meets them twice."""
+        leaves = [d["id"] for d in self.c.departments if d["id"] not in {p["parentid"] for p in self.c.departments}]
+        for i, user in enumerate(self.c.users.values()):
+            if i % 40 == 39 and user["department"][0] != 1:
+                other = leaves[(leaves.index(user["department"][0]) + 7) % len(leaves)]
+                user["department"].append(other)
+                user["order"].append(0)
+                user["is_leader_in_dept"].append(0)
 
     def tags(self):
         for gi, (group_name, names) in enumerate(TAG_GROUPS):

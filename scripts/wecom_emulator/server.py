@@ -10,6 +10,7 @@ from . import (api_auth, api_contact_way, api_contacts, api_directory, api_group
 from .apicore import dispatch
 from .callbacks import Deliverer
 from .control import bp as control_bp
+from .control_directory import bp as directory_bp
 from .faults import Faults
 from .seed import seed_company
 from .settings import Settings
@@ -84,6 +85,7 @@ def create_app(emu: Emulator) -> Flask:
             pass
 
     app.register_blueprint(control_bp)
+    app.register_blueprint(directory_bp)
     return app
 
 

@@ -86,6 +86,11 @@ class ControlClient:
     def clear_faults(self) -> dict:
         return self.delete("faults")
 
+    def users(self) -> list[dict]:
+        """Every member as WeCom holds it, visible to the app or not: userid, name, department, outside_range,
+        follow_user."""
+        return self.get("users")["users"]
+
     def invalidate_tokens(self) -> dict:
         return self.post("tokens/invalidate")
 

@@ -20,7 +20,7 @@ def staff_and_customers(wecom, count: int = 2) -> list[tuple[str, list[str]]]:
     """(userid, external_userids) of the first `count` members with customers, from the emulator's API;
     the members are stored as the contacts sync would store them."""
     staff = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"][:count]
-    users = wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]
+    users = wecom.all_users()
     with transaction():
         db.session.add_all(Staff(userid=u["userid"], name=u["name"], is_follow_user=u["userid"] in staff)
                            for u in users)

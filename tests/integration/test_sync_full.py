@@ -2,6 +2,7 @@
 from sqlalchemy import func, select
 
 from app.contacts import sync
+from app.contacts.groups import list_group_chats
 from app.contacts.models import (CorpTag, Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation,
                                  Staff, SyncRun)
 from app.extensions import db
@@ -20,7 +21,12 @@ def wecom_relations() -> dict[tuple[str, str], dict]:
             for i in gw.iter_contacts_by_users(gw.get_follow_user_list())}
 
 
-def assert_matches_wecom() -> None:
+def console_should_know(control) -> set[str]:
+    """Members the console must have: everyone in the app's visible range, and every follow user."""
+    return {u["userid"] for u in control.users() if not u["outside_range"] or u["follow_user"]}
+
+
+def assert_matches_wecom(control) -> None:
     gw = connection.gateway()
     wecom = wecom_relations()
     ours = {(r.userid, r.external_userid): r for r in db.session.scalars(select(FollowRelation))}
@@ -34,15 +40,17 @@ def assert_matches_wecom() -> None:
     customers = db.session.scalars(select(Customer.external_userid)).all()
     assert len(customers) == len(set(customers)) == len({ext for _, ext in wecom})
     assert db.session.scalar(select(func.count()).where(Customer.lost_at.is_not(None))) == 0
-    assert set(db.session.scalars(select(Staff.userid))) == {u["userid"] for u in gw.list_users(1, True)}
+    assert set(db.session.scalars(select(Staff.userid))) == console_should_know(control)
     assert set(db.session.scalars(select(CorpTag.tag_id))) == {
         t["id"] for g in gw.get_corp_tag_list() for t in g["tag"]}
-    for chat in gw.iter_group_chats():
-        detail = gw.get_group_chat(chat["chat_id"])
-        group = db.session.scalar(select(CustomerGroup).where(CustomerGroup.chat_id == chat["chat_id"]))
+    chats = list_group_chats(gw, lambda: sorted(u["userid"] for u in control.users()))
+    assert db.session.scalar(select(func.count()).select_from(CustomerGroup)) == len(chats)
+    for chat_id, _status in chats:
+        detail = gw.get_group_chat(chat_id)
+        group = db.session.scalar(select(CustomerGroup).where(CustomerGroup.chat_id == chat_id))
         assert (group.name, group.owner, group.dismissed_at) == (detail["name"], detail["owner"], None)
         members = db.session.scalars(select(CustomerGroupMember.userid).where(
-            CustomerGroupMember.chat_id == chat["chat_id"], CustomerGroupMember.left_at.is_(None))).all()
+            CustomerGroupMember.chat_id == chat_id, CustomerGroupMember.left_at.is_(None))).all()
         assert sorted(members) == sorted(m["userid"] for m in detail["member_list"])
 
 
@@ -54,7 +62,7 @@ def test_full_sync_copies_the_company(wired):
     summary = wired.control.get("summary")
     assert run.counts["customers"]["added"] == summary["customers"]
     assert run.counts["relations"]["added"] == summary["relations"] > summary["customers"]  # several staff, one customer
-    assert_matches_wecom()
+    assert_matches_wecom(wired.control)
 
 
 def test_second_sync_changes_nothing(wired):
@@ -65,24 +73,43 @@ def test_second_sync_changes_nothing(wired):
     assert db.session.scalar(select(func.count()).select_from(SyncRun)) == 2
 
 
-def test_wecom_error_mid_sync_fails_the_run_and_a_rerun_resumes_from_the_cursor(wired):
+def test_wecom_error_mid_customers_ends_nothing_the_other_stages_run_and_the_next_sync_is_whole(wired):
     def break_after_first_page(run):
         if run.stage == "customers" and run.state.get("cursor"):
             wired.control.set_fault({"api": BATCH_API, "fail_next": 1, "fail_code": 60011})
 
     failed = full_sync(break_after_first_page)
-    assert failed.status == sync.FAILED and failed.stage == "customers"
-    assert "60011" in failed.errors[-1]["message"] and failed.errors[-1]["stage"] == "customers"
+    assert failed.status == sync.FAILED and failed.stage == sync.DONE
+    assert [(e["stage"], "60011" in e["message"]) for e in failed.errors] == [("customers", True)]
     first_page = db.session.scalar(select(func.count()).select_from(FollowRelation))
     assert 0 < first_page == failed.counts["relations"]["added"] < wired.control.get("summary")["relations"]
     assert db.session.scalar(select(func.count()).where(FollowRelation.ended_at.is_not(None))) == 0
+    assert db.session.scalar(select(func.count()).where(Customer.lost_at.is_not(None))) == 0
+    assert failed.counts["groups"]["added"] == wired.control.get("summary")["groups"]  # the stage after still ran
+
+    again = full_sync()
+    assert again.id != failed.id and again.status == sync.SUCCEEDED and again.errors == []
+    assert_matches_wecom(wired.control)
+
+
+def test_an_interrupted_sync_resumes_from_the_cursor(wired):
+    def stop_after_first_page(run):
+        if run.stage == "customers" and run.state.get("cursor"):
+            raise KeyboardInterrupt
+
+    try:
+        full_sync(stop_after_first_page)
+    except KeyboardInterrupt:
+        pass
+    stopped = db.session.scalar(select(SyncRun))
+    assert stopped.status == sync.FAILED and stopped.stage == "customers" and stopped.state["cursor"]
 
     resumed = full_sync()
-    assert resumed.id == failed.id and resumed.attempts == 2 and resumed.status == sync.SUCCEEDED
+    assert resumed.id == stopped.id and resumed.attempts == 2 and resumed.status == sync.SUCCEEDED
     assert wired.control.call_count("department/list") == 1  # earlier stages were not repeated
     pages = wired.control.call_count(BATCH_API, errcode=0)
     assert pages == -(-wired.control.get("summary")["relations"] // 100)  # every page read once
-    assert_matches_wecom()
+    assert_matches_wecom(wired.control)
 
 
 def test_sync_records_relations_wecom_no_longer_has_and_marks_the_customer_lost(wired):

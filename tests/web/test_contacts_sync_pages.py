@@ -74,3 +74,19 @@ def test_a_second_start_while_one_runs_is_refused(client, signed_in_as):
                            follow_redirects=True)
     assert "正在进行中" in response.get_data(as_text=True)
     assert len(db.session.scalars(select(SyncRun)).all()) == 1
+
+
+def test_a_run_whose_stage_failed_says_which_and_why_here_and_on_the_home_card(client, signed_in_as):
+    signed_in_as("admin")
+    with transaction():
+        run = SyncRun(status="failed", stage="done", state={}, attempts=1, started_by="scheduler",
+                      counts={"customers": {"added": 4000, "changed": 0, "removed": 0}}, heartbeat_at=utcnow(),
+                      finished_at=utcnow(),
+                      errors=[{"at": utcnow().isoformat(), "stage": "groups", "attempt": 1,
+                               "message": "企业微信接口调用失败 (errcode=81017)"}])
+        db.session.add(run)
+    page = client.get(f"/contacts/sync/{run.id}").get_data(as_text=True)
+    assert "客户群 · 企业微信接口调用失败 (errcode=81017)" in page and ">4000<" in page
+    assert "其余阶段照常完成" in page and "重新同步" in page and "从中断处继续" not in page
+    home = client.get("/").get_data(as_text=True)
+    assert "客户群 阶段出错：企业微信接口调用失败 (errcode=81017)" in home
