@@ -77,12 +77,16 @@ def reopen_relation(userid: str, external_userid: str) -> None:
                        .values(ended_at=None, ended_by=None, end_source=None))
 
 
-def end_unseen(run_id: int, now: datetime) -> int:
-    """Relations still open that the run did not see: the staff member deleted them (WeCom shows them no more)."""
+def end_unseen(run_id: int, started_at: datetime, now: datetime) -> int:
+    """Relations still open that the run did not see: the staff member deleted them (WeCom shows them no more).
+
+    A relation added since the run started is never ended by it: the run may have read that member's customers
+    before the add (WeCom's createtime has whole seconds, so the start is taken to its second)."""
     refresh_statistics(Customer, FollowRelation, SyncSeen)
     unseen = ~exists().where(SyncSeen.run_id == run_id, SyncSeen.userid == FollowRelation.userid,
                              SyncSeen.external_userid == FollowRelation.external_userid)
-    result = db.session.execute(update(FollowRelation).where(FollowRelation.ended_at.is_(None), unseen)
+    older = FollowRelation.added_at.is_(None) | (FollowRelation.added_at < started_at.replace(microsecond=0))
+    result = db.session.execute(update(FollowRelation).where(FollowRelation.ended_at.is_(None), unseen, older)
                                 .values(ended_at=now, ended_by=ENDED_BY_STAFF, end_source=RECONCILE),
                                 execution_options={"synchronize_session": False})
     db.session.execute(SyncSeen.__table__.delete().where(SyncSeen.run_id == run_id))

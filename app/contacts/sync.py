@@ -186,7 +186,8 @@ def _customers(run: SyncRun, gw: WeComGateway, now: datetime) -> None:
     start = state["chunk"] * MAX_USERIDS_PER_BATCH
     chunk = state["userids"][start:start + MAX_USERIDS_PER_BATCH]
     if not chunk:
-        _add_counts(run, {"relations": Counts(removed=end_unseen(run.id, now)), "customers": update_lost(now)})
+        _add_counts(run, {"relations": Counts(removed=end_unseen(run.id, run.started_at, now)),
+                          "customers": update_lost(now)})
         _next_stage(run)
         return
     items, cursor = gw.batch_get_by_user_page(chunk, cursor=state["cursor"], limit=MAX_USERIDS_PER_BATCH)

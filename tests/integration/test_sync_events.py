@@ -125,3 +125,19 @@ def test_tag_changes_in_wecom_reach_the_console(wired):
     deliver(wired, "tag", change_type="delete", id=tag_id)
     db.session.expire_all()
     assert db.session.scalar(select(CorpTag.deleted_at).where(CorpTag.tag_id == tag_id)) is not None
+
+
+def test_a_customer_who_adds_a_member_during_a_full_sync_is_not_ended_by_it(wired):
+    first = follower()
+    added = {}
+
+    def add_after_the_first_page(run):
+        if run.stage == "customers" and run.state.get("cursor") and not added:
+            added.update(deliver(wired, "add_customer", userid=first))  # first's customers were on page one
+
+    run = full_sync(add_after_the_first_page)
+    assert added and run.counts["relations"]["removed"] == 0
+    rel = relation(first, added["external_userid"])
+    assert (rel.ended_at, rel.ended_by) == (None, None)
+    assert customer(added["external_userid"]).lost_at is None
+    assert full_sync().counts["relations"] == {"added": 0, "changed": 0, "removed": 0}
