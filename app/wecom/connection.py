@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable, TypeVar
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event
 
 from app.core import settings
@@ -77,8 +77,11 @@ def _build_gateway(inputs: tuple) -> WeComGateway:
     app = current_app._get_current_object()
 
     def store(problem: TokenProblem | None) -> None:
-        with app.app_context():  # the gateway may be used on a thread of its own
-            token_status.record(gw.credentials_id, problem)
+        if has_app_context():
+            token_status.record_soon(gw.credentials_id, problem)
+        else:  # the gateway used on a thread of its own
+            with app.app_context():
+                token_status.record(gw.credentials_id, problem)
 
     gw = WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url),
                       token_listener=store)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, String, delete, insert, select
+from sqlalchemy import Integer, String, delete, event, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +47,31 @@ class CredentialsProblem:
     since: datetime
     seen_at: datetime
     retry_at: datetime
+
+
+def record_soon(credentials_id: str, problem: TokenProblem | None) -> None:
+    """record() now, or right after the current session's transaction ends when it holds SQLite's write lock (a
+    write not yet committed): a second connection would wait for that lock, and the caller with it."""
+    session = db.session()
+    if not _holds_sqlite_write_lock(session):
+        record(credentials_id, problem)
+        return
+    done = False
+
+    def after(_session) -> None:  # the first of the two to come; the other does nothing
+        nonlocal done
+        if not done:
+            done = True
+            record(credentials_id, problem)
+
+    event.listen(session, "after_commit", after, once=True)
+    event.listen(session, "after_rollback", after, once=True)
+
+
+def _holds_sqlite_write_lock(session) -> bool:
+    if db.engine.dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    return session.connection().connection.dbapi_connection.in_transaction  # pysqlite begins only before a write
 
 
 def record(credentials_id: str, problem: TokenProblem | None) -> None:

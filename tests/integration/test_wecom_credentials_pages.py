@@ -4,6 +4,8 @@ import pytest
 import requests
 
 from app.core import settings
+from app.core.audit import record
+from app.extensions import db
 from app.wecom import connection
 from app.wecom.errors import WeComSecretRejected, WeComTokenBlocked
 from tests.conftest import csrf_token
@@ -80,3 +82,14 @@ def test_a_blocked_ip_is_shown_with_when_it_lifts(console, client, signed_in_as)
     home = page(client, "/")
     assert "调用被封禁" in home and BLOCKED in home and "约 1 小时后自动解除" in home
     assert BLOCKED in page(client, "/admin/settings")
+
+
+def test_a_refusal_met_inside_an_unfinished_write_is_stored_once_that_transaction_ends(console):
+    settings.save({"wecom.secret": "wrong-secret"}, "test")
+    record("test.write", target="before the call")     # on SQLite this session now holds the write lock
+    db.session.flush()
+    with pytest.raises(WeComSecretRejected):
+        connection.gateway().get_follow_user_list()
+    db.session.rollback()                               # what a failing job does
+    problem = connection.credentials_problem()
+    assert problem is not None and problem.errcode == 40001
