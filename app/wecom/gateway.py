@@ -43,7 +43,7 @@ class TokenProblem:
 # gettoken refusals pause further gettokens for the same credentials: (first pause, longest pause) in seconds,
 # doubling in between. WeCom blocks an IP for an hour after about 2000 bad-secret gettokens in an hour (wecom-api.md
 # §1), and before this every failing call fetched again. A rejected secret is asked about again after 1, 2, 4 ...
-# minutes, then hourly: at most 7 gettokens in the first hour and one an hour after that, per process, far below
+# minutes, then hourly: 6 gettokens in the first hour and one an hour after that, per process, far below
 # the block even with many workers, while a fix made in the WeCom console (app re-enabled) is noticed within
 # minutes; new credentials in the settings are tried at once. During an IP block (45009) nothing succeeds for
 # about an hour, so the pauses start at 5 minutes.
@@ -270,7 +270,8 @@ class WeComGateway:
                     continue
                 error, transient = self._client_error(exc, api)
                 if api == "gettoken" and isinstance(error, WeComRateLimited):
-                    transient = False  # §1: 45009 on gettoken is an IP block for an hour; a retry only prolongs it
+                    # §1: 45009 on gettoken blocks the IP for an hour and retrying prolongs it; 45033 waits as well
+                    transient = False
             except requests.RequestException as exc:
                 self._record(api, None, started)
                 error = (WeComTimeout if isinstance(exc, requests.Timeout) else WeComNetworkError)(
