@@ -6,5 +6,5 @@ from app.core import accounts, audit, settings, tokens  # noqa: F401
 from app.rfm import models as rfm_models  # noqa: F401
 from app.segments import models as segment_models  # noqa: F401
 from app.tags import models as tag_models  # noqa: F401
-from app.wecom import inbox  # noqa: F401
+from app.wecom import inbox, token_status  # noqa: F401
 from app.welcome import models as welcome_models  # noqa: F401

@@ -13,7 +13,7 @@ from app.core.db import utcnow
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
-from app.wecom import connection
+from app.wecom import connection, token_status
 from app.wecom.errors import WeComError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -47,7 +47,9 @@ def settings_page():
             if field not in form.SECRET_FIELDS:
                 form[field].data = stored[field]
     masked = {f: settings.masked(stored[f]) for f in form.SECRET_FIELDS}
-    return render_template("admin/settings.html", form=form, masked=masked)
+    problem = connection.credentials_problem()
+    return render_template("admin/settings.html", form=form, masked=masked,
+                           wecom_problem=token_status.explain(problem) if problem else None)
 
 
 
@@ -56,7 +58,7 @@ def settings_page():
 def settings_check():
     """Try the saved credentials against WeCom (gettoken) and say plainly what happened."""
     try:
-        connection.gateway().get_access_token()
+        connection.gateway().get_access_token(retry_now=True)
     except connection.NotConfigured as exc:
         flash(exc.localized(), "warning")
     except WeComError as exc:

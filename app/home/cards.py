@@ -32,6 +32,7 @@ class Provider:
 
 
 PROVIDERS: tuple[Provider, ...] = (
+    Provider(P.CONTACTS_VIEW, "app.wecom.home_cards:credential_cards"),  # every role: WeCom refuses our calls
     Provider(P.CONTACTS_VIEW, "app.contacts.home_cards:customer_cards"),
     Provider(P.CAMPAIGNS_VIEW, "app.campaigns.home_cards:campaign_cards"),
     Provider(P.WELCOME_MANAGE, "app.welcome.home_cards:welcome_cards"),

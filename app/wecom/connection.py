@@ -1,4 +1,5 @@
-"""The company's WeCom connection built from the settings: the gateway and the callback cipher, cached per process."""
+"""The company's WeCom connection built from the settings: the gateway and the callback cipher, cached per process,
+and what WeCom last said about the credentials (a refused Secret, a blocked IP), shared by all processes."""
 from __future__ import annotations
 
 import functools
@@ -6,13 +7,14 @@ import threading
 import time
 from typing import Callable, TypeVar
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import event
 
 from app.core import settings
 from app.core.errors import UserError
 from app.core.permissions import N_
-from app.wecom.gateway import CallbackCipher, WeComGateway
+from app.wecom import token_status
+from app.wecom.gateway import CallbackCipher, TokenProblem, WeComGateway
 from app.wecom.ratelimit import build_rate_limiter
 
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
@@ -72,12 +74,33 @@ def _gateway_inputs() -> tuple:
 
 def _build_gateway(inputs: tuple) -> WeComGateway:
     corp_id, secret, api_base, redis_url = inputs
-    return WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url))
+    app = current_app._get_current_object()
+
+    def store(problem: TokenProblem | None) -> None:
+        if has_app_context():
+            token_status.record_soon(gw.credentials_id, problem)
+        else:  # the gateway used on a thread of its own
+            with app.app_context():
+                token_status.record(gw.credentials_id, problem)
+
+    gw = WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url),
+                      token_listener=store)
+    return gw
 
 
 def gateway() -> WeComGateway:
     """The gateway for the configured corp (raises NotConfigured when credentials are missing)."""
     return _cache.get("gateway", _gateway_inputs, _build_gateway)
+
+
+def credentials_problem() -> token_status.CredentialsProblem | None:
+    """Whether WeCom refused the configured credentials (kind REJECTED) or blocked this server's gettoken (BLOCKED),
+    as any process last found out; None when all is well as far as is known, or nothing is configured."""
+    try:
+        credentials_id = gateway().credentials_id
+    except (NotConfigured, settings.SettingsError):
+        return None
+    return token_status.current(credentials_id)
 
 
 def callback_cipher() -> CallbackCipher:

@@ -36,6 +36,19 @@ class WeComRateLimited(WeComError):
     message = "企业微信接口调用过于频繁（频率或并发超限），请稍后重试"
 
 
+class WeComSecretRejected(WeComAuthError):
+    """gettoken refused the CorpID or Secret; the gateway stops asking until the settings change or a pause ends."""
+
+    message = ("企业微信拒绝了当前 Secret：请检查企业 ID (CorpID) 与应用 Secret 是否正确、应用是否已启用；"
+               "在修改设置之前，向企业微信获取 access_token 的调用已暂停")
+
+
+class WeComTokenBlocked(WeComRateLimited):
+    """gettoken answered 45009: after repeated bad secrets WeCom blocks the server's IP for about an hour."""
+
+    message = "企业微信已暂时封禁本服务器调用 gettoken，约 1 小时后自动解除；期间企业微信相关功能无法使用"
+
+
 class WeComPermissionDenied(WeComError):
     message = "应用没有调用该接口的权限，或对象不在应用可见范围内（请检查「客户联系」可调用应用与可见范围）"
 

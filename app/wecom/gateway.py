@@ -7,6 +7,7 @@ import logging
 import random
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import requests
@@ -16,7 +17,8 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
 from app.wecom.errors import (
     RETRYABLE_ERRCODES, TOKEN_ERRCODES, CallbackDecryptError, CallbackSignatureError, TooManyRecipients,
-    WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComTimeout, error_for,
+    WeComAuthError, WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComRateLimited,
+    WeComSecretRejected, WeComTimeout, WeComTokenBlocked, error_for,
 )
 from app.wecom.ratelimit import default_rate_limiter
 
@@ -30,32 +32,106 @@ MAX_OWNERS_PER_GROUP_LIST = 100   # groupchat/list: owner_filter.userid_list per
 Observer = Callable[[str, int | None, float], None]
 
 
-class _TokenCache:
-    """Access tokens per (api_base, corp_id, secret), shared by the gateways of a process; one fetch at a time."""
+@dataclass(frozen=True)
+class TokenProblem:
+    """Why gettoken is paused for a set of credentials: `error` is WeComSecretRejected or WeComTokenBlocked."""
 
-    def __init__(self):
+    error: WeComError
+    failures: int     # refusals in a row
+    retry_in: float   # seconds until gettoken is tried again
+
+
+# gettoken refusals pause further gettokens for the same credentials: (first pause, longest pause) in seconds,
+# doubling in between. WeCom blocks an IP for an hour after about 2000 bad-secret gettokens in an hour (wecom-api.md
+# §1), and before this every failing call fetched again. A rejected secret is asked about again after 1, 2, 4 ...
+# minutes, then hourly: 6 gettokens in the first hour and one an hour after that, per process, far below
+# the block even with many workers, while a fix made in the WeCom console (app re-enabled) is noticed within
+# minutes; new credentials in the settings are tried at once. During an IP block (45009) nothing succeeds for
+# about an hour, so the pauses start at 5 minutes.
+PAUSES: dict[type[WeComError], tuple[float, float]] = {WeComSecretRejected: (60.0, 3600.0),
+                                                      WeComTokenBlocked: (300.0, 3600.0)}
+TokenListener = Callable[[TokenProblem | None], None]
+
+
+class _TokenCache:
+    """Access tokens per (api_base, corp_id, secret), shared by the gateways of a process; one fetch at a time.
+
+    A gettoken refused with WeComSecretRejected or WeComTokenBlocked pauses gettoken for that key (see PAUSES):
+    until the pause ends, asking for a token raises the same kind of error at once, without any HTTP call.
+    `clock` (monotonic seconds) is injectable so tests need not wait.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
         self._lock = threading.Lock()
         self._fetch_locks: dict[tuple, threading.Lock] = {}
-        self._tokens: dict[tuple, tuple[str, float]] = {}  # key -> (token, monotonic time to refresh at)
+        self._tokens: dict[tuple, tuple[str, float]] = {}  # key -> (token, clock time to refresh at)
+        self._refusals: dict[tuple, tuple[WeComError, int, float, float]] = {}  # key -> (error, failures, pause, until)
 
     def _valid(self, key) -> str | None:
         entry = self._tokens.get(key)
-        return entry[0] if entry and time.monotonic() < entry[1] else None
+        return entry[0] if entry and self._clock() < entry[1] else None
 
-    def get(self, key, fetch: Callable[[], tuple[str, int]]) -> str:
+    def problem(self, key) -> TokenProblem | None:
+        """The refusal pausing gettoken for `key`, if any (kept after the pause ends until a fetch succeeds)."""
+        refusal = self._refusals.get(key)
+        if refusal is None:
+            return None
+        error, failures, _pause, until = refusal
+        return TokenProblem(error, failures, max(0.0, until - self._clock()))
+
+    def _raise_if_paused(self, key) -> None:
+        refusal = self._refusals.get(key)
+        if refusal and self._clock() < refusal[3]:
+            error = refusal[0]
+            raise type(error)(error.errcode, error.errmsg, error.api) from None
+
+    def get(self, key, fetch: Callable[[], tuple[str, int]], notify: TokenListener | None = None, *,
+            retry_now: bool = False) -> str:
+        """A valid token for `key`, fetched when missing; `notify(problem or None)` after every fetch.
+        `retry_now` fetches even while a refusal pauses gettoken (an operator testing the connection)."""
         token = self._valid(key)
         if token:
             return token
+        if not retry_now:
+            self._raise_if_paused(key)
         with self._lock:
             fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
         with fetch_lock:
             token = self._valid(key)
             if token:
                 return token
-            token, expires_in = fetch()
+            if not retry_now:
+                self._raise_if_paused(key)  # another thread was refused while this one waited
+            try:
+                token, expires_in = fetch()
+            except tuple(PAUSES) as exc:
+                self._refuse(key, exc)
+                self._notify(notify, self.problem(key))
+                raise
+            self._refusals.pop(key, None)
             # Refresh shortly before expiry: 5 minutes early, or 10 % early for short-lived tokens.
-            self._tokens[key] = (token, time.monotonic() + expires_in - min(300.0, expires_in / 10))
-            return token
+            self._tokens[key] = (token, self._clock() + expires_in - min(300.0, expires_in / 10))
+        self._notify(notify, None)
+        return token
+
+    def _refuse(self, key, error: WeComError) -> None:
+        first, longest = PAUSES[type(error)]
+        previous = self._refusals.get(key)
+        same_kind = previous is not None and type(previous[0]) is type(error)
+        failures, pause = (previous[1] + 1, min(longest, previous[2] * 2)) if same_kind else (1, first)
+        self._refusals[key] = (error, failures, pause, self._clock() + pause)
+        log.warning("wecom gettoken refused (errcode=%s, %d in a row): no gettoken for %.0f s unless the "
+                    "credentials change", error.errcode, failures, pause)
+
+    @staticmethod
+    def _notify(notify: TokenListener | None, problem: TokenProblem | None) -> None:
+        if notify is None:
+            return
+        try:
+            notify(problem)
+        except Exception:
+            log.exception("wecom token listener %r failed", notify)
 
     def invalidate(self, key, token: str) -> None:
         """Forget `token` unless another thread already replaced it."""
@@ -126,16 +202,21 @@ class WeComGateway:
     `timeout` is (connect, read) seconds. Errcodes -1/45009/45033 and network errors are retried up to
     `max_attempts` calls in all, waiting `retry_base_delay * 2**n` (capped, with jitter). A rejected token
     (40001/40014/42001) is refreshed once. Calls that create something are not retried after a read timeout.
+    gettoken is never retried on 45009, and a refused gettoken pauses further ones (see `_TokenCache`);
+    `token_listener(problem or None)` hears after every gettoken whether the credentials work.
     """
 
     def __init__(self, corp_id: str, secret: str, api_base: str = DEFAULT_API_BASE, timeout=(3.05, 10.0),
                  rate_limiter=None, max_attempts: int = 4, retry_base_delay: float = 0.5,
-                 retry_max_delay: float = 8.0, observers: Iterable[Observer] = ()):
+                 retry_max_delay: float = 8.0, observers: Iterable[Observer] = (),
+                 token_cache: _TokenCache | None = None, token_listener: TokenListener | None = None):
         if not corp_id or not secret:
             raise ValueError("WeCom corp_id and secret are required")
         api_base = api_base if api_base.endswith("/") else api_base + "/"
         self.corp_id = corp_id
         self._token_key = (api_base, corp_id, hashlib.sha256(secret.encode()).hexdigest())
+        self._tokens = token_cache or _TOKENS
+        self._token_listener = token_listener
         self._client = _Client(corp_id, secret, api_base, timeout, self._token)
         self._limiter = rate_limiter or default_rate_limiter()
         self._max_attempts = max(1, max_attempts)
@@ -149,11 +230,27 @@ class WeComGateway:
 
     # -- shared mechanism -------------------------------------------------------------------------
 
-    def _token(self) -> str:
-        return _TOKENS.get(self._token_key, self._fetch_token)
+    @property
+    def credentials_id(self) -> str:
+        """Names this gateway's (api_base, corp_id, secret) without revealing the secret: for stored status."""
+        return hashlib.sha256("\n".join(self._token_key).encode()).hexdigest()
+
+    def token_problem(self) -> TokenProblem | None:
+        """Why this process pauses gettoken for these credentials (None: no refusal since the last success)."""
+        return self._tokens.problem(self._token_key)
+
+    def _token(self, retry_now: bool = False) -> str:
+        return self._tokens.get(self._token_key, self._fetch_token, self._token_listener, retry_now=retry_now)
 
     def _fetch_token(self) -> tuple[str, int]:
-        result = self._call("gettoken", self._client.fetch_access_token, with_token=False)
+        try:
+            result = self._call("gettoken", self._client.fetch_access_token, with_token=False)
+        except WeComAuthError as exc:  # 40001/40013/41002/41004: the secret or corp id is wrong, reset or disabled
+            raise WeComSecretRejected(exc.errcode, exc.errmsg, exc.api) from None
+        except WeComRateLimited as exc:
+            if exc.errcode != 45009:
+                raise
+            raise WeComTokenBlocked(exc.errcode, exc.errmsg, exc.api) from None
         return result["access_token"], int(result.get("expires_in", 7200))
 
     def _call(self, api: str, invoke: Callable[[], Any], *, idempotent: bool = True, with_token: bool = True):
@@ -169,10 +266,13 @@ class WeComGateway:
             except WeChatClientException as exc:
                 self._record(api, exc.errcode, started)
                 if with_token and exc.errcode in TOKEN_ERRCODES and not refreshed:
-                    _TOKENS.invalidate(self._token_key, token)
+                    self._tokens.invalidate(self._token_key, token)
                     refreshed, attempt = True, attempt - 1  # the refresh does not use up a retry
                     continue
                 error, transient = self._client_error(exc, api)
+                if api == "gettoken" and isinstance(error, WeComRateLimited):
+                    # §1: 45009 on gettoken blocks the IP for an hour and retrying prolongs it; 45033 waits as well
+                    transient = False
             except requests.RequestException as exc:
                 self._record(api, None, started)
                 error = (WeComTimeout if isinstance(exc, requests.Timeout) else WeComNetworkError)(
@@ -217,9 +317,10 @@ class WeComGateway:
 
     # -- token, staff, departments ----------------------------------------------------------------
 
-    def get_access_token(self) -> str:
-        """The cached access token (fetched with gettoken when missing or about to expire)."""
-        return self._token()
+    def get_access_token(self, retry_now: bool = False) -> str:
+        """The cached access token (fetched with gettoken when missing or about to expire). `retry_now` asks
+        gettoken even while an earlier refusal pauses it: for an operator's 测试连接, never for automatic work."""
+        return self._token(retry_now)
 
     def list_departments(self, department_id: int | None = None) -> list[dict]:
         """The department and every department below it in the app's visible range (the whole tree by default)."""

@@ -1,4 +1,7 @@
 """Control endpoints under /_emulator/ (JSON in and out): config, reset, simulated user actions, faults, inspection."""
+import secrets
+import time
+
 from flask import Blueprint, current_app, jsonify, request
 
 from . import actions, massmsg
@@ -57,6 +60,7 @@ def reset():
         e.company.tokens.update(tokens)
     e.deliverer.clear()
     e.faults.clear()
+    e.gettoken_blocks.lift()
     return jsonify(ok=True, seed=seed)
 
 
@@ -170,3 +174,31 @@ def invalidate_tokens():
         count = len(c.tokens)
         c.tokens.clear()
     return jsonify(invalidated=count)
+
+
+@bp.post("/secret")
+def reset_secret():
+    """The admin resets the app's Secret in WeCom: {"secret"?: new value, default a random one}.
+
+    UNCONFIRMED whether WeCom revokes the tokens issued with the old secret; the harder reading for a client is
+    that it does, so every issued token answers 40014 from now on and the client must fetch one with the new secret.
+    """
+    e, new = emu(), body().get("secret") or secrets.token_urlsafe(32)
+    if not isinstance(new, str):
+        raise ValueError("secret must be a string")
+    with e.company.lock:
+        e.settings.secret = new
+        revoked = len(e.company.tokens)
+        e.company.tokens.clear()
+    return jsonify(secret=new, revoked=revoked)
+
+
+@bp.get("/gettoken_blocks")
+def gettoken_blocks():
+    return jsonify(emu().gettoken_blocks.status(time.time()))
+
+
+@bp.delete("/gettoken_blocks")
+def lift_gettoken_blocks():
+    """WeCom's 自助解封 tool: lift the gettoken IP blocks now."""
+    return jsonify(lifted=emu().gettoken_blocks.lift())

@@ -12,6 +12,7 @@ from .callbacks import Deliverer
 from .control import bp as control_bp
 from .control_directory import bp as directory_bp
 from .faults import Faults
+from .ipblock import GettokenBlocks
 from .seed import seed_company
 from .settings import Settings
 from .state import Company
@@ -23,6 +24,7 @@ class Emulator:
         self.settings = settings or Settings()
         self.company = Company()
         self.faults = Faults()
+        self.gettoken_blocks = GettokenBlocks()
         self.deliverer = Deliverer(self.settings)
         self.state_file = state_file
         self._timers: set[threading.Timer] = set()

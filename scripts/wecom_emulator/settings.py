@@ -21,11 +21,12 @@ class Settings:
     callback_retry_interval: float = 1.0  # pause between attempts after a quick non-200 answer
     duplicate_delivery: bool = False      # deliver every event twice, as WeCom retries sometimes do
     auto_confirm_seconds: float | None = None  # staff confirm mass-send tasks after this delay
+    gettoken_block_threshold: int = 2000  # bad-credential gettokens per IP per hour before the 1-hour block (§1)
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
-               "auto_confirm_seconds")
+               "auto_confirm_seconds", "gettoken_block_threshold")
 
     def __post_init__(self):
         self.validate()
@@ -39,6 +40,10 @@ class Settings:
             raise ValueError("token_ttl and callback_timeout must be > 0, welcome_window >= 0")
         if not 1 <= self.callback_attempts <= 10:
             raise ValueError("callback_attempts must be 1..10")
+        if self.gettoken_block_threshold < 1:
+            raise ValueError("gettoken_block_threshold must be >= 1")
+        if not self.secret:
+            raise ValueError("secret must not be empty")
 
     def update(self, changes: dict) -> None:
         """Apply runtime changes all-or-nothing; unknown or fixed fields raise ValueError."""

@@ -13,7 +13,8 @@
 
 Options are the fields of ``settings.Settings`` (callback_url, token_ttl, welcome_window,
 receive_rule, callback_timeout, callback_attempts, callback_retry_interval, duplicate_delivery,
-auto_confirm_seconds, corp_id, secret, token, aes_key, agent_id); ``state_file`` persists.
+auto_confirm_seconds, gettoken_block_threshold, corp_id, secret, token, aes_key, agent_id); ``state_file``
+persists. ``emu.control.reset_secret()`` simulates the admin resetting the Secret in WeCom.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
@@ -93,6 +94,17 @@ class ControlClient:
 
     def invalidate_tokens(self) -> dict:
         return self.post("tokens/invalidate")
+
+    def reset_secret(self, secret: str | None = None) -> str:
+        """The admin resets the app's Secret in WeCom (old tokens are revoked); returns the new secret."""
+        return self.post("secret", **({"secret": secret} if secret else {}))["secret"]
+
+    def gettoken_blocks(self) -> dict:
+        """{"blocked": {ip: seconds left}, "refusals": {ip: bad-credential gettokens in the last hour}}."""
+        return self.get("gettoken_blocks")
+
+    def lift_gettoken_blocks(self) -> int:
+        return self.delete("gettoken_blocks")["lifted"]
 
     def call_count(self, api: str, errcode: int | None = None) -> int:
         """How many calls of ``api`` the emulator answered (optionally only with ``errcode``)."""
