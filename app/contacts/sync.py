@@ -113,7 +113,7 @@ def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> S
 
 def _record_error(run: SyncRun, exc: BaseException) -> None:
     run.errors = [*run.errors, {"at": utcnow().isoformat(), "stage": run.stage, "attempt": run.attempts,
-                                "message": _describe(exc)}]
+                                "message": _describe(exc), "summary": _summarize(exc)}]
 
 
 def _finish_with_error(run_id: int, exc: BaseException) -> SyncRun:
@@ -147,6 +147,13 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "同步被中断"
     return str(exc) if isinstance(exc, WeComError) else f"{type(exc).__name__}: {exc}"
+
+
+def _summarize(exc: BaseException) -> str:
+    """The short form for the home card: what an operator reads and the code to look up, without WeCom's errmsg."""
+    if isinstance(exc, WeComError):
+        return f"{exc.message}（错误码 {exc.errcode}）" if exc.errcode is not None else exc.message
+    return _describe(exc)
 
 
 def _add_counts(run: SyncRun, counts: dict[str, Counts]) -> None:

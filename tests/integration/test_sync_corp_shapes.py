@@ -60,7 +60,7 @@ def test_a_stage_that_keeps_failing_never_keeps_the_others_from_running(wired):
     wired.control.set_fault({"api": GROUP_LIST, "error_rate": 1.0, "errcodes": [60011]})
     first = full_sync()
     assert first.status == sync.FAILED and [e["stage"] for e in first.errors] == ["groups"]
-    assert "60011" in first.errors[0]["message"]
+    assert "60011" in first.errors[0]["message"] and first.errors[0]["summary"].endswith("（错误码 60011）")
     assert db.session.scalar(select(func.count()).select_from(CustomerGroup)) == 0
 
     wired.control.post("simulate/add_customer", userid=sorted(staff_by_userid())[0])

@@ -83,10 +83,12 @@ def test_a_run_whose_stage_failed_says_which_and_why_here_and_on_the_home_card(c
                       counts={"customers": {"added": 4000, "changed": 0, "removed": 0}}, heartbeat_at=utcnow(),
                       finished_at=utcnow(),
                       errors=[{"at": utcnow().isoformat(), "stage": "groups", "attempt": 1,
-                               "message": "企业微信接口调用失败 (errcode=81017)"}])
+                               "message": "企业微信接口调用失败 (api=externalcontact/groupchat/list, errcode=81017)",
+                               "summary": "企业微信接口调用失败（错误码 81017）"}])
         db.session.add(run)
     page = client.get(f"/contacts/sync/{run.id}").get_data(as_text=True)
-    assert "客户群 · 企业微信接口调用失败 (errcode=81017)" in page and ">4000<" in page
+    assert "客户群 · 企业微信接口调用失败 (api=externalcontact/groupchat/list, errcode=81017)" in page
+    assert ">4000<" in page
     assert "其余阶段照常完成" in page and "重新同步" in page and "从中断处继续" not in page
     home = client.get("/").get_data(as_text=True)
-    assert "客户群 阶段出错：企业微信接口调用失败 (errcode=81017)" in home
+    assert "客户群 阶段出错：企业微信接口调用失败（错误码 81017）" in home and "api=" not in home
