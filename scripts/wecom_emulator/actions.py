@@ -273,16 +273,20 @@ def tag_change(emu, data: dict) -> dict:
 
 # -- mass messages ------------------------------------------------------------------------------
 def confirm_groupmsg(emu, data: dict) -> dict:
-    """Staff confirm a mass-send task in the client (one member, or all of them)."""
+    """Staff confirm a mass-send task in the client (one member, or all of them); ``"send": false`` stops at task
+    status 1 (confirmed, nothing sent yet) until a later confirm sends."""
     (msgid,) = _need(data, "msgid")
+    send = data.get("send", True)
+    if not isinstance(send, bool):
+        raise ActionError("send must be true or false")
     with emu.company.lock:
         msg = emu.company.group_msgs.get(msgid)
         if msg is None:
             raise ActionError(f"unknown msgid {msgid}")
         users = [data["userid"]] if data.get("userid") else list(msg["tasks"])
-        sent = [u for u in users if massmsg.confirm(emu.company, emu.settings, msg, u, time.time())]
-        return {"confirmed": sent, "cancelled": msg["cancelled"],
-                "results": {u: [dict(r) for r in msg["results"][u]] for u in sent}}
+        moved = [u for u in users if massmsg.confirm(emu.company, emu.settings, msg, u, time.time(), send)]
+        return {"confirmed": moved, "cancelled": msg["cancelled"],
+                "results": {u: [dict(r) for r in msg["results"][u]] for u in moved}}
 
 
 def member_send(emu, data: dict) -> dict:

@@ -73,8 +73,9 @@ class ControlClient:
     def add_customer(self, **options) -> dict:
         return self.post("simulate/add_customer", **options)
 
-    def confirm(self, msgid: str, userid: str | None = None) -> dict:
-        return self.post("groupmsg/confirm", msgid=msgid, **({"userid": userid} if userid else {}))
+    def confirm(self, msgid: str, userid: str | None = None, send: bool = True) -> dict:
+        """Staff confirm (and, unless ``send`` is False, send: task status 2 rather than 1)."""
+        return self.post("groupmsg/confirm", msgid=msgid, send=send, **({"userid": userid} if userid else {}))
 
     def set_fault(self, spec: dict) -> dict:
         """Add a fault rule: {"api": path or "*", "error_rate", "errcodes", "fail_next", "fail_code", "latency_ms", "seed"}."""
