@@ -11,8 +11,8 @@ from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relat
 from app.contacts.directory import sync_directory
 from app.contacts.groups import dismiss, fetch_group, save_groups
 from app.contacts.merge import from_epoch
-from app.contacts.models import CustomerGroup, Staff
-from app.core.db import utcnow
+from app.contacts.models import CustomerGroup, RelationEvent, Staff
+from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComNotFriend
@@ -73,6 +73,29 @@ def staff_deleted_customer(payload: dict[str, Any]) -> None:
 @on(CONTACT, "del_follow_user")
 def customer_deleted_staff(payload: dict[str, Any]) -> None:
     _ended(payload, ENDED_BY_CUSTOMER)
+
+
+def _relation_event(payload: dict[str, Any], detail: str = "") -> None:
+    """Keep the event for the customer's page, once per inbox event; the customer is fetched if unknown."""
+    _ensure_staff(payload.get("UserID", ""))
+    _refetch_customer(payload["ExternalUserID"])
+    db.session.execute(upsert_ignore(RelationEvent, dict(
+        inbox_id=payload["_inbox_id"], kind=payload["ChangeType"], userid=payload.get("UserID", ""),
+        external_userid=payload["ExternalUserID"], detail=detail,
+        occurred_at=from_epoch(payload.get("CreateTime")) or utcnow()), ["inbox_id"]))
+
+
+@on(CONTACT, "transfer_fail")
+def handover_failed(payload: dict[str, Any]) -> None:
+    """An on-job handover failed (customer_refused / customer_limit_exceed): the customer stays with the handover
+    member, so no relation changes; UserID is the takeover member."""
+    _relation_event(payload, str(payload.get("FailReason") or ""))
+
+
+@on(CONTACT, "msg_audit_approved")
+def archiving_approved(payload: dict[str, Any]) -> None:
+    """The customer agreed to chat archiving (会话存档) with the member: their consent, kept with its time."""
+    _relation_event(payload)
 
 
 @on(CHAT, "create")

@@ -53,6 +53,7 @@ CHANGE_LABELS = {
     "del_external_contact": N_("成员删除客户"),
     "del_follow_user": N_("客户删除成员"),
     "transfer_fail": N_("客户接替失败"),
+    "msg_audit_approved": N_("客户同意会话存档"),
     "create": N_("新建"),
     "update": N_("变更"),
     "dismiss": N_("解散"),

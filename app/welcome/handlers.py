@@ -17,6 +17,7 @@ from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
                               WelcomeCodeExpired)
 from app.wecom.handlers import on
+from app.wecom.inbox import CallbackEvent
 from app.core import content
 from app.welcome.choice import channel_for, template_for
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
@@ -25,6 +26,7 @@ log = logging.getLogger("scrm.welcome")
 CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
+NO_CODE_PARTNER, NO_CODE_HALF = "no_code_partner", "no_code_half_sent"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
 
@@ -120,6 +122,20 @@ def welcome_now(payload: dict[str, Any]) -> None:
             reason=reason, sent_at=finished, latency_ms=latency)
 
 
+def _why_no_code(payload: dict[str, Any]) -> str:
+    """Why WeCom sent no WelcomeCode (wecom-api.md §5), as far as we can tell: a WeCom user (business partner, who
+    gets a business card), or the welcome already sent with the code of this pair's add_half_external_contact;
+    otherwise a welcome configured in WeCom's admin console or an earlier chat."""
+    userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
+    if db.session.scalar(select(Customer.type).where(Customer.external_userid == external_userid)) == 2:
+        return NO_CODE_PARTNER
+    greeted_half = db.session.scalar(select(WelcomeRecord.id).join(
+        CallbackEvent, CallbackEvent.id == WelcomeRecord.inbox_id).where(
+        WelcomeRecord.userid == userid, WelcomeRecord.external_userid == external_userid,
+        WelcomeRecord.outcome == Outcome.SENT, CallbackEvent.change_type == ADDS[1]).limit(1))
+    return NO_CODE_HALF if greeted_half is not None else NO_CODE
+
+
 @on(CONTACT, ADDS[0])
 @on(CONTACT, ADDS[1])
 def after_add(payload: dict[str, Any]) -> None:
@@ -128,7 +144,7 @@ def after_add(payload: dict[str, Any]) -> None:
     userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
     channel = channel_for(payload.get("State"))
     if not payload.get("WelcomeCode"):
-        _record(payload, channel, Outcome.SKIPPED, reason=NO_CODE)
+        _record(payload, channel, Outcome.SKIPPED, reason=_why_no_code(payload))
     if channel is None or not channel.tag_ids:
         return
     try:

@@ -42,9 +42,55 @@ def _contact_event(emu, data, change_type, userid, ext, **extra) -> dict:
     return {"delivery_ids": _emit(emu, xml, summary, data)}
 
 
+def _new_customer(company, data: dict) -> str:
+    ext = "wm" + secrets.token_urlsafe(22)[:30]
+    name = data.get("name") or random.choice(SURNAMES)[0] + random.choice(GIVEN)[0]
+    customer = {"external_userid": ext, "type": int(data.get("customer_type", 1)), "gender": random.choice((0, 1, 2)),
+                "name": name, "avatar": f"http://wx.qlogo.cn/mmhead/{ext[2:14]}/0"}
+    if customer["type"] == 2:  # a WeCom user (business partner): their company, no unionid
+        customer.update(corp_name=data.get("corp_name") or "合作伙伴", position="",
+                        corp_full_name=data.get("corp_name") or "合作伙伴有限公司")
+    else:
+        customer["unionid"] = "o" + secrets.token_urlsafe(21)[:27]
+    company.customers[ext] = customer
+    return ext
+
+
+def _welcome_code(company, userid: str, ext: str, data: dict, half_code: str | None, now: float) -> str | None:
+    """A WelcomeCode, unless WeCom leaves it out (wecom-api.md §5 "When WelcomeCode is absent"): the contact is
+    a WeCom user (business partner, who gets a business card), the welcome already went out with the code of
+    the add_half_external_contact before, or ``"welcome_code": false`` says the member has a welcome configured
+    in the admin console or the two have chatted already. ``welcome_busy``: N makes the first N
+    send_welcome_msg calls with it answer 41096 (another app is delivering the welcome and gives up)."""
+    if company.customers[ext]["type"] == 2 or not data.get("welcome_code", True):
+        return None
+    if half_code and (company.welcome_codes.get(half_code) or {}).get("used_at"):
+        return None
+    busy = data.get("welcome_busy", 0)
+    if not isinstance(busy, int) or isinstance(busy, bool) or busy < 0:
+        raise ActionError("welcome_busy must be a non-negative integer")
+    code = secrets.token_urlsafe(24)
+    company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
+                                   "delivered_at": None, "used_at": None, "busy": busy}
+    return code
+
+
+def _code_delivered(company, code: str | None):
+    """on_first_attempt for an event carrying ``code``: the welcome window's latency is measured from there."""
+    def delivered(at):
+        with company.lock:
+            if code:
+                company.welcome_codes[code]["delivered_at"] = at
+    return delivered
+
+
 def add_customer(emu, data: dict) -> dict:
-    """A customer adds a member (new or existing customer, optionally via a contact way / state)."""
+    """A customer adds a member (new or existing customer, optionally via a contact way / state).
+
+    ``"half": true``: 免验证添加 (add_half_external_contact); a later add of the same pair completes it as
+    add_external_contact. ``"customer_type": 2`` makes a new customer a WeCom user (business partner)."""
     company, now = emu.company, time.time()
+    half = bool(data.get("half"))
     with company.lock:
         userid, state = data.get("userid"), data.get("state")
         if data.get("config_id"):
@@ -58,42 +104,62 @@ def add_customer(emu, data: dict) -> dict:
             state = way["state"] if state is None else state
         if userid not in company.follow_users:
             raise ActionError(f"{userid!r} is not a member with customer-contact permission")
+        if data.get("customer_type", 1) not in (1, 2):
+            raise ActionError("customer_type must be 1 (WeChat user) or 2 (WeCom user)")
         ext = data.get("external_userid")
         if ext and ext not in company.customers:
             raise ActionError(f"unknown external_userid {ext}")
-        if ext and company.relation(userid, ext) and not company.relation(userid, ext).get("one_way"):
+        existing = company.relation(userid, ext) if ext else None
+        completes = bool(existing and existing.get("half_code") is not None and not half)
+        if existing and not existing.get("one_way") and not completes:
             raise ActionError(f"{ext} is already a customer of {userid}")
-        if not ext:
-            ext = "wm" + secrets.token_urlsafe(22)[:30]
-            company.customers[ext] = {
-                "external_userid": ext, "type": 1, "gender": random.choice((0, 1, 2)),
-                "name": data.get("name") or random.choice(SURNAMES)[0] + random.choice(GIVEN)[0],
-                "avatar": f"http://wx.qlogo.cn/mmhead/{ext[2:14]}/0", "unionid": "o" + secrets.token_urlsafe(21)[:27]}
+        ext = ext or _new_customer(company, data)
+        if completes:
+            state = existing["state"] or None if state is None else state
         add_way = data.get("add_way", 1 if state or data.get("config_id") else 2)
+        code = _welcome_code(company, userid, ext, data, existing.get("half_code") if completes else None, now)
         company.add_relation(userid, ext, {
             "userid": userid, "remark": "", "description": "", "createtime": int(now), "tag_id": [],
             "remark_corp_name": "", "remark_mobiles": [], "oper_userid": ext, "add_way": add_way,
-            "state": state or "", "one_way": False})
-        code = None
-        if data.get("welcome_code", True):
-            code = secrets.token_urlsafe(24)
-            company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
-                                           "delivered_at": None, "used_at": None}
+            "state": state or "", "one_way": False, **({"half_code": code or ""} if half else {})})
         company.dirty = True
 
-    def delivered(at):
-        with company.lock:
-            if code:
-                company.welcome_codes[code]["delivered_at"] = at
-
-    xml = events.contact_event(emu.settings.corp_id, int(now), "add_external_contact", userid, ext,
+    change = "add_half_external_contact" if half else "add_external_contact"
+    xml = events.contact_event(emu.settings.corp_id, int(now), change, userid, ext,
                                state=state or None, welcome_code=code)
-    summary = {"event": "change_external_contact", "change_type": "add_external_contact",
+    summary = {"event": "change_external_contact", "change_type": change,
                "userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
                "create_time": int(now)}
-    ids = _emit(emu, xml, summary, data, delivered)
+    ids = _emit(emu, xml, summary, data, _code_delivered(company, code))
     return {"userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
             "delivery_ids": ids}
+
+
+def transfer_fail(emu, data: dict) -> dict:
+    """An on-job handover fails: the customer refused, or the takeover member has too many customers. The
+    customer stays with the handover member; the event's UserID is the takeover member (wecom-api.md §5, §11)."""
+    handover, takeover, ext, reason = _need(data, "handover_userid", "takeover_userid", "external_userid",
+                                            "fail_reason")
+    if reason not in ("customer_refused", "customer_limit_exceed"):
+        raise ActionError("fail_reason must be customer_refused or customer_limit_exceed")
+    with emu.company.lock:
+        _follow(emu.company, handover, ext)
+        if takeover not in emu.company.follow_users:
+            raise ActionError(f"{takeover!r} is not a member with customer-contact permission")
+    return _contact_event(emu, data, "transfer_fail", takeover, ext, fail_reason=reason)
+
+
+def msg_audit_approved(emu, data: dict) -> dict:
+    """The customer agrees to chat archiving (会话存档): the event carries a WelcomeCode usable like an add's."""
+    userid, ext = _need(data, "userid", "external_userid")
+    company, now = emu.company, time.time()
+    with company.lock:
+        _follow(company, userid, ext)
+        code = _welcome_code(company, userid, ext, data, None, now)
+    xml = events.contact_event(emu.settings.corp_id, int(now), "msg_audit_approved", userid, ext, welcome_code=code)
+    summary = {"event": "change_external_contact", "change_type": "msg_audit_approved", "userid": userid,
+               "external_userid": ext, "welcome_code": code, "create_time": int(now)}
+    return {"welcome_code": code, "delivery_ids": _emit(emu, xml, summary, data, _code_delivered(company, code))}
 
 
 def del_follow_user(emu, data: dict) -> dict:

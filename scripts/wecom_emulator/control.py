@@ -9,6 +9,9 @@ bp = Blueprint("emulator_control", __name__, url_prefix="/_emulator")
 
 SIMULATIONS = {
     "add_customer": actions.add_customer,
+    "add_half_customer": lambda emu, data: actions.add_customer(emu, {**data, "half": True}),
+    "transfer_fail": actions.transfer_fail,
+    "msg_audit_approved": actions.msg_audit_approved,
     "del_follow_user": actions.del_follow_user,
     "del_external_contact": actions.del_external_contact,
     "edit_external_contact": actions.edit_external_contact,
