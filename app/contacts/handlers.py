@@ -1,6 +1,7 @@
 """Callback handlers keeping the people current between syncs: re-read WeCom (or take what the welcome read)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,8 +18,11 @@ from app.extensions import db
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComNotFriend
 from app.wecom.handlers import on
+from app.wecom.inbox import Later
 
 CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
+# When to read a group again while WeCom has not processed an update yet (it says about 2 s): then give up.
+GROUP_REREADS = (timedelta(seconds=3), timedelta(seconds=10), timedelta(seconds=60))
 
 
 def _ensure_staff(userid: str) -> None:
@@ -102,9 +106,20 @@ def archiving_approved(payload: dict[str, Any]) -> None:
 @on(CHAT, "update")
 @on(CHAT, "dismiss")
 def group_changed(payload: dict[str, Any]) -> None:
-    """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed."""
-    chat_id, now = payload["ChatId"], utcnow()
+    """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed.
+
+    WeCom processes group updates asynchronously ("可能需要等一段时间(例如2秒)", wecom-api.md §5): a member change
+    shows once member_version reaches the event's CurMemVer, else the group is read again later (inbox.Later);
+    another update (name, notice, owner) has no version to compare, so it is read only after the wait. After
+    the last re-read we keep what WeCom shows: the next event or the nightly reconcile corrects the rest."""
+    chat_id, now, attempt = payload["ChatId"], utcnow(), payload.get("_attempt", 0)
+    settling = payload.get("ChangeType") == "update" and attempt < len(GROUP_REREADS)
+    expected = payload.get("CurMemVer")
+    if settling and not expected and attempt == 0:
+        raise Later(GROUP_REREADS[0], "group details are processed asynchronously")
     detail = fetch_group(gateway(), chat_id)
+    if settling and expected and detail is not None and detail.get("member_version") != expected:
+        raise Later(GROUP_REREADS[attempt], f"member_version is not yet {expected}")
     if detail is None:
         dismiss(now, only=[chat_id])
         return

@@ -233,6 +233,13 @@ def _group(company, data: dict) -> dict:
     return group
 
 
+def _hold(emu, group: dict, now: float) -> None:
+    """groupchat/get goes on answering the details from before this change for group_detail_delay seconds."""
+    delay = emu.settings.group_detail_delay
+    if delay != 0:
+        emu.company.hold_group(group["chat_id"], None if delay is None else now + delay)
+
+
 def group_create(emu, data: dict) -> dict:
     (owner,) = _need(data, "owner")
     company, now = emu.company, int(time.time())
@@ -259,6 +266,7 @@ def group_members(emu, data: dict, joining: bool) -> dict:
         raise ActionError("members is required")
     with company.lock:
         group = _group(company, data)
+        _hold(emu, group, now)
         present = {m["userid"] for m in group["member_list"]}
         if joining:
             scene = int(data.get("join_scene", 1))
@@ -282,9 +290,22 @@ def group_members(emu, data: dict, joining: bool) -> dict:
     return _chat_event(emu, data, group["chat_id"], "update", **extra)
 
 
-def group_dismiss(emu, data: dict) -> dict:
+def group_rename(emu, data: dict) -> dict:
+    """The owner renames the group: an update / change_name event (no member versions: they do not change)."""
+    (name,) = _need(data, "name")
     with emu.company.lock:
         group = _group(emu.company, data)
+        _hold(emu, group, time.time())
+        group["name"] = name
+        emu.company.dirty = True
+    return _chat_event(emu, data, group["chat_id"], "update", update_detail="change_name")
+
+
+def group_dismiss(emu, data: dict) -> dict:
+    """Dismissed at once: groupchat/get answers 40050 right away (no old details are held)."""
+    with emu.company.lock:
+        group = _group(emu.company, data)
+        emu.company.release_groups(group["chat_id"])
         del emu.company.groups[group["chat_id"]]
         emu.company.dirty = True
     return _chat_event(emu, data, group["chat_id"], "dismiss")

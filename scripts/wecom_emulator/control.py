@@ -18,6 +18,7 @@ SIMULATIONS = {
     "group_create": actions.group_create,
     "group_join": lambda emu, data: actions.group_members(emu, data, joining=True),
     "group_leave": lambda emu, data: actions.group_members(emu, data, joining=False),
+    "group_rename": actions.group_rename,
     "group_dismiss": actions.group_dismiss,
     "tag": actions.tag_change,
 }
@@ -83,6 +84,14 @@ def simulate(action):
     if action not in SIMULATIONS:
         return jsonify(error=f"unknown action {action}; one of {sorted(SIMULATIONS)}"), 404
     return jsonify(SIMULATIONS[action](emu(), body()))
+
+
+@bp.post("/groupchat/release")
+def release_groups():
+    """groupchat/get shows every held group change now (or only ``chat_id``'s)."""
+    c = emu().company
+    with c.lock:
+        return jsonify(released=c.release_groups(body().get("chat_id")))
 
 
 @bp.post("/groupmsg/confirm")

@@ -13,7 +13,7 @@
 
 Options are the fields of ``settings.Settings`` (callback_url, token_ttl, welcome_window,
 receive_rule, callback_timeout, callback_attempts, callback_retry_interval, duplicate_delivery,
-auto_confirm_seconds, corp_id, secret, token, aes_key, agent_id); ``state_file`` persists.
+auto_confirm_seconds, group_detail_delay, corp_id, secret, token, aes_key, agent_id); ``state_file`` persists.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
