@@ -27,6 +27,8 @@ CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
 NO_CODE_PARTNER, NO_CODE_HALF = "no_code_partner", "no_code_half_sent"
+AWAITING_CONSENT, NEEDS_CONSENT = "awaiting_consent", 41053  # the customer has not agreed to chat archiving yet
+CONSENT = "msg_audit_approved"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
 
@@ -90,36 +92,56 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
     except WelcomeCodeExpired as exc:
         return Outcome.MISSED, exc.errcode, ""
     except WeComError as exc:
+        if exc.errcode == NEEDS_CONSENT:  # sent after all when they agree (msg_audit_approved brings a new code)
+            return Outcome.FAILED, exc.errcode, AWAITING_CONSENT
         return Outcome.FAILED, exc.errcode, f"{exc.message} ({exc.errmsg})"[:256]
     except (content.ContentInvalid, NotConfigured) as exc:
         return Outcome.FAILED, None, str(exc)[:256]
     return Outcome.SENT, 0, ""
 
 
-@on(CONTACT, ADDS[0], urgent=True)
-@on(CONTACT, ADDS[1], urgent=True)
-def welcome_now(payload: dict[str, Any]) -> None:
-    """Choose and send the welcome at once, and record it (one record per WelcomeCode). The inbox commits
-    the claim before this runs: a second attempt at the same event never calls send_welcome_msg again."""
-    if not payload.get("WelcomeCode"):
-        return
-    channel = channel_for(payload.get("State"))
+def _greet(payload: dict[str, Any], channel) -> dict[str, Any]:
+    """Choose the welcome and send it with the event's WelcomeCode: the record's values (outcome and the rest).
+    The inbox commits the claim before this runs: a second attempt at the same event never calls WeCom again."""
     if payload.get("_attempt", 1) > 1:
-        _record(payload, channel, Outcome.SENDING, reason=INTERRUPTED)
-        return
+        return dict(outcome=Outcome.SENDING, errcode=None, reason=INTERRUPTED)
     template, scope = template_for(payload.get("UserID", ""), channel)
     if template is None:
-        _record(payload, channel, Outcome.SKIPPED, reason=NO_TEMPLATE)
-        return
+        return dict(outcome=Outcome.SKIPPED, errcode=None, reason=NO_TEMPLATE)
     received = datetime.fromisoformat(payload["_received_at"])
     if utcnow() - received > WINDOW:  # WeCom would answer 41050: save the call for adds that can still make it
         outcome, errcode, reason = Outcome.MISSED, None, EXPIRED
     else:
         outcome, errcode, reason = _send(payload, template, received + WINDOW)
     finished = utcnow()
-    latency = round((finished - received).total_seconds() * 1000)
-    _record(payload, channel, outcome, template_id=template.id, template_scope=scope, errcode=errcode,
-            reason=reason, sent_at=finished, latency_ms=latency)
+    return dict(outcome=outcome, template_id=template.id, template_scope=scope, errcode=errcode, reason=reason,
+                sent_at=finished, latency_ms=round((finished - received).total_seconds() * 1000))
+
+
+@on(CONTACT, ADDS[0], urgent=True)
+@on(CONTACT, ADDS[1], urgent=True)
+def welcome_now(payload: dict[str, Any]) -> None:
+    """Choose and send the welcome at once, and record it (one record per WelcomeCode)."""
+    if not payload.get("WelcomeCode"):
+        return
+    channel = channel_for(payload.get("State"))
+    values = _greet(payload, channel)
+    _record(payload, channel, values.pop("outcome"), **values)
+
+
+@on(CONTACT, CONSENT, urgent=True)
+def welcome_after_consent(payload: dict[str, Any]) -> None:
+    """The customer agreed to chat archiving: the welcome WeCom held back for it (41053) goes out with this
+    event's WelcomeCode, chosen as for the add (its state), and the add's record says how it went. A customer
+    already greeted, or never held back, gets nothing."""
+    held = db.session.scalar(select(WelcomeRecord).where(
+        WelcomeRecord.userid == payload.get("UserID", ""),
+        WelcomeRecord.external_userid == payload.get("ExternalUserID", ""),
+    ).order_by(WelcomeRecord.id.desc()).limit(1))
+    if not payload.get("WelcomeCode") or held is None or held.errcode != NEEDS_CONSENT:
+        return
+    for name, value in _greet(payload, channel_for(held.state or None)).items():
+        setattr(held, name, value)
 
 
 def _why_no_code(payload: dict[str, Any]) -> str:

@@ -61,7 +61,9 @@ def _welcome_code(company, userid: str, ext: str, data: dict, half_code: str | N
     a WeCom user (business partner, who gets a business card), the welcome already went out with the code of
     the add_half_external_contact before, or ``"welcome_code": false`` says the member has a welcome configured
     in the admin console or the two have chatted already. ``welcome_busy``: N makes the first N
-    send_welcome_msg calls with it answer 41096 (another app is delivering the welcome and gives up)."""
+    send_welcome_msg calls with it answer 41096 (another app is delivering the welcome and gives up);
+    ``"archive_consent": false``: the member's chats are archived and the customer has not agreed yet, so
+    send_welcome_msg answers 41053 (the code of msg_audit_approved works once they agree)."""
     if company.customers[ext]["type"] == 2 or not data.get("welcome_code", True):
         return None
     if half_code and (company.welcome_codes.get(half_code) or {}).get("used_at"):
@@ -71,7 +73,8 @@ def _welcome_code(company, userid: str, ext: str, data: dict, half_code: str | N
         raise ActionError("welcome_busy must be a non-negative integer")
     code = secrets.token_urlsafe(24)
     company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
-                                   "delivered_at": None, "used_at": None, "busy": busy}
+                                   "delivered_at": None, "used_at": None, "busy": busy,
+                                   "needs_consent": data.get("archive_consent", True) is False}
     return code
 
 

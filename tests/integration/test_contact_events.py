@@ -1,6 +1,6 @@
 """Customer events beyond add/edit/delete, from the emulator's simulated user actions through real callbacks:
 免验证添加 with its one-use WelcomeCode, no WelcomeCode for business partners, a failed handover, chat-archiving
-consent."""
+consent and the welcome held back for it (41053)."""
 import pytest
 from sqlalchemy import select
 
@@ -66,3 +66,18 @@ def test_chat_archiving_consent_is_recorded_once(wired, staff, operator):
     events = db.session.scalars(select(RelationEvent)).all()
     assert [(e.kind, e.userid, e.external_userid) for e in events] == [("msg_audit_approved", staff[0], ext)]
     assert "会话存档" in operator.get(f"/contacts/{ext}").get_data(as_text=True)
+    assert wired.control.call_count("externalcontact/send_welcome_msg") == 0  # no welcome was held back
+
+
+def test_a_welcome_held_back_for_archiving_consent_goes_out_once_they_agree(wired, staff, operator):
+    template("默认", "default", "欢迎光临")
+    added = deliver(wired, "add_customer", userid=staff[0], archive_consent=False)
+    ext = added["external_userid"]
+    assert records(ext) == [(Outcome.FAILED, "awaiting_consent", added["welcome_code"])]
+    assert "客户尚未同意会话存档" in operator.get("/welcome/").get_data(as_text=True)
+    approved = deliver(wired, "msg_audit_approved", userid=staff[0], external_userid=ext)
+    assert [(w["welcome_code"], w["errcode"]) for w in welcomes(wired)] == [
+        (added["welcome_code"], 41053), (approved["welcome_code"], 0)]
+    assert records(ext) == [(Outcome.SENT, "", added["welcome_code"])]  # the add's record, now sent
+    deliver(wired, "msg_audit_approved", userid=staff[0], external_userid=ext)  # agreeing again sends nothing
+    assert wired.control.call_count("externalcontact/send_welcome_msg") == 2
