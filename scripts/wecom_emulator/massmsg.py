@@ -62,12 +62,16 @@ def confirm(company, settings, msg: dict, userid: str, now: float, send: bool = 
     return True
 
 
-def confirm_all(emu, msgid: str) -> None:
-    """Every member confirms (used for the automatic confirmation after a delay)."""
+def confirm_all(emu, msgid: str, send: bool = False) -> None:
+    """Every member confirms (the automatic confirmation after auto_confirm_seconds): the tasks show 1 (已确认)
+    first, and the messages go out (2) after the same delay again; with no delay, both at once."""
+    delay = emu.settings.auto_confirm_seconds or 0
     with emu.company.lock:
         msg = emu.company.group_msgs.get(msgid)
         for userid in list(msg["tasks"]) if msg else []:
-            confirm(emu.company, emu.settings, msg, userid, time.time())
+            confirm(emu.company, emu.settings, msg, userid, time.time(), send or not delay)
+    if delay and not send:
+        emu.later(delay, confirm_all, emu, msgid, True)
 
 
 def add_audience(company, userids: list, per_user: int, prefix: str = "wmbulk", now: float | None = None) -> dict:
