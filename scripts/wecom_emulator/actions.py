@@ -1,4 +1,5 @@
 """User actions in the WeCom client, simulated for tests and demos; each change emits its callback event."""
+import copy
 import random
 import secrets
 import time
@@ -236,11 +237,11 @@ def _group(company, data: dict) -> dict:
     return group
 
 
-def _hold(emu, group: dict, now: float) -> None:
-    """groupchat/get goes on answering the details from before this change for group_detail_delay seconds."""
+def _hold(emu, old: dict, now: float) -> None:
+    """After a change: groupchat/get goes on answering ``old`` (a copy taken before) for group_detail_delay s."""
     delay = emu.settings.group_detail_delay
     if delay != 0:
-        emu.company.hold_group(group["chat_id"], None if delay is None else now + delay)
+        emu.company.hold_group(old, None if delay is None else now + delay)
 
 
 def group_create(emu, data: dict) -> dict:
@@ -269,7 +270,7 @@ def group_members(emu, data: dict, joining: bool) -> dict:
         raise ActionError("members is required")
     with company.lock:
         group = _group(company, data)
-        _hold(emu, group, now)
+        old = copy.deepcopy(group)
         present = {m["userid"] for m in group["member_list"]}
         if joining:
             scene = int(data.get("join_scene", 1))
@@ -283,6 +284,7 @@ def group_members(emu, data: dict, joining: bool) -> dict:
             group["member_list"] = [m for m in group["member_list"] if m["userid"] not in members]
         last = group["member_version"]
         set_member_version(group)
+        _hold(emu, old, now)
         company.dirty = True
         extra = {"update_detail": "add_member" if joining else "del_member", "members": list(members),
                  "last_version": last, "cur_version": group["member_version"]}
@@ -298,7 +300,7 @@ def group_rename(emu, data: dict) -> dict:
     (name,) = _need(data, "name")
     with emu.company.lock:
         group = _group(emu.company, data)
-        _hold(emu, group, time.time())
+        _hold(emu, copy.deepcopy(group), time.time())
         group["name"] = name
         emu.company.dirty = True
     return _chat_event(emu, data, group["chat_id"], "update", update_detail="change_name")

@@ -1,5 +1,4 @@
 """The in-memory company (directory, customers, tags, contact ways, groups, mass messages), its lock and JSON persistence."""
-import copy
 import json
 import os
 import threading
@@ -63,13 +62,12 @@ class Company:
             users.remove(userid)
 
     # -- customer groups --------------------------------------------------------------------
-    def hold_group(self, chat_id: str, until: float | None) -> None:
-        """Keep answering the group's present details (until ``until``, None: until released) while it changes:
-        WeCom processes some group changes asynchronously. A further change extends the hold, with the
-        details from before the first change (the harder case for a client)."""
-        held = self.held_groups.get(chat_id)
-        group = held["group"] if held else copy.deepcopy(self.groups[chat_id])
-        self.held_groups[chat_id] = {"group": group, "until": until}
+    def hold_group(self, old: dict, until: float | None) -> None:
+        """Keep answering ``old`` (the group's details from before a change) until ``until`` (None: until
+        released): WeCom processes some group changes asynchronously. A further change extends the hold and keeps
+        the details from before the first change (the harder case for a client)."""
+        held = self.held_groups.get(old["chat_id"])
+        self.held_groups[old["chat_id"]] = {"group": held["group"] if held else old, "until": until}
 
     def group_details(self, chat_id: str, now: float) -> dict | None:
         """The group as groupchat/get sees it at ``now``: its held old details while the hold lasts."""
