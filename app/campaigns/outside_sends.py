@@ -95,7 +95,7 @@ def _import_message(gw, msgid: str, chat_type: str) -> int:
     """The recipients who received one message, per sending member; rows written (new or not)."""
     rows = []
     for task in gw.iter_groupmsg_tasks(msgid):
-        if task.get("status") != sendrules.TASK_SENT:
+        if not sendrules.task_confirmed(task.get("status")):  # at 1 some recipients may have it already
             continue
         for result in gw.iter_groupmsg_send_results(msgid, task["userid"]):
             if result.get("status") == SENT:

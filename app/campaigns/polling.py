@@ -115,7 +115,8 @@ def poll_task(task_id: int, now: datetime, gw, timing: Timing) -> str:
     submitted_at, reminds, last_remind = task.submitted_at, task.remind_count, task.last_reminded_at
     db.session.rollback()
     mine = next((t for t in gw.iter_groupmsg_tasks(msgid) if t["userid"] == sender), None)
-    confirmed = mine is not None and mine.get("status") == sendrules.TASK_SENT
+    confirmed = mine is not None and sendrules.task_confirmed(mine.get("status"))
+    sent = confirmed and mine.get("status") == sendrules.TASK_SENT
     rows = list(gw.iter_groupmsg_send_results(msgid, sender)) if confirmed else []
     reminded = gave_up = False
     error = None
@@ -144,7 +145,7 @@ def poll_task(task_id: int, now: datetime, gw, timing: Timing) -> str:
             set_deliveries([task_id], DeliveryStatus.FAILED, "not_confirmed", now)
             task.status, task.next_poll_at = TaskStatus.FINISHED, None
             task.error = error or f"成员 {timing.confirm_within.total_seconds() / 3600:g} 小时内未确认，已取消该群发"
-        elif confirmed and (not open_rows or now >= task.confirmed_at + timing.confirm_within):
+        elif confirmed and ((sent and not open_rows) or now >= task.confirmed_at + timing.confirm_within):
             set_deliveries([task_id], DeliveryStatus.FAILED, "not_sent", now)  # never listed as sent
             task.status, task.next_poll_at = TaskStatus.FINISHED, None
         else:

@@ -17,7 +17,16 @@ CUSTOMER_FALLBACK = "您"
 
 # get_groupmsg_send_result status -> (delivery status, fail_reason)
 SEND_STATUS = {1: ("sent", None), 2: ("failed", "not_friend"), 3: ("failed", "over_quota")}
-TASK_SENT = 2  # get_groupmsg_task: 0 not sent, (legacy 1 confirmed), 2 sent
+# get_groupmsg_task status: 0 未发送, 1 已确认 (confirmed, sending under way), 2 已发送. Whether WeCom still
+# answers 1 is UNCONFIRMED (wecom-api.md §12): a member at 1 has confirmed all the same, so is never reminded
+# or cancelled, and the task is not over before 2.
+TASK_CONFIRMED = 1
+TASK_SENT = 2
+
+
+def task_confirmed(task_status) -> bool:
+    """Whether the member has confirmed the task (已确认 or 已发送)."""
+    return task_status in (TASK_CONFIRMED, TASK_SENT)
 
 
 def chunk_size(chat_type: str) -> int:

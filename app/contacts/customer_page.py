@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.contacts.contact_list import relations_of, staff_names, tag_names
-from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS
-from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation
+from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, TRANSFER_FAIL_LABELS
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation, RelationEvent
 from app.contacts.scope import Scope
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, Order
@@ -20,7 +20,7 @@ ORDER_LIMIT = 50
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str  # added, ended, joined, left, order
+    kind: str  # added, ended, joined, left, order, transfer_fail, msg_audit_approved
     text: str
 
 
@@ -36,8 +36,17 @@ class CustomerView:
     timeline: list[TimelineEntry]
 
 
-def _timeline(relations, names, groups, orders) -> list[TimelineEntry]:
-    entries = []
+def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
+    staff = names.get(event.userid, event.userid)
+    if event.kind == "transfer_fail":
+        reason = _(TRANSFER_FAIL_LABELS[event.detail]) if event.detail in TRANSFER_FAIL_LABELS else event.detail
+        return TimelineEntry(event.occurred_at, event.kind, _(
+            "转给 %(staff)s 接替失败：%(reason)s（客户仍由原员工跟进）", staff=staff, reason=reason))
+    return TimelineEntry(event.occurred_at, event.kind, _("同意了与 %(staff)s 的会话存档", staff=staff))
+
+
+def _timeline(relations, names, groups, orders, events) -> list[TimelineEntry]:
+    entries = [_event_entry(e, names) for e in events]
     for rel in relations:
         staff = names.get(rel.userid, rel.userid)
         if rel.added_at:
@@ -73,7 +82,8 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
     relations = relations_of([external_userid], scope)[external_userid]
     if not scope.everything and not relations:
         return None
-    names = staff_names(r.userid for r in relations)
+    events = db.session.scalars(select(RelationEvent).where(RelationEvent.external_userid == external_userid)).all()
+    names = staff_names([*(r.userid for r in relations), *(e.userid for e in events)])
     groups = db.session.execute(select(CustomerGroup, CustomerGroupMember).join(
         CustomerGroupMember, CustomerGroupMember.chat_id == CustomerGroup.chat_id).where(
         CustomerGroupMember.userid == external_userid).order_by(CustomerGroupMember.join_time.desc())).all()
@@ -81,4 +91,4 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
                                 .order_by(Order.paid_at.desc()).limit(ORDER_LIMIT)).all()
     rfm = db.session.get(CustomerRfmScore, external_userid)
     return CustomerView(customer, relations, names, tag_names(), groups, orders, rfm,
-                        _timeline(relations, names, groups, orders))
+                        _timeline(relations, names, groups, orders, events))

@@ -1,6 +1,7 @@
 """Callback handlers keeping the people current between syncs: re-read WeCom (or take what the welcome read)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -11,14 +12,17 @@ from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relat
 from app.contacts.directory import ensure_staff
 from app.contacts.groups import dismiss, fetch_group, save_groups
 from app.contacts.merge import from_epoch
-from app.contacts.models import CustomerGroup
-from app.core.db import utcnow
+from app.contacts.models import CustomerGroup, RelationEvent
+from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComNotFriend
 from app.wecom.handlers import on
+from app.wecom.inbox import Later
 
 CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
+# When to read a group again while WeCom has not processed an update yet (it says about 2 s): then give up.
+GROUP_REREADS = (timedelta(seconds=3), timedelta(seconds=10), timedelta(seconds=60))
 
 
 def _ensure_staff(userid: str) -> None:
@@ -74,13 +78,47 @@ def customer_deleted_staff(payload: dict[str, Any]) -> None:
     _ended(payload, ENDED_BY_CUSTOMER)
 
 
+def _relation_event(payload: dict[str, Any], detail: str = "") -> None:
+    """Keep the event for the customer's page, once per inbox event; the customer is fetched if unknown."""
+    _ensure_staff(payload.get("UserID", ""))
+    _refetch_customer(payload["ExternalUserID"])
+    db.session.execute(upsert_ignore(RelationEvent, dict(
+        inbox_id=payload["_inbox_id"], kind=payload["ChangeType"], userid=payload.get("UserID", ""),
+        external_userid=payload["ExternalUserID"], detail=detail,
+        occurred_at=from_epoch(payload.get("CreateTime")) or utcnow()), ["inbox_id"]))
+
+
+@on(CONTACT, "transfer_fail")
+def handover_failed(payload: dict[str, Any]) -> None:
+    """An on-job handover failed (customer_refused / customer_limit_exceed): the customer stays with the handover
+    member, so no relation changes; UserID is the takeover member."""
+    _relation_event(payload, str(payload.get("FailReason") or ""))
+
+
+@on(CONTACT, "msg_audit_approved")
+def archiving_approved(payload: dict[str, Any]) -> None:
+    """The customer agreed to chat archiving (会话存档) with the member: their consent, kept with its time."""
+    _relation_event(payload)
+
+
 @on(CHAT, "create")
 @on(CHAT, "update")
 @on(CHAT, "dismiss")
 def group_changed(payload: dict[str, Any]) -> None:
-    """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed."""
-    chat_id, now = payload["ChatId"], utcnow()
+    """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed.
+
+    WeCom processes group updates asynchronously ("可能需要等一段时间(例如2秒)", wecom-api.md §5): a member change
+    shows once member_version reaches the event's CurMemVer, else the group is read again later (inbox.Later);
+    another update (name, notice, owner) has no version to compare, so it is read only after the wait. After
+    the last re-read we keep what WeCom shows: the next event or the nightly reconcile corrects the rest."""
+    chat_id, now, attempt = payload["ChatId"], utcnow(), payload.get("_attempt", 0)
+    settling = payload.get("ChangeType") == "update" and attempt < len(GROUP_REREADS)
+    expected = payload.get("CurMemVer")
+    if settling and not expected and attempt == 0:
+        raise Later(GROUP_REREADS[0], "group details are processed asynchronously")
     detail = fetch_group(gateway(), chat_id)
+    if settling and expected and detail is not None and detail.get("member_version") != expected:
+        raise Later(GROUP_REREADS[attempt], f"member_version is not yet {expected}")
     if detail is None:
         dismiss(now, only=[chat_id])
         return

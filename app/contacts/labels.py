@@ -13,6 +13,7 @@ ADD_WAY_LABELS = {
 JOIN_SCENE_LABELS = {0: N_("未知"), 1: N_("成员直接邀请"), 2: N_("成员邀请链接"), 3: N_("扫描群二维码")}
 STAFF_STATUS_LABELS = {1: N_("已激活"), 2: N_("已禁用"), 4: N_("未激活"), 5: N_("已离职")}
 ENDED_BY_LABELS = {"customer": N_("客户删除了员工"), "staff": N_("员工删除了客户")}
+TRANSFER_FAIL_LABELS = {"customer_refused": N_("客户拒绝"), "customer_limit_exceed": N_("接替成员客户数已达上限")}
 
 
 def mask_mobile(mobile: str) -> str:

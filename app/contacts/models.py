@@ -97,6 +97,22 @@ class FollowRelation(db.Model):
     end_source: Mapped[str | None] = mapped_column(String(32))  # event Source, or "reconcile" when found by a sync
 
 
+class RelationEvent(db.Model):
+    """What WeCom told us about a relation that the relation itself does not keep: a failed handover
+    (transfer_fail: `userid` is the takeover member, `detail` the FailReason) or the customer agreeing to chat
+    archiving (msg_audit_approved); one row per inbox event."""
+
+    __tablename__ = "relation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(String(64), default="")
+    occurred_at: Mapped[datetime]
+
+
 class CorpTagGroup(db.Model):
     """A corp tag group as WeCom reports it."""
 

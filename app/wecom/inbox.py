@@ -53,6 +53,7 @@ CHANGE_LABELS = {
     "del_external_contact": N_("成员删除客户"),
     "del_follow_user": N_("客户删除成员"),
     "transfer_fail": N_("客户接替失败"),
+    "msg_audit_approved": N_("客户同意会话存档"),
     "create": N_("新建"),
     "update": N_("变更"),
     "dismiss": N_("解散"),
@@ -64,6 +65,16 @@ EVENT_LABELS = {
     "change_external_chat": N_("客户群"),
     "change_external_tag": N_("企业标签"),
 }
+
+
+class Later(Exception):
+    """Raised by a handler when WeCom is not ready yet (group details are processed asynchronously): the event
+    is handled again after `delay`, counted as an attempt; nothing the handlers wrote is kept, and it is not an
+    error. The handler bounds how often it asks (payload `_attempt`) before it settles for what it can read."""
+
+    def __init__(self, delay: timedelta, reason: str):
+        super().__init__(reason)
+        self.delay = delay
 
 
 class CallbackEvent(db.Model):
@@ -198,6 +209,13 @@ def handle(event: Row) -> str:
                 _set(event.id, status=status, attempts=event.attempts + 1, handled_at=utcnow(), claimed_until=None,
                      last_error=None)
         return status
+    except Later as later:  # not ready at WeCom yet: wait, without an error
+        log.info("callback event %s (%s/%s) handled again in %s: %s", event.id, event.event, event.change_type,
+                 later.delay, later)
+        with transaction():
+            _set(event.id, status=Status.PENDING, attempts=event.attempts if urgent else event.attempts + 1,
+                 claimed_until=None, last_error=None, available_at=utcnow() + later.delay)
+        return Status.PENDING
     except Exception as exc:  # a handler failed: nothing it wrote is kept; the event is retried
         log.warning("callback event %s (%s/%s) failed: %r", event.id, event.event, event.change_type, exc)
         # the welcome lane counted the attempt when it claimed the event

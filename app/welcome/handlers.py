@@ -17,6 +17,7 @@ from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
                               WelcomeCodeExpired)
 from app.wecom.handlers import on
+from app.wecom.inbox import CallbackEvent
 from app.core import content
 from app.welcome.choice import channel_for, template_for
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
@@ -25,6 +26,9 @@ log = logging.getLogger("scrm.welcome")
 CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
+NO_CODE_PARTNER, NO_CODE_HALF = "no_code_partner", "no_code_half_sent"
+AWAITING_CONSENT, NEEDS_CONSENT = "awaiting_consent", 41053  # the customer has not agreed to chat archiving yet
+CONSENT = "msg_audit_approved"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
 
@@ -88,36 +92,70 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
     except WelcomeCodeExpired as exc:
         return Outcome.MISSED, exc.errcode, ""
     except WeComError as exc:
+        if exc.errcode == NEEDS_CONSENT:  # sent after all when they agree (msg_audit_approved brings a new code)
+            return Outcome.FAILED, exc.errcode, AWAITING_CONSENT
         return Outcome.FAILED, exc.errcode, f"{exc.message} ({exc.errmsg})"[:256]
     except (content.ContentInvalid, NotConfigured) as exc:
         return Outcome.FAILED, None, str(exc)[:256]
     return Outcome.SENT, 0, ""
 
 
-@on(CONTACT, ADDS[0], urgent=True)
-@on(CONTACT, ADDS[1], urgent=True)
-def welcome_now(payload: dict[str, Any]) -> None:
-    """Choose and send the welcome at once, and record it (one record per WelcomeCode). The inbox commits
-    the claim before this runs: a second attempt at the same event never calls send_welcome_msg again."""
-    if not payload.get("WelcomeCode"):
-        return
-    channel = channel_for(payload.get("State"))
+def _greet(payload: dict[str, Any], channel) -> dict[str, Any]:
+    """Choose the welcome and send it with the event's WelcomeCode: the record's values (outcome and the rest).
+    The inbox commits the claim before this runs: a second attempt at the same event never calls WeCom again."""
     if payload.get("_attempt", 1) > 1:
-        _record(payload, channel, Outcome.SENDING, reason=INTERRUPTED)
-        return
+        return dict(outcome=Outcome.SENDING, errcode=None, reason=INTERRUPTED)
     template, scope = template_for(payload.get("UserID", ""), channel)
     if template is None:
-        _record(payload, channel, Outcome.SKIPPED, reason=NO_TEMPLATE)
-        return
+        return dict(outcome=Outcome.SKIPPED, errcode=None, reason=NO_TEMPLATE)
     received = datetime.fromisoformat(payload["_received_at"])
     if utcnow() - received > WINDOW:  # WeCom would answer 41050: save the call for adds that can still make it
         outcome, errcode, reason = Outcome.MISSED, None, EXPIRED
     else:
         outcome, errcode, reason = _send(payload, template, received + WINDOW)
     finished = utcnow()
-    latency = round((finished - received).total_seconds() * 1000)
-    _record(payload, channel, outcome, template_id=template.id, template_scope=scope, errcode=errcode,
-            reason=reason, sent_at=finished, latency_ms=latency)
+    return dict(outcome=outcome, template_id=template.id, template_scope=scope, errcode=errcode, reason=reason,
+                sent_at=finished, latency_ms=round((finished - received).total_seconds() * 1000))
+
+
+@on(CONTACT, ADDS[0], urgent=True)
+@on(CONTACT, ADDS[1], urgent=True)
+def welcome_now(payload: dict[str, Any]) -> None:
+    """Choose and send the welcome at once, and record it (one record per WelcomeCode)."""
+    if not payload.get("WelcomeCode"):
+        return
+    channel = channel_for(payload.get("State"))
+    values = _greet(payload, channel)
+    _record(payload, channel, values.pop("outcome"), **values)
+
+
+@on(CONTACT, CONSENT, urgent=True)
+def welcome_after_consent(payload: dict[str, Any]) -> None:
+    """The customer agreed to chat archiving: the welcome WeCom held back for it (41053) goes out with this
+    event's WelcomeCode, chosen as for the add (its state), and the add's record says how it went. A customer
+    already greeted, or never held back, gets nothing."""
+    held = db.session.scalar(select(WelcomeRecord).where(
+        WelcomeRecord.userid == payload.get("UserID", ""),
+        WelcomeRecord.external_userid == payload.get("ExternalUserID", ""),
+    ).order_by(WelcomeRecord.id.desc()).limit(1))
+    if not payload.get("WelcomeCode") or held is None or held.errcode != NEEDS_CONSENT:
+        return
+    for name, value in _greet(payload, channel_for(held.state or None)).items():
+        setattr(held, name, value)
+
+
+def _why_no_code(payload: dict[str, Any]) -> str:
+    """Why WeCom sent no WelcomeCode (wecom-api.md §5), as far as we can tell: a WeCom user (business partner, who
+    gets a business card), or the welcome already sent with the code of this pair's add_half_external_contact;
+    otherwise a welcome configured in WeCom's admin console or an earlier chat."""
+    userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
+    if db.session.scalar(select(Customer.type).where(Customer.external_userid == external_userid)) == 2:
+        return NO_CODE_PARTNER
+    greeted_half = db.session.scalar(select(WelcomeRecord.id).join(
+        CallbackEvent, CallbackEvent.id == WelcomeRecord.inbox_id).where(
+        WelcomeRecord.userid == userid, WelcomeRecord.external_userid == external_userid,
+        WelcomeRecord.outcome == Outcome.SENT, CallbackEvent.change_type == ADDS[1]).limit(1))
+    return NO_CODE_HALF if greeted_half is not None else NO_CODE
 
 
 @on(CONTACT, ADDS[0])
@@ -128,7 +166,7 @@ def after_add(payload: dict[str, Any]) -> None:
     userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
     channel = channel_for(payload.get("State"))
     if not payload.get("WelcomeCode"):
-        _record(payload, channel, Outcome.SKIPPED, reason=NO_CODE)
+        _record(payload, channel, Outcome.SKIPPED, reason=_why_no_code(payload))
     if channel is None or not channel.tag_ids:
         return
     try:

@@ -13,15 +13,19 @@ from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.welcome import messages, report
-from app.welcome.handlers import EXPIRED, INTERRUPTED, NO_CODE, NO_TEMPLATE
+from app.welcome.handlers import (AWAITING_CONSENT, EXPIRED, INTERRUPTED, NO_CODE, NO_CODE_HALF, NO_CODE_PARTNER,
+                                  NO_TEMPLATE)
 from app.welcome.models import OUTCOME_LABELS, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 bp = Blueprint("welcome", __name__, url_prefix="/welcome", template_folder="templates")
 REASON_LABELS = {
     NO_CODE: N_("没有 WelcomeCode：企业微信管理后台已为该员工配置欢迎语，或客户与员工聊过天"),
+    NO_CODE_PARTNER: N_("没有 WelcomeCode：对方是企业微信用户（合作伙伴），企业微信会向其发送名片"),
+    NO_CODE_HALF: N_("没有 WelcomeCode：欢迎语已随客户免验证添加时发送，不再重复发送"),
     NO_TEMPLATE: N_("没有适用的欢迎语（未设置默认欢迎语）"),
     INTERRUPTED: N_("发送过程中断，为避免重复发送未再重试"),
     EXPIRED: N_("排队超过 20 秒，企业微信已不再接受，未调用接口"),
+    AWAITING_CONSENT: N_("客户尚未同意会话存档（41053）：客户同意后自动补发"),
 }
 
 

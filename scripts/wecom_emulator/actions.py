@@ -1,4 +1,5 @@
 """User actions in the WeCom client, simulated for tests and demos; each change emits its callback event."""
+import copy
 import random
 import secrets
 import time
@@ -42,9 +43,58 @@ def _contact_event(emu, data, change_type, userid, ext, **extra) -> dict:
     return {"delivery_ids": _emit(emu, xml, summary, data)}
 
 
+def _new_customer(company, data: dict) -> str:
+    ext = "wm" + secrets.token_urlsafe(22)[:30]
+    name = data.get("name") or random.choice(SURNAMES)[0] + random.choice(GIVEN)[0]
+    customer = {"external_userid": ext, "type": int(data.get("customer_type", 1)), "gender": random.choice((0, 1, 2)),
+                "name": name, "avatar": f"http://wx.qlogo.cn/mmhead/{ext[2:14]}/0"}
+    if customer["type"] == 2:  # a WeCom user (business partner): their company, no unionid
+        customer.update(corp_name=data.get("corp_name") or "合作伙伴", position="",
+                        corp_full_name=data.get("corp_name") or "合作伙伴有限公司")
+    else:
+        customer["unionid"] = "o" + secrets.token_urlsafe(21)[:27]
+    company.customers[ext] = customer
+    return ext
+
+
+def _welcome_code(company, userid: str, ext: str, data: dict, half_code: str | None, now: float) -> str | None:
+    """A WelcomeCode, unless WeCom leaves it out (wecom-api.md §5 "When WelcomeCode is absent"): the contact is
+    a WeCom user (business partner, who gets a business card), the welcome already went out with the code of
+    the add_half_external_contact before, or ``"welcome_code": false`` says the member has a welcome configured
+    in the admin console or the two have chatted already. ``welcome_busy``: N makes the first N
+    send_welcome_msg calls with it answer 41096 (another app is delivering the welcome and gives up);
+    ``"archive_consent": false``: the member's chats are archived and the customer has not agreed yet, so
+    send_welcome_msg answers 41053 (the code of msg_audit_approved works once they agree)."""
+    if company.customers[ext]["type"] == 2 or not data.get("welcome_code", True):
+        return None
+    if half_code and (company.welcome_codes.get(half_code) or {}).get("used_at"):
+        return None
+    busy = data.get("welcome_busy", 0)
+    if not isinstance(busy, int) or isinstance(busy, bool) or busy < 0:
+        raise ActionError("welcome_busy must be a non-negative integer")
+    code = secrets.token_urlsafe(24)
+    company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
+                                   "delivered_at": None, "used_at": None, "busy": busy,
+                                   "needs_consent": data.get("archive_consent", True) is False}
+    return code
+
+
+def _code_delivered(company, code: str | None):
+    """on_first_attempt for an event carrying ``code``: the welcome window's latency is measured from there."""
+    def delivered(at):
+        with company.lock:
+            if code:
+                company.welcome_codes[code]["delivered_at"] = at
+    return delivered
+
+
 def add_customer(emu, data: dict) -> dict:
-    """A customer adds a member (new or existing customer, optionally via a contact way / state)."""
+    """A customer adds a member (new or existing customer, optionally via a contact way / state).
+
+    ``"half": true``: 免验证添加 (add_half_external_contact); a later add of the same pair completes it as
+    add_external_contact. ``"customer_type": 2`` makes a new customer a WeCom user (business partner)."""
     company, now = emu.company, time.time()
+    half = bool(data.get("half"))
     with company.lock:
         userid, state = data.get("userid"), data.get("state")
         if data.get("config_id"):
@@ -58,42 +108,62 @@ def add_customer(emu, data: dict) -> dict:
             state = way["state"] if state is None else state
         if userid not in company.follow_users:
             raise ActionError(f"{userid!r} is not a member with customer-contact permission")
+        if data.get("customer_type", 1) not in (1, 2):
+            raise ActionError("customer_type must be 1 (WeChat user) or 2 (WeCom user)")
         ext = data.get("external_userid")
         if ext and ext not in company.customers:
             raise ActionError(f"unknown external_userid {ext}")
-        if ext and company.relation(userid, ext) and not company.relation(userid, ext).get("one_way"):
+        existing = company.relation(userid, ext) if ext else None
+        completes = bool(existing and existing.get("half_code") is not None and not half)
+        if existing and not existing.get("one_way") and not completes:
             raise ActionError(f"{ext} is already a customer of {userid}")
-        if not ext:
-            ext = "wm" + secrets.token_urlsafe(22)[:30]
-            company.customers[ext] = {
-                "external_userid": ext, "type": 1, "gender": random.choice((0, 1, 2)),
-                "name": data.get("name") or random.choice(SURNAMES)[0] + random.choice(GIVEN)[0],
-                "avatar": f"http://wx.qlogo.cn/mmhead/{ext[2:14]}/0", "unionid": "o" + secrets.token_urlsafe(21)[:27]}
+        ext = ext or _new_customer(company, data)
+        if completes:
+            state = existing["state"] or None if state is None else state
         add_way = data.get("add_way", 1 if state or data.get("config_id") else 2)
+        code = _welcome_code(company, userid, ext, data, existing.get("half_code") if completes else None, now)
         company.add_relation(userid, ext, {
             "userid": userid, "remark": "", "description": "", "createtime": int(now), "tag_id": [],
             "remark_corp_name": "", "remark_mobiles": [], "oper_userid": ext, "add_way": add_way,
-            "state": state or "", "one_way": False})
-        code = None
-        if data.get("welcome_code", True):
-            code = secrets.token_urlsafe(24)
-            company.welcome_codes[code] = {"userid": userid, "external_userid": ext, "issued_at": now,
-                                           "delivered_at": None, "used_at": None}
+            "state": state or "", "one_way": False, **({"half_code": code or ""} if half else {})})
         company.dirty = True
 
-    def delivered(at):
-        with company.lock:
-            if code:
-                company.welcome_codes[code]["delivered_at"] = at
-
-    xml = events.contact_event(emu.settings.corp_id, int(now), "add_external_contact", userid, ext,
+    change = "add_half_external_contact" if half else "add_external_contact"
+    xml = events.contact_event(emu.settings.corp_id, int(now), change, userid, ext,
                                state=state or None, welcome_code=code)
-    summary = {"event": "change_external_contact", "change_type": "add_external_contact",
+    summary = {"event": "change_external_contact", "change_type": change,
                "userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
                "create_time": int(now)}
-    ids = _emit(emu, xml, summary, data, delivered)
+    ids = _emit(emu, xml, summary, data, _code_delivered(company, code))
     return {"userid": userid, "external_userid": ext, "state": state, "welcome_code": code,
             "delivery_ids": ids}
+
+
+def transfer_fail(emu, data: dict) -> dict:
+    """An on-job handover fails: the customer refused, or the takeover member has too many customers. The
+    customer stays with the handover member; the event's UserID is the takeover member (wecom-api.md §5, §11)."""
+    handover, takeover, ext, reason = _need(data, "handover_userid", "takeover_userid", "external_userid",
+                                            "fail_reason")
+    if reason not in ("customer_refused", "customer_limit_exceed"):
+        raise ActionError("fail_reason must be customer_refused or customer_limit_exceed")
+    with emu.company.lock:
+        _follow(emu.company, handover, ext)
+        if takeover not in emu.company.follow_users:
+            raise ActionError(f"{takeover!r} is not a member with customer-contact permission")
+    return _contact_event(emu, data, "transfer_fail", takeover, ext, fail_reason=reason)
+
+
+def msg_audit_approved(emu, data: dict) -> dict:
+    """The customer agrees to chat archiving (会话存档): the event carries a WelcomeCode usable like an add's."""
+    userid, ext = _need(data, "userid", "external_userid")
+    company, now = emu.company, time.time()
+    with company.lock:
+        _follow(company, userid, ext)
+        code = _welcome_code(company, userid, ext, data, None, now)
+    xml = events.contact_event(emu.settings.corp_id, int(now), "msg_audit_approved", userid, ext, welcome_code=code)
+    summary = {"event": "change_external_contact", "change_type": "msg_audit_approved", "userid": userid,
+               "external_userid": ext, "welcome_code": code, "create_time": int(now)}
+    return {"welcome_code": code, "delivery_ids": _emit(emu, xml, summary, data, _code_delivered(company, code))}
 
 
 def del_follow_user(emu, data: dict) -> dict:
@@ -167,6 +237,13 @@ def _group(company, data: dict) -> dict:
     return group
 
 
+def _hold(emu, old: dict, now: float) -> None:
+    """After a change: groupchat/get goes on answering ``old`` (a copy taken before) for group_detail_delay s."""
+    delay = emu.settings.group_detail_delay
+    if delay != 0:
+        emu.company.hold_group(old, None if delay is None else now + delay)
+
+
 def group_create(emu, data: dict) -> dict:
     (owner,) = _need(data, "owner")
     company, now = emu.company, int(time.time())
@@ -193,6 +270,7 @@ def group_members(emu, data: dict, joining: bool) -> dict:
         raise ActionError("members is required")
     with company.lock:
         group = _group(company, data)
+        old = copy.deepcopy(group)
         present = {m["userid"] for m in group["member_list"]}
         if joining:
             scene = int(data.get("join_scene", 1))
@@ -206,6 +284,7 @@ def group_members(emu, data: dict, joining: bool) -> dict:
             group["member_list"] = [m for m in group["member_list"] if m["userid"] not in members]
         last = group["member_version"]
         set_member_version(group)
+        _hold(emu, old, now)
         company.dirty = True
         extra = {"update_detail": "add_member" if joining else "del_member", "members": list(members),
                  "last_version": last, "cur_version": group["member_version"]}
@@ -216,9 +295,22 @@ def group_members(emu, data: dict, joining: bool) -> dict:
     return _chat_event(emu, data, group["chat_id"], "update", **extra)
 
 
-def group_dismiss(emu, data: dict) -> dict:
+def group_rename(emu, data: dict) -> dict:
+    """The owner renames the group: an update / change_name event (no member versions: they do not change)."""
+    (name,) = _need(data, "name")
     with emu.company.lock:
         group = _group(emu.company, data)
+        _hold(emu, copy.deepcopy(group), time.time())
+        group["name"] = name
+        emu.company.dirty = True
+    return _chat_event(emu, data, group["chat_id"], "update", update_detail="change_name")
+
+
+def group_dismiss(emu, data: dict) -> dict:
+    """Dismissed at once: groupchat/get answers 40050 right away (no old details are held)."""
+    with emu.company.lock:
+        group = _group(emu.company, data)
+        emu.company.release_groups(group["chat_id"])
         del emu.company.groups[group["chat_id"]]
         emu.company.dirty = True
     return _chat_event(emu, data, group["chat_id"], "dismiss")
@@ -273,16 +365,20 @@ def tag_change(emu, data: dict) -> dict:
 
 # -- mass messages ------------------------------------------------------------------------------
 def confirm_groupmsg(emu, data: dict) -> dict:
-    """Staff confirm a mass-send task in the client (one member, or all of them)."""
+    """Staff confirm a mass-send task in the client (one member, or all of them); ``"send": false`` stops at task
+    status 1 (confirmed, nothing sent yet) until a later confirm sends."""
     (msgid,) = _need(data, "msgid")
+    send = data.get("send", True)
+    if not isinstance(send, bool):
+        raise ActionError("send must be true or false")
     with emu.company.lock:
         msg = emu.company.group_msgs.get(msgid)
         if msg is None:
             raise ActionError(f"unknown msgid {msgid}")
         users = [data["userid"]] if data.get("userid") else list(msg["tasks"])
-        sent = [u for u in users if massmsg.confirm(emu.company, emu.settings, msg, u, time.time())]
-        return {"confirmed": sent, "cancelled": msg["cancelled"],
-                "results": {u: [dict(r) for r in msg["results"][u]] for u in sent}}
+        moved = [u for u in users if massmsg.confirm(emu.company, emu.settings, msg, u, time.time(), send)]
+        return {"confirmed": moved, "cancelled": msg["cancelled"],
+                "results": {u: [dict(r) for r in msg["results"][u]] for u in moved}}
 
 
 def member_send(emu, data: dict) -> dict:

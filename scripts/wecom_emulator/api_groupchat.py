@@ -38,7 +38,7 @@ def groupchat_list(call):
 @api("externalcontact/groupchat/get")
 def groupchat_get(call):
     chat_id = text(call.body, "chat_id", required=True, missing=40050)
-    group = call.company.groups.get(chat_id)
+    group = call.company.group_details(chat_id, call.now)  # old details for a while after a change
     if group is None:
         raise ApiError(40050, f"chat_id {chat_id}")
     need_name = integer(call.body, "need_name", 0) == 1

@@ -116,8 +116,8 @@ def get_groupmsg_task(call):
     msg = _msg(call)
     size = limit(call.body, 500, 1000)
     chunk, next_cursor = page(list(msg["tasks"].values()), call.body, "task:" + msg["msgid"], size)
-    # Task status 0 unsent / 2 sent; the legacy 1 (confirmed) is UNCONFIRMED on the current page
-    # and is never produced here, so a client must treat 2 as done.
+    # Task status 0 unsent / 1 confirmed / 2 sent. Whether the current page still has 1 is UNCONFIRMED; it is
+    # produced here (a confirm that does not send yet, see massmsg.confirm) as the harder reading for a client.
     return {"task_list": [_with_time(t) for t in chunk], "next_cursor": next_cursor}
 
 

@@ -21,6 +21,11 @@ def send_welcome_msg(call):
             raise ApiError(41050)
         if record["used_at"]:
             raise ApiError(41051)
+        if record.get("needs_consent"):  # the customer has not agreed to chat archiving (会话存档) yet
+            raise ApiError(41053, "external user has not agreed to the chat archiving notice")
+        if record.get("busy"):  # another app is delivering this welcome right now, and will give up
+            record["busy"] -= 1
+            raise ApiError(41096, "welcome msg is being distributed")
         validate(body)  # a content error leaves the code usable
         record["used_at"] = call.now
     except ApiError as err:

@@ -12,12 +12,16 @@ bp = Blueprint("emulator_control", __name__, url_prefix="/_emulator")
 
 SIMULATIONS = {
     "add_customer": actions.add_customer,
+    "add_half_customer": lambda emu, data: actions.add_customer(emu, {**data, "half": True}),
+    "transfer_fail": actions.transfer_fail,
+    "msg_audit_approved": actions.msg_audit_approved,
     "del_follow_user": actions.del_follow_user,
     "del_external_contact": actions.del_external_contact,
     "edit_external_contact": actions.edit_external_contact,
     "group_create": actions.group_create,
     "group_join": lambda emu, data: actions.group_members(emu, data, joining=True),
     "group_leave": lambda emu, data: actions.group_members(emu, data, joining=False),
+    "group_rename": actions.group_rename,
     "group_dismiss": actions.group_dismiss,
     "tag": actions.tag_change,
 }
@@ -84,6 +88,14 @@ def simulate(action):
     if action not in SIMULATIONS:
         return jsonify(error=f"unknown action {action}; one of {sorted(SIMULATIONS)}"), 404
     return jsonify(SIMULATIONS[action](emu(), body()))
+
+
+@bp.post("/groupchat/release")
+def release_groups():
+    """groupchat/get shows every held group change now (or only ``chat_id``'s)."""
+    c = emu().company
+    with c.lock:
+        return jsonify(released=c.release_groups(body().get("chat_id")))
 
 
 @bp.post("/groupmsg/confirm")

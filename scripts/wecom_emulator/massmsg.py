@@ -33,10 +33,20 @@ def _deliverable(company, msg: dict, userid: str, recipient: str) -> int:
     return 1
 
 
-def confirm(company, settings, msg: dict, userid: str, now: float) -> bool:
-    """The member confirms in the client: send to each recipient unless not a friend / over quota."""
+def confirm(company, settings, msg: dict, userid: str, now: float, send: bool = True) -> bool:
+    """The member confirms in the client (task status 1 已确认) and, when ``send``, the messages go out (status 2
+    已发送): each recipient is sent to unless not a friend / over quota. WeCom's page may list only 0 and 2
+    (wecom-api.md §12, UNCONFIRMED); a task seen at 1 is the harder reading for a client, so confirming without
+    ``send`` leaves it there until a later confirm sends. True when the task moved."""
     task = msg["tasks"].get(userid)
-    if task is None or task["status"] != 0 or msg["cancelled"]:
+    if task is None or task["status"] == 2 or msg["cancelled"]:  # cancel stops every send not yet made
+        return False
+    if task["status"] == 0:
+        task["status"] = 1
+        company.dirty = True
+        if not send:
+            return True
+    elif not send:
         return False
     task.update(status=2, send_time=int(now))
     for result in msg["results"][userid]:
@@ -49,16 +59,19 @@ def confirm(company, settings, msg: dict, userid: str, now: float) -> bool:
             received.append(int(now))
             result["send_time"] = int(now)
         result["status"] = status
-    company.dirty = True
     return True
 
 
-def confirm_all(emu, msgid: str) -> None:
-    """Every member confirms (used for the automatic confirmation after a delay)."""
+def confirm_all(emu, msgid: str, send: bool = False) -> None:
+    """Every member confirms (the automatic confirmation after auto_confirm_seconds): the tasks show 1 (已确认)
+    first, and the messages go out (2) after the same delay again; with no delay, both at once."""
+    delay = emu.settings.auto_confirm_seconds or 0
     with emu.company.lock:
         msg = emu.company.group_msgs.get(msgid)
         for userid in list(msg["tasks"]) if msg else []:
-            confirm(emu.company, emu.settings, msg, userid, time.time())
+            confirm(emu.company, emu.settings, msg, userid, time.time(), send or not delay)
+    if delay and not send:
+        emu.later(delay, confirm_all, emu, msgid, True)
 
 
 def add_audience(company, userids: list, per_user: int, prefix: str = "wmbulk", now: float | None = None) -> dict:

@@ -22,11 +22,14 @@ class Settings:
     duplicate_delivery: bool = False      # deliver every event twice, as WeCom retries sometimes do
     auto_confirm_seconds: float | None = None  # staff confirm mass-send tasks after this delay
     gettoken_block_threshold: int = 2000  # bad-credential gettokens per IP per hour before the 1-hour block (§1)
+    # groupchat/get answers a group's old details this long after a member change or rename (wecom-api.md §5:
+    # "可能需要等一段时间(例如2秒)"); None holds them until POST /_emulator/groupchat/release.
+    group_detail_delay: float | None = 2.0
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
-               "auto_confirm_seconds", "gettoken_block_threshold")
+               "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay")
 
     def __post_init__(self):
         self.validate()
@@ -38,6 +41,8 @@ class Settings:
             raise ValueError(f"receive_rule must be one of {RECEIVE_RULES}")
         if self.token_ttl <= 0 or self.welcome_window < 0 or self.callback_timeout <= 0:
             raise ValueError("token_ttl and callback_timeout must be > 0, welcome_window >= 0")
+        if self.group_detail_delay is not None and self.group_detail_delay < 0:
+            raise ValueError("group_detail_delay must be >= 0 seconds, or null (held until released)")
         if not 1 <= self.callback_attempts <= 10:
             raise ValueError("callback_attempts must be 1..10")
         if self.gettoken_block_threshold < 1:

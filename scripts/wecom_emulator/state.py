@@ -32,6 +32,7 @@ class Company:
         self.receives: dict[str, list] = {}        # external_userid / chat_id -> receive timestamps
         self.welcome_codes: dict[str, dict] = {}
         self.tokens: dict[str, float] = {}         # access_token -> expiry (epoch seconds)
+        self.held_groups: dict[str, dict] = {}     # chat_id -> {"group": old details, "until": epoch or None}
         self.logs = {kind: deque(maxlen=LOG_LIMIT) for kind in LOG_KINDS}
         self.call_counts: Counter = Counter()      # (api, errcode) -> calls
         self.reindex()
@@ -59,6 +60,29 @@ class Company:
         users = self.followers.get(external_userid, [])
         if userid in users:
             users.remove(userid)
+
+    # -- customer groups --------------------------------------------------------------------
+    def hold_group(self, old: dict, until: float | None) -> None:
+        """Keep answering ``old`` (the group's details from before a change) until ``until`` (None: until
+        released): WeCom processes some group changes asynchronously. A further change extends the hold and keeps
+        the details from before the first change (the harder case for a client)."""
+        held = self.held_groups.get(old["chat_id"])
+        self.held_groups[old["chat_id"]] = {"group": held["group"] if held else old, "until": until}
+
+    def group_details(self, chat_id: str, now: float) -> dict | None:
+        """The group as groupchat/get sees it at ``now``: its held old details while the hold lasts."""
+        held = self.held_groups.get(chat_id)
+        if held and (held["until"] is None or now < held["until"]):
+            return held["group"]
+        self.held_groups.pop(chat_id, None)
+        return self.groups.get(chat_id)
+
+    def release_groups(self, chat_id: str | None = None) -> list[str]:
+        """End the holds (of one group or all): groupchat/get shows the changes at once; the chat_ids released."""
+        released = [c for c in self.held_groups if chat_id in (None, c)]
+        for c in released:
+            del self.held_groups[c]
+        return released
 
     # -- tags -------------------------------------------------------------------------------
     def find_tag(self, tag_id: str) -> tuple[dict, dict] | None:

@@ -13,8 +13,8 @@
 
 Options are the fields of ``settings.Settings`` (callback_url, token_ttl, welcome_window,
 receive_rule, callback_timeout, callback_attempts, callback_retry_interval, duplicate_delivery,
-auto_confirm_seconds, gettoken_block_threshold, corp_id, secret, token, aes_key, agent_id); ``state_file``
-persists. ``emu.control.reset_secret()`` simulates the admin resetting the Secret in WeCom.
+auto_confirm_seconds, gettoken_block_threshold, group_detail_delay, corp_id, secret, token, aes_key, agent_id);
+``state_file`` persists. ``emu.control.reset_secret()`` simulates the admin resetting the Secret in WeCom.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
@@ -74,8 +74,9 @@ class ControlClient:
     def add_customer(self, **options) -> dict:
         return self.post("simulate/add_customer", **options)
 
-    def confirm(self, msgid: str, userid: str | None = None) -> dict:
-        return self.post("groupmsg/confirm", msgid=msgid, **({"userid": userid} if userid else {}))
+    def confirm(self, msgid: str, userid: str | None = None, send: bool = True) -> dict:
+        """Staff confirm (and, unless ``send`` is False, send: task status 2 rather than 1)."""
+        return self.post("groupmsg/confirm", msgid=msgid, send=send, **({"userid": userid} if userid else {}))
 
     def set_fault(self, spec: dict) -> dict:
         """Add a fault rule: {"api": path or "*", "error_rate", "errcodes", "fail_next", "fail_code", "latency_ms", "seed"}."""

@@ -9,8 +9,9 @@ from scripts.wecom_emulator.testing import RunningEmulator
 
 @pytest.fixture
 def emulator():
-    """A fresh emulator (seed "small") on a free port; see scripts/wecom_emulator/testing.py."""
-    with RunningEmulator(seed="small", callback_retry_interval=0.0) as emu:
+    """A fresh emulator (seed "small") on a free port; see scripts/wecom_emulator/testing.py. Group details are
+    current at once (group_detail_delay 0) unless a test sets the delay or holds them."""
+    with RunningEmulator(seed="small", callback_retry_interval=0.0, group_detail_delay=0.0) as emu:
         yield emu
 
 

@@ -93,3 +93,46 @@ def test_cancel_before_dispatch_sends_nothing(wired, wecom):
     assert wired.control.get("groupmsgs")["group_msgs"] == []
     assert set(deliveries(run_id).values()) == {("skipped", "cancelled")}
     assert run_status(run_id) == "cancelled"
+
+
+def test_a_member_whose_task_shows_confirmed_is_neither_reminded_nor_cancelled(wired, wecom):
+    """get_groupmsg_task status 1 (已确认, sending under way) counts as confirmed: no reminder, no give-up, and
+    the task is not over before WeCom reports 2 (已发送) with the results."""
+    [(sender, mine)] = staff_and_customers(wecom, 1)
+    run_id = make_run([(t, sender) for t in mine[:2]])
+    dispatch_all()
+    [task] = tasks(run_id)
+    assert wired.control.confirm(task.msgid, send=False)["confirmed"] == [sender]
+    assert {t["status"] for t in wecom.post("externalcontact/get_groupmsg_task", {"msgid": task.msgid})[1]
+            ["task_list"]} == {1}
+    start = task.submitted_at
+    for hours in range(1, 72):
+        poll(start + timedelta(hours=hours, minutes=1))
+    msg = groupmsg(wired, task.msgid)
+    assert msg["reminds"] == [] and not msg["cancelled"]
+    [task] = tasks(run_id)
+    assert task.status == "confirmed" and task.remind_count == 0 and task.confirmed_at is not None
+    assert set(deliveries(run_id).values()) == {("submitted", None)}
+
+    assert wired.control.confirm(task.msgid)["confirmed"] == [sender]  # the messages go out now
+    poll(start + timedelta(hours=72, minutes=30))
+    assert set(deliveries(run_id).values()) == {("sent", None)}
+    assert tasks(run_id)[0].status == "finished" and run_status(run_id) == "finished"
+
+
+def test_a_group_send_confirmed_but_not_yet_sent_is_not_given_up(wired, wecom):
+    """For group sends WeCom lists only sent chats: an empty result list at status 1 means "not yet", not "none"."""
+    [(sender, _)] = staff_and_customers(wecom, 1)
+    chats = [c["chat_id"] for c in wecom.post("externalcontact/groupchat/list",
+                                              {"limit": 1000, "owner_filter": {"userid_list": [sender]}})[1]
+             ["group_chat_list"]]
+    assert chats, "the small seed gives every member with customers a group"
+    run_id = make_run([(c, sender) for c in chats], chat_type="group")
+    dispatch_all()
+    [task] = tasks(run_id)
+    wired.control.confirm(task.msgid, send=False)
+    poll(later(minutes=2))
+    assert tasks(run_id)[0].status == "confirmed" and set(deliveries(run_id).values()) == {("submitted", None)}
+    wired.control.confirm(task.msgid)
+    poll(later(minutes=4))
+    assert set(deliveries(run_id).values()) == {("sent", None)} and tasks(run_id)[0].status == "finished"

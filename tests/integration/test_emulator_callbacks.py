@@ -131,6 +131,45 @@ def test_user_actions_emit_their_events(emulator, wecom, receiver):
     assert userid in {f["userid"] for f in wecom.get("externalcontact/get", external_userid=ext)[1]["follow_user"]}
 
 
+def test_half_add_partner_handover_failure_and_archiving_consent(emulator, wecom, receiver):
+    """wecom-api.md §5: add_half_external_contact (State, WelcomeCode), no WelcomeCode for a WeCom user or after
+    the half add's code was used, 41053 before chat-archiving consent, transfer_fail (UserID = takeover, FailReason),
+    msg_audit_approved (WelcomeCode)."""
+    userid, other = wecom.get("externalcontact/get_follow_user_list")[1]["follow_user"][:2]
+    half = emulator.control.post("simulate/add_half_customer", userid=userid, state="door-7")
+    ext, code = half["external_userid"], half["welcome_code"]
+    assert wecom.post("externalcontact/send_welcome_msg", {"welcome_code": code, "text": {"content": "欢迎"}})[1][
+        "errcode"] == 0
+    assert emulator.control.add_customer(userid=userid, external_userid=ext)["welcome_code"] is None
+    with_busy = emulator.control.add_customer(userid=userid, welcome_busy=2)["welcome_code"]
+    busy = {"welcome_code": with_busy, "text": {"content": "欢迎"}}
+    assert [wecom.post("externalcontact/send_welcome_msg", busy)[1]["errcode"] for _ in range(4)] == \
+        [41096, 41096, 0, 41051]
+    unconsented = {"welcome_code": emulator.control.add_customer(userid=userid, archive_consent=False)["welcome_code"],
+                   "text": {"content": "欢迎"}}
+    assert wecom.post("externalcontact/send_welcome_msg", unconsented)[1]["errcode"] == 41053
+    partner = emulator.control.add_customer(userid=userid, customer_type=2, corp_name="星河贸易")
+    assert partner["welcome_code"] is None
+    contact = wecom.get("externalcontact/get", external_userid=partner["external_userid"])[1]["external_contact"]
+    assert (contact["type"], contact["corp_name"]) == (2, "星河贸易")
+    emulator.control.post("simulate/transfer_fail", handover_userid=userid, takeover_userid=other,
+                          external_userid=ext, fail_reason="customer_limit_exceed")
+    consent = emulator.control.post("simulate/msg_audit_approved", userid=userid, external_userid=ext)
+    emulator.control.wait_deliveries(7)
+    events = [decrypted(emulator, r) for r in receiver.posts()]
+    by_change = {}
+    for event in events:
+        by_change.setdefault(event["ChangeType"], []).append(event)
+    assert [(e["State"], e["WelcomeCode"]) for e in by_change["add_half_external_contact"]] == [("door-7", code)]
+    assert [e.get("WelcomeCode") for e in by_change["add_external_contact"] if e["ExternalUserID"] == ext] == [None]
+    [failed] = by_change["transfer_fail"]
+    assert (failed["UserID"], failed["ExternalUserID"], failed["FailReason"]) == (other, ext, "customer_limit_exceed")
+    [approved] = by_change["msg_audit_approved"]
+    assert approved["WelcomeCode"] == consent["welcome_code"]
+    follow = wecom.get("externalcontact/get", external_userid=ext)[1]["follow_user"]
+    assert [f["userid"] for f in follow] == [userid]  # the failed handover left the customer where it was
+
+
 def test_welcome_code_once_and_within_window(emulator, wecom, receiver):
     userid = staff_and_way(wecom)
     emulator.control.config(welcome_window=1.0)

@@ -128,5 +128,10 @@ def test_auto_confirm_after_delay(emulator, wecom, sender):
     add = wecom.post("externalcontact/add_msg_template",
                      {"sender": userid, "external_userid": mine[:1], "text": {"content": "x"}})[1]
     assert results(wecom, add["msgid"], userid) == {mine[0]: 0}
-    time.sleep(0.6)
+    seen, deadline = set(), time.monotonic() + 30  # confirmed (task 1) after 0.2 s, sent (task 2) after 0.4 s
+    while 2 not in seen and time.monotonic() < deadline:
+        seen |= {t["status"] for t in wecom.post("externalcontact/get_groupmsg_task", {"msgid": add["msgid"]})[1]
+                 ["task_list"]}
+        time.sleep(0.01)
+    assert 2 in seen and seen <= {0, 1, 2}
     assert results(wecom, add["msgid"], userid) == {mine[0]: 1}

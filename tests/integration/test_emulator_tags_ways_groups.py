@@ -1,6 +1,8 @@
 """Corp tag rules, contact ways and customer groups as WeCom enforces them."""
 import pytest
 
+from scripts.wecom_emulator.testing import ControlError, RunningEmulator
+
 
 @pytest.fixture
 def staff(wecom):
@@ -126,3 +128,27 @@ def test_groupchat_list_limit_paging_owner_filter_and_get(wecom, staff):
     assert all("name" not in m for m in plain["member_list"])
     assert all(("invitor" in m) == (m["join_scene"] != 3) for m in plain["member_list"] if m["type"] == 2)
     assert wecom.post("externalcontact/groupchat/get", {"chat_id": "wrnope"})[1]["errcode"] == 40050
+
+
+def test_group_details_stay_old_for_a_while_after_a_change(emulator, wecom, staff):
+    """wecom-api.md §5: some group info is processed asynchronously; groupchat/get shows the old details (members,
+    member_version, name) until the hold ends (here: until released), while the event already went out."""
+    assert RunningEmulator().settings.group_detail_delay == 2.0  # WeCom's "例如2秒" unless a test says otherwise
+    with pytest.raises(ControlError):
+        emulator.control.config(group_detail_delay=-1)
+    emulator.control.config(group_detail_delay=None)
+    chat_id = wecom.post("externalcontact/groupchat/list", {"limit": 1, "owner_filter": {"userid_list": [staff[0]]}}
+                         )[1]["group_chat_list"][0]["chat_id"]
+
+    def details():
+        return wecom.post("externalcontact/groupchat/get", {"chat_id": chat_id})[1]["group_chat"]
+
+    old = details()
+    newcomer = emulator.control.add_customer(userid=staff[0], welcome_code=False)["external_userid"]
+    emulator.control.post("simulate/group_join", chat_id=chat_id, members=[newcomer])
+    emulator.control.post("simulate/group_rename", chat_id=chat_id, name="新名字")
+    assert details() == old  # both changes held, with the details from before the first
+    assert emulator.control.post("groupchat/release")["released"] == [chat_id]
+    new = details()
+    assert newcomer in {m["userid"] for m in new["member_list"]} and new["name"] == "新名字"
+    assert new["member_version"] != old["member_version"]

@@ -1,7 +1,7 @@
 """Customer, group and tag changes made in WeCom reach the console through callbacks, the inbox and the handlers."""
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.contacts.models import CorpTag, Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff
 from app.extensions import db
@@ -114,6 +114,93 @@ def test_group_changes_refetch_the_group(wired):
     created = deliver(wired, "group_create", owner=group.owner, name="新品体验群", members=[newcomer])
     new_group = db.session.scalar(select(CustomerGroup).where(CustomerGroup.chat_id == created["chat_id"]))
     assert new_group.name == "新品体验群"
+
+
+def _group_with_newcomer():
+    """A synced group and one of its owner's customers who is not in it."""
+    full_sync()
+    group = db.session.scalars(select(CustomerGroup).order_by(CustomerGroup.id)).first()
+    present = set(db.session.scalars(select(CustomerGroupMember.userid).where(
+        CustomerGroupMember.chat_id == group.chat_id)))
+    newcomer = next(e for e in db.session.scalars(select(FollowRelation.external_userid).where(
+        FollowRelation.userid == group.owner)) if e not in present)
+    return group, newcomer
+
+
+def arrive(emulator, action: str, **data) -> dict:
+    """The user acts in WeCom; the callback reaches the inbox and the worker does what is due now."""
+    before = len(emulator.control.deliveries())
+    result = emulator.control.post(f"simulate/{action}", **data)
+    emulator.control.wait_deliveries(before + len(result["delivery_ids"]))
+    while inbox.work_once():
+        pass
+    return result
+
+
+def time_passes() -> None:
+    """The inbox's clock moves past every event's wait; the worker then does what is due."""
+    db.session.execute(update(inbox.CallbackEvent).where(inbox.CallbackEvent.status == inbox.Status.PENDING)
+                       .values(available_at=datetime.now(timezone.utc)))
+    db.session.commit()
+    while inbox.work_once():
+        pass
+
+
+def members(chat_id: str) -> set[str]:
+    db.session.expire_all()
+    return set(db.session.scalars(select(CustomerGroupMember.userid).where(
+        CustomerGroupMember.chat_id == chat_id, CustomerGroupMember.left_at.is_(None))))
+
+
+def group_reads(emulator) -> int:
+    return emulator.control.call_count("externalcontact/groupchat/get")
+
+
+def event_status() -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(inbox.CallbackEvent.status).order_by(inbox.CallbackEvent.id)))
+
+
+def test_a_join_whose_details_arrive_late_ends_with_the_right_members(wired):
+    group, newcomer = _group_with_newcomer()
+    before, reads = members(group.chat_id), group_reads(wired)
+    wired.control.config(group_detail_delay=None)  # WeCom shows the old details until the test releases them
+    arrive(wired, "group_join", chat_id=group.chat_id, members=[newcomer])
+    assert members(group.chat_id) == before and event_status() == [inbox.Status.PENDING]  # read again later
+    time_passes()  # still the old details: a second wait
+    assert members(group.chat_id) == before and event_status() == [inbox.Status.PENDING]
+    wired.control.post("groupchat/release", chat_id=group.chat_id)
+    time_passes()
+    assert members(group.chat_id) == before | {newcomer} and event_status() == [inbox.Status.DONE]
+    assert group_reads(wired) - reads == 3
+
+
+def test_details_that_never_arrive_are_read_a_bounded_number_of_times(wired):
+    group, newcomer = _group_with_newcomer()
+    before, reads = members(group.chat_id), group_reads(wired)
+    wired.control.config(group_detail_delay=None)
+    arrive(wired, "group_join", chat_id=group.chat_id, members=[newcomer])
+    for _ in range(10):
+        time_passes()
+    assert event_status() == [inbox.Status.DONE]  # settled for what WeCom showed: not an error, not dead
+    assert group_reads(wired) - reads == 4
+    assert members(group.chat_id) == before  # the nightly reconcile (or the next event) brings the rest
+    wired.control.post("groupchat/release")
+    full_sync()
+    assert members(group.chat_id) == before | {newcomer}
+
+
+def test_a_rename_is_read_after_wecoms_wait(wired):
+    group, _ = _group_with_newcomer()
+    reads = group_reads(wired)
+    wired.control.config(group_detail_delay=None)
+    arrive(wired, "group_rename", chat_id=group.chat_id, name="双十二福利群")
+    assert group_reads(wired) == reads  # nothing to compare: no early read
+    wired.control.post("groupchat/release")
+    time_passes()
+    db.session.expire_all()
+    assert db.session.get(CustomerGroup, group.id).name == "双十二福利群"
+    assert event_status() == [inbox.Status.DONE]
 
 
 def test_tag_changes_in_wecom_reach_the_console(wired):

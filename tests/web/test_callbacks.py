@@ -144,8 +144,8 @@ def test_failing_handler_retries_then_dead_letters_and_can_be_replayed(client, c
 
 
 def test_event_without_handler_is_kept_as_ignored(client, configured):
-    _post(client, events.contact_event(CORP, 1700000000, "transfer_fail", "lisi", "wmEXT9",
-                                       fail_reason="customer_refused"))
+    _post(client, events.event_xml(CORP, "change_contact", 1700000000,
+                                   [("ChangeType", "update_user"), ("UserID", "lisi")]))
     inbox.work_once()
     assert db.session.scalar(select(CallbackEvent.status)) == Status.IGNORED
 
