@@ -45,11 +45,23 @@ def wecom_calls(emu: RunningEmulator) -> Counter:
 def timed_sync(emu: RunningEmulator) -> tuple[float, dict, Counter]:
     before = wecom_calls(emu)
     started = time.monotonic()
-    run = sync.execute(sync.begin("bench").id)
+    steps: list[tuple[str, float]] = []  # (the stage the run stands at, seconds since the start) after each step
+    run = sync.execute(sync.begin("bench").id, lambda r: steps.append((r.stage, time.monotonic() - started)))
     elapsed = time.monotonic() - started
     if run.status != sync.SUCCEEDED:
         raise SystemExit(f"sync failed: {'; '.join(e['message'] for e in run.errors)}")
+    print("  stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stage_times(steps).items()))
     return elapsed, run.counts, wecom_calls(emu) - before
+
+
+def stage_times(steps: list[tuple[str, float]]) -> dict[str, float]:
+    """Seconds each stage took, from the stage the run stood at after each step (the first stage is done when the
+    run first stands at another)."""
+    times, current, began = {}, "directory", 0.0
+    for stage, at in steps:
+        if stage != current:
+            times[current], current, began = at - began, stage, at
+    return times
 
 
 def describe_calls(calls: Counter, customers: int) -> str:
