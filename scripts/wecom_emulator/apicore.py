@@ -19,7 +19,7 @@ MESSAGES = {
     41045: "contact way count exceeds limit", 41049: "missing welcome_code", 41050: "invalid welcome_code, expired or not found",
     41051: "externaluser has started chatting", 42001: "access_token expired",
     44004: "empty content", 45002: "content size out of limit", 45009: "api freq out of limit",
-    45033: "api concurrent out of limit", 47001: "data format error",
+    45033: "api concurrent out of limit", 47001: "data format error", 48001: "api unauthorized",
     41054: "user not activated", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 600018: "invalid start endtime",
 }
 
@@ -114,17 +114,21 @@ def check_token(company, token: str | None, now: float) -> None:
 
 
 def dispatch(emu, path: str) -> Response:
-    """Run one /cgi-bin call: faults, token, method, body, handler; log it; answer WeCom-style."""
+    """Run one /cgi-bin call: faults, token, frequency limits, method, body, handler; log it; answer WeCom-style."""
     started = time.monotonic()
     route = ROUTES.get(path)
-    if route is None:  # emulator-specific: an unknown path is a client bug, make it loud
-        return json_response({"errcode": 404, "errmsg": f"unknown api {path}"}, status=404)
     try:
+        if route is None:
+            # As every WeCom error: HTTP 200 with an errcode (wechatpy turns a non-2xx status into errcode None).
+            # UNCONFIRMED which code WeCom gives an unknown path; 48001 "api unauthorized" is the documented code
+            # for an API the caller may not use, and maps to no retryable or token error in any client.
+            raise ApiError(48001, f"unknown api {path}")
         emu.faults.before_call(path)
         now = time.time()
         with emu.company.lock:
             if route.token:
                 check_token(emu.company, request.args.get("access_token"), now)
+            emu.rate_limits.check(path)
             if request.method != route.method:
                 raise ApiError(40058, f"{path} must be called with {route.method}")
             body = parse_body() if request.method == "POST" else {}
@@ -133,7 +137,8 @@ def dispatch(emu, path: str) -> Response:
                 emu.company.dirty = True
         answer = {"errcode": 0, "errmsg": "ok", **result}
     except ApiError as err:
-        answer = {**err.body(), **{k: v for k, v in route.empty.items() if k not in err.extra}}
+        empty = route.empty if route else {}
+        answer = {**err.body(), **{k: v for k, v in empty.items() if k not in err.extra}}
     emu.record_call(path, request.method, answer["errcode"], time.monotonic() - started)
     return json_response(answer)
 

@@ -21,11 +21,14 @@ class Settings:
     callback_retry_interval: float = 1.0  # pause between attempts after a quick non-200 answer
     duplicate_delivery: bool = False      # deliver every event twice, as WeCom retries sometimes do
     auto_confirm_seconds: float | None = None  # staff confirm mass-send tasks after this delay
+    rate_limits: bool = True              # enforce WeCom's per-API frequency limits (45009), see ratelimits.py
+    rate_per_minute: int = 10_000         # calls of one API per corp in any minute ...
+    rate_per_hour: int = 150_000          # ... and in any hour
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
-               "auto_confirm_seconds")
+               "auto_confirm_seconds", "rate_limits", "rate_per_minute", "rate_per_hour")
 
     def __post_init__(self):
         self.validate()
@@ -39,6 +42,8 @@ class Settings:
             raise ValueError("token_ttl and callback_timeout must be > 0, welcome_window >= 0")
         if not 1 <= self.callback_attempts <= 10:
             raise ValueError("callback_attempts must be 1..10")
+        if self.rate_per_minute < 1 or self.rate_per_hour < 1:
+            raise ValueError("rate_per_minute and rate_per_hour must be >= 1 (turn limits off with rate_limits)")
 
     def update(self, changes: dict) -> None:
         """Apply runtime changes all-or-nothing; unknown or fixed fields raise ValueError."""

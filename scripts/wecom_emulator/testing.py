@@ -13,7 +13,8 @@
 
 Options are the fields of ``settings.Settings`` (callback_url, token_ttl, welcome_window,
 receive_rule, callback_timeout, callback_attempts, callback_retry_interval, duplicate_delivery,
-auto_confirm_seconds, corp_id, secret, token, aes_key, agent_id); ``state_file`` persists.
+auto_confirm_seconds, rate_limits, rate_per_minute, rate_per_hour, corp_id, secret, token, aes_key, agent_id);
+``state_file`` persists. ``emu.control.advance_clock(s)`` moves the frequency-limit windows forward.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
@@ -85,6 +86,10 @@ class ControlClient:
 
     def clear_faults(self) -> dict:
         return self.delete("faults")
+
+    def advance_clock(self, seconds: float) -> dict:
+        """Move the emulator's clock (its frequency-limit windows) forward: no real waiting for a block to end."""
+        return self.post("clock", advance=seconds)
 
     def invalidate_tokens(self) -> dict:
         return self.post("tokens/invalidate")
