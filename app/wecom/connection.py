@@ -13,7 +13,7 @@ from app.core import settings
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.wecom.gateway import CallbackCipher, WeComGateway
-from app.wecom.ratelimit import build_rate_limiter
+from app.wecom.ratelimit import Budget, build_rate_limiter
 
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
 T = TypeVar("T")
@@ -75,9 +75,19 @@ def _build_gateway(inputs: tuple) -> WeComGateway:
     return WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url))
 
 
-def gateway() -> WeComGateway:
-    """The gateway for the configured corp (raises NotConfigured when credentials are missing)."""
-    return _cache.get("gateway", _gateway_inputs, _build_gateway)
+def gateway(bulk: bool = False) -> WeComGateway:
+    """The gateway for the configured corp (raises NotConfigured when credentials are missing); `bulk=True` for
+    bulk work, which leaves part of each API's budget to interactive and event-driven calls."""
+    gw = _cache.get("gateway", _gateway_inputs, _build_gateway)
+    return gw.bulk() if bulk else gw
+
+
+def bulk_budget(api: str) -> Budget | None:
+    """Calls of `api` bulk work may still make this minute and this hour; None when WeCom is not configured."""
+    try:
+        return gateway().budget(api)
+    except NotConfigured:
+        return None
 
 
 def callback_cipher() -> CallbackCipher:

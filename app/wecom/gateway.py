@@ -1,6 +1,7 @@
 """The only door to WeCom: wechatpy with token cache, rate limit, bounded retries, logging, errors; callback crypto."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -16,9 +17,9 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 
 from app.wecom.errors import (
     RETRYABLE_ERRCODES, TOKEN_ERRCODES, CallbackDecryptError, CallbackSignatureError, TooManyRecipients,
-    WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComTimeout, error_for,
+    WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComRateLimited, WeComTimeout, error_for,
 )
-from app.wecom.ratelimit import default_rate_limiter
+from app.wecom.ratelimit import Budget, default_rate_limiter
 
 log = logging.getLogger("scrm.wecom")
 
@@ -122,9 +123,12 @@ def iterate_pages(page: Callable[..., tuple[list, str]], **kwargs) -> Iterator:
 class WeComGateway:
     """Typed methods for the WeCom APIs the product uses; every one goes through `_call`.
 
-    `timeout` is (connect, read) seconds. Errcodes -1/45009/45033 and network errors are retried up to
+    `timeout` is (connect, read) seconds. Errcodes -1/45033 and network errors are retried up to
     `max_attempts` calls in all, waiting `retry_base_delay * 2**n` (capped, with jitter). A rejected token
     (40001/40014/42001) is refreshed once. Calls that create something are not retried after a read timeout.
+    Every call first takes one from the rate limiter's budget of its API (see app/wecom/ratelimit.py); 45009 is not
+    retried: it raises WeComRateLimited with `retry_after`, and the limiter refuses the API until WeCom's block
+    ends. `bulk()` is the same gateway for bulk work, which may use only part of each window's budget.
     """
 
     def __init__(self, corp_id: str, secret: str, api_base: str = DEFAULT_API_BASE, timeout=(3.05, 10.0),
@@ -141,6 +145,19 @@ class WeComGateway:
         self._base_delay = retry_base_delay
         self._max_delay = retry_max_delay
         self._observers = list(observers)
+        self._bulk = False
+
+    def bulk(self) -> WeComGateway:
+        """This gateway for bulk work (nightly write-back, rule tags, bulk tagging): its calls may use only the bulk
+        share of each window, so interactive and event-driven calls of the same API always find budget left;
+        when the share is used up a call raises RateBudgetExhausted instead of waiting long."""
+        twin = copy.copy(self)
+        twin._bulk = True
+        return twin
+
+    def budget(self, api: str, bulk: bool = True) -> Budget:
+        """Calls of `api` still allowed now in this minute and this hour (the bulk share by default)."""
+        return self._limiter.remaining(f"{self.corp_id}:{api}", bulk=bulk)
 
     def add_observer(self, observer: Observer) -> None:
         """Call `observer(api, errcode, ms)` after every HTTP call to WeCom (errcode None: no WeCom answer)."""
@@ -157,11 +174,11 @@ class WeComGateway:
 
     def _call(self, api: str, invoke: Callable[[], Any], *, idempotent: bool = True, with_token: bool = True):
         """Run one API call: rate limit, token, retries with backoff, one token refresh, logging, our errors."""
-        attempt, refreshed = 0, False
+        attempt, refreshed, key = 0, False, f"{self.corp_id}:{api}"
         while True:
             attempt += 1
             token = self._token() if with_token else None
-            self._limiter.acquire(f"{self.corp_id}:{api}")
+            self._limiter.acquire(key, bulk=self._bulk)  # RateBudgetExhausted when the wait would be long
             started = time.monotonic()
             try:
                 result = invoke()
@@ -171,6 +188,8 @@ class WeComGateway:
                     _TOKENS.invalidate(self._token_key, token)
                     refreshed, attempt = True, attempt - 1  # the refresh does not use up a retry
                     continue
+                if exc.errcode == 45009:  # blocked for the window: no retry, and no call of it here until it ends
+                    raise WeComRateLimited(45009, str(exc.errmsg), api, retry_after=self._limiter.blocked(key)) from None
                 error, transient = self._client_error(exc, api)
             except requests.RequestException as exc:
                 self._record(api, None, started)
