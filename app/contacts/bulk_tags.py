@@ -82,7 +82,7 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
     with transaction():
         for rel in succeeded:
             rel.tag_ids = sorted((set(rel.tag_ids or []) | set(add)) - set(remove))
-        record("contacts.tags_marked", target=",".join(external_userids[:20]),
+        record("contacts.tags_marked", target=",".join(external_userids[:5]),  # audit target: 256 chars
                details={"add": add, "remove": remove, "customers": len(external_userids),
                         "ok": sum(r.ok for r in results.values()),
                         "failed": [r.external_userid for r in results.values() if not r.ok][:100]})

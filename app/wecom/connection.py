@@ -1,7 +1,6 @@
 """The company's WeCom connection built from the settings: the gateway and the callback cipher, cached per process."""
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from typing import Callable, TypeVar
@@ -59,20 +58,25 @@ def _credentials(*keys: str) -> tuple[str, ...]:
     return values
 
 
-@functools.cache
-def _rate_limiter(redis_url: str | None):
-    """One limiter per process (shared through Redis across processes when REDIS_URL is set)."""
-    return build_rate_limiter(redis_url)
+def _rate_limiter():
+    """The app's budget of WeCom calls, one per process (shared through Redis across processes when REDIS_URL is
+    set), built from the config the first time it is needed."""
+    limiter = current_app.extensions.get("wecom_rate_limiter")
+    if limiter is None:
+        config = current_app.config
+        built = build_rate_limiter(config.get("REDIS_URL"), per_minute=config["WECOM_RATE_PER_MINUTE"],
+                                   per_hour=config["WECOM_RATE_PER_HOUR"], bulk_share=config["WECOM_BULK_SHARE"])
+        limiter = current_app.extensions.setdefault("wecom_rate_limiter", built)  # a racing thread's stays
+    return limiter
 
 
 def _gateway_inputs() -> tuple:
-    return (*_credentials("wecom.corp_id", "wecom.secret"), current_app.config["WECOM_API_BASE"],
-            current_app.config.get("REDIS_URL"))
+    return (*_credentials("wecom.corp_id", "wecom.secret"), current_app.config["WECOM_API_BASE"], _rate_limiter())
 
 
 def _build_gateway(inputs: tuple) -> WeComGateway:
-    corp_id, secret, api_base, redis_url = inputs
-    return WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url))
+    corp_id, secret, api_base, limiter = inputs
+    return WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=limiter)
 
 
 def gateway(bulk: bool = False) -> WeComGateway:

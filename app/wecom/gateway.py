@@ -189,7 +189,8 @@ class WeComGateway:
                     refreshed, attempt = True, attempt - 1  # the refresh does not use up a retry
                     continue
                 if exc.errcode == 45009:  # blocked for the window: no retry, and no call of it here until it ends
-                    raise WeComRateLimited(45009, str(exc.errmsg), api, retry_after=self._limiter.blocked(key)) from None
+                    rest = self._limiter.blocked(key)
+                    raise WeComRateLimited(45009, str(exc.errmsg), api, retry_after=rest) from None
                 error, transient = self._client_error(exc, api)
             except requests.RequestException as exc:
                 self._record(api, None, started)

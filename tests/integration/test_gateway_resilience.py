@@ -18,8 +18,8 @@ def calls(emulator, api):
 
 
 def make_gateway(emulator, **options):
-    options = {"timeout": (1, 2), "rate_limiter": WindowLimiter(per_minute=600_000, per_hour=10_000_000), "max_attempts": 3,
-               "retry_base_delay": 0.001, **options}
+    options = {"timeout": (1, 2), "rate_limiter": WindowLimiter(per_minute=600_000, per_hour=10_000_000),
+               "max_attempts": 3, "retry_base_delay": 0.001, **options}
     return WeComGateway(emulator.corp_id, emulator.secret, api_base=emulator.api_base, **options)
 
 
