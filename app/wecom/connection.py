@@ -14,6 +14,7 @@ from app.core.permissions import N_
 from app.wecom.gateway import CallbackCipher, WeComGateway
 from app.wecom.ratelimit import Budget, build_rate_limiter
 
+MARK_TAG = "externalcontact/mark_tag"
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
 T = TypeVar("T")
 
@@ -86,10 +87,11 @@ def gateway(bulk: bool = False) -> WeComGateway:
     return gw.bulk() if bulk else gw
 
 
-def bulk_budget(api: str) -> Budget | None:
-    """Calls of `api` bulk work may still make this minute and this hour; None when WeCom is not configured."""
+def mark_tag_budget() -> Budget | None:
+    """mark_tag calls bulk work may still make this minute and this hour (shown where an operator starts bulk
+    tagging); None when WeCom is not configured."""
     try:
-        return gateway().budget(api)
+        return gateway().budget(MARK_TAG)
     except NotConfigured:
         return None
 

@@ -31,14 +31,14 @@ def test_bulk_tagging_stops_at_its_share_and_a_new_customer_still_gets_channel_t
         sync_corp_tags(connection.gateway(), utcnow())
     tags = [t["id"] for g in connection.gateway().get_corp_tag_list() for t in g["tag"]]
     bulk_tag, channel_tag = tags[0], tags[1]
-    assert connection.bulk_budget(MARK) == (25, 25)
+    assert connection.mark_tag_budget() == (25, 25)
 
     customers = db.session.scalars(select(Customer.external_userid).order_by(Customer.id).limit(40)).all()
     results = bulk_tags.mark_tags(list(customers), [bulk_tag], [], Scope())
     assert wecom_marks(wired) == 25  # the bulk share of the hour, then nothing more was sent
     refused = [r for r in results if not r.ok]
     assert refused and all("本小时" in e for r in refused for e in r.errors)
-    assert connection.bulk_budget(MARK) == (0, 0)
+    assert connection.mark_tag_budget() == (0, 0)
 
     messages.save(None, messages.TemplateInput(name="默认", scope="default", text="欢迎"))
     staff = sorted(connection.gateway().get_follow_user_list())[:1]
@@ -55,3 +55,15 @@ def test_bulk_tagging_stops_at_its_share_and_a_new_customer_still_gets_channel_t
 
 def wecom_marks(emu) -> int:
     return emu.control.call_count(MARK, 0)
+
+
+def test_where_bulk_tagging_starts_the_remaining_budget_is_shown(client, signed_in_as, synced):
+    signed_in_as("admin")
+    line = "批量打标签剩余额度（mark_tag）：本分钟约 25 次，本小时约 25 次"  # half of 50: the hour bounds the minute
+    for page in ("/tags/", "/contacts/"):
+        assert line in client.get(page).get_data(as_text=True), page
+    customers = db.session.scalars(select(Customer.external_userid).order_by(Customer.id).limit(3)).all()
+    tag = connection.gateway().get_corp_tag_list()[0]["tag"][0]["id"]
+    bulk_tags.mark_tags(list(customers), [tag], [], Scope())
+    used = synced.control.call_count(MARK, 0)
+    assert used and f"本分钟约 {25 - used} 次，本小时约 {25 - used} 次" in client.get("/tags/").get_data(as_text=True)
