@@ -8,10 +8,16 @@ from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.models import Customer, FollowRelation
 from app.contacts.scope import Scope
 from app.core.db import transaction, utcnow
+from app.core.job_runs import PARTIAL, SUCCEEDED
 from app.extensions import db
+from app.rfm.models import CustomerRfmScore
+from app.tags import rule_admin, rules
+from app.tags.models import TagRuleFailure
 from app.wecom import connection
 from app.welcome import channels, messages
 from scripts.wecom_emulator.testing import RunningEmulator
+from tests.integration.test_rfm_recompute import add_orders, followed_customers, run_recompute
+from tests.integration.test_tags_rules import carriers, new_tag, orders, spent_rule
 from tests.integration.test_welcome_send import add, work
 
 MARK = "externalcontact/mark_tag"
@@ -67,3 +73,46 @@ def test_where_bulk_tagging_starts_the_remaining_budget_is_shown(client, signed_
     bulk_tags.mark_tags(list(customers), [tag], [], Scope())
     used = synced.control.call_count(MARK, 0)
     assert used and f"本分钟约 {25 - used} 次，本小时约 {25 - used} 次" in client.get("/tags/").get_data(as_text=True)
+
+
+def test_rfm_write_back_stops_at_the_bulk_share_and_the_next_run_finishes(app, synced):
+    customers = followed_customers(40)  # one relation each: one mark_tag per customer
+    add_orders(*[(f"o{i}", {"external_userid": c}, "100.00", i * 7) for i, c in enumerate(customers)])
+    first = run_recompute()
+    assert first.status == PARTIAL
+    assert "本小时" in first.error and "其余 15 位客户的标签在下次重算时补写" in first.error
+    assert synced.control.call_count(MARK, 0) == 25
+    assert states() == {"done": 25, "pending": 15}
+
+    app.extensions.pop("wecom_rate_limiter")  # an hour later: a fresh budget here ...
+    connection.forget()
+    synced.control.advance_clock(3601)        # ... and in WeCom
+    second = run_recompute()
+    assert (second.status, second.error) == (SUCCEEDED, None)
+    assert synced.control.call_count(MARK, 0) == 40 and states() == {"done": 40}
+    assert synced.control.call_count(MARK, 45009) == 0
+
+
+def states() -> dict[str, int]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(CustomerRfmScore.mark_state)).all()
+    return {state: rows.count(state) for state in set(rows)}
+
+
+def test_rule_tags_defer_what_the_bulk_share_cannot_carry(app, synced):
+    members = followed_customers(30)
+    orders(*[(f"r{i}", c, "1500.00", 5, "paid", None) for i, c in enumerate(members)])
+    tag = new_tag("高价值")
+    rule_admin.save(None, "近90天消费满1000", tag, spent_rule(), True, "test")
+    run = rules.execute(rules.begin("test").id)
+    assert run.status == "partial" and run.counts["added"] == 25 and run.counts["deferred"] == 5
+    assert run.counts["failed"] == 0 and db.session.scalar(select(TagRuleFailure.id)) is None  # owed, not failed
+    assert "其余 5 个标记在下次执行时补上" in run.error
+    assert len(carriers(tag)) == 25 and synced.control.call_count(MARK, 0) == 25
+
+    app.extensions.pop("wecom_rate_limiter")  # an hour later
+    connection.forget()
+    synced.control.advance_clock(3601)
+    run = rules.execute(rules.begin("test").id)
+    assert (run.status, run.counts["added"], run.counts["deferred"]) == ("succeeded", 5, 0)
+    assert carriers(tag) == set(members) and synced.control.call_count(MARK, 45009) == 0
