@@ -9,7 +9,7 @@ from flask import Response, request
 
 MESSAGES = {
     -1: "system busy", 40001: "invalid credential", 40003: "invalid userid",
-    40013: "invalid corpid", 40014: "invalid access_token", 40031: "invalid userid list",
+    40013: "invalid corpid", 40014: "invalid access_token", 40031: "invalid userid list", 48001: "api unauthorized",
     40050: "invalid chatid", 40058: "invalid Request Parameter", 40068: "invalid tagid",
     40071: "UserTag Name Already Exist", 40096: "invalid external userid",
     41001: "access_token missing", 41002: "corpid missing", 41004: "corpsecret missing",
@@ -19,7 +19,7 @@ MESSAGES = {
     41045: "contact way count exceeds limit", 41049: "missing welcome_code", 41050: "invalid welcome_code, expired or not found",
     41051: "externaluser has started chatting", 42001: "access_token expired",
     44004: "empty content", 45002: "content size out of limit", 45009: "api freq out of limit",
-    45033: "api concurrent out of limit", 47001: "data format error", 48001: "api unauthorized",
+    45033: "api concurrent out of limit", 47001: "data format error",
     41054: "user not activated", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 600018: "invalid start endtime",
 }
 
