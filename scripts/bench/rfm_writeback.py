@@ -6,6 +6,8 @@ lane, so it may use only its share (default 75 %) of the console's budget (9,000
 mark_tag calls a minute and 105,000 an hour, the rest kept for new customers' channel tags. The report gives the
 time, the calls WeCom answered (by errcode), the time spent in calls (the rest is the database and waiting for the minute budget), and the share of the
 hour's limits used. 100,000 customers take about 15 minutes at that pace; `--customers` runs a smaller size.
+Measured 2026-12-05 (SQLite, 2 shared cores): 100,000 in 865 s, 100,000 answered 0 and none 45009, 1.26 ms per call
+(about 47,000 calls/min unthrottled), 66.7 % of WeCom's hourly 150,000 used.
 
     .venv/bin/python -m scripts.bench.rfm_writeback [--customers 100000] [--staff 100] [--database sqlite|postgresql]
 """
