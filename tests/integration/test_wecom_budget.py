@@ -66,7 +66,8 @@ def wecom_marks(emu) -> int:
 def test_where_bulk_tagging_starts_the_remaining_budget_is_shown(client, signed_in_as, synced):
     signed_in_as("admin")
     line = "批量打标签剩余额度（mark_tag）：本分钟约 25 次，本小时约 25 次"  # half of 50: the hour bounds the minute
-    for page in ("/tags/", "/contacts/"):
+    add_orders(("o1", {"external_userid": followed_customers(1)[0]}, "100.00", 3))  # the RFM page can recompute
+    for page in ("/rfm/", "/tags/", "/contacts/"):
         assert line in client.get(page).get_data(as_text=True), page
     customers = db.session.scalars(select(Customer.external_userid).order_by(Customer.id).limit(3)).all()
     tag = connection.gateway().get_corp_tag_list()[0]["tag"][0]["id"]
