@@ -34,7 +34,12 @@ class BaseConfig:
     WECOM_AES_KEY = _env("WECOM_AES_KEY", "")
     WECOM_API_BASE = _env("WECOM_API_BASE", DEFAULT_WECOM_API_BASE)
     SCRM_TIMEZONE = _env("SCRM_TIMEZONE", "Asia/Shanghai")
-    REDIS_URL = _env("REDIS_URL")
+    REDIS_URL = _env("REDIS_URL")  # set: the WeCom call budget is shared by every process through Redis
+    # Our budget of calls per WeCom API per corp (WeCom allows 10,000 a minute and 150,000 an hour), and the share
+    # of each window bulk work (tag write-back, rule tags, bulk tagging) may use; see app/wecom/ratelimit.py.
+    WECOM_RATE_PER_MINUTE = int(_env("WECOM_RATE_PER_MINUTE", "9000"))
+    WECOM_RATE_PER_HOUR = int(_env("WECOM_RATE_PER_HOUR", "140000"))
+    WECOM_BULK_SHARE = float(_env("WECOM_BULK_SHARE", "0.75"))
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -13,7 +13,7 @@ from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
 from app.wecom import connection
-from app.wecom.errors import WeComError
+from app.wecom.errors import WeComError, WeComRateLimited
 
 MAX_CUSTOMERS = 500  # one request's worth: each relation is one WeCom call
 
@@ -53,7 +53,7 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
         raise TagRequestError(N_("请选择要添加或移除的标签"))
     if set(add) & set(remove):
         raise TagRequestError(N_("同一个标签不能同时添加和移除"))
-    gw = connection.gateway()
+    gw = connection.gateway(bulk=True)  # interactive callers (a new customer's channel tags) keep their share
     names = dict(db.session.execute(select(Customer.external_userid, Customer.name).where(
         Customer.external_userid.in_(external_userids))).all())
     relations = db.session.scalars(select(FollowRelation).where(
@@ -61,12 +61,19 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
         scope.staff_filter(FollowRelation.userid))).all()
     results = {e: TagResult(e, names.get(e, "")) for e in external_userids}
     succeeded: list[FollowRelation] = []
+    stopped: WeComRateLimited | None = None  # once the budget refuses, the rest is not sent (and not burnt)
     for rel in relations:
-        try:
-            gw.mark_tag(rel.userid, rel.external_userid, add, remove)
-        except WeComError as exc:
+        error = f"{rel.userid}: {stopped.message}" if stopped else None
+        if error is None:
+            try:
+                gw.mark_tag(rel.userid, rel.external_userid, add, remove)
+            except WeComRateLimited as exc:
+                stopped, error = exc, f"{rel.userid}: {exc.message}"
+            except WeComError as exc:
+                error = f"{rel.userid}: {exc.errmsg or exc.message} ({exc.errcode})"
+        if error:
             results[rel.external_userid].ok = False
-            results[rel.external_userid].errors.append(f"{rel.userid}: {exc.errmsg or exc.message} ({exc.errcode})")
+            results[rel.external_userid].errors.append(error)
         else:
             succeeded.append(rel)
     for ext in set(external_userids) - {r.external_userid for r in relations}:
@@ -75,7 +82,7 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
     with transaction():
         for rel in succeeded:
             rel.tag_ids = sorted((set(rel.tag_ids or []) | set(add)) - set(remove))
-        record("contacts.tags_marked", target=",".join(external_userids[:20]),
+        record("contacts.tags_marked", target=",".join(external_userids[:5]),  # audit target: 256 chars
                details={"add": add, "remove": remove, "customers": len(external_userids),
                         "ok": sum(r.ok for r in results.values()),
                         "failed": [r.external_userid for r in results.values() if not r.ok][:100]})

@@ -15,6 +15,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.wecom import connection
 from app.wecom.connection import NotConfigured
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts", template_folder="templates")
@@ -47,7 +48,7 @@ def index():
     page = contact_list.load_page(f, scope, _page_number())
     return render_template("contacts/index.html", f=f, page=page, scope=scope, choices=contact_list.choices(scope),
                            tag_names=contact_list.tag_names(), sorts=contact_list.SORTS, mobile=_mobile,
-                           count_cap=contact_list.COUNT_CAP, **CODE_LABELS)
+                           count_cap=contact_list.COUNT_CAP, mark_budget=connection.mark_tag_budget(), **CODE_LABELS)
 
 
 @bp.get("/export", endpoint="export")

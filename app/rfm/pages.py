@@ -17,6 +17,7 @@ from app.rfm import recompute, report
 from app.rfm.models import Order, RfmRun
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.rfm.views import bp
+from app.wecom import connection
 
 PAGE_SIZE = 50
 LABELS = {"segment_labels": SEGMENT_LABELS, "class_labels": CLASS_LABELS,
@@ -34,7 +35,8 @@ def index():
     return render_template("rfm/index.html", has_orders=has_orders, run=recompute.latest_run(),
                            scored=report.scored_customers(), grid=report.grid(), segments=segments,
                            classes=classes, charts=charts, movements=report.movements(), backlog=report.mark_backlog(),
-                           can_recompute=current_user.can(P.ORDERS_IMPORT), **LABELS)
+                           can_recompute=current_user.can(P.ORDERS_IMPORT), mark_budget=connection.mark_tag_budget(),
+                           **LABELS)
 
 
 @bp.get("/customers", endpoint="customers")

@@ -3,7 +3,9 @@
 Two tag groups, 「RFM分层」 and 「RFM八类」, tags named by the Chinese labels, created when missing. A customer whose
 stored segment/class differs from what WeCom is known to carry (`tagged_*`), or one of whose relations lacks
 the tags (a staff member who started following later), is re-marked on every follow relation: the old tag of the changed dimension removed, the new one added. Only when every relation took the
-mark does `tagged_*` move; otherwise the row stays `failed` with the error and is tried again next run.
+mark does `tagged_*` move; otherwise the row stays `failed` with the error and is tried again next run. The calls
+go through the gateway's bulk lane: when its share of WeCom's budget is used up (or WeCom refuses with 45009), the
+stage stops cleanly, and the customers not reached keep their state for the next run.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import WeComError
+from app.wecom.errors import WeComError, WeComRateLimited
 from app.wecom.gateway import WeComGateway
 
 SEGMENT_GROUP = "RFM分层"
@@ -117,6 +119,8 @@ def _mark_customer(gw: WeComGateway, row: CustomerRfmScore, relations: list[Foll
             continue
         try:
             gw.mark_tag(relation.userid, row.external_userid, add_tag=add, remove_tag=remove)
+        except WeComRateLimited:  # the stage stops: this customer stays owed (its relations marked so far are kept)
+            raise
         except WeComError as exc:
             errors.append(f"{relation.userid}: {exc}")
             continue
@@ -137,7 +141,7 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
     if db.session.scalar(select(CustomerRfmScore.external_userid).limit(1)) is None:
         return counts, None  # nobody scored yet: no reason to call WeCom
     try:
-        gw = gateway()
+        gw = gateway(bulk=True)
         ids = ensure_tags(gw)
     except (NotConfigured, WeComError) as exc:
         counts["skipped"] = db.session.scalar(select(func.count()).select_from(CustomerRfmScore)
@@ -149,6 +153,7 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
         run.done, run.total = 0, len(keys)
     for start in range(0, len(keys), BATCH):
         chunk = keys[start:start + BATCH]
+        stopped = None
         with transaction():
             rows = db.session.scalars(select(CustomerRfmScore).where(CustomerRfmScore.external_userid.in_(chunk)))
             relations: dict[str, list[FollowRelation]] = {}
@@ -156,11 +161,23 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
                     FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
                     .order_by(FollowRelation.userid)):
                 relations.setdefault(relation.external_userid, []).append(relation)
-            for row in rows:
-                row.mark_state = _mark_customer(gw, row, relations.get(row.external_userid, []), ids)
+            for done, row in enumerate(rows):
+                try:
+                    row.mark_state = _mark_customer(gw, row, relations.get(row.external_userid, []), ids)
+                except WeComRateLimited as exc:
+                    stopped = exc
+                    break
                 row.updated_at = utcnow()
                 counts[row.mark_state] += 1
             run = db.session.get(RfmRun, run_id)
-            run.done = start + len(chunk)
+            run.done = start + (done if stopped else len(chunk))
             tick(run)
+        if stopped:
+            return counts, _deferred(len(keys) - run.done, stopped)
     return counts, None
+
+
+def _deferred(owed: int, exc: WeComRateLimited) -> str:
+    """Why the stage stopped early: bulk work took its share of WeCom's budget (or WeCom blocked mark_tag); the
+    owed customers keep their state and are marked by the next run."""
+    return f"{exc.message}：已停止写入，其余 {owed} 位客户的标签在下次重算时补写"

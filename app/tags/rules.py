@@ -32,7 +32,7 @@ from app.extensions import db
 from app.segments.service import RuleError, member_ids
 from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
 from app.wecom import connection
-from app.wecom.errors import WeComError
+from app.wecom.errors import WeComError, WeComRateLimited
 
 log = logging.getLogger("scrm.tags.rules")
 
@@ -102,9 +102,11 @@ def plan(rule: TagRule) -> Plan:
     return Plan(rule.id, rule.tag_id, len(desired), differences(desired, _relations(rule.tag_id, desired)))
 
 
-def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> Counter:
-    """Send one batch of marks; store the tags WeCom took and the failures, in one transaction."""
+def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> tuple[Counter, WeComRateLimited | None]:
+    """Send one batch of marks; store the tags WeCom took and the failures, in one transaction. Stops at the first
+    mark refused for the rate (bulk budget used up, or 45009): it and the rest are not tried, not failures."""
     counts: Counter = Counter()
+    stopped = None
     with transaction():
         relations = {r.id: r for r in db.session.scalars(select(FollowRelation).where(
             FollowRelation.id.in_([m.relation_id for m in marks])))}
@@ -115,6 +117,9 @@ def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> Counter:
             add, remove = ([tag_id], []) if mark.action == "add" else ([], [tag_id])
             try:
                 gw.mark_tag(mark.userid, mark.external_userid, add_tag=add, remove_tag=remove)
+            except WeComRateLimited as exc:
+                stopped = exc
+                break
             except WeComError as exc:
                 counts["failed"] += 1
                 error = f"{exc.message}（错误码 {exc.errcode}）"
@@ -131,7 +136,7 @@ def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> Counter:
             relation.tag_ids = sorted((set(relation.tag_ids or ()) - set(remove)) | set(add))
             if key in failures:
                 db.session.delete(failures[key])
-    return counts
+    return counts, stopped
 
 
 def _finish_rule(p: Plan, counts: Counter) -> None:
@@ -147,32 +152,40 @@ def _finish_rule(p: Plan, counts: Counter) -> None:
                     db.session.delete(failure)
 
 
-def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict:
     """Bring every enabled rule's tag in line with its segment; `progress(done, total)` counts the marks.
 
-    Returns counts: rules, members, added, removed, failed, broken (rules that could not run)."""
+    Returns counts: rules, members, added, removed, failed, broken (rules that could not run), deferred (marks not
+    tried because bulk work's share of WeCom's mark_tag budget ran out: the next run plans them again, since the
+    local copy still differs), and `stopped`, why it stopped early (None when it did not)."""
     rules = db.session.scalars(select(TagRule).where(TagRule.enabled.is_(True)).order_by(TagRule.id)).all()
     plans = [plan(rule) for rule in rules]
     db.session.rollback()  # nothing written yet: end the read transaction before the calls
     total = sum(len(p.marks) for p in plans)
     totals = Counter(rules=len(plans))
-    gw = connection.gateway() if total else None
-    done = 0
+    gw = connection.gateway(bulk=True) if total else None
+    done, stopped = 0, None
     for p in plans:
+        if stopped:
+            break
         counts: Counter = Counter()
         for start in range(0, len(p.marks), BATCH):
             batch = p.marks[start:start + BATCH]
-            counts += _apply(p.rule_id, p.tag_id, batch, gw)
-            done += len(batch)
+            applied, stopped = _apply(p.rule_id, p.tag_id, batch, gw)
+            counts += applied
+            done += len(batch) if stopped is None else sum(applied.values())
             if progress:
                 progress(done, total)
+            if stopped:
+                break
         _finish_rule(p, counts)
         totals.update(counts)
         totals["members"] += p.members
         totals["broken"] += p.error is not None
     if progress:
-        progress(total, total)
-    return {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "broken")}
+        progress(done if stopped else total, total)
+    result = {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "broken")}
+    return {**result, "deferred": total - done, "stopped": stopped.message if stopped else None}
 
 
 def latest_run() -> TagRuleRun | None:
@@ -215,8 +228,11 @@ def execute(run_id: int) -> TagRuleRun:
         if counts is None:
             run.status, run.error = FAILED, error
         else:
+            stopped = counts.pop("stopped")
             run.counts = counts
-            run.status = PARTIAL if counts["failed"] or counts["broken"] else SUCCEEDED
+            run.status = PARTIAL if counts["failed"] or counts["broken"] or counts["deferred"] else SUCCEEDED
+            if stopped:
+                run.error = f"{stopped}：已停止，其余 {counts['deferred']} 个标记在下次执行时补上"
         record("tags.rules_evaluated", target=f"tag-rules#{run.id}", details={"status": run.status, **run.counts})
     return run
 

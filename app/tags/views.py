@@ -15,6 +15,7 @@ from app.segments.service import RuleError
 from app.tags import catalog, presets, rule_admin, rules
 from app.tags.limits import MAX_CORP_TAGS, MAX_NAME_CHARS, split_names
 from app.tags.models import TagRule, TagRuleRun
+from app.wecom import connection
 
 bp = Blueprint("tags", __name__, url_prefix="/tags", template_folder="templates")
 
@@ -45,7 +46,8 @@ def index():
     return render_template("tags/index.html", groups=catalog.catalogue(), total=total, max_total=MAX_CORP_TAGS,
                            max_name=MAX_NAME_CHARS, rule_rows=rule_admin.rule_rows(), run=rules.latest_run(),
                            status_labels=rules.STATUS_LABELS, percent=rules.percent, read=presets.read,
-                           progress_text=_progress_text, focus=request.args.get("at"))
+                           progress_text=_progress_text, focus=request.args.get("at"),
+                           mark_budget=connection.mark_tag_budget())
 
 
 @bp.get("/counts", endpoint="counts")

@@ -2,7 +2,6 @@
 and what WeCom last said about the credentials (a refused Secret, a blocked IP), shared by all processes."""
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from typing import Callable, TypeVar
@@ -15,8 +14,9 @@ from app.core.errors import UserError
 from app.core.permissions import N_
 from app.wecom import token_status
 from app.wecom.gateway import CallbackCipher, TokenProblem, WeComGateway
-from app.wecom.ratelimit import build_rate_limiter
+from app.wecom.ratelimit import Budget, build_rate_limiter
 
+MARK_TAG = "externalcontact/mark_tag"
 SETTINGS_TTL = 5.0  # seconds a process trusts its copy of the credentials (other processes see changes this late)
 T = TypeVar("T")
 
@@ -61,19 +61,24 @@ def _credentials(*keys: str) -> tuple[str, ...]:
     return values
 
 
-@functools.cache
-def _rate_limiter(redis_url: str | None):
-    """One limiter per process (shared through Redis across processes when REDIS_URL is set)."""
-    return build_rate_limiter(redis_url)
+def _rate_limiter():
+    """The app's budget of WeCom calls, one per process (shared through Redis across processes when REDIS_URL is
+    set), built from the config the first time it is needed."""
+    limiter = current_app.extensions.get("wecom_rate_limiter")
+    if limiter is None:
+        config = current_app.config
+        built = build_rate_limiter(config.get("REDIS_URL"), per_minute=config["WECOM_RATE_PER_MINUTE"],
+                                   per_hour=config["WECOM_RATE_PER_HOUR"], bulk_share=config["WECOM_BULK_SHARE"])
+        limiter = current_app.extensions.setdefault("wecom_rate_limiter", built)  # a racing thread's stays
+    return limiter
 
 
 def _gateway_inputs() -> tuple:
-    return (*_credentials("wecom.corp_id", "wecom.secret"), current_app.config["WECOM_API_BASE"],
-            current_app.config.get("REDIS_URL"))
+    return (*_credentials("wecom.corp_id", "wecom.secret"), current_app.config["WECOM_API_BASE"], _rate_limiter())
 
 
 def _build_gateway(inputs: tuple) -> WeComGateway:
-    corp_id, secret, api_base, redis_url = inputs
+    corp_id, secret, api_base, limiter = inputs
     app = current_app._get_current_object()
 
     def store(problem: TokenProblem | None) -> None:
@@ -83,14 +88,24 @@ def _build_gateway(inputs: tuple) -> WeComGateway:
             with app.app_context():
                 token_status.record(gw.credentials_id, problem)
 
-    gw = WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=_rate_limiter(redis_url),
-                      token_listener=store)
+    gw = WeComGateway(corp_id, secret, api_base=api_base, rate_limiter=limiter, token_listener=store)
     return gw
 
 
-def gateway() -> WeComGateway:
-    """The gateway for the configured corp (raises NotConfigured when credentials are missing)."""
-    return _cache.get("gateway", _gateway_inputs, _build_gateway)
+def gateway(bulk: bool = False) -> WeComGateway:
+    """The gateway for the configured corp (raises NotConfigured when credentials are missing); `bulk=True` for
+    bulk work, which leaves part of each API's budget to interactive and event-driven calls."""
+    gw = _cache.get("gateway", _gateway_inputs, _build_gateway)
+    return gw.bulk() if bulk else gw
+
+
+def mark_tag_budget() -> Budget | None:
+    """mark_tag calls bulk work may still make this minute and this hour (shown where an operator starts bulk
+    tagging); None when WeCom is not configured."""
+    try:
+        return gateway().budget(MARK_TAG)
+    except NotConfigured:
+        return None
 
 
 def credentials_problem() -> token_status.CredentialsProblem | None:

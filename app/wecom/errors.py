@@ -1,6 +1,8 @@
 """Our own exceptions for WeCom calls and callbacks, and the errcode -> exception table."""
 from __future__ import annotations
 
+import math
+
 
 class WeComError(Exception):
     """A WeCom API call failed. `message` is a short explanation an operator can read."""
@@ -33,7 +35,31 @@ class WeComAuthError(WeComError):
 
 
 class WeComRateLimited(WeComError):
+    """Too many calls: WeCom answered 45009/45033, or our budget refused the call. `retry_after`: seconds to wait,
+    when known."""
+
     message = "企业微信接口调用过于频繁（频率或并发超限），请稍后重试"
+
+    def __init__(self, errcode: int | None, errmsg: str = "", api: str = "", message: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(errcode, errmsg, api, message)
+        self.retry_after = retry_after
+
+
+class RateBudgetExhausted(WeComRateLimited):
+    """Our budget of calls for the API is used up for `window` ("minute", "hour", or "block": WeCom blocked it
+    after a 45009); nothing was sent to WeCom."""
+
+    def __init__(self, api: str, window: str, retry_after: float, bulk: bool = False):
+        minutes = max(1, math.ceil(retry_after / 60))
+        if window == "block":
+            message = f"企业微信已暂停接口 {api} 的调用（45009 频率超限），约 {minutes} 分钟后恢复"
+        else:
+            period = "本小时" if window == "hour" else "本分钟"
+            share = "（批量任务只用其中一部分，其余留给实时操作）" if bulk else ""
+            message = f"{period}接口 {api} 的调用额度已用完{share}，约 {minutes} 分钟后恢复"
+        super().__init__(None, f"{window} budget used up", api, message, retry_after)
+        self.window, self.bulk = window, bulk
 
 
 class WeComSecretRejected(WeComAuthError):
@@ -86,7 +112,9 @@ class CallbackDecryptError(Exception):
 
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
-RETRYABLE_ERRCODES = frozenset({-1, 45009, 45033})
+# -1 system busy (WeCom: retry at most 3 times) and 45033 concurrency (fewer calls in flight after a pause). Not
+# 45009: WeCom blocks the API for the whole window, and only system errors should be retried (wecom-api.md §10).
+RETRYABLE_ERRCODES = frozenset({-1, 45033})
 
 _BY_ERRCODE: dict[int, type[WeComError]] = {
     -1: WeComBusy,

@@ -1,6 +1,7 @@
 """The only door to WeCom: wechatpy with token cache, rate limit, bounded retries, logging, errors; callback crypto."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ from app.wecom.errors import (
     WeComAuthError, WeComError, WeComInvalidArgument, WeComNetworkError, WeComNotFriend, WeComRateLimited,
     WeComSecretRejected, WeComTimeout, WeComTokenBlocked, error_for,
 )
-from app.wecom.ratelimit import default_rate_limiter
+from app.wecom.ratelimit import Budget, default_rate_limiter
 
 log = logging.getLogger("scrm.wecom")
 
@@ -199,11 +200,14 @@ def iterate_pages(page: Callable[..., tuple[list, str]], **kwargs) -> Iterator:
 class WeComGateway:
     """Typed methods for the WeCom APIs the product uses; every one goes through `_call`.
 
-    `timeout` is (connect, read) seconds. Errcodes -1/45009/45033 and network errors are retried up to
+    `timeout` is (connect, read) seconds. Errcodes -1/45033 and network errors are retried up to
     `max_attempts` calls in all, waiting `retry_base_delay * 2**n` (capped, with jitter). A rejected token
     (40001/40014/42001) is refreshed once. Calls that create something are not retried after a read timeout.
-    gettoken is never retried on 45009, and a refused gettoken pauses further ones (see `_TokenCache`);
-    `token_listener(problem or None)` hears after every gettoken whether the credentials work.
+    A refused gettoken pauses further ones (see `_TokenCache`); `token_listener(problem or None)` hears after every
+    gettoken whether the credentials work.
+    Every call first takes one from the rate limiter's budget of its API (see app/wecom/ratelimit.py); 45009 is not
+    retried: it raises WeComRateLimited with `retry_after`, and the limiter refuses the API until WeCom's block
+    ends. `bulk()` is the same gateway for bulk work, which may use only part of each window's budget.
     """
 
     def __init__(self, corp_id: str, secret: str, api_base: str = DEFAULT_API_BASE, timeout=(3.05, 10.0),
@@ -223,6 +227,19 @@ class WeComGateway:
         self._base_delay = retry_base_delay
         self._max_delay = retry_max_delay
         self._observers = list(observers)
+        self._bulk = False
+
+    def bulk(self) -> WeComGateway:
+        """This gateway for bulk work (nightly write-back, rule tags, bulk tagging): its calls may use only the bulk
+        share of each window, so interactive and event-driven calls of the same API always find budget left;
+        when the share is used up a call raises RateBudgetExhausted instead of waiting long."""
+        twin = copy.copy(self)
+        twin._bulk = True
+        return twin
+
+    def budget(self, api: str, bulk: bool = True) -> Budget:
+        """Calls of `api` still allowed now in this minute and this hour (the bulk share by default)."""
+        return self._limiter.remaining(f"{self.corp_id}:{api}", bulk=bulk)
 
     def add_observer(self, observer: Observer) -> None:
         """Call `observer(api, errcode, ms)` after every HTTP call to WeCom (errcode None: no WeCom answer)."""
@@ -255,11 +272,11 @@ class WeComGateway:
 
     def _call(self, api: str, invoke: Callable[[], Any], *, idempotent: bool = True, with_token: bool = True):
         """Run one API call: rate limit, token, retries with backoff, one token refresh, logging, our errors."""
-        attempt, refreshed = 0, False
+        attempt, refreshed, key = 0, False, f"{self.corp_id}:{api}"
         while True:
             attempt += 1
             token = self._token() if with_token else None
-            self._limiter.acquire(f"{self.corp_id}:{api}")
+            self._limiter.acquire(key, bulk=self._bulk)  # RateBudgetExhausted when the wait would be long
             started = time.monotonic()
             try:
                 result = invoke()
@@ -269,10 +286,12 @@ class WeComGateway:
                     self._tokens.invalidate(self._token_key, token)
                     refreshed, attempt = True, attempt - 1  # the refresh does not use up a retry
                     continue
+                if exc.errcode == 45009:  # blocked for the window: no retry, and no call of it here until it ends
+                    rest = self._limiter.blocked(key)
+                    raise WeComRateLimited(45009, str(exc.errmsg), api, retry_after=rest) from None
                 error, transient = self._client_error(exc, api)
                 if api == "gettoken" and isinstance(error, WeComRateLimited):
-                    # §1: 45009 on gettoken blocks the IP for an hour and retrying prolongs it; 45033 waits as well
-                    transient = False
+                    transient = False  # §1: pressing gettoken while WeCom limits it risks the IP block: not even 45033
             except requests.RequestException as exc:
                 self._record(api, None, started)
                 error = (WeComTimeout if isinstance(exc, requests.Timeout) else WeComNetworkError)(

@@ -9,7 +9,7 @@ from flask import Response, request
 
 MESSAGES = {
     -1: "system busy", 40001: "invalid credential", 40003: "invalid userid",
-    40013: "invalid corpid", 40014: "invalid access_token", 40031: "invalid userid list",
+    40013: "invalid corpid", 40014: "invalid access_token", 40031: "invalid userid list", 48001: "api unauthorized",
     40050: "invalid chatid", 40058: "invalid Request Parameter", 40068: "invalid tagid",
     40071: "UserTag Name Already Exist", 40096: "invalid external userid",
     41001: "access_token missing", 41002: "corpid missing", 41004: "corpsecret missing",
@@ -115,17 +115,21 @@ def check_token(company, token: str | None, now: float) -> None:
 
 
 def dispatch(emu, path: str) -> Response:
-    """Run one /cgi-bin call: faults, token, method, body, handler; log it; answer WeCom-style."""
+    """Run one /cgi-bin call: faults, token, frequency limits, method, body, handler; log it; answer WeCom-style."""
     started = time.monotonic()
     route = ROUTES.get(path)
-    if route is None:  # emulator-specific: an unknown path is a client bug, make it loud
-        return json_response({"errcode": 404, "errmsg": f"unknown api {path}"}, status=404)
     try:
+        if route is None:
+            # As every WeCom error: HTTP 200 with an errcode (wechatpy turns a non-2xx status into errcode None).
+            # UNCONFIRMED which code WeCom gives an unknown path; 48001 "api unauthorized" is the documented code
+            # for an API the caller may not use, and maps to no retryable or token error in any client.
+            raise ApiError(48001, f"unknown api {path}")
         emu.faults.before_call(path)
         now = time.time()
         with emu.company.lock:
             if route.token:
                 check_token(emu.company, request.args.get("access_token"), now)
+            emu.rate_limits.check(path)
             if request.method != route.method:
                 raise ApiError(40058, f"{path} must be called with {route.method}")
             body = parse_body() if request.method == "POST" else {}
@@ -134,7 +138,8 @@ def dispatch(emu, path: str) -> Response:
                 emu.company.dirty = True
         answer = {"errcode": 0, "errmsg": "ok", **result}
     except ApiError as err:
-        answer = {**err.body(), **{k: v for k, v in route.empty.items() if k not in err.extra}}
+        empty = route.empty if route else {}
+        answer = {**err.body(), **{k: v for k, v in empty.items() if k not in err.extra}}
     emu.record_call(path, request.method, answer["errcode"], time.monotonic() - started)
     return json_response(answer)
 

@@ -1,4 +1,4 @@
-"""Control endpoints under /_emulator/ (JSON in and out): config, reset, simulated user actions, faults, inspection."""
+"""Control endpoints under /_emulator/ (JSON in and out): config, reset, clock, simulated user actions, faults, inspection."""
 import secrets
 import time
 
@@ -65,6 +65,7 @@ def reset():
     e.deliverer.clear()
     e.faults.clear()
     e.gettoken_blocks.lift()
+    e.rate_limits.clear()
     return jsonify(ok=True, seed=seed)
 
 
@@ -177,6 +178,25 @@ def add_fault():
 def clear_faults():
     emu().faults.clear()
     return jsonify(faults=[])
+
+
+@bp.get("/clock")
+def get_clock():
+    return jsonify(now=emu().clock.now(), offset=emu().clock.offset)
+
+
+@bp.post("/clock")
+def move_clock():
+    """{"advance": seconds}: the frequency-limit windows (and only they) see time move on at once."""
+    clock = emu().clock
+    clock.advance(body().get("advance"))
+    return jsonify(now=clock.now(), offset=clock.offset)
+
+
+@bp.get("/rate_limits")
+def rate_limits():
+    """Per API: calls counted in the last minute and hour, and the seconds its 45009 block still lasts."""
+    return jsonify(apis=emu().rate_limits.status())
 
 
 @bp.post("/tokens/invalidate")

@@ -1,4 +1,4 @@
-"""The Emulator object (settings, company, faults, callbacks, timers) and its Flask app factory."""
+"""The Emulator object (settings, company, faults, frequency limits, callbacks, timers) and its Flask app factory."""
 import os
 import threading
 import time
@@ -13,6 +13,7 @@ from .control import bp as control_bp
 from .control_directory import bp as directory_bp
 from .faults import Faults
 from .ipblock import GettokenBlocks
+from .ratelimits import Clock, RateLimits
 from .seed import seed_company
 from .settings import Settings
 from .state import Company
@@ -25,6 +26,8 @@ class Emulator:
         self.company = Company()
         self.faults = Faults()
         self.gettoken_blocks = GettokenBlocks()
+        self.clock = Clock()  # moved forward by tests; drives the frequency-limit windows
+        self.rate_limits = RateLimits(self.settings, self.clock)
         self.deliverer = Deliverer(self.settings)
         self.state_file = state_file
         self._timers: set[threading.Timer] = set()

@@ -25,11 +25,15 @@ class Settings:
     # groupchat/get answers a group's old details this long after a member change or rename (wecom-api.md §5:
     # "可能需要等一段时间(例如2秒)"); None holds them until POST /_emulator/groupchat/release.
     group_detail_delay: float | None = 2.0
+    rate_limits: bool = True              # enforce WeCom's per-API frequency limits (45009), see ratelimits.py
+    rate_per_minute: int = 10_000         # calls of one API per corp in any minute ...
+    rate_per_hour: int = 150_000          # ... and in any hour
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
-               "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay")
+               "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay", "rate_limits",
+               "rate_per_minute", "rate_per_hour")
 
     def __post_init__(self):
         self.validate()
@@ -49,6 +53,8 @@ class Settings:
             raise ValueError("gettoken_block_threshold must be >= 1")
         if not self.secret:
             raise ValueError("secret must not be empty")
+        if self.rate_per_minute < 1 or self.rate_per_hour < 1:
+            raise ValueError("rate_per_minute and rate_per_hour must be >= 1 (turn limits off with rate_limits)")
 
     def update(self, changes: dict) -> None:
         """Apply runtime changes all-or-nothing; unknown or fixed fields raise ValueError."""

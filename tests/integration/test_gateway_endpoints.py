@@ -5,7 +5,7 @@ import pytest
 
 from app.wecom.errors import WeComInvalidArgument, WeComNotFriend
 from app.wecom.gateway import WeComGateway
-from app.wecom.ratelimit import TokenBucket
+from app.wecom.ratelimit import WindowLimiter
 
 DAY = 86400
 
@@ -13,7 +13,7 @@ DAY = 86400
 @pytest.fixture
 def gw(emulator):
     return WeComGateway(emulator.corp_id, emulator.secret, api_base=emulator.api_base, timeout=(2, 5),
-                        rate_limiter=TokenBucket(per_minute=600_000), max_attempts=3, retry_base_delay=0.001)
+                        rate_limiter=WindowLimiter(per_minute=600_000, per_hour=10_000_000), max_attempts=3, retry_base_delay=0.001)
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ import time
 
 import pytest
 
-from app.wecom.errors import WeComAuthError, WeComNetworkError, WeComRateLimited, WeComTimeout
+from app.wecom.errors import (RateBudgetExhausted, WeComAuthError, WeComBusy, WeComNetworkError, WeComRateLimited,
+                              WeComTimeout)
 from app.wecom.gateway import WeComGateway
-from app.wecom.ratelimit import TokenBucket
+from app.wecom.ratelimit import WindowLimiter
+from scripts.wecom_emulator.testing import RunningEmulator
 
 API = "externalcontact/get_follow_user_list"
 
@@ -16,36 +18,42 @@ def calls(emulator, api):
 
 
 def make_gateway(emulator, **options):
-    options = {"timeout": (1, 2), "rate_limiter": TokenBucket(per_minute=600_000), "max_attempts": 3,
-               "retry_base_delay": 0.001, **options}
+    options = {"timeout": (1, 2), "rate_limiter": WindowLimiter(per_minute=600_000, per_hour=10_000_000),
+               "max_attempts": 3, "retry_base_delay": 0.001, **options}
     return WeComGateway(emulator.corp_id, emulator.secret, api_base=emulator.api_base, **options)
 
 
-def test_a_burst_of_45009_is_retried_and_recovers(emulator):
+def test_45009_is_not_retried_and_the_api_rests_until_the_block_ends(emulator):
     gw = make_gateway(emulator, max_attempts=4)
-    expected = gw.get_follow_user_list()
+    gw.get_access_token()
     before = calls(emulator, API)
-    emulator.control.fault(api=API, fail_next=3, fail_code=45009)
-    assert gw.get_follow_user_list() == expected
-    assert calls(emulator, API) - before == 4
+    emulator.control.fault(api=API, fail_next=1, fail_code=45009)
+    with pytest.raises(WeComRateLimited) as info:
+        gw.get_follow_user_list()
+    assert info.value.errcode == 45009 and info.value.retry_after == pytest.approx(60)
+    with pytest.raises(WeComRateLimited) as again:  # other callers do not burn a call during the block
+        gw.get_follow_user_list()
+    assert again.value.errcode is None and again.value.retry_after <= 60 and "45009" in again.value.message
+    assert calls(emulator, API) - before == 1
+    assert gw.list_departments()  # other APIs are not blocked
 
 
-def test_busy_and_concurrency_limits_are_retried_too(emulator):
+def test_busy_and_concurrency_limits_are_retried(emulator):
     gw = make_gateway(emulator, max_attempts=3)
     for code in (-1, 45033):
         emulator.control.fault(api=API, fail_next=2, fail_code=code)
         assert gw.get_follow_user_list()
 
 
-def test_permanent_45009_gives_up_after_the_configured_attempts(emulator):
-    gw = make_gateway(emulator, max_attempts=3)
+def test_a_lasting_system_error_gives_up_after_three_retries(emulator):
+    gw = make_gateway(emulator, max_attempts=4)
     gw.get_access_token()
     before = calls(emulator, API)
-    emulator.control.fault(api=API, error_rate=1, errcodes=[45009])
-    with pytest.raises(WeComRateLimited) as info:
+    emulator.control.fault(api=API, error_rate=1, errcodes=[-1])
+    with pytest.raises(WeComBusy) as info:
         gw.get_follow_user_list()
-    assert info.value.errcode == 45009 and info.value.api == API
-    assert calls(emulator, API) - before == 3
+    assert info.value.errcode == -1 and info.value.api == API
+    assert calls(emulator, API) - before == 4
 
 
 def test_a_revoked_token_is_refreshed_exactly_once(emulator):
@@ -111,13 +119,64 @@ def test_an_unreachable_server_is_a_network_error():
         gw.get_follow_user_list()
 
 
-def test_the_rate_limiter_spaces_calls_per_api(emulator):
-    gw = make_gateway(emulator, rate_limiter=TokenBucket(per_minute=1200, burst=1))  # 20 calls/s per API
-    gw.get_access_token()
-    started = time.monotonic()
-    for _ in range(4):
+class SharedClock:
+    """The limiter's clock; its sleeps move the emulator's clock as much: minutes pass without real waiting."""
+
+    def __init__(self, emulator):
+        self.emulator, self.now = emulator, 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.emulator.control.advance_clock(seconds)
+
+
+@pytest.fixture
+def limited():
+    """WeCom allowing 20 calls of an API a minute and 50 an hour."""
+    with RunningEmulator(seed="small", rate_per_minute=20, rate_per_hour=50) as emu:
+        yield emu
+
+
+def test_the_budget_keeps_the_gateway_under_both_windows(limited):
+    clock = SharedClock(limited)
+    limiter = WindowLimiter(per_minute=18, per_hour=45, clock=clock, sleep=clock.sleep)
+    gw = make_gateway(limited, rate_limiter=limiter)
+    done = 0
+    with pytest.raises(RateBudgetExhausted) as info:
+        while True:
+            gw.get_follow_user_list()  # sleeps through full minutes
+            done += 1
+    assert done == 45 and info.value.window == "hour" and info.value.retry_after > 60
+    assert calls(limited, API) == 45 and limited.control.call_count(API, 45009) == 0
+    assert clock.now - 1_000_000 >= 120  # two full minutes were waited for, on the shared clock
+    clock.sleep(info.value.retry_after)
+    gw.get_follow_user_list()  # the hour went by
+    assert limited.control.call_count(API, 45009) == 0
+
+
+def test_a_45009_after_a_minute_block_rests_the_api_for_the_hour(limited):
+    clock = SharedClock(limited)
+    limiter = WindowLimiter(per_minute=100, per_hour=1000, clock=clock, sleep=clock.sleep)  # as if a second app
+    gw = make_gateway(limited, rate_limiter=limiter)                                      # used the same API
+    limited.control.config(rate_per_minute=5)
+    for _ in range(5):
         gw.get_follow_user_list()
-    assert time.monotonic() - started >= 0.14  # 3 waits of 50 ms after the first call
+    with pytest.raises(WeComRateLimited) as info:
+        gw.get_follow_user_list()
+    assert info.value.errcode == 45009 and info.value.retry_after == 60
+    clock.sleep(61)
+    limited.control.config(rate_per_hour=6)  # 6 calls this hour: WeCom refuses the next for 60 minutes
+    with pytest.raises(WeComRateLimited) as info:  # 45009 again just after a minute block: the hour is the cause
+        gw.get_follow_user_list()
+    assert info.value.errcode == 45009 and info.value.retry_after == 3600
+    clock.sleep(61)
+    with pytest.raises(RateBudgetExhausted) as info:  # resting: nothing is sent
+        gw.get_follow_user_list()
+    assert info.value.window == "block" and 3400 < info.value.retry_after < 3600
+    assert calls(limited, API) == 7
 
 
 def test_calls_are_logged_and_observed_without_secrets(emulator, caplog):
