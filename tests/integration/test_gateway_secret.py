@@ -3,7 +3,7 @@ import pytest
 
 from app.wecom.errors import WeComAuthError, WeComSecretRejected, WeComTokenBlocked
 from app.wecom.gateway import WeComGateway, _TokenCache
-from app.wecom.ratelimit import TokenBucket
+from app.wecom.ratelimit import WindowLimiter
 
 API = "externalcontact/get_follow_user_list"
 
@@ -26,9 +26,15 @@ def cache(clock):
     return _TokenCache(clock=clock)
 
 
-def make_gateway(emulator, cache, secret=None, **options):
-    options = {"timeout": (1, 2), "rate_limiter": TokenBucket(per_minute=600_000), "max_attempts": 4,
-               "retry_base_delay": 0.001, "token_cache": cache, **options}
+@pytest.fixture
+def limiter(clock):
+    """A budget far above what the tests use, on the same clock as the token cache (45009 rests an API)."""
+    return WindowLimiter(per_minute=600_000, per_hour=10_000_000, clock=clock)
+
+
+def make_gateway(emulator, cache, limiter, secret=None, **options):
+    options = {"timeout": (1, 2), "rate_limiter": limiter, "max_attempts": 4, "retry_base_delay": 0.001,
+               "token_cache": cache, **options}
     return WeComGateway(emulator.corp_id, secret or emulator.secret, api_base=emulator.api_base, **options)
 
 
@@ -36,8 +42,8 @@ def gettokens(emulator, errcode=None) -> int:
     return emulator.control.call_count("gettoken", errcode)
 
 
-def test_a_rotated_secret_is_asked_about_once_then_calls_fail_at_once_until_the_settings_change(emulator, cache):
-    old = make_gateway(emulator, cache)
+def test_a_rotated_secret_is_asked_about_once_then_calls_fail_at_once_until_the_settings_change(emulator, cache, limiter):
+    old = make_gateway(emulator, cache, limiter)
     follow_users = old.get_follow_user_list()
     new_secret = emulator.control.reset_secret()       # the admin reset the Secret in WeCom's console
     before, api_before = gettokens(emulator), emulator.control.call_count(API)
@@ -48,14 +54,14 @@ def test_a_rotated_secret_is_asked_about_once_then_calls_fail_at_once_until_the_
     assert gettokens(emulator) - before == 1 and gettokens(emulator, 40001) == 1
     assert emulator.control.call_count(API) - api_before == 1  # the call that found the old token revoked
     assert old.token_problem().failures == 1 and old.token_problem().retry_in == 60
-    fixed = make_gateway(emulator, cache, secret=new_secret)   # the settings now hold the new secret
+    fixed = make_gateway(emulator, cache, limiter, secret=new_secret)   # the settings now hold the new secret
     assert fixed.get_follow_user_list() == follow_users
     assert gettokens(emulator, 0) == 2 and fixed.token_problem() is None
 
 
-def test_the_pause_doubles_up_to_an_hour_and_ends_when_wecom_accepts_the_secret_again(emulator, cache, clock):
+def test_the_pause_doubles_up_to_an_hour_and_ends_when_wecom_accepts_the_secret_again(emulator, cache, limiter, clock):
     heard = []
-    gw = make_gateway(emulator, cache, secret="wrong-secret", token_listener=heard.append)
+    gw = make_gateway(emulator, cache, limiter, secret="wrong-secret", token_listener=heard.append)
     pauses = []
     for _ in range(8):
         with pytest.raises(WeComSecretRejected):
@@ -71,8 +77,8 @@ def test_the_pause_doubles_up_to_an_hour_and_ends_when_wecom_accepts_the_secret_
     assert gw.get_access_token() and gw.token_problem() is None and heard[-1] is None
 
 
-def test_testing_the_connection_asks_gettoken_even_while_paused(emulator, cache):
-    gw = make_gateway(emulator, cache, secret="wrong-secret")
+def test_testing_the_connection_asks_gettoken_even_while_paused(emulator, cache, limiter):
+    gw = make_gateway(emulator, cache, limiter, secret="wrong-secret")
     with pytest.raises(WeComSecretRejected):
         gw.get_access_token()
     with pytest.raises(WeComSecretRejected):
@@ -83,13 +89,13 @@ def test_testing_the_connection_asks_gettoken_even_while_paused(emulator, cache)
     assert gettokens(emulator) == 2 and gw.token_problem().failures == 2
 
 
-def test_an_ip_block_on_gettoken_is_not_retried_and_pauses_gettoken(emulator, cache, clock):
+def test_an_ip_block_on_gettoken_is_not_retried_and_pauses_gettoken(emulator, cache, limiter, clock):
     emulator.control.config(gettoken_block_threshold=3)
-    wrong = make_gateway(emulator, cache, secret="wrong-secret")
+    wrong = make_gateway(emulator, cache, limiter, secret="wrong-secret")
     for _ in range(3):
         with pytest.raises(WeComSecretRejected):
             wrong.get_access_token(retry_now=True)
-    good = make_gateway(emulator, cache)                 # max_attempts=4: other 45009s are retried
+    good = make_gateway(emulator, cache, limiter)  # max_attempts=4, yet the blocked gettoken is asked once
     with pytest.raises(WeComTokenBlocked) as info:
         good.get_follow_user_list()
     assert info.value.errcode == 45009 and "封禁" in info.value.message
