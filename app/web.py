@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
+from markupsafe import escape
 
 from app.core import settings
 from app.core.guard import enforce_access
@@ -50,6 +53,30 @@ def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(zone).strftime(fmt)
 
 
+def _render_message(context, text: str, variables: dict) -> str:
+    """A translated message for a template: plain text, never markup, whatever the msgid came from.
+
+    Jinja's own i18n marks the translation safe and always %-formats it, so a msgid taken from the request or the
+    database (`_(labels.get(arg, arg))`) reached the page unescaped and a `%` in it was a 500. Here the text is
+    escaped like any other value, its params too, and it is formatted only when params are given (a msgid without
+    params writes a plain `%`).
+    """
+    if context.eval_ctx.autoescape:
+        text = escape(text)
+    return text % variables if variables else text
+
+
+@pass_context
+def _template_gettext(context, message: str, **variables) -> str:
+    return _render_message(context, get_translations().ugettext(message), variables)
+
+
+@pass_context
+def _template_ngettext(context, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return _render_message(context, get_translations().ungettext(singular, plural, num), variables)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/wecom/callback"
 
@@ -69,6 +96,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     app.before_request(enforce_access)
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext)
 
     @app.context_processor
     def _helpers():
