@@ -82,29 +82,34 @@ def _password_matches(stored_hash: str | None, password: str) -> bool:
     return matches and stored_hash is not None
 
 
-def _claim_attempt(user_id: int, now: datetime) -> dict | None:
-    """Count this attempt as a failure before its password is checked, in one conditional UPDATE.
+def _claim_attempt(username: str, now: datetime):
+    """Count this attempt as a failure before its password is checked, in one conditional UPDATE; the row claimed
+    (id, password hash, and the failure count details for the audit), or None for an unknown or locked account.
 
-    None when the account is locked: the password is then never checked. Counting first makes parallel attempts
-    safe on SQLite and PostgreSQL alike: each UPDATE sees the previous one's count (the row is written one at a
-    time), so no more than LOGIN_MAX_FAILURES checks run before the lock, and the attempt that reaches the limit
-    sets it. A right password clears the count afterwards.
+    Counting first makes parallel attempts safe on SQLite and PostgreSQL alike: each UPDATE sees the previous one's
+    count (the row is written one at a time), so no more than LOGIN_MAX_FAILURES checks run before the lock, the
+    attempt that reaches the limit sets it, and a locked account's password is never checked. The UPDATE is the
+    transaction's first statement, so SQLite takes its write lock before reading anything. A right password clears
+    the count afterwards.
     """
     cfg = current_app.config
     reaches_limit = User.failed_logins + 1 >= cfg["LOGIN_MAX_FAILURES"]
     lock_until = now + timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
     claimed = db.session.execute(
         update(User)
-        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .where(func.lower(User.username) == username.strip().lower(),
+               or_(User.locked_until.is_(None), User.locked_until <= now))
         .values(failed_logins=case((reaches_limit, 0), else_=User.failed_logins + 1),
                 locked_until=case((reaches_limit, lock_until), else_=None))
-        .returning(User.failed_logins, User.locked_until)
+        .returning(User.id, User.password_hash, User.failed_logins, User.locked_until)
         .execution_options(synchronize_session=False)).one_or_none()
     if claimed is None:
         return None
     if claimed.locked_until is not None:
-        return {"failures": cfg["LOGIN_MAX_FAILURES"], "locked_until": claimed.locked_until.isoformat()}
-    return {"failures": claimed.failed_logins}
+        details = {"failures": cfg["LOGIN_MAX_FAILURES"], "locked_until": claimed.locked_until.isoformat()}
+    else:
+        details = {"failures": claimed.failed_logins}
+    return claimed.id, claimed.password_hash, details
 
 
 def sign_in(username: str, password: str) -> SignInResult:
@@ -114,21 +119,21 @@ def sign_in(username: str, password: str) -> SignInResult:
     """
     now = utcnow()
     with transaction():
-        user = find_user(username)
-        claim = _claim_attempt(user.id, now) if user is not None else None
-        stored_hash = user.password_hash if user is not None and claim is not None else None
+        claim = _claim_attempt(username, now)
+        user = db.session.get(User, claim[0]) if claim else find_user(username)
     if user is not None and claim is None:
         with transaction():
             record("auth.login_failed", target=user.username, details={"reason": "locked"})
         return SignInResult(None, "locked")
-    matches = _password_matches(stored_hash, password)
+    matches = _password_matches(claim[1] if claim else None, password)
     with transaction():
         if user is None:
             record("auth.login_failed", target=username, details={"reason": "unknown_user"})
             return SignInResult(None, "bad_credentials")
+        details = claim[2]
         if not matches:
-            record("auth.login_failed", target=user.username, details={"reason": "bad_password", **claim})
-            return SignInResult(None, "locked" if "locked_until" in claim else "bad_credentials")
+            record("auth.login_failed", target=user.username, details={"reason": "bad_password", **details})
+            return SignInResult(None, "locked" if "locked_until" in details else "bad_credentials")
         user.failed_logins = 0
         user.locked_until = None
         if not user.is_enabled:
