@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.campaigns import editing
 from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation
 from app.core import tokens
 from app.extensions import db
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 PAGES = ["/", "/contacts/", "/contacts/groups", "/contacts/staff", "/contacts/sync", "/tags/", "/rfm/",
          "/rfm/customers", "/segments/", "/segments/new", "/campaigns/", "/campaigns/new", "/welcome/",
          "/welcome/templates/new", "/welcome/channels", "/welcome/channels/1", "/contacts/wm0", "/admin/settings", "/admin/users", "/admin/tokens",
-         "/admin/audit", "/wecom/events"]
+         "/admin/audit", "/wecom/events", "/campaigns/1", "/campaigns/1/edit", "/campaigns/1/preview",
+         "/campaigns/1/results"]
 
 
 def _seed():
@@ -37,6 +39,8 @@ def _seed():
     ingest.store_orders(ingest.validate_orders(raw), source="test")
     recompute.execute(recompute.begin("test").id)
     tokens.issue("shop", "viewer", created_by="test")
+    editing.save(None, {"name": "周末上新", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
+                        "content": {"text": "{员工姓名} 为您推荐本周新品"}}, "test")
 
 
 @pytest.mark.parametrize("app", ["sqlite"], indirect=True)
