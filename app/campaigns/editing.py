@@ -270,6 +270,11 @@ def may_send(principal, chat_type: str) -> bool:
     return chat_type != "single" or principal.can(Permission.CUSTOMERS_SEND)
 
 
+def may_change(principal, campaign: Campaign) -> bool:
+    """Whether the pages should offer to edit, submit, run, test or cancel this push."""
+    return principal.can(Permission.CAMPAIGNS_EDIT) and may_send(principal, campaign.chat_type)
+
+
 def refuse_unless_may_send(principal, chat_type: str) -> None:
     """CampaignInvalid on the chat_type field when `may_send` says no."""
     if not may_send(principal, chat_type):

@@ -40,7 +40,7 @@ def results_page(campaign_id: int):
     ids = [r.id for r in chosen]
     return render_template(
         "campaigns/results.html", campaign=campaign, runs=runs, chosen=request.args.get("run", type=int),
-        may_change=current_user.can(P.CAMPAIGNS_EDIT) and editing.may_send(current_user, campaign.chat_type),
+        may_change=editing.may_change(current_user, campaign),
         funnel=results.funnel(ids), staff=results.per_staff(ids), days=days,
         uplifts=results.conversions(chosen, days) if campaign.chat_type == "single" else None,
         run_labels=RunStatus.LABELS, fail_labels=results.FAIL_LABELS, skip_label=results.skip_labeller(),

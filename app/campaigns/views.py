@@ -68,6 +68,7 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
     departments = list(db.session.scalars(select(Department).where(Department.removed_at.is_(None))
                                           .order_by(Department.id)))
     problems = invalid.messages(_) if invalid else []
+    kinds = {k: label for k, label in CHAT_TYPE_LABELS.items() if editing.may_send(current_user, k)}
     words = invalid.words if invalid else {}
     texts = {"content": spec.get("content", {}).get("text", ""),
              "variants.B": (spec.get("variants") or [{}, {}])[1].get("content", {}).get("text", "")
@@ -78,9 +79,7 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
                            fields_of=content.FIELDS, variables=content.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words,
-                           **{**LABELS, "chat_types": {k: label for k, label in CHAT_TYPE_LABELS.items()
-                                                       if editing.may_send(current_user, k)}}), status
+                           sensitive=policies.current().words, **dict(LABELS, chat_types=kinds)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -89,8 +88,7 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
 def new(campaign_id: int | None = None):
     campaign = _own_campaign(campaign_id) if campaign_id else None
     if request.method == "GET":
-        fresh = {"category": "promotion", "chat_type": "single" if editing.may_send(current_user, "single") else "group"}
-        return _editor(campaign, editing.spec_of(campaign) if campaign else fresh)
+        return _editor(campaign, editing.spec_of(campaign) if campaign else {"category": "promotion"})
     spec = forms.spec_from_form(request.form)
     try:
         editing.refuse_unless_may_send(current_user, spec.get("chat_type") or "single")
@@ -112,7 +110,7 @@ def detail(campaign_id: int):
                                     .order_by(Staff.name)))
     sample_staff = staff[0].name if staff else _("（员工姓名）")
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
-                           may_change=current_user.can(P.CAMPAIGNS_EDIT) and editing.may_send(current_user, campaign.chat_type),
+                           may_change=editing.may_change(current_user, campaign),
                            rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],

@@ -34,7 +34,9 @@ def _signature_args() -> tuple[str, str, str]:
 
 
 def _fresh(timestamp: str) -> bool:
-    return timestamp.isdigit() and len(timestamp) <= 12 and abs(time.time() - int(timestamp)) <= CALLBACK_MAX_SKEW_SECONDS
+    if not (timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    return abs(time.time() - int(timestamp)) <= CALLBACK_MAX_SKEW_SECONDS
 
 
 def _refuse(reason: str, exc: Exception | None = None):

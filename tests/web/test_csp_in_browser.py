@@ -18,7 +18,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed; browser test skipped")
 PAGES = ["/", "/contacts/", "/contacts/groups", "/contacts/staff", "/contacts/sync", "/tags/", "/rfm/",
          "/rfm/customers", "/segments/", "/segments/new", "/campaigns/", "/campaigns/new", "/welcome/",
-         "/welcome/templates/new", "/welcome/channels", "/welcome/channels/1", "/contacts/wm0", "/admin/settings", "/admin/users", "/admin/tokens",
+         "/welcome/templates/new", "/welcome/channels", "/welcome/channels/1", "/contacts/wm0", "/admin/settings",
+         "/admin/users", "/admin/tokens",
          "/admin/audit", "/wecom/events", "/campaigns/1", "/campaigns/1/edit", "/campaigns/1/preview",
          "/campaigns/1/results"]
 
