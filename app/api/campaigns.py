@@ -140,10 +140,18 @@ def _refused(exc: Exception):
     return error_response(409, str(exc))
 
 
-def _with_campaign(campaign_id: int, action):
+def _not_yours():
+    return error_response(403, f"令牌 {g.api_token.name} 的角色 {g.api_token.role} 只能向客户群群发，不能一对一发给客户"
+                               f"（需要权限 {Permission.CUSTOMERS_SEND.value}）")
+
+
+def _with_campaign(campaign_id: int, action, changes: bool = True):
+    """Run `action` on the campaign; a change (not a read or an approval) needs the right to send its kind."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         return error_response(404, f"群发 {campaign_id} 不存在")
+    if changes and not editing.may_send(g.api_token, campaign.chat_type):
+        return _not_yours()
     try:
         action(campaign)
     except (UserError, CampaignInvalid) as exc:
@@ -157,7 +165,10 @@ def _with_campaign(campaign_id: int, action):
 @blp.arguments(CampaignInSchema)
 @blp.response(201, CampaignOutSchema)
 def create(spec):
-    """新建群发（草稿）；内容、人群、时间逐项校验，含敏感词则拒绝"""
+    """新建群发（草稿）；内容、人群、时间逐项校验，含敏感词则拒绝；一对一群发（chat_type=single）需要权限
+    customers.send（社群运营的令牌只能建客户群群发）"""
+    if not editing.may_send(g.api_token, spec.get("chat_type") or "single"):
+        return _not_yours()
     try:
         campaign = editing.save(None, spec, _actor())
     except CampaignInvalid as exc:
@@ -171,7 +182,7 @@ def create(spec):
 @blp.response(200, CampaignOutSchema)
 def read(campaign_id: int):
     """群发的状态、当前版本与审批情况、最近 20 次执行及其计数"""
-    return _with_campaign(campaign_id, lambda c: None)
+    return _with_campaign(campaign_id, lambda c: None, changes=False)
 
 
 @blp.route("/campaigns/<int:campaign_id>/submit", methods=["POST"])
@@ -193,8 +204,9 @@ def approve(body, campaign_id: int):
     """审批通过或驳回待审批的群发（须给出审阅的版本号）；“立即”发送的随即创建执行，在后台规划（runs[].status=planning）"""
     may = g.api_token.can(Permission.CAMPAIGNS_APPROVE)
     if body["decision"] == "reject":
-        return _with_campaign(campaign_id, lambda c: approvals.reject(c, _actor(), may, body["comment"]))
-    return _with_campaign(campaign_id, lambda c: approvals.approve(c, _actor(), may, body["version"], body["comment"]))
+        return _with_campaign(campaign_id, lambda c: approvals.reject(c, _actor(), may, body["comment"]), changes=False)
+    return _with_campaign(campaign_id, lambda c: approvals.approve(c, _actor(), may, body["version"], body["comment"]),
+                          changes=False)
 
 
 @blp.route("/campaigns/<int:campaign_id>/run", methods=["POST"])

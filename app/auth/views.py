@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from app.core import accounts
 from app.core.audit import record
@@ -26,7 +26,8 @@ ERRORS = {
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("用户名"), validators=[DataRequired(message=_l("请输入用户名")), Length(max=64)])
+    username = StringField(_l("用户名"), validators=[DataRequired(message=_l("请输入用户名")), Length(max=64),
+                                                  Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("用户名不能含控制字符"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请输入密码")), Length(max=256)])
 
 

@@ -21,7 +21,7 @@ from app.contacts.models import Staff
 from app.core import audit, content, settings
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
-from app.core.permissions import N_
+from app.core.permissions import N_, Permission
 from app.extensions import db
 from app.segments import service as segments
 
@@ -255,6 +255,30 @@ def _check_senders(c: _Checker) -> None:
 def check(spec: dict[str, Any]) -> None:
     """Raise CampaignInvalid unless the spec can be saved (the editor's live check)."""
     _check(spec, policies.current().words)
+
+
+NOT_YOURS = N_("你的角色只能向客户群群发，不能一对一发给客户")
+
+
+def may_send(principal, chat_type: str) -> bool:
+    """Whether an account or API token may create or change a push of this kind.
+
+    Community managers work on groups: a 1:1 push reaches every customer of the company, so it needs
+    CUSTOMERS_SEND, which their role lacks, while group pushes need only CAMPAIGNS_EDIT. A refusal rather than
+    "1:1 only with approval": approval is about the size of a send, not about whose job it is.
+    """
+    return chat_type != "single" or principal.can(Permission.CUSTOMERS_SEND)
+
+
+def may_change(principal, campaign: Campaign) -> bool:
+    """Whether the pages should offer to edit, submit, run, test or cancel this push."""
+    return principal.can(Permission.CAMPAIGNS_EDIT) and may_send(principal, campaign.chat_type)
+
+
+def refuse_unless_may_send(principal, chat_type: str) -> None:
+    """CampaignInvalid on the chat_type field when `may_send` says no."""
+    if not may_send(principal, chat_type):
+        raise CampaignInvalid([("chat_type", FieldError(NOT_YOURS))])
 
 
 def save(campaign: Campaign | None, spec: dict[str, Any], actor: str) -> Campaign:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
-from app.campaigns import polling, results
+from app.campaigns import editing, polling, results
 from app.campaigns.models import Campaign, CampaignRun, Delivery, RunStatus
 from app.campaigns.views import bp
 from app.contacts.models import Customer, Staff
@@ -39,6 +40,7 @@ def results_page(campaign_id: int):
     ids = [r.id for r in chosen]
     return render_template(
         "campaigns/results.html", campaign=campaign, runs=runs, chosen=request.args.get("run", type=int),
+        may_change=editing.may_change(current_user, campaign),
         funnel=results.funnel(ids), staff=results.per_staff(ids), days=days,
         uplifts=results.conversions(chosen, days) if campaign.chat_type == "single" else None,
         run_labels=RunStatus.LABELS, fail_labels=results.FAIL_LABELS, skip_label=results.skip_labeller(),
@@ -71,6 +73,8 @@ def export_deliveries(campaign_id: int):
 @requires(P.CAMPAIGNS_EDIT)
 def cancel_run(run_id: int):
     run = db.session.get(CampaignRun, run_id) or abort(404)
+    if not editing.may_send(current_user, db.session.get(Campaign, run.campaign_id).chat_type):
+        abort(403)
     outcome = polling.cancel_run(run_id)
     if not outcome["cancelled"]:
         flash(_("这次运行已结束，无需取消"), "warning")

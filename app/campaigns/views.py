@@ -30,6 +30,14 @@ def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id) or abort(404)
 
 
+def _own_campaign(campaign_id: int) -> Campaign:
+    """The campaign, when the signed-in account may change a push of its kind (403 otherwise)."""
+    campaign = _campaign(campaign_id)
+    if not editing.may_send(current_user, campaign.chat_type):
+        abort(403)
+    return campaign
+
+
 def _latest_runs(ids: list[int]) -> dict[int, CampaignRun]:
     latest = (select(CampaignRun.campaign_id, func.max(CampaignRun.id).label("id"))
               .where(CampaignRun.campaign_id.in_(ids), CampaignRun.kind != "test")
@@ -60,6 +68,7 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
     departments = list(db.session.scalars(select(Department).where(Department.removed_at.is_(None))
                                           .order_by(Department.id)))
     problems = invalid.messages(_) if invalid else []
+    kinds = {k: label for k, label in CHAT_TYPE_LABELS.items() if editing.may_send(current_user, k)}
     words = invalid.words if invalid else {}
     texts = {"content": spec.get("content", {}).get("text", ""),
              "variants.B": (spec.get("variants") or [{}, {}])[1].get("content", {}).get("text", "")
@@ -70,18 +79,19 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
                            fields_of=content.FIELDS, variables=content.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words, **LABELS), status
+                           sensitive=policies.current().words, **dict(LABELS, chat_types=kinds)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="edit")
 @requires(P.CAMPAIGNS_EDIT)
 def new(campaign_id: int | None = None):
-    campaign = _campaign(campaign_id) if campaign_id else None
+    campaign = _own_campaign(campaign_id) if campaign_id else None
     if request.method == "GET":
         return _editor(campaign, editing.spec_of(campaign) if campaign else {"category": "promotion"})
     spec = forms.spec_from_form(request.form)
     try:
+        editing.refuse_unless_may_send(current_user, spec.get("chat_type") or "single")
         campaign = editing.save(campaign, spec, current_user.username)
     except CampaignInvalid as exc:
         return _editor(campaign, spec, exc, 422)
@@ -100,6 +110,7 @@ def detail(campaign_id: int):
                                     .order_by(Staff.name)))
     sample_staff = staff[0].name if staff else _("（员工姓名）")
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
+                           may_change=editing.may_change(current_user, campaign),
                            rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
@@ -114,16 +125,18 @@ def detail(campaign_id: int):
 def preview_page(campaign_id: int):
     """The dry run's numbers: computed in the background on the first visit, kept a few minutes, recomputed on asking."""
     campaign = _campaign(campaign_id)
-    check = checks.for_preview(campaign, current_user.username)
-    result = preview.Preview.from_json(check.result) if check.result else None
+    may_check = current_user.can(P.CAMPAIGNS_CHECK)
+    check = checks.for_preview(campaign, current_user.username) if may_check else checks.latest(campaign)
+    result = preview.Preview.from_json(check.result) if check and check.result else None
     return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
-                           running=checks.is_running(check), progress=checks.progress(check),
+                           running=checks.is_running(check), progress=check and checks.progress(check),
+                           may_check=may_check,
                            skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
 
 
 @bp.post("/<int:campaign_id>/preview", endpoint="preview_again")
-@requires(P.CAMPAIGNS_VIEW)
+@requires(P.CAMPAIGNS_CHECK)
 def preview_again(campaign_id: int):
     checks.start(_campaign(campaign_id), checks.PREVIEW, current_user.username)
     return redirect(url_for("campaigns.preview_page", campaign_id=campaign_id))
@@ -138,8 +151,9 @@ def check_progress(campaign_id: int, check_id: int):
     return jsonify(checks.progress(check))
 
 
-def _act(campaign_id: int, action, done: str):
-    campaign = _campaign(campaign_id)
+def _act(campaign_id: int, action, done: str, approving: bool = False):
+    """Run `action` on the campaign and say how it went; a change (not an approval) needs the right to send its kind."""
+    campaign = _campaign(campaign_id) if approving else _own_campaign(campaign_id)
     try:
         action(campaign)
     except (UserError, CampaignInvalid) as exc:
@@ -161,9 +175,10 @@ def submit(campaign_id: int):
 def decide(campaign_id: int):
     comment, who, may = request.form.get("comment", ""), current_user.username, current_user.can(P.CAMPAIGNS_APPROVE)
     if request.form.get("decision") == "reject":
-        return _act(campaign_id, lambda c: approvals.reject(c, who, may, comment), _("已驳回，退回草稿。"))
+        return _act(campaign_id, lambda c: approvals.reject(c, who, may, comment), _("已驳回，退回草稿。"), approving=True)
     version = int(request.form.get("version") or 0) if (request.form.get("version") or "").isdigit() else 0
-    return _act(campaign_id, lambda c: approvals.approve(c, who, may, version, comment), _("已审批通过。"))
+    return _act(campaign_id, lambda c: approvals.approve(c, who, may, version, comment), _("已审批通过。"),
+                approving=True)
 
 
 @bp.route("/<int:campaign_id>/run", methods=["POST"])

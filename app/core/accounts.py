@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import String, func, select
+from sqlalchemy import String, case, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -70,32 +70,75 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 
 
-def sign_in(username: str, password: str) -> SignInResult:
-    """Check credentials, count failures, lock after too many, and audit every attempt."""
+_dummy_hashes: dict[str, str] = {}
+
+
+def _password_matches(stored_hash: str | None, password: str) -> bool:
+    """One hash check whether or not the account exists: an unknown name must not answer faster than a known one."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = _hash("no account has this password")
+    matches = check_password_hash(stored_hash or _dummy_hashes[method], password)
+    return matches and stored_hash is not None
+
+
+def _claim_attempt(username: str, now: datetime):
+    """Count this attempt as a failure before its password is checked, in one conditional UPDATE; the row claimed
+    (id, password hash, and the failure count details for the audit), or None for an unknown or locked account.
+
+    Counting first makes parallel attempts safe on SQLite and PostgreSQL alike: each UPDATE sees the previous one's
+    count (the row is written one at a time), so no more than LOGIN_MAX_FAILURES checks run before the lock, the
+    attempt that reaches the limit sets it, and a locked account's password is never checked. The UPDATE is the
+    transaction's first statement, so SQLite takes its write lock before reading anything. A right password clears
+    the count afterwards.
+    """
     cfg = current_app.config
+    reaches_limit = User.failed_logins + 1 >= cfg["LOGIN_MAX_FAILURES"]
+    lock_until = now + timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
+    claimed = db.session.execute(
+        update(User)
+        .where(func.lower(User.username) == username.strip().lower(),
+               or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=case((reaches_limit, 0), else_=User.failed_logins + 1),
+                locked_until=case((reaches_limit, lock_until), else_=None))
+        .returning(User.id, User.password_hash, User.failed_logins, User.locked_until)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if claimed is None:
+        return None
+    if claimed.locked_until is not None:
+        details = {"failures": cfg["LOGIN_MAX_FAILURES"], "locked_until": claimed.locked_until.isoformat()}
+    else:
+        details = {"failures": claimed.failed_logins}
+    return claimed.id, claimed.password_hash, details
+
+
+def sign_in(username: str, password: str) -> SignInResult:
+    """Check credentials, count failures, lock after too many, and audit every attempt.
+
+    Two short transactions around the (slow) password check, so no lock is held while hashing.
+    """
     now = utcnow()
     with transaction():
-        user = find_user(username)
+        claim = _claim_attempt(username, now)
+        user = db.session.get(User, claim[0]) if claim else find_user(username)
+    if user is not None and claim is None:
+        with transaction():
+            record("auth.login_failed", target=user.username, details={"reason": "locked"})
+        return SignInResult(None, "locked")
+    matches = _password_matches(claim[1] if claim else None, password)
+    with transaction():
         if user is None:
             record("auth.login_failed", target=username, details={"reason": "unknown_user"})
             return SignInResult(None, "bad_credentials")
-        if user.is_locked(now):
-            record("auth.login_failed", target=user.username, details={"reason": "locked"})
-            return SignInResult(None, "locked")
-        if not check_password_hash(user.password_hash, password):
-            user.failed_logins += 1
-            details = {"reason": "bad_password", "failures": user.failed_logins}
-            if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
-                user.failed_logins = 0
-                details["locked_until"] = user.locked_until.isoformat()
-            record("auth.login_failed", target=user.username, details=details)
+        details = claim[2]
+        if not matches:
+            record("auth.login_failed", target=user.username, details={"reason": "bad_password", **details})
             return SignInResult(None, "locked" if "locked_until" in details else "bad_credentials")
+        user.failed_logins = 0
+        user.locked_until = None
         if not user.is_enabled:
             record("auth.login_failed", target=user.username, details={"reason": "disabled"})
             return SignInResult(None, "disabled")
-        user.failed_logins = 0
-        user.locked_until = None
         user.last_login_at = now
         record("auth.login", target=user.username, actor=user)
     return SignInResult(user, None)

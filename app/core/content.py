@@ -33,6 +33,9 @@ FIELDS: dict[str, tuple[tuple[str, str, bool, int | None], ...]] = {
                     ("page", N_("页面路径"), True, 256), ("pic_media_id", N_("封面素材 media_id"), True, 128)),
 }
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# Control characters (C0, DEL, C1) but the line break and the tab: invisible in the editor, garbled or refused in
+# WeCom's clients, and a NUL is refused by PostgreSQL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,16 @@ class Content:
         return {"text": self.text, "attachments": [dict(a) for a in self.attachments]}
 
 
+def _control_char(value: str) -> dict[str, Any] | None:
+    """Where the first control character is (1-based) and its code point, or None."""
+    match = _CONTROL.search(value)
+    return {"pos": match.start() + 1, "code": "U+%04X" % ord(match.group())} if match else None
+
+
 def _text_errors(text: str) -> list[ContentError]:
     errors = []
+    if control := _control_char(text):
+        errors.append(ContentError("text", N_("第 %(pos)s 个字符是看不见的控制字符（%(code)s），请删除后再保存"), control))
     for match in _TOKEN.finditer(text):
         token, name = match.group(0), match.group(1)
         if token in ("{{", "}}"):
@@ -104,6 +115,9 @@ def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Conte
         elif max_bytes and len(value.encode()) > max_bytes:
             errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件的「%(label)s」最多 %(max)s 字节"),
                                        {"n": index + 1, "label": label, "max": max_bytes}))
+        if control := _control_char(value):
+            errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件的「%(label)s」含看不见的控制字符（%(code)s）"),
+                                       {"n": index + 1, "label": label, "code": control["code"]}))
         if name in ("url", "pic_url", "picurl") and value and not value.startswith(("http://", "https://")):
             errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件的「%(label)s」要以 http:// 或 https:// 开头"),
                                        {"n": index + 1, "label": label}))
@@ -117,7 +131,7 @@ def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Conte
 
 def parse(text: str | None, attachments: list[Any] | None = None) -> Content:
     """Content from raw text and attachments ({"msgtype", kind: {...}} or flat {"msgtype", fields...})."""
-    text = (text or "").replace("\r\n", "\n").strip()
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     raw = list(attachments or [])
     errors = _text_errors(text)
     if len(raw) > MAX_ATTACHMENTS:

@@ -13,12 +13,14 @@ class Permission(StrEnum):
     CONTACTS_VIEW_MOBILE = "contacts.view_mobile"
     GROUPS_VIEW = "groups.view"
     GROUPS_SEND = "groups.send"
+    CUSTOMERS_SEND = "customers.send"  # 1:1 pushes to customers (group pushes need only CAMPAIGNS_EDIT)
     TAGS_MANAGE = "tags.manage"
     RFM_VIEW = "rfm.view"
     ORDERS_IMPORT = "orders.import"
     SEGMENTS_MANAGE = "segments.manage"
     CAMPAIGNS_VIEW = "campaigns.view"
     CAMPAIGNS_EDIT = "campaigns.edit"
+    CAMPAIGNS_CHECK = "campaigns.check"  # start a dry run (background work): not for read-only accounts
     CAMPAIGNS_APPROVE = "campaigns.approve"
     WELCOME_MANAGE = "welcome.manage"
     WAKEUP_MANAGE = "wakeup.manage"
@@ -48,15 +50,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_EDIT, P.CONTACTS_EXPORT, P.CONTACTS_VIEW_MOBILE,
         P.GROUPS_VIEW, P.TAGS_MANAGE, P.RFM_VIEW, P.ORDERS_IMPORT, P.SEGMENTS_MANAGE,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.WELCOME_MANAGE, P.WAKEUP_MANAGE, P.REFERRAL_MANAGE,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_MANAGE,
+        P.REFERRAL_MANAGE,
     }),
     Role.COMMUNITY_MANAGER: frozenset({
-        P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT,
+        P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK,
         P.WELCOME_MANAGE,
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW,
     }),
     Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW}),
 }

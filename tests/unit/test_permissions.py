@@ -26,3 +26,10 @@ def test_community_managers_send_to_groups_but_do_not_manage_tags():
 
 def test_unknown_role_grants_nothing():
     assert not role_allows("root", P.CONTACTS_VIEW)
+
+
+def test_only_roles_that_push_to_customers_send_1to1_and_read_only_starts_no_dry_run():
+    senders = {r.value for r in Role if role_allows(r.value, P.CUSTOMERS_SEND)}
+    assert senders == {"admin", "operator"}
+    checkers = {r.value for r in Role if role_allows(r.value, P.CAMPAIGNS_CHECK)}
+    assert checkers == {"admin", "operator", "community_manager", "supervisor"}

@@ -1,0 +1,46 @@
+/* The console's ECharts: each chart reads its data from a JSON block in the page (no inline script, see console.js).
+   #rfm-heatmap with #rfm-segments / #rfm-classes on the RFM page (clicks open the customers), #welcome-latency. */
+(function () {
+  function data(id) { var el = document.getElementById(id); return el && JSON.parse(el.textContent); }
+  function chart(id, option) {
+    var c = echarts.init(document.getElementById(id));
+    c.setOption(option);
+    window.addEventListener("resize", function () { c.resize(); });
+    return c;
+  }
+
+  var rfm = data("rfm-data");
+  if (rfm) {
+    var go = function (params) { window.location = rfm.customers_url + "?" + new URLSearchParams(params).toString(); };
+    var cells = rfm.cells;
+    var heat = chart("rfm-heatmap", {
+      tooltip: {formatter: function (p) { return "R" + (p.value[1] + 1) + " F" + (p.value[0] + 1) + ": " + p.value[2]; }},
+      grid: {top: 10, bottom: 60, left: 50, right: 20},
+      xAxis: {type: "category", data: ["F1", "F2", "F3", "F4", "F5"], name: "F"},
+      yAxis: {type: "category", data: ["R1", "R2", "R3", "R4", "R5"], name: "R"},
+      visualMap: {min: 0, max: Math.max.apply(null, cells.concat([1])), orient: "horizontal", left: "center", bottom: 0, calculable: true},
+      series: [{type: "heatmap", data: rfm.keys.map(function (k, i) { return [k[1] - 1, k[0] - 1, cells[i]]; }), label: {show: true}}]
+    });
+    heat.on("click", function (p) { go({r: p.value[1] + 1, f: p.value[0] + 1}); });
+    var bars = function (id, rows, arg) {
+      chart(id, {
+        tooltip: {}, grid: {top: 10, bottom: 30, left: 100, right: 20},
+        xAxis: {type: "value", minInterval: 1}, yAxis: {type: "category", data: rows.map(function (r) { return r.label; }), inverse: true},
+        series: [{type: "bar", data: rows.map(function (r) { return r.customers; })}]
+      }).on("click", function (p) { var q = {}; q[arg] = rows[p.dataIndex].key; go(q); });
+    };
+    bars("rfm-segments", rfm.charts.segments, "segment");
+    bars("rfm-classes", rfm.charts.classes, "class8");
+  }
+
+  var welcome = data("welcome-latency-data");
+  if (welcome) {
+    chart("welcome-latency", {
+      tooltip: {}, grid: {top: 20, bottom: 30, left: 50, right: 20},
+      xAxis: {type: "category", data: welcome.buckets},
+      yAxis: {type: "value", minInterval: 1, name: welcome.y_name},
+      series: [{type: "bar", data: welcome.histogram,
+                itemStyle: {color: function (p) { return p.dataIndex >= 6 ? "#dc3545" : (p.dataIndex >= 4 ? "#f0ad4e" : "#198754"); }}}]
+    });
+  }
+})();
