@@ -101,6 +101,7 @@ def import_orders(path: Path) -> None:
 def recompute_rfm(as_of: str | None) -> None:
     """Recompute every customer's RFM from the stored orders and write changed tags to WeCom, showing progress."""
     from app.rfm import recompute
+    from app.tags import rules
 
     day = _as_of(None, None, as_of) if as_of else None
     try:
@@ -123,6 +124,11 @@ def recompute_rfm(as_of: str | None) -> None:
     if "marks" in counts:
         m = counts["marks"]
         click.echo(f"  标签：写入 {m['done']}，失败 {m['failed']}，无跟进成员 {m['no_staff']}，未写 {m['skipped']}")
+    tag_rules = rules.latest_run()  # the rule tags follow every recompute that did not fail
+    if tag_rules is not None and tag_rules.started_at >= run.started_at:
+        c = tag_rules.counts
+        click.echo(f"  规则标签 #{tag_rules.id}：{c['rules']} 条规则，添加 {c['added']}，移除 {c['removed']}，"
+                   f"失败 {c['failed']}" if c else f"  规则标签 #{tag_rules.id} 失败：{tag_rules.error}")
     if run.status == recompute.FAILED:
         raise click.ClickException(f"RFM 重算 #{run.id} 失败：{run.error}")
     if run.error:
