@@ -38,7 +38,7 @@ def _zone(_ctx, _param, value: str) -> ZoneInfo:
 
 @click.command("rfm-score")
 @click.option("--orders", "orders_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="订单 CSV：order_id,external_userid,amount,paid_at,status")
+              required=True, help="订单 CSV（UTF-8 或 GBK）：order_id,external_userid,amount,paid_at,status")
 @click.option("--as-of", required=True, callback=_as_of, help="计算日 YYYY-MM-DD；之后支付的订单不计")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, callback=_zone,
