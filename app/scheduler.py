@@ -34,14 +34,13 @@ class PeriodicJob:
     description: str
     target: str      # "module:function", called with no arguments inside an app context
     cron: dict       # CronTrigger fields, in the corp timezone
-    then: tuple[str, ...] = ()  # further "module:function"s run after it, in order, while none has raised
 
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("contacts.reconcile", "每晚全量对账同步：补上回调遗漏或乱序的变化",
                 "app.contacts.sync:reconcile", {"hour": 3, "minute": 0}),
     PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签，随后按新分数执行规则标签",
-                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}, then=("app.tags.rules:nightly",)),
+                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}),
     PeriodicJob("campaigns.schedule", "每分钟为到期的群发创建并规划执行（错过太久的记为已错过）",
                 "app.campaigns.runs:tick", {"minute": "*"}),
     PeriodicJob("campaigns.poll", "每分钟查询群发任务：成员确认、发送结果、提醒未确认成员",
@@ -99,9 +98,8 @@ def run_job(key: str) -> None:
     with _app.app_context():
         started = time.monotonic()
         log.info("job %s started", key)
-        for target in (job.target, *job.then):
-            module, function = target.split(":")
-            getattr(importlib.import_module(module), function)()
+        module, function = job.target.split(":")
+        getattr(importlib.import_module(module), function)()
         log.info("job %s finished in %.1fs", key, time.monotonic() - started)
 
 

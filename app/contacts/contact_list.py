@@ -1,18 +1,22 @@
 """The contact list query: search, filters, sort, capped count and a page of customers with their relations."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
-from sqlalchemy import Select, String, cast, exists, func, select, union
+from sqlalchemy import Select, String, cast, exists, func, literal_column, select, union
 from sqlalchemy.dialects.postgresql import JSONB
 
-from app.contacts.models import (CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
+from app.contacts.labels import normalize_mobile
+from app.contacts.models import (REMARK_MOBILE_DIGITS, CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
                                  FollowRelation, Staff)
 from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
 from app.extensions import db
 
+MOBILE_SEARCH = re.compile(r"\+?[\d\s()\-]+")  # what someone types for (part of) a phone number
+MIN_MOBILE_DIGITS = 4  # fewer would match most customers (and no trigram narrows them)
 PAGE_SIZE = 50
 COUNT_CAP = 1_000  # beyond this the list says "more than 1,000" instead of counting a million rows
 SORTS = {
@@ -84,29 +88,56 @@ def relation_conditions(f: Filters, scope: Scope) -> list:
     return conds
 
 
-def search_ids(text: str):
-    """Ids of customers whose name, corp name or a relation's remark contains the text.
+def mobile_digits(text: str) -> str | None:
+    """The digits to look for in remark mobiles when the search looks like (part of) a phone number: at least
+    MIN_MOBILE_DIGITS digits, with spaces, dashes, brackets or a leading + between them (+86 dropped)."""
+    if not MOBILE_SEARCH.fullmatch(text):
+        return None
+    digits = normalize_mobile(text)
+    return digits if len(digits) >= MIN_MOBILE_DIGITS else None
 
-    A UNION of three simple scans rather than an OR with EXISTS: each part can use its own index
+
+def remark_mobile_digits():
+    """A relation's remark mobiles as digits and commas ("13800000000,13900000000"), so that a phone number
+    matches however it was written. On PostgreSQL the exact expression of the trigram index
+    ix_follow_relations_remark_mobiles_trgm; elsewhere the JSON text without spaces, dashes and +."""
+    if db.engine.dialect.name == "postgresql":
+        return literal_column(REMARK_MOBILE_DIGITS)
+    text = cast(FollowRelation.remark_mobiles, String)
+    for separator in (" ", "-", "+"):
+        text = func.replace(text, separator, "")
+    return text
+
+
+def search_ids(text: str, mobiles: bool):
+    """Ids of customers whose name, corp name or a relation's remark contains the text, or (with `mobiles`, for
+    accounts that may see phone numbers) a relation's remark mobile contains its digits.
+
+    A UNION of simple scans rather than an OR with EXISTS: each part can use its own index
     (PostgreSQL: pg_trgm GIN indexes), and even without them it is cheaper than the OR.
     """
     def has(column):
         return column.contains(text, autoescape=True)
 
-    return union(
-        select(Customer.id).where(has(Customer.name)),
-        select(Customer.id).where(has(Customer.corp_name)),
-        select(Customer.id).join(FollowRelation, FollowRelation.external_userid == Customer.external_userid)
-        .where(has(FollowRelation.remark)))
+    def by_relation(condition):
+        return select(Customer.id).join(FollowRelation, FollowRelation.external_userid == Customer.external_userid) \
+            .where(condition)
+
+    parts = [select(Customer.id).where(has(Customer.name)), select(Customer.id).where(has(Customer.corp_name)),
+             by_relation(has(FollowRelation.remark))]
+    if mobiles and (digits := mobile_digits(text)):
+        parts.append(by_relation(remark_mobile_digits().contains(digits, autoescape=True)))
+    return union(*parts)
 
 
-def customer_query(f: Filters, scope: Scope) -> Select:
-    """Customers matching the filters, sorted; relation filters are EXISTS subqueries so indexes drive them."""
+def customer_query(f: Filters, scope: Scope, mobiles: bool) -> Select:
+    """Customers matching the filters, sorted; relation filters are EXISTS subqueries so indexes drive them. The
+    search looks in remark mobiles only with `mobiles` (an account that sees them masked cannot probe numbers)."""
     q = select(Customer)
     if conds := relation_conditions(f, scope):
         q = q.where(exists().where(FollowRelation.external_userid == Customer.external_userid, *conds))
     if f.q:
-        q = q.where(Customer.id.in_(search_ids(f.q)))
+        q = q.where(Customer.id.in_(search_ids(f.q, mobiles)))
     if f.group:
         q = q.where(exists().where(CustomerGroupMember.userid == Customer.external_userid,
                                    CustomerGroupMember.chat_id == f.group, CustomerGroupMember.left_at.is_(None)))
@@ -154,10 +185,10 @@ def staff_names(userids) -> dict[str, str]:
         else {}
 
 
-def load_page(f: Filters, scope: Scope, page: int) -> ContactPage:
+def load_page(f: Filters, scope: Scope, page: int, mobiles: bool) -> ContactPage:
     """One page of the list (offset pagination over an indexed order; one extra row tells if there is a next)."""
     page = max(page, 1)
-    query = customer_query(f, scope)
+    query = customer_query(f, scope, mobiles)
     rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     customers = rows[:PAGE_SIZE]
     relations = relations_of([c.external_userid for c in customers], scope)

@@ -32,7 +32,7 @@ def rows(f: Filters, scope: Scope, show_mobile: bool) -> Iterator[list]:
     def when(value) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    query = customer_query(f, scope).limit(EXPORT_LIMIT)
+    query = customer_query(f, scope, show_mobile).limit(EXPORT_LIMIT)
     customers = db.session.scalars(query).all()
     for start in range(0, len(customers), BATCH):
         batch = customers[start:start + BATCH]

@@ -1,5 +1,8 @@
-"""Display labels for WeCom codes on the contacts pages (add way, join scene, staff status) and mobile masking."""
+"""Display labels for WeCom codes on the contacts pages (add way, join scene, staff status); mobiles masked and
+normalised."""
 from __future__ import annotations
+
+import re
 
 from app.core.permissions import N_
 
@@ -21,3 +24,9 @@ def mask_mobile(mobile: str) -> str:
     if len(mobile) >= 8:
         return mobile[:3] + "*" * (len(mobile) - 7) + mobile[-4:]
     return "*" * max(len(mobile) - 2, 0) + mobile[-2:]
+
+
+def normalize_mobile(value: str | None) -> str:
+    """Digits only, without a leading +86 / 86 on an 11-digit mainland number."""
+    digits = re.sub(r"\D", "", value or "")
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits

@@ -20,6 +20,11 @@ def trigram_index(table: str, column: str) -> Index:
     return Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
+# A relation's remark mobiles as digits and commas, for the contact search by phone number (PostgreSQL; the index
+# below covers exactly this expression, and app/contacts/contact_list.py searches with it).
+REMARK_MOBILE_DIGITS = "regexp_replace(remark_mobiles::text, '[^0-9,]', '', 'g')"
+
+
 class Department(db.Model):
     """A WeCom department (its id is WeCom's); `removed_at` once WeCom no longer lists it."""
 
@@ -78,6 +83,8 @@ class FollowRelation(db.Model):
                       Index("ix_follow_relations_external_userid", "external_userid"),
                       trigram_index("follow_relations", "remark"),
                       Index("ix_follow_relations_tag_ids_gin", text("(tag_ids::jsonb)"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),
+                      Index("ix_follow_relations_remark_mobiles_trgm", text(f"{REMARK_MOBILE_DIGITS} gin_trgm_ops"),
                             postgresql_using="gin").ddl_if(dialect="postgresql"))
 
     id: Mapped[int] = mapped_column(primary_key=True)

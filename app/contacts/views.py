@@ -45,7 +45,7 @@ def _mobile(number: str) -> str:
 def index():
     scope = scope_for(current_user)
     f = contact_list.Filters.from_args(request.args)
-    page = contact_list.load_page(f, scope, _page_number())
+    page = contact_list.load_page(f, scope, _page_number(), current_user.can(P.CONTACTS_VIEW_MOBILE))
     return render_template("contacts/index.html", f=f, page=page, scope=scope, choices=contact_list.choices(scope),
                            tag_names=contact_list.tag_names(), sorts=contact_list.SORTS, mobile=_mobile,
                            count_cap=contact_list.COUNT_CAP, mark_budget=connection.mark_tag_budget(), **CODE_LABELS)

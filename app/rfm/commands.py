@@ -13,7 +13,8 @@ import click
 
 from app.rfm.fast_score import score_arrays
 from app.rfm.order_csv import NotPlain, read_paid_totals
-from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, read_table, records
+from app.rfm.order_files import (SCORE_COLUMNS, OrderFileError, csv_table, decode_csv, paid_orders, read_table,
+                                  records)
 from app.rfm.score_lines import score_lines
 from app.rfm.scoring import score
 
@@ -37,7 +38,7 @@ def _zone(_ctx, _param, value: str) -> ZoneInfo:
 
 @click.command("rfm-score")
 @click.option("--orders", "orders_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="订单 CSV：order_id,external_userid,amount,paid_at,status")
+              required=True, help="订单 CSV（UTF-8 或 GBK）：order_id,external_userid,amount,paid_at,status")
 @click.option("--as-of", required=True, callback=_as_of, help="计算日 YYYY-MM-DD；之后支付的订单不计")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, callback=_zone,
@@ -48,8 +49,6 @@ def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) ->
         text, customers, orders = _scores_csv(orders_path, as_of, zone)
     except OrderFileError as exc:
         raise click.ClickException(f"{orders_path} 有错误，未写出结果:\n{exc}") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{orders_path} 不是 UTF-8 编码的 CSV，未写出结果") from None
     fd, tmp = tempfile.mkstemp(dir=out_path.parent or Path("."), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -63,13 +62,14 @@ def rfm_score(orders_path: Path, as_of: date, out_path: Path, zone: ZoneInfo) ->
 
 def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[bytes, int, int]:
     """(the output CSV, customers, valid orders): vectorised for plain files, else the reference reader and scorer
-    (whose csv writer quotes what needs quoting; a plain file has no comma, quote or line break inside a field)."""
+    (whose csv writer quotes what needs quoting; a plain file has no comma, quote or line break inside a field).
+    A GBK file, as Excel saves it in China, is not plain: the reference reader decodes it as the import does."""
     header = ",".join(SCORE_HEADER) + "\n"
     try:
         totals = read_paid_totals(path, zone, as_of)
-    except NotPlain:  # quoted fields and the like: the per-row reader of the import, and the pure scorer
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            orders = records(csv_table(fh), zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
+    except NotPlain:  # quoted fields, GBK and the like: the per-row reader of the import, and the pure scorer
+        table = csv_table(io.StringIO(decode_csv(path.read_bytes()), newline=""))
+        orders = records(table, zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
         out = io.StringIO()
         scores = score(paid_orders(orders, zone), as_of)
         csv.writer(out, lineterminator="\n").writerows(
@@ -101,6 +101,7 @@ def import_orders(path: Path) -> None:
 def recompute_rfm(as_of: str | None) -> None:
     """Recompute every customer's RFM from the stored orders and write changed tags to WeCom, showing progress."""
     from app.rfm import recompute
+    from app.tags import rules
 
     day = _as_of(None, None, as_of) if as_of else None
     try:
@@ -123,6 +124,11 @@ def recompute_rfm(as_of: str | None) -> None:
     if "marks" in counts:
         m = counts["marks"]
         click.echo(f"  标签：写入 {m['done']}，失败 {m['failed']}，无跟进成员 {m['no_staff']}，未写 {m['skipped']}")
+    tag_rules = rules.latest_run()  # the rule tags follow every recompute that did not fail
+    if tag_rules is not None and tag_rules.started_at >= run.started_at:
+        c = tag_rules.counts
+        click.echo(f"  规则标签 #{tag_rules.id}：{c['rules']} 条规则，添加 {c['added']}，移除 {c['removed']}，"
+                   f"失败 {c['failed']}" if c else f"  规则标签 #{tag_rules.id} 失败：{tag_rules.error}")
     if run.status == recompute.FAILED:
         raise click.ClickException(f"RFM 重算 #{run.id} 失败：{run.error}")
     if run.error:

@@ -91,7 +91,7 @@ def _event(item: Mapping[str, Any], zone) -> dict[str, Any]:
     try:
         occurred = parse_paid_at(item.get("occurred_at", ""), zone)
     except ValueError:
-        problems.append(f"发生时间 {item.get('occurred_at')!r} 不是 ISO 8601 格式")
+        problems.append(f"发生时间无法识别：「{item.get('occurred_at')}」")
     props = item.get("properties") or {}
     if not isinstance(props, dict):
         problems.append("properties 必须是对象")

@@ -22,8 +22,8 @@ import pandas as pd
 
 from app.rfm.order_csv_fields import (MASKS, STATUS_CODES, Fields, ZoneTable, amounts, hash_bytes, hash_fields,
                                       local_days, statuses)
-from app.rfm.order_files import OrderFileError, RowError
-from app.rfm.order_rows import MAX_ID, normalize
+from app.rfm.order_files import OrderFileError, RowError, missing_columns
+from app.rfm.order_rows import MAX_ID, duplicate_message, normalize
 
 COLUMNS = ("order_id", "external_userid", "amount", "paid_at", "status")
 MAX_EXTERNAL_USERID = 128  # longer ones are odd rows: the per-row rules take them
@@ -216,7 +216,7 @@ def read_paid_totals(path: Path, zone: tzinfo, as_of: date) -> PaidTotals:
     body = _read(path)
     missing = [c for c in COLUMNS if c not in body.header]
     if missing:
-        raise OrderFileError([RowError(1, "缺少列: " + ", ".join(missing))])
+        raise missing_columns(missing)
     as_of_day, zone_table = (as_of - _EPOCH).days, ZoneTable(zone)
     pieces, begin = [], 0
     while begin < body.size:
@@ -269,7 +269,7 @@ def _duplicates(orders: _Joined, order_id: Callable[[int], str]) -> dict[int, st
     for line, start in zip(orders.line[rows].tolist(), orders.line_start[rows].tolist()):
         text = order_id(start)
         if text in first:
-            errors[line] = f"order_id {text} 与第 {first[text]} 行重复"
+            errors[line] = duplicate_message(text, first[text], "行")
         else:
             first[text] = line
     return errors

@@ -8,7 +8,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.rfm.order_rows import FIELDS, OrderRecord, normalize_all
+from app.rfm.order_rows import FIELD_LABELS, FIELDS, OrderRecord, normalize_all
 from app.rfm.scoring import PaidOrder
 
 SCORE_COLUMNS = ("order_id", "external_userid", "amount", "paid_at", "status")
@@ -18,10 +18,10 @@ ALIASES = {
     "order_id": ("订单号", "订单编号", "订单id"),
     "external_userid": ("客户id", "外部联系人id", "externaluserid"),
     "unionid": ("union_id",),
-    "mobile": ("手机号", "手机", "电话", "phone"),
-    "amount": ("金额", "实付金额", "支付金额", "订单金额"),
-    "paid_at": ("支付时间", "付款时间", "下单时间"),
-    "status": ("状态", "订单状态"),
+    "mobile": ("手机号", "手机", "电话", "phone", "手机号码", "买家手机号", "收货人手机号", "联系手机"),
+    "amount": ("金额", "实付金额", "支付金额", "订单金额", "实付款", "订单实付金额", "买家实际支付金额"),
+    "paid_at": ("支付时间", "付款时间", "下单时间", "订单付款时间"),
+    "status": ("状态", "订单状态", "交易状态"),
     "category": ("品类", "类目", "商品类目"),
 }
 
@@ -32,7 +32,7 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.line} 行: {self.message}"
+        return f"第 {self.line} 行：{self.message}"
 
 
 class OrderFileError(ValueError):
@@ -43,6 +43,11 @@ class OrderFileError(ValueError):
         super().__init__("\n".join(str(e) for e in errors))
 
 
+def missing_columns(fields: list[str]) -> OrderFileError:
+    """The error of a file without a column for these fields."""
+    return OrderFileError([RowError(1, "缺少列：" + "、".join(f"{FIELD_LABELS[f]}（{f}）" for f in fields))])
+
+
 @dataclass(frozen=True)
 class Table:
     header: list[str]
@@ -50,14 +55,48 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """A .csv (UTF-8, BOM allowed) or .xlsx file as a table."""
+    """A .csv (UTF-8 with or without BOM, or GBK / GB18030 as Excel saves it in China) or .xlsx file as a table."""
     if path.suffix.lower() == ".xlsx":
         return _xlsx_table(path)
+    return csv_table(io.StringIO(decode_csv(path.read_bytes()), newline=""))
+
+
+def decode_csv(data: bytes) -> str:
+    """The text of a CSV file: UTF-8 (a BOM says so for certain), else GB18030 (which GBK is part of).
+
+    A file that is mostly valid UTF-8 with a broken sequence somewhere is a damaged UTF-8 file, not a GBK one
+    (Chinese GBK text almost never forms valid UTF-8): OrderFileError names the line of the first bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _utf8(data[3:])
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise OrderFileError([RowError(1, "文件不是 UTF-8 编码（Excel 请另存为 .xlsx 或「CSV UTF-8」）")]) from None
-    return csv_table(io.StringIO(text, newline=""))
+        pass
+    if _mostly_utf8(data):
+        return _utf8(data)
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise OrderFileError([RowError(line, "文件编码无法识别：请另存为「CSV UTF-8」或 .xlsx 后再上传")]) from None
+
+
+def _utf8(data: bytes) -> str:
+    """UTF-8 text, or OrderFileError naming the line of the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise OrderFileError([RowError(line, "有不是 UTF-8 编码的字符，文件可能已损坏：请重新导出为「CSV UTF-8」")]) \
+            from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """More non-ASCII characters decode as UTF-8 than fail to."""
+    text = data.decode("utf-8", errors="replace")
+    errors = text.count("\ufffd")
+    ascii_bytes = len(data.translate(None, bytes(range(128, 256))))
+    return len(text) - ascii_bytes - errors > errors
 
 
 def csv_table(stream: TextIO) -> Table:
@@ -99,7 +138,7 @@ def records(table: Table, zone: tzinfo, mapping: dict[str, str] | None = None,
     mapping = auto_mapping(table.header) if mapping is None else mapping
     missing = [f for f in required if mapping.get(f) not in table.header]
     if missing:
-        raise OrderFileError([RowError(1, "缺少列: " + ", ".join(missing))])
+        raise missing_columns(missing)
     rows = ((line, {field: row.get(column, "") for field, column in mapping.items()}) for line, row in table.rows)
     result, errors = normalize_all(rows, zone, "行")
     if errors:

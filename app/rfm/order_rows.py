@@ -1,15 +1,32 @@
 """One order record, validated the same way whether it comes from CSV, Excel or the API."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from app.core.permissions import N_
+
 FIELDS = ("order_id", "external_userid", "unionid", "mobile", "amount", "paid_at", "status", "category")
+# What an operator calls each field (the import page's column labels, the error messages).
+FIELD_LABELS = {"order_id": N_("订单号"), "external_userid": N_("客户 ID"), "unionid": N_("UnionID"),
+                "mobile": N_("手机号"), "amount": N_("金额（元）"), "paid_at": N_("支付时间"), "status": N_("订单状态"),
+                "category": N_("品类")}
 STATUSES = ("paid", "refunded", "cancelled")
-STATUS_ALIASES = {"已支付": "paid", "已付款": "paid", "已退款": "refunded", "已取消": "cancelled"}
+# The words shops and spreadsheets use. An unpaid order (待付款) is none of these and is refused: it is no purchase.
+STATUS_ALIASES = {
+    **dict.fromkeys(("已支付", "已付款", "支付成功", "付款成功", "交易成功", "已完成", "待发货", "已发货", "待收货",
+                     "已收货"), "paid"),
+    **dict.fromkeys(("已退款", "退款成功", "全额退款"), "refunded"),
+    **dict.fromkeys(("已取消", "交易关闭", "已关闭", "交易取消"), "cancelled"),
+}
 MAX_ID = 64
+TIME_EXAMPLES = "2026-12-04 10:00、2026/12/4 10:00 或 2026年12月4日 10:00"
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_LOCAL_TIME = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?"
+                         r"(?:\s*T?\s*(\d{1,2})\s*[:：]\s*(\d{1,2})(?:\s*[:：]\s*(\d{1,2}))?)?")
 
 
 @dataclass(frozen=True)
@@ -30,28 +47,57 @@ class OrderRecord:
 
 
 def parse_amount(value: Any) -> Decimal:
-    """Yuan with at most two decimals, not negative."""
+    """Yuan with at most two decimals, not negative; a leading ¥ / ￥, a trailing 元 and thousands commas
+    (1,280.00) are allowed."""
+    text = str(value).strip()
+    text = text.lstrip("¥￥").removesuffix("元").strip()
+    if "," in text and _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"金额 {value!r} 不是数字") from None
+        raise ValueError(f"金额无法识别：「{value}」") from None
     if not amount.is_finite() or amount < 0:
-        raise ValueError(f"金额 {value!r} 必须是不小于 0 的数字")
+        raise ValueError(f"金额不能为负数：「{value}」" if amount.is_finite() else f"金额无法识别：「{value}」")
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"金额 {value!r} 最多两位小数")
+        raise ValueError(f"金额最多两位小数：「{value}」")
     return amount.quantize(Decimal("0.01"))
 
 
 def parse_paid_at(value: Any, zone: tzinfo) -> datetime:
-    """ISO 8601; a time without an offset is corp-local, a bare date means its start."""
+    """A time as shops and spreadsheets write it; without an offset it is corp-local, a bare date means its start.
+
+    ISO 8601 first (2026-03-01T14:30:00+08:00, 2026-03-01 14:30), then 2026/3/1 14:30, 2026-3-1 and
+    2026年3月1日 (each with an optional time)."""
     if isinstance(value, datetime):
         parsed = value
+    elif isinstance(value, date):  # an Excel cell holding a date
+        parsed = datetime(value.year, value.month, value.day)
     else:
+        text = str(value).strip()
         try:
-            parsed = datetime.fromisoformat(str(value).strip())
+            parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"支付时间 {value!r} 不是 ISO 8601 格式，例如 2026-03-01T14:30:00+08:00") from None
+            parsed = _local_time(text)
+            if parsed is None:
+                raise ValueError(f"支付时间无法识别：「{value}」（可写 {TIME_EXAMPLES}）") from None
     return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+
+
+def _local_time(text: str) -> datetime | None:
+    """2026/12/4 10:00, 2026-12-4, 2026年12月4日 10:00:30 and the like, or None."""
+    match = _LOCAL_TIME.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups() if part is not None))
+    except ValueError:  # 2026/2/30, 25:00
+        return None
+
+
+def duplicate_message(order_id: str, first: int, unit: str) -> str:
+    """The error of an order_id given again (the file reader and the vectorised scorer say it alike)."""
+    return f"订单号 {order_id} 与第 {first} {unit}重复"
 
 
 def _text(record: Mapping[str, Any], key: str) -> str | None:
@@ -67,16 +113,17 @@ def normalize(record: Mapping[str, Any], zone: tzinfo) -> OrderRecord:
     problems: list[str] = []
     order_id = _text(record, "order_id")
     if not order_id:
-        problems.append("order_id 为空")
+        problems.append("订单号为空")
     elif len(order_id) > MAX_ID:
-        problems.append(f"order_id 超过 {MAX_ID} 个字符")
+        problems.append(f"订单号超过 {MAX_ID} 个字符")
     who = {key: _text(record, key) for key in ("external_userid", "unionid", "mobile")}
     if not any(who.values()):
-        problems.append("external_userid、unionid、mobile 至少填一个，用来匹配客户")
+        problems.append("客户 ID、UnionID、手机号至少填一个，用来匹配客户")
     status = (_text(record, "status") or "").lower()
     status = STATUS_ALIASES.get(status, status)
     if status not in STATUSES:
-        problems.append(f"状态 {record.get('status')!r} 无效，应为 paid、refunded 或 cancelled")
+        problems.append(f"订单状态无法识别：「{_text(record, 'status') or ''}」（可写 已支付、已退款、已取消，"
+                        "或 paid、refunded、cancelled）")
     amount = paid_at = None
     try:
         amount = parse_amount(record.get("amount", ""))
@@ -108,7 +155,7 @@ def normalize_all(items: Iterable[tuple[int, Mapping[str, Any]]], zone: tzinfo,
             errors[position] = str(exc)
             continue
         if record.order_id in first:
-            errors[position] = f"order_id {record.order_id} 与第 {first[record.order_id]} {unit}重复"
+            errors[position] = duplicate_message(record.order_id, first[record.order_id], unit)
             continue
         first[record.order_id] = position
         records.append(record)

@@ -2,23 +2,22 @@
 
 Stages, each committed on its own: `match` (fill external_userid by unionid or remark mobile), `score` (all-or-
 nothing: every customer's scores, with the previous run's segment and class kept on the row), `tags` (see
-writeback.py). Running it twice on the same orders changes nothing and calls WeCom for nobody.
+writeback.py). Running it twice on the same orders changes nothing and calls WeCom for nobody. After a run that
+did not fail, the rule tags are evaluated on the new scores under their own run record (app/tags/rules.py).
 """
 from __future__ import annotations
 
 import io
 import logging
 import re
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 from flask import Flask
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text
 
-from app.contacts.models import Customer, FollowRelation
 from app.core import job_runs, settings
 from app.core.audit import record
 from app.core.background import run_in_background
@@ -28,7 +27,9 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.rfm import writeback
 from app.rfm.fast_score import CLASS_KEYS, SEGMENT_KEYS, score_arrays
+from app.rfm.matching import match_orders
 from app.rfm.models import CustomerRfmScore, Order, RfmRun
+from app.tags import rules
 
 log = logging.getLogger("scrm.rfm.recompute")
 
@@ -82,7 +83,6 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
             run.counts = {**run.counts, **store_scores(run, tick)}
             run.stage = "tags"
         tick(run)
-        # Steps that use the fresh scores and whose tags go out with the RFM tags (rule-based tags) belong here.
         marks, problem = writeback.write_tags(run_id, tick)
         with transaction():
             run = db.session.get(RfmRun, run_id)
@@ -101,6 +101,8 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
             run.error = "重算被中断" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, KeyboardInterrupt):
             raise
+    if run.status != FAILED:  # every recompute, nightly or started by hand: the rule tags follow the new scores
+        rules.follow_recompute(run.started_by)
     return run
 
 
@@ -112,46 +114,6 @@ def nightly() -> RfmRun | None:
 def execute_in_background(app: Flask, run_id: int) -> None:
     """Run `execute` on a thread of this process (the page's start button)."""
     run_in_background(app, "rfm-recompute", execute, run_id)
-
-
-def normalize_mobile(value: str | None) -> str:
-    """Digits only, without a leading +86 / 86 on an 11-digit mainland number."""
-    digits = re.sub(r"\D", "", value or "")
-    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
-
-
-def match_orders() -> dict[str, int]:
-    """Give orders without external_userid the customer with the same unionid, else the one whose relation
-    lists the same mobile (a mobile listed for several customers matches none). Counts by way of matching."""
-    open_orders = db.session.execute(select(Order.id, Order.unionid, Order.mobile)
-                                     .where(Order.external_userid.is_(None))).all()
-    if not open_orders:
-        return {"unionid": 0, "mobile": 0, "unmatched": 0}
-    unionids = {o.unionid for o in open_orders if o.unionid}
-    by_unionid: dict[str, str] = {}
-    wanted = sorted(unionids)
-    for start in range(0, len(wanted), 500):
-        by_unionid.update((u, ext) for u, ext in db.session.execute(
-            select(Customer.unionid, Customer.external_userid).where(Customer.unionid.in_(wanted[start:start + 500]))))
-    by_mobile: dict[str, set[str]] = {}
-    if any(o.mobile for o in open_orders):
-        for ext, mobiles in db.session.execute(select(FollowRelation.external_userid, FollowRelation.remark_mobiles)):
-            for mobile in mobiles or ():
-                if normalize_mobile(mobile):
-                    by_mobile.setdefault(normalize_mobile(mobile), set()).add(ext)
-    changes, counts = [], Counter(unionid=0, mobile=0, unmatched=0)
-    for order in open_orders:
-        who = by_unionid.get(order.unionid) if order.unionid else None
-        way = "unionid"
-        if who is None:
-            found = by_mobile.get(normalize_mobile(order.mobile), set()) if order.mobile else set()
-            who, way = (next(iter(found)), "mobile") if len(found) == 1 else (None, "unmatched")
-        counts[way] += 1
-        if who:
-            changes.append({"id": order.id, "external_userid": who, "updated_at": utcnow()})
-    for start in range(0, len(changes), UPDATE_CHUNK):
-        db.session.execute(update(Order), changes[start:start + UPDATE_CHUNK])
-    return dict(counts)
 
 
 def customer_totals(as_of: date, zone) -> pd.DataFrame:

@@ -24,7 +24,7 @@ def save(user_id: int, filename: str, data: bytes) -> str:
     """Keep an uploaded file for its uploader; returns the key to find it again."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
-        raise UploadError(N_("只支持 .csv（UTF-8）和 .xlsx 文件"))
+        raise UploadError(N_("只支持 .csv 和 .xlsx 文件"))
     if not data:
         raise UploadError(N_("文件是空的"))
     folder = _folder()

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.rfm import ingest, uploads
 from app.rfm.models import Order
 from app.rfm.order_files import IMPORT_COLUMNS, OrderFileError, auto_mapping, read_table, records
-from app.rfm.order_rows import FIELDS
+from app.rfm.order_rows import FIELD_LABELS, FIELDS
 
 bp = Blueprint("rfm", __name__, url_prefix="/rfm", template_folder="templates")
 PREVIEW_ROWS = 10
@@ -69,7 +69,7 @@ def map_orders(key: str):
                     n=counts.unchanged), "success")
             return redirect(url_for("rfm.import_orders"))
     return render_template("rfm/map.html", key=key, table=table, preview=table.rows[:PREVIEW_ROWS],
-                           mapping=mapping, fields=FIELDS, required=IMPORT_COLUMNS,
+                           mapping=mapping, fields=FIELDS, labels=FIELD_LABELS, required=IMPORT_COLUMNS,
                            errors=errors[:REPORT_ROWS] if errors else None, error_count=len(errors or ()))
 
 

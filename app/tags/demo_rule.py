@@ -11,7 +11,8 @@ GROUP, TAG, RULE = "规则标签", "高价值客户", "近 90 天消费满 1000 
 
 
 def seed_example_rule() -> None:
-    """Create the tag in WeCom (the emulator) and the rule, enabled; the first run happens after the nightly RFM."""
+    """Create the tag in WeCom (the emulator) and the rule, enabled; it runs after every RFM recompute (the demo
+    starts the first one)."""
     tag_id = db.session.scalar(select(CorpTag.tag_id).join(CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id)
                                .where(CorpTagGroup.name == GROUP, CorpTag.name == TAG, CorpTag.deleted_at.is_(None)))
     if tag_id is None:

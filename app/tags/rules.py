@@ -7,7 +7,9 @@ changes the local copy; a refused one is kept in `tag_rule_failures` with its er
 still differs, is planned and tried again on the next run. The same shape as app/rfm/writeback.py (per relation,
 local tag_ids only on success) for a different question: which customers a rule selects rather than RFM's cells.
 
-`nightly()` is what runs after the nightly RFM recompute; the tags page starts `execute` in the background.
+`follow_recompute()` runs after every RFM recompute (nightly, the RFM page, the CLI); the tags page starts `execute`
+in the background. Each evaluation first gives orders that came with only a unionid or a mobile their customer, so
+an order matched after it was imported counts at the next evaluation.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from app.core.errors import UserError
 from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
 from app.core.permissions import N_
 from app.extensions import db
+from app.rfm.matching import match_orders
 from app.segments.service import RuleError, member_ids
 from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
 from app.wecom import connection
@@ -206,8 +209,9 @@ def begin(started_by: str) -> TagRuleRun:
                           "执行被中断", "tags.rules_started", "tag-rules", started_by=started_by, counts={})
 
 
-def execute(run_id: int) -> TagRuleRun:
-    """Evaluate all enabled rules under the run's record (progress, counts, the error that stopped it)."""
+def execute(run_id: int, match: bool = True) -> TagRuleRun:
+    """Evaluate all enabled rules under the run's record (progress, counts, the error that stopped it); with `match`,
+    orders without a customer are matched first (an RFM recompute has just done it when it calls)."""
 
     def tick(done: int, total: int) -> None:
         with transaction():
@@ -215,6 +219,9 @@ def execute(run_id: int) -> TagRuleRun:
             run.done, run.total, run.heartbeat_at = done, total, utcnow()
 
     try:
+        if match:
+            with transaction():
+                match_orders()
         counts = evaluate_rules(tick)
     except Exception as exc:  # noqa: BLE001 (the run record says what stopped it)
         log.warning("tag rules run #%s failed: %r", run_id, exc, exc_info=not isinstance(exc, UserError))
@@ -237,10 +244,15 @@ def execute(run_id: int) -> TagRuleRun:
     return run
 
 
-def nightly() -> TagRuleRun | None:
-    """Call right after the nightly RFM recompute: evaluate every enabled rule (skipped without one, or while a run
-    is going); raises when the run failed as a whole, so the scheduler records the job as failed."""
-    return job_runs.nightly("tag rules run", lambda: begin("scheduler"), execute, RulesBusy)
+def follow_recompute(started_by: str) -> TagRuleRun | None:
+    """Call right after an RFM recompute: evaluate every enabled rule on the new scores (skipped without one, or
+    while a run is going); a failure is the rule run's own, on its record, and does not fail the recompute."""
+    try:
+        run = begin(started_by)
+    except RulesBusy as exc:
+        log.info("rule tags after the RFM recompute skipped: %s", exc)
+        return None
+    return execute(run.id, match=False)
 
 
 def execute_in_background(app: Flask, run_id: int) -> None:

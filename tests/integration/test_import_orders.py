@@ -56,8 +56,33 @@ def test_excel_file_is_imported(app, tmp_path):
     assert (order.mobile, order.amount_fen) == ("13800000000", 19900)
 
 
-def test_non_utf8_csv_is_refused_clearly(app, tmp_path):
+def test_an_excel_gbk_csv_with_chinese_formats_is_imported(app, tmp_path):
     path = tmp_path / "orders.csv"
-    path.write_bytes(CSV.encode("gbk"))
+    path.write_bytes(("订单号,客户ID,金额,支付时间,状态\r\n"
+                      "C1,wmA,￥36.80,2026/12/4 10:00,已完成\r\n"
+                      'C2,wmA,"1,280.00",2026年12月5日 9:05,已退款\r\n').encode("gbk"))
     result = _import(app, path)
-    assert result.exit_code != 0 and "UTF-8" in result.output and _count() == 0
+    assert result.exit_code == 0, result.output
+    orders = {o.order_id: o for o in db.session.scalars(select(Order))}
+    assert (orders["C1"].amount_fen, orders["C1"].status) == (3680, "paid")
+    assert (orders["C2"].amount_fen, orders["C2"].status) == (128000, "refunded")
+    assert orders["C2"].paid_at.isoformat() == "2026-12-05T01:05:00+00:00"
+
+
+def test_a_bad_gbk_row_is_named_in_chinese_and_nothing_is_imported(app, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(("订单号,客户ID,金额,支付时间,状态\n"
+                      "C1,wmA,￥36.80,2026/12/4 10:00,已完成\n"
+                      "C2,wmA,三十元,下周二,待付款\n").encode("gbk"))
+    result = _import(app, path)
+    assert result.exit_code != 0 and _count() == 0
+    assert "第 3 行：" in result.output
+    for problem in ("金额无法识别：「三十元」", "支付时间无法识别：「下周二」", "订单状态无法识别：「待付款」"):
+        assert problem in result.output
+
+
+def test_a_damaged_utf8_csv_is_refused_clearly(app, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(CSV.encode("utf-8") + "S9,wmA,,1,2026-01-05,paid,".encode() + "茶叶".encode("utf-8")[:-1] + b"\n")
+    result = _import(app, path)
+    assert result.exit_code != 0 and "第 5 行：" in result.output and "UTF-8" in result.output and _count() == 0

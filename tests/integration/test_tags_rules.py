@@ -8,6 +8,7 @@ from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm import ingest
+from app.rfm.models import Order
 from app.tags import catalog, rule_admin, rules
 from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
 from tests.conftest import csrf_token
@@ -149,3 +150,44 @@ def test_a_rule_whose_tag_was_deleted_in_wecom_reports_it(app, synced):
     assert counts["broken"] == 1
     db.session.expire_all()
     assert "标签已在企业微信中删除" in db.session.get(TagRule, rule.id).last_error
+
+
+def _finished_rule_run(started_by: str) -> TagRuleRun:
+    """The rule run a background recompute starts when it ends (bounded wait: the thread does both in turn)."""
+    deadline = time.monotonic() + 60
+    while True:
+        db.session.expire_all()
+        run = db.session.scalars(select(TagRuleRun).where(TagRuleRun.started_by == started_by)).first()
+        if (run is not None and run.status != rules.RUNNING) or time.monotonic() > deadline:
+            return run
+        time.sleep(0.1)
+
+
+def test_a_manual_rfm_recompute_brings_the_rules_count_and_status_up_to_date(app, synced, client, signed_in_as):
+    buyer = customers(1)[0]
+    orders(("r1", buyer, "1200.00", 3, "paid", None))
+    tag = new_tag("高价值客户")
+    rule_admin.save(None, "近 90 天消费满 1000 元", tag, spent_rule(), True, "test")
+    user = signed_in_as("operator")
+    assert "尚未执行" in client.get("/tags/").get_data(as_text=True)
+    client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")})
+    run = _finished_rule_run(user.username)
+    assert run is not None and run.status == rules.SUCCEEDED and run.counts["added"] == 1
+    page = client.get("/tags/").get_data(as_text=True)
+    assert "尚未执行" not in page and "符合 1 位客户；按跟进关系：添加 1，移除 0，失败 0" in page
+    assert carriers(tag) == {buyer}
+
+
+def test_an_order_matched_by_mobile_after_its_import_counts_at_the_next_evaluation(app, synced):
+    relations = db.session.scalars(select(FollowRelation).order_by(FollowRelation.id)).all()
+    owner = next(r for r in relations if r.remark_mobiles and r.ended_at is None
+                 and sum(r.remark_mobiles[0] in x.remark_mobiles for x in relations) == 1)
+    now = utcnow()
+    ingest.store_orders(ingest.validate_orders([{"order_id": "m1", "mobile": owner.remark_mobiles[0],
+                                                 "amount": "1500.00", "paid_at": now.isoformat(), "status": "已付款"}]),
+                        "upload")
+    tag = new_tag("手机号匹配")
+    rule_admin.save(None, "近90天消费满1000", tag, spent_rule(), True, "test")
+    run = rules.execute(rules.begin("test").id)  # the tags page's 「立即执行」, without an RFM recompute before it
+    assert run.counts["members"] == 1 and owner.external_userid in carriers(tag)
+    assert db.session.scalar(select(Order.external_userid).where(Order.order_id == "m1")) == owner.external_userid

@@ -85,7 +85,7 @@ def test_a_file_cut_into_many_pieces_gives_the_same_scores_and_line_numbers(tmp_
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     got = command(path, AS_OF)
     assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
-    assert "第 101 行: order_id O2 与第 4 行重复" in got and "第 111 行" in got
+    assert "第 101 行：订单号 O2 与第 4 行重复" in got and "第 111 行" in got
 
 
 @pytest.mark.parametrize("max_runs", [1000, 2])  # non-ASCII runs checked one by one, or a piece's span at once
@@ -128,7 +128,7 @@ def test_ids_that_share_a_key_are_told_apart(tmp_path, monkeypatch):
     path.write_text("order_id,external_userid,amount,paid_at,status\no1,wmA,1,2026-06-01,paid\n"
                     "o2,wmA,1,2026-06-01,paid\no1,wmB,1,2026-06-01,paid\n", encoding="utf-8")
     assert command(path, AS_OF) == reference(path, AS_OF, ZoneInfo("Asia/Shanghai")) == (
-        "error:\n第 4 行: order_id o1 与第 2 行重复\n")  # equal keys, only one repeated id
+        "error:\n第 4 行：订单号 o1 与第 2 行重复\n")  # equal keys, only one repeated id
 
 
 def test_one_customer_ties_refunds_later_orders_and_the_midnight_edge(tmp_path):
@@ -223,3 +223,18 @@ def test_a_long_id_read_by_the_per_row_rules_and_a_short_one_at_the_end_of_the_f
     got = command(path, AS_OF)
     assert got == reference(path, AS_OF, ZoneInfo("Asia/Shanghai"))
     assert got.splitlines()[1].startswith("wmB,29,1,2.00,")
+
+
+COLUMNS_LINE = "order_id,external_userid,amount,paid_at,status\n"
+
+
+def test_chinese_formats_and_a_gbk_file_score_as_the_import_reads_them(tmp_path):
+    rows = "".join(f"o{i},wm{i % 7},{i}.5,2026-06-{1 + i % 9:02d},paid\n" for i in range(200))  # plain rows
+    chinese = ("c1,wm1,¥1280.00,2026/6/3 10:00,交易成功\nc2,wm2,36.8,2026年6月4日,已付款\n"
+               "c3,wm3,5,2026年6月5日 8:00,退款成功\n")  # rows for the per-row rules
+    path = tmp_path / "orders.csv"
+    path.write_text(COLUMNS_LINE + rows + chinese, encoding="utf-8")
+    utf8 = command(path, AS_OF)
+    assert utf8 == reference(path, AS_OF, ZoneInfo("Asia/Shanghai")) and not utf8.startswith("error")
+    path.write_bytes((COLUMNS_LINE + rows + chinese.replace("¥", "￥")).encode("gbk"))  # Excel's CSV in China
+    assert command(path, AS_OF) == utf8

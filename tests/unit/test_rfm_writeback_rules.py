@@ -1,6 +1,6 @@
 """Which tags one relation gets and loses when a customer's segment or class changed; mobile matching keys."""
 from app.rfm.models import CustomerRfmScore
-from app.rfm.recompute import normalize_mobile
+from app.contacts.labels import normalize_mobile
 from app.rfm.writeback import _changes
 
 IDS = {"segment": {"loyal": "t-loyal", "at_risk": "t-risk", "champions": "t-champ"},

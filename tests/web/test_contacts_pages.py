@@ -1,5 +1,6 @@
 """The contact list, customer, group and staff pages as operators and supervisors see them."""
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 import pytest
 
@@ -74,6 +75,26 @@ def names_on(client, url: str) -> set[str]:
 def test_filters_return_the_right_customers(client, signed_in_as, company, query, expected):
     signed_in_as("operator")
     assert names_on(client, f"/contacts/?{query}") == expected
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("13812345678", {"张三"}),        # the remark mobile as the list shows it
+    ("138 1234 5678", {"张三"}),      # as people write it
+    ("+86 138-1234-5678", {"张三"}),
+    ("5678", {"张三"}),               # its last four digits
+    ("123", set()),                  # too few digits to be a phone number
+    ("老客户", {"张三"}),              # the remark
+    ("李四", {"李四"}),                # the name
+])
+def test_search_finds_customers_by_phone_number_remark_and_name(client, signed_in_as, company, q, expected):
+    signed_in_as("operator")
+    assert names_on(client, "/contacts/?" + urlencode({"q": q})) == expected
+
+
+def test_an_account_that_sees_masked_mobiles_cannot_search_by_them(client, signed_in_as, company):
+    signed_in_as("viewer")
+    assert names_on(client, "/contacts/?q=13812345678") == set()
+    assert names_on(client, "/contacts/?q=张总") == {"张三"}
 
 
 def test_sorting_and_search_without_matches(client, signed_in_as, company):

@@ -76,3 +76,53 @@ def test_someone_elses_upload_cannot_be_opened(client, signed_in_as, make_user):
 def test_community_manager_cannot_import_orders(client, signed_in_as):
     signed_in_as("community_manager")
     assert client.get("/rfm/orders/import").status_code == 403
+
+
+# As Excel in China saves a shop's export: GBK, Chinese headers, slashes and 年月日 in dates, ￥ and thousands
+# separators in amounts, the shop's own status words.
+EXCEL_GBK = ('订单编号,手机号,实付金额,付款时间,订单状态\r\n'
+             'G1,13800000001,￥36.80,2026/12/4 10:00,交易成功\r\n'
+             'G2,13800000002,"1,280.00",2026年12月4日,已付款\r\n'
+             'G3,13800000003,12,2026-12-04,退款成功\r\n'
+             'G4,13800000004,￥5,2026年12月4日 21:30,交易关闭\r\n')
+
+
+def _upload_bytes(client, data: bytes, name: str = "订单.csv"):
+    return client.post("/rfm/orders/import", data={
+        "csrf_token": csrf_token(client, "/rfm/orders/import"),
+        "file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def _confirm(client, location: str):
+    page = client.get(location).get_data(as_text=True)
+    form = {"csrf_token": csrf_token(client, location)}
+    for field in ("order_id", "mobile", "amount", "paid_at", "status"):  # what the page chose, as a browser sends it
+        select = page.split(f'name="{field}"')[1].split("</select>")[0]
+        form[field] = select.split('" selected>')[0].rsplit('value="', 1)[1]
+    return client.post(location, data=form, follow_redirects=True).get_data(as_text=True)
+
+
+def test_an_excel_gbk_file_with_chinese_dates_amounts_and_statuses_imports(client, signed_in_as):
+    signed_in_as("operator")
+    location = _upload_bytes(client, EXCEL_GBK.encode("gbk")).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert "共 4 行数据" in page and "交易成功" in page  # decoded, not mojibake
+    assert '<label class="form-label small" for="paid_at">支付时间' in page  # the fields are named in Chinese
+    assert "导入完成：新增 4" in _confirm(client, location)
+    orders = {o.order_id: o for o in db.session.scalars(select(Order))}
+    assert {k: (o.amount_fen, o.status) for k, o in orders.items()} == {
+        "G1": (3680, "paid"), "G2": (128000, "paid"), "G3": (1200, "refunded"), "G4": (500, "cancelled")}
+    assert orders["G1"].paid_at.isoformat() == "2026-12-04T02:00:00+00:00"  # 10:00 in Asia/Shanghai
+    assert orders["G4"].paid_at.isoformat() == "2026-12-04T13:30:00+00:00"
+
+
+def test_a_bad_row_in_a_gbk_file_is_named_in_chinese_and_nothing_is_imported(client, signed_in_as):
+    signed_in_as("operator")
+    bad = EXCEL_GBK + "G5,13800000005,￥9.90,2026年13月4日,已支付\r\n"
+    location = _upload_bytes(client, bad.encode("gbk")).headers["Location"]
+    page = _confirm(client, location)
+    assert "有 1 处错误，没有导入任何订单" in page
+    report = page.split('id="error-report"')[1].split("</table>")[0]
+    assert '<td class="mono">6</td>' in report and "支付时间无法识别：「2026年13月4日」" in report
+    assert "ISO" not in page
+    assert _count() == 0
