@@ -57,6 +57,7 @@ def sync_cards(user) -> list[Card]:
     if run.status == sync.FAILED and run.errors:
         failed = run.errors[-1]
         note = _("%(stage)s 阶段出错：%(message)s", stage=_(sync.STAGE_LABELS[failed["stage"]]),
-                 message=failed.get("summary") or failed["message"])
+                 # a run recorded before summaries existed: its message up to WeCom's details
+                 message=failed.get("summary") or failed["message"].split(" (api=")[0])
     return [Card(_("企业微信同步"), _(sync.STATUS_LABELS[run.status]), url_for("contacts.sync_run", run_id=run.id),
                  note, tone)]
