@@ -19,51 +19,25 @@ import argparse
 import math
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import requests
 from sqlalchemy import bindparam, text
 
-from app import create_app
 from app.campaigns import dispatch, polling
 from app.campaigns.models import Campaign, CampaignRun, Delivery
 from app.contacts.models import Staff
-from app.core import settings
 from app.core.db import transaction, utcnow
 from app.extensions import db
-from app.wecom import connection
 from app.wecom.gateway import WeComGateway
 from app.wecom.ratelimit import DEFAULT_PER_MINUTE, WindowLimiter
-from config import TestConfig
-from scripts.bench.common import POSTGRES, ROOT
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
+from scripts.bench.common import emulator_console
 from scripts.wecom_emulator.settings import Settings
-from scripts.wecom_emulator.testing import ControlClient
 
 UNLIMITED = 10_000_000
-
-
-def start_emulator(port: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "scripts.wecom_emulator", "--port", str(port), "--seed", "none",
-                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/_emulator/config", timeout=2).raise_for_status()
-            return proc, base
-        except requests.RequestException:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise SystemExit("the emulator did not start")
-            time.sleep(0.2)
 
 
 def planned_run(stem: str, staff: int, per_user: int, prefix: str) -> int:
@@ -207,31 +181,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.database == "sqlite":
         args.workers = 1
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    else:
-        url = create_scratch_database(POSTGRES)
-    proc, base = start_emulator(args.port)
-    emu, control = Settings(), ControlClient(base)
-    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "WECOM_API_BASE": base + "/cgi-bin/"})
-    app = create_app(config)
-    try:
-        with app.app_context():
-            db.create_all()
-            settings.save({"wecom.corp_id": emu.corp_id, "wecom.secret": emu.secret}, "bench")
-            connection.forget()
+    with emulator_console(args.database, args.port) as (app, control, proc, base):
+        emu = Settings()
         control.config(rate_limits=False)  # the dispatcher's own speed is measured, above WeCom's 10,000/min too
         print(f"database {args.database}, emulator pid {proc.pid} on {base}")
         large_run(app, control, emu, base + "/cgi-bin/", args)
         small_tasks(app, control, proc, emu, base + "/cgi-bin/", args)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if args.database == "postgresql":
-            drop_scratch_database(POSTGRES, url)
-
 
 if __name__ == "__main__":
     main()

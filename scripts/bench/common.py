@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,3 +127,55 @@ def console_processes(env: dict[str, str], web_workers: int = 2, queue_workers: 
             proc.terminate()
         for proc in procs:
             proc.wait(10)
+
+
+def start_emulator(port: int) -> tuple[subprocess.Popen, str]:
+    """The emulator as its own process (seed none) on `port`, ready when this returns: (process, base URL)."""
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.wecom_emulator", "--port", str(port), "--seed", "none",
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/_emulator/config", timeout=2).raise_for_status()
+            return proc, base
+        except requests.RequestException:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise SystemExit("the emulator did not start")
+            time.sleep(0.2)
+
+
+@contextmanager
+def emulator_console(database: str, port: int):
+    """The console on a new scratch database (SQLite file or PostgreSQL) wired to an emulator process of its own:
+    yields (app, control client, emulator process, emulator base URL); both are gone afterwards."""
+    from app import create_app
+    from app.core import settings
+    from app.extensions import db
+    from app.wecom import connection
+    from config import TestConfig
+    from scripts.scratch_db import create_scratch_database, drop_scratch_database
+    from scripts.wecom_emulator.settings import Settings
+    from scripts.wecom_emulator.testing import ControlClient
+
+    url = (f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}" if database == "sqlite"
+           else create_scratch_database(POSTGRES))
+    proc, base = start_emulator(port)
+    emu = Settings()
+    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "WECOM_API_BASE": base + "/cgi-bin/"})
+    app = create_app(config)
+    try:
+        with app.app_context():
+            db.create_all()
+            settings.save({"wecom.corp_id": emu.corp_id, "wecom.secret": emu.secret}, "bench")
+            connection.forget()
+        yield app, ControlClient(base), proc, base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if database == "postgresql":
+            drop_scratch_database(POSTGRES, url)

@@ -14,26 +14,18 @@ Measured 2026-12-05 (SQLite, 2 shared cores): 100,000 in 865 s, 100,000 answered
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 from sqlalchemy import insert
 
-from app import create_app
 from app.contacts.models import Customer, FollowRelation
-from app.core import settings
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm import writeback
 from app.rfm.models import CustomerRfmScore, RfmRun
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.wecom import connection
-from config import TestConfig
-from scripts.bench.campaign_dispatch import start_emulator
-from scripts.bench.common import POSTGRES, free_port
-from scripts.scratch_db import create_scratch_database, drop_scratch_database
-from scripts.wecom_emulator.settings import Settings
+from scripts.bench.common import emulator_console, free_port
 from scripts.wecom_emulator.testing import ControlClient
 
 MARK = "externalcontact/mark_tag"
@@ -89,42 +81,23 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=100)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    url = (f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}" if args.database == "sqlite"
-           else create_scratch_database(POSTGRES))
-    proc, base = start_emulator(free_port())
-    emu, control = Settings(), ControlClient(base)
-    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "WECOM_API_BASE": base + "/cgi-bin/"})
-    app = create_app(config)
-    try:
-        with app.app_context():
-            db.create_all()
-            settings.save({"wecom.corp_id": emu.corp_id, "wecom.secret": emu.secret}, "bench")
-            connection.forget()
-            print(f"database {args.database}, emulator pid {proc.pid} on {base}; limits "
-                  f"{ {k: v for k, v in control.config().items() if k.startswith('rate')} }", flush=True)
-            run_id = generate(control, args.customers, args.staff)
-            in_calls = []  # milliseconds of each mark_tag call: the rest of the time is the database and waiting
-            connection.gateway().add_observer(lambda api, _code, ms: in_calls.append(ms) if api == MARK else None)
-            last = [time.monotonic()]
+    with emulator_console(args.database, free_port()) as (app, control, proc, base), app.app_context():
+        print(f"database {args.database}, emulator pid {proc.pid} on {base}; limits "
+              f"{ {k: v for k, v in control.config().items() if k.startswith('rate')} }", flush=True)
+        run_id = generate(control, args.customers, args.staff)
+        in_calls = []  # milliseconds of each mark_tag call: the rest of the time is the database and waiting
+        connection.gateway().add_observer(lambda api, _code, ms: in_calls.append(ms) if api == MARK else None)
+        last = [time.monotonic()]
 
-            def tick(run: RfmRun) -> None:
-                if time.monotonic() - last[0] > 10:
-                    last[0] = time.monotonic()
-                    print(f"  {run.done:,} / {run.total:,}", flush=True)
+        def tick(run: RfmRun) -> None:
+            if time.monotonic() - last[0] > 10:
+                last[0] = time.monotonic()
+                print(f"  {run.done:,} / {run.total:,}", flush=True)
 
-            started = time.monotonic()
-            counts, problem = writeback.write_tags(run_id, tick)
-            seconds = time.monotonic() - started
-            report(control, args.customers, seconds, sum(in_calls) / 1000, counts, problem)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if args.database == "postgresql":
-            drop_scratch_database(POSTGRES, url)
-
+        started = time.monotonic()
+        counts, problem = writeback.write_tags(run_id, tick)
+        seconds = time.monotonic() - started
+        report(control, args.customers, seconds, sum(in_calls) / 1000, counts, problem)
 
 if __name__ == "__main__":
     main()
