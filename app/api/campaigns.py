@@ -24,7 +24,7 @@ SECURITY = [{"bearerAuth": []}]
 
 class ContentSchema(ma.Schema):
     text = ma.fields.String(load_default="", metadata={
-        "description": "文字，最多 4000 字节；变量 {员工姓名} 填发送成员姓名，{客户昵称} 群发无法逐人替换、显示为「您」；"
+        "description": "文字，最多 4000 字节；变量 {员工姓名} 填发送成员姓名；不能用 {客户昵称}（群发无法逐人填写，会被拒绝，见 422 的 details.content）；"
                        "花括号本身写作 {{ 和 }}"})
     attachments = ma.fields.List(ma.fields.Dict(), load_default=list, metadata={
         "description": "企业微信 attachments 格式（image / link / miniprogram），最多 9 个，限制与欢迎语相同"})

@@ -11,6 +11,7 @@ from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignCheck, CampaignStatus, Delivery, RunStatus)
 from app.campaigns.results import skip_labeller
+from app.campaigns import sendrules
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
 from app.core import content
@@ -78,8 +79,9 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
                            marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
-                           fields_of=content.FIELDS, variables=content.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words, **dict(LABELS, chat_types=kinds)), status
+                           fields_of=content.FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
+                           sensitive=policies.current().words,
+                           unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -108,13 +110,14 @@ def detail(campaign_id: int):
                                        .order_by(CampaignRun.id.desc()).limit(50)))
     staff = list(db.session.scalars(select(Staff).where(Staff.status == 1, Staff.removed_at.is_(None))
                                     .order_by(Staff.name)))
-    sample_staff = staff[0].name if staff else _("（员工姓名）")
+    sample_staff = editing.sample_sender()
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
                            may_change=editing.may_change(current_user, campaign),
                            rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
+                           unfillable=editing.unfillable(spec),
                            submission=approvals.submission(campaign), running=checks.is_running, progress=checks.progress,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
                            schedule=editing.schedule_of(campaign), **LABELS)

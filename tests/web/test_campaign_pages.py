@@ -65,13 +65,36 @@ def test_content_limits_are_reported(client, signed_in_as, company):
     assert 'value="ftp://x"' in html  # the operator's attachment is shown again to be corrected
 
 
-def test_push_editor_uses_the_welcome_variables_and_explains_them(client, signed_in_as, company):
+def test_push_editor_offers_only_the_variable_wecom_can_fill(client, signed_in_as, company):
     signed_in_as("operator")
     html = client.get("/campaigns/new").get_data(as_text=True)
-    assert 'data-insert="{员工姓名}"' in html and 'data-insert="{客户昵称}"' in html
-    assert "{客户昵称} 无法逐人替换，会显示为「您」" in html
+    assert 'data-insert="{员工姓名}"' in html and 'data-insert="{客户昵称}"' not in html
+    assert "所以这里没有 {客户昵称}" in html
     html = post(client, "/campaigns/new", {**FORM, "text": "{staff_name} 为您推荐"}).get_data(as_text=True)
-    assert "未知变量 {staff_name}：可用的变量有 {客户昵称}、{员工姓名}" in html
+    assert "未知变量 {staff_name}：可用的变量有 {员工姓名}" in html
+
+
+def test_a_push_naming_the_customer_is_refused_with_what_customers_would_read(client, signed_in_as, company):
+    signed_in_as("operator")
+    response = post(client, "/campaigns/new", {**FORM, "text": "{客户昵称}您好，我是{员工姓名}"})
+    assert response.status_code == 422
+    assert "客户看到的是「您您好，我是Alice」" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_an_old_draft_naming_the_customer_is_flagged_and_cannot_be_submitted(client, signed_in_as, company):
+    signed_in_as("operator")
+    campaign = create(client)
+    campaign.content = {"text": "{客户昵称}您好，我是{员工姓名}", "attachments": []}  # saved before the rule
+    db.session.commit()
+    for page in (f"/campaigns/{campaign.id}", f"/campaigns/{campaign.id}/edit"):
+        html = client.get(page).get_data(as_text=True)
+        assert 'id="unfillable"' in html and "客户看到的是「您您好，我是Alice」" in html, page
+    post(client, f"/campaigns/{campaign.id}/submit")
+    html = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "群发不能用 {客户昵称}" in html
+    assert db.session.get(Campaign, campaign.id).status == "draft"
+    assert db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 0
 
 
 def test_push_content_errors_are_translated(client, signed_in_as, company):
