@@ -87,6 +87,13 @@ class SubmissionSchema(ma.Schema):
     finished_at = ma.fields.DateTime(allow_none=True)
 
 
+class RejectionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    actor = ma.fields.String(metadata={"description": "驳回的主管"})
+    at = ma.fields.DateTime()
+    comment = ma.fields.String(metadata={"description": "驳回原因"})
+
+
 class CampaignOutSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -98,6 +105,8 @@ class CampaignOutSchema(ma.Schema):
     approved_at = ma.fields.DateTime(allow_none=True)
     spec = ma.fields.Dict()
     runs = ma.fields.List(ma.fields.Nested(RunSchema))
+    rejection = ma.fields.Nested(RejectionSchema, allow_none=True, metadata={
+        "description": "草稿的当前版本被主管驳回（且未再提交）时：谁、何时、原因；否则为 null"})
     submission = ma.fields.Nested(SubmissionSchema, allow_none=True, metadata={
         "description": "当前版本最近一次提交：提交后先按试算计算发送人数（status=running），算完自动处理"})
 
@@ -120,6 +129,7 @@ def _out(campaign: Campaign) -> dict:
     return {"id": campaign.id, "name": campaign.name, "status": campaign.status, "version": campaign.version,
             "approved_version": campaign.approved_version, "approved_by": campaign.approved_by,
             "approved_at": campaign.approved_at, "spec": editing.spec_of(campaign), "runs": run_list,
+            "rejection": approvals.rejections([campaign.id]).get(campaign.id),
             "submission": _submission(checks.latest(campaign, checks.SUBMIT))}
 
 

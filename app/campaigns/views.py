@@ -27,6 +27,9 @@ LABELS = {"categories": CATEGORY_LABELS, "chat_types": CHAT_TYPE_LABELS, "schedu
           "statuses": CampaignStatus.LABELS, "run_statuses": RunStatus.LABELS}
 
 
+REJECTED = "rejected"  # not a status: a draft whose current version was rejected (approvals.rejected)
+
+
 def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id) or abort(404)
 
@@ -56,11 +59,14 @@ def _sent(run_ids: list[int]) -> dict[int, int]:
 def index():
     status = request.args.get("status", "")
     query = select(Campaign).order_by(Campaign.updated_at.desc(), Campaign.id.desc()).limit(200)
-    if status in CampaignStatus.LABELS:
+    if status == REJECTED:
+        query = query.where(Campaign.id.in_(approvals.rejected().with_only_columns(Campaign.id)))
+    elif status in CampaignStatus.LABELS:
         query = query.where(Campaign.status == status)
     campaigns = list(db.session.scalars(query))
     latest = _latest_runs([c.id for c in campaigns])
     return render_template("campaigns/index.html", campaigns=campaigns, latest=latest, status=status,
+                           rejections=approvals.rejections([c.id for c in campaigns]),
                            sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
 
 
@@ -117,6 +123,7 @@ def detail(campaign_id: int):
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
+                           rejection=approvals.rejections([campaign.id]).get(campaign.id),
                            unfillable=editing.unfillable(spec),
                            submission=approvals.submission(campaign), running=checks.is_running, progress=checks.progress,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,

@@ -132,3 +132,17 @@ def test_a_push_naming_the_customer_is_422_and_an_old_one_cannot_be_submitted(cl
     response = client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
     assert response.status_code == 422 and "群发不能用 {客户昵称}" in response.json["error"]["details"]["content"][0]
     assert client.get(f"/api/v1/campaigns/{campaign_id}", headers=operator).json["status"] == "draft"
+
+
+def test_a_rejected_push_reads_as_rejected_with_who_and_why(client, auth):
+    policies.save({"approval_threshold": 3}, "test")
+    operator, supervisor = auth("operator"), auth("supervisor")
+    campaign_id = client.post("/api/v1/campaigns", json=SPEC, headers=operator).json["id"]
+    client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert submitted_campaign(client, campaign_id, operator)["rejection"] is None
+    client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1, "decision": "reject",
+                                                                  "comment": "人群太大"}, headers=supervisor)
+    body = client.get(f"/api/v1/campaigns/{campaign_id}", headers=operator).json
+    assert body["status"] == "draft"
+    assert {k: body["rejection"][k] for k in ("version", "actor", "comment")} == \
+        {"version": 1, "actor": "api:supervisor-shop", "comment": "人群太大"}

@@ -276,3 +276,32 @@ def test_opt_out_list_add_and_remove(client, signed_in_as, company):
     row = db.session.scalar(select(CustomerOptOut))
     post(client, f"/campaigns/opt-outs/{row.id}/delete")
     assert "名单是空的" in client.get("/campaigns/opt-outs").get_data(as_text=True)
+
+
+def test_a_rejected_push_says_so_on_its_page_the_list_and_the_operators_home(client, signed_in_as, company,
+                                                                             make_user):
+    policies.save({"approval_threshold": 5}, "test")
+    operator = signed_in_as("operator")
+    campaign = create(client)
+    assert "被驳回的群发" in client.get("/").get_data(as_text=True)  # the card is there, at zero
+    post(client, f"/campaigns/{campaign.id}/submit")
+    wait_for_push_work()
+    supervisor = make_user("supervisor", "boss")
+    client.get("/auth/logout")
+    sign_in(client, supervisor.username)
+    post(client, f"/campaigns/{campaign.id}/decide", {"decision": "reject", "comment": "优惠力度写错了，应为 8 折"})
+    client.get("/auth/logout")
+    sign_in(client, operator.username)
+
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="rejection"' in page and "第 1 版被 boss 于" in page and "驳回原因：优惠力度写错了，应为 8 折" in page
+    listing = client.get("/campaigns/?status=rejected").get_data(as_text=True)
+    assert "data-rejected" in listing and "boss：优惠力度写错了" in listing and "周末上新" in listing
+    home = client.get("/").get_data(as_text=True)
+    assert "最新：「周末上新」被 boss 于" in home and "驳回：优惠力度写错了，应为 8 折" in home
+    assert f'href="/campaigns/{campaign.id}"' in home
+
+    post(client, f"/campaigns/{campaign.id}/edit", {**FORM, "text": "{员工姓名} 为您推荐本周新品，全场 8 折"})
+    assert 'id="rejection"' not in client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "周末上新" not in client.get("/campaigns/?status=rejected").get_data(as_text=True)
+    assert "没有被驳回的群发" in client.get("/").get_data(as_text=True)
