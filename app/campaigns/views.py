@@ -14,6 +14,7 @@ from app.campaigns.results import skip_labeller
 from app.campaigns import sendrules
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
+from app.contacts.scope import scope_for
 from app.core import content
 from app.core.errors import UserError
 from app.core.guard import requires
@@ -138,6 +139,7 @@ def preview_page(campaign_id: int):
     may_check = current_user.can(P.CAMPAIGNS_CHECK)
     check = checks.for_preview(campaign, current_user.username) if may_check else checks.latest(campaign)
     result = preview.Preview.from_json(check.result) if check and check.result else None
+    result = result and preview.within(result, scope_for(current_user), campaign.chat_type)
     return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
                            running=checks.is_running(check), progress=check and checks.progress(check),
                            may_check=may_check,
