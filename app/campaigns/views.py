@@ -138,11 +138,12 @@ def preview_page(campaign_id: int):
     campaign = _campaign(campaign_id)
     may_check = current_user.can(P.CAMPAIGNS_CHECK)
     check = checks.for_preview(campaign, current_user.username) if may_check else checks.latest(campaign)
+    scope = scope_for(current_user)
     result = preview.Preview.from_json(check.result) if check and check.result else None
-    result = result and preview.within(result, scope_for(current_user), campaign.chat_type)
+    result = result and preview.within(result, scope, campaign.chat_type)
     return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
                            running=checks.is_running(check), progress=check and checks.progress(check),
-                           may_check=may_check,
+                           may_check=may_check, scoped=not scope.everything,
                            skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
 

@@ -102,6 +102,7 @@ def test_every_page_a_supervisor_opens_stays_inside_their_departments(client, si
     assert opened > 20  # the walk really reached pages
     assert INSIDE[1] in client.get("/rfm/customers?segment=champions").get_data(as_text=True)
     assert client.get(f"/contacts/{OUTSIDE[0]}").status_code == 404
+    assert "data-scoped-samples" in client.get(f"/campaigns/{company.id}/preview").get_data(as_text=True)
 
 
 def test_rfm_figures_count_only_the_customers_in_scope(client, signed_in_as, company):
