@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import g
 from sqlalchemy import select
 
 from app.api.auth import token_required
@@ -9,6 +10,7 @@ from app.api.campaigns import blp
 from app.api.errors import error_response
 from app.campaigns import results
 from app.campaigns.models import Campaign, Delivery
+from app.contacts.scope import scope_for
 from app.core.permissions import Permission
 from app.extensions import db
 
@@ -99,7 +101,7 @@ def campaign_funnel(query, campaign_id: int):
         return missing
     runs, chosen = found
     return {"campaign_id": campaign.id, "status": campaign.status, "runs": runs,
-            "funnel": results.funnel([r.id for r in chosen]).as_dict()}
+            "funnel": results.funnel([r.id for r in chosen], scope_for(g.api_token)).as_dict()}
 
 
 @blp.route("/campaigns/<int:campaign_id>/deliveries")
@@ -113,7 +115,8 @@ def campaign_deliveries(query, campaign_id: int):
     if missing:
         return missing
     _runs_all, chosen = found
-    q = (select(Delivery).where(Delivery.run_id.in_([r.id for r in chosen]), Delivery.id > query["after_id"])
+    q = (select(Delivery).where(Delivery.run_id.in_([r.id for r in chosen]), Delivery.id > query["after_id"],
+                                results.visible(scope_for(g.api_token)))
          .order_by(Delivery.id).limit(query["limit"] + 1))
     if query["status"]:
         q = q.where(Delivery.status == query["status"])

@@ -24,7 +24,7 @@ SECURITY = [{"bearerAuth": []}]
 
 class ContentSchema(ma.Schema):
     text = ma.fields.String(load_default="", metadata={
-        "description": "文字，最多 4000 字节；变量 {员工姓名} 填发送成员姓名，{客户昵称} 群发无法逐人替换、显示为「您」；"
+        "description": "文字，最多 4000 字节；变量 {员工姓名} 填发送成员姓名；不能用 {客户昵称}（群发无法逐人填写，会被拒绝，见 422 的 details.content）；"
                        "花括号本身写作 {{ 和 }}"})
     attachments = ma.fields.List(ma.fields.Dict(), load_default=list, metadata={
         "description": "企业微信 attachments 格式（image / link / miniprogram），最多 9 个，限制与欢迎语相同"})
@@ -87,6 +87,13 @@ class SubmissionSchema(ma.Schema):
     finished_at = ma.fields.DateTime(allow_none=True)
 
 
+class RejectionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    actor = ma.fields.String(metadata={"description": "驳回的主管"})
+    at = ma.fields.DateTime()
+    comment = ma.fields.String(metadata={"description": "驳回原因"})
+
+
 class CampaignOutSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
@@ -98,6 +105,8 @@ class CampaignOutSchema(ma.Schema):
     approved_at = ma.fields.DateTime(allow_none=True)
     spec = ma.fields.Dict()
     runs = ma.fields.List(ma.fields.Nested(RunSchema))
+    rejection = ma.fields.Nested(RejectionSchema, allow_none=True, metadata={
+        "description": "草稿的当前版本被主管驳回（且未再提交）时：谁、何时、原因；否则为 null"})
     submission = ma.fields.Nested(SubmissionSchema, allow_none=True, metadata={
         "description": "当前版本最近一次提交：提交后先按试算计算发送人数（status=running），算完自动处理"})
 
@@ -120,6 +129,7 @@ def _out(campaign: Campaign) -> dict:
     return {"id": campaign.id, "name": campaign.name, "status": campaign.status, "version": campaign.version,
             "approved_version": campaign.approved_version, "approved_by": campaign.approved_by,
             "approved_at": campaign.approved_at, "spec": editing.spec_of(campaign), "runs": run_list,
+            "rejection": approvals.rejections([campaign.id]).get(campaign.id),
             "submission": _submission(checks.latest(campaign, checks.SUBMIT))}
 
 

@@ -1,7 +1,7 @@
 """Submitting a campaign and approving it: large sends wait for a supervisor, every decision is audited per version."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from app.campaigns import checks, editing, planner, policies, preview, runs
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
@@ -99,6 +99,23 @@ def reject(campaign: Campaign, actor: str, may_approve: bool, comment: str) -> C
         _decide(campaign, "rejected", actor, comment.strip())
         campaign.status = S.DRAFT
     return campaign
+
+
+def rejected() -> Select:
+    """(Campaign, its rejection) for every draft whose current version a supervisor rejected and that was not
+    submitted again since: the rejection is the last decision on that version. Narrow it with .where()."""
+    last = (select(func.max(CampaignApproval.id)).where(CampaignApproval.campaign_id == Campaign.id,
+                                                        CampaignApproval.version == Campaign.version)
+            .correlate(Campaign).scalar_subquery())
+    return (select(Campaign, CampaignApproval).join(CampaignApproval, CampaignApproval.id == last)
+            .where(Campaign.status == S.DRAFT, CampaignApproval.decision == "rejected"))
+
+
+def rejections(campaign_ids: list[int]) -> dict[int, CampaignApproval]:
+    """The rejection standing on each of these campaigns (see `rejected`), by campaign id."""
+    if not campaign_ids:
+        return {}
+    return {c.id: a for c, a in db.session.execute(rejected().where(Campaign.id.in_(campaign_ids)))}
 
 
 def history(campaign_id: int) -> list[CampaignApproval]:

@@ -15,7 +15,7 @@ DEMO_CAMPAIGNS = (
      "audience_rule": {"op": "and", "rules": [{"field": "added", "operator": "within", "value": {"days": 30}},
                                               {"field": "last_order", "operator": "never", "value": None},
                                               NOT_LOST]},
-     "content": {"text": "{客户昵称}您好，我是{员工姓名}。送您一张首单立减 20 元券，7 天内有效～",
+     "content": {"text": "您好，我是{员工姓名}。送您一张首单立减 20 元券，7 天内有效～",
                  "attachments": [COUPON]},
      "holdout_percent": 10, "attribution_days": 7, "schedule": {"kind": "now"}},
     {"name": "每周六会员日", "category": "promotion", "chat_type": "single",

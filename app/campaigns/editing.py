@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.campaigns import guards, policies
+from app.campaigns import guards, policies, sendrules
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignStatus as S,
                                   CampaignVariant)
 from app.campaigns.schedule import Schedule
@@ -92,6 +92,31 @@ def schedule_of(campaign: Campaign) -> Schedule:
                     weekdays=tuple(campaign.weekdays or ()), ends_on=campaign.ends_on)
 
 
+PER_CUSTOMER_REFUSED = N_("群发不能用 {客户昵称}：企业微信给一位成员的所有客户发同一段文字，无法逐人填写昵称，"
+                          "客户看到的是「%(seen)s」。请删掉 {客户昵称}")
+
+
+def sample_sender() -> str:
+    """A real member's name to show a push as a customer sees it (a sample name before the first sync)."""
+    name = db.session.scalar(select(Staff.name).where(Staff.status == 1, Staff.removed_at.is_(None))
+                             .order_by(Staff.name).limit(1))
+    return name or content.SAMPLE_VALUES["员工姓名"]
+
+
+def customer_sees(text: str) -> str | None:
+    """The text as WeCom delivers it when it names {客户昵称} (which a push cannot fill), else None."""
+    if sendrules.PER_CUSTOMER not in content.Content(text or "").variables:
+        return None
+    return sendrules.render_text(text, sample_sender())
+
+
+def unfillable(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(version key, what the customer sees) for each text of a saved push that still names {客户昵称}."""
+    versions = spec.get("variants") or [{"key": "A", "content": spec.get("content") or {}}]
+    return [(v.get("key", "A"), seen) for v in versions
+            if (seen := customer_sees((v.get("content") or {}).get("text", ""))) is not None]
+
+
 class _Checker:
     def __init__(self, spec: dict[str, Any], words: list[str]):
         self.spec, self.words = spec, words
@@ -119,11 +144,13 @@ class _Checker:
         value = value if isinstance(value, dict) else {}
         text, attachments = str(value.get("text") or ""), list(value.get("attachments") or [])
         try:
-            clean = content.parse(text, attachments).to_json()
+            clean = content.parse(text, attachments, offered=sendrules.VARIABLES).to_json()
         except content.ContentInvalid as exc:
             clean = {"text": text.strip(), "attachments": attachments}
             for error in exc.errors:
                 self.add(name, error)
+        if (seen := customer_sees(clean["text"])) is not None:
+            self.add(name, PER_CUSTOMER_REFUSED, seen=seen)
         if hits := guards.find_sensitive(clean["text"], self.words):
             self.hits[name] = hits
             self.add(name, N_("含敏感词：%(words)s，请修改后再保存"), words="、".join(sorted({h.word for h in hits})))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from app.campaigns import planner
 from app.campaigns.models import Campaign, CampaignRun, Delivery, DeliveryStatus as D
 from app.campaigns.sendrules import chunk_size
 from app.contacts.models import Customer, CustomerGroup, Staff
+from app.contacts.scope import Scope
 from app.core.db import utcnow
 from app.extensions import db
 
@@ -38,6 +39,22 @@ class Preview:
     def from_json(cls, data: dict) -> Preview:
         not_before = datetime.fromisoformat(data["not_before"]) if data.get("not_before") else None
         return cls(data["counts"], not_before, data["samples"], data["senders"], data.get("error"))
+
+
+def within(preview: Preview, scope: Scope, chat_type: str) -> Preview:
+    """The preview as an account in `scope` may see it: samples of its customers (or groups of its staff) and its
+    senders only. The counts stay the push's own: they are what an approver approves."""
+    if scope.everything:
+        return preview
+    keys = sorted({key for samples in preview.samples.values() for key, _name in samples})
+    if chat_type == "single":
+        allowed = set(db.session.scalars(select(Customer.external_userid).where(
+            Customer.external_userid.in_(keys), scope.customer_filter(Customer.external_userid))))
+    else:
+        allowed = set(db.session.scalars(select(CustomerGroup.chat_id).where(
+            CustomerGroup.chat_id.in_(keys), scope.staff_filter(CustomerGroup.owner))))
+    return replace(preview, samples={k: [s for s in v if s[0] in allowed] for k, v in preview.samples.items()},
+                   senders=[s for s in preview.senders if s["userid"] in scope.userids])
 
 
 def _samples(run_id: int, chat_type: str) -> dict[str, list[tuple[str, str]]]:

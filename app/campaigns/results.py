@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Callable
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 
 from app.campaigns import policies
 from app.campaigns.guards import CapRule
 from app.campaigns.models import CATEGORY_LABELS, CampaignRun, Delivery, DeliveryStatus as D, SendTask
 from app.campaigns.uplift import Uplift
 from app.contacts.models import Staff
+from app.contacts.scope import Scope
 from app.core.permissions import N_
 from app.extensions import db
 from app.rfm.models import Order
@@ -87,7 +88,16 @@ class Funnel:
                 "sent": self.sent, "failed": self.failed}
 
 
-def funnel(run_ids: list[int]) -> Funnel:
+def visible(scope: Scope) -> ColumnElement[bool]:
+    """The deliveries an account in `scope` may see and count: sent by its staff, or (no sender: skipped before one
+    was chosen) to its customers. Everything for accounts without a scope."""
+    if scope.everything:
+        return true()
+    return or_(scope.staff_filter(Delivery.sender_userid),
+               and_(Delivery.sender_userid.is_(None), scope.customer_filter(Delivery.target_key)))
+
+
+def funnel(run_ids: list[int], scope: Scope) -> Funnel:
     f = Funnel()
     if not run_ids:
         return f
@@ -97,7 +107,7 @@ def funnel(run_ids: list[int]) -> Funnel:
                func.count(), func.sum(case((in_task, 1), else_=0)),
                func.sum(case((SendTask.confirmed_at.is_not(None), 1), else_=0)))
         .select_from(Delivery).outerjoin(SendTask, SendTask.id == Delivery.send_task_id)
-        .where(Delivery.run_id.in_(run_ids))
+        .where(Delivery.run_id.in_(run_ids), visible(scope))
         .group_by(Delivery.status, Delivery.skip_reason, Delivery.fail_reason))
     for status, skip_reason, fail_reason, n, submitted, confirmed in rows:
         f.audience += n
@@ -132,13 +142,14 @@ class StaffRow:
         return median(self.confirm_minutes) if self.confirm_minutes else None
 
 
-def per_staff(run_ids: list[int]) -> list[StaffRow]:
+def per_staff(run_ids: list[int], scope: Scope) -> list[StaffRow]:
     """Execution per sender: tasks, how many they confirmed and how long it took, reminders, recipients, sent."""
     if not run_ids:
         return []
     names = dict(db.session.execute(select(Staff.userid, Staff.name)).all())
     rows: dict[str, StaffRow] = {}
-    for task in db.session.scalars(select(SendTask).where(SendTask.run_id.in_(run_ids), SendTask.msgid.is_not(None))):
+    for task in db.session.scalars(select(SendTask).where(SendTask.run_id.in_(run_ids), SendTask.msgid.is_not(None),
+                                                          scope.staff_filter(SendTask.sender_userid))):
         row = rows.setdefault(task.sender_userid, StaffRow(task.sender_userid, names.get(task.sender_userid, "")))
         row.tasks += 1
         row.reminded += task.remind_count
@@ -161,7 +172,7 @@ def reference_time(run: CampaignRun) -> datetime:
     return first or run.not_before or run.scheduled_for
 
 
-def conversions(runs: list[CampaignRun], window_days: int) -> dict[str, Uplift]:
+def conversions(runs: list[CampaignRun], window_days: int, scope: Scope) -> dict[str, Uplift]:
     """Per variant: customers assigned to it and past every guard against the holdout, who paid an order within
     `window_days` of the run's send time (same start for both groups). The holdout is shared by every variant."""
     treated: dict[str, list[int]] = {}
@@ -171,7 +182,7 @@ def conversions(runs: list[CampaignRun], window_days: int) -> dict[str, Uplift]:
         paid = exists().where(Order.external_userid == Delivery.target_key, Order.status == "paid",
                               Order.paid_at >= start, Order.paid_at < start + timedelta(days=window_days))
         query = (select(Delivery.status, Delivery.variant_key, func.count(), func.sum(case((paid, 1), else_=0)))
-                 .where(Delivery.run_id == run.id, Delivery.status.in_(TREATED + (D.HOLDOUT,)))
+                 .where(Delivery.run_id == run.id, Delivery.status.in_(TREATED + (D.HOLDOUT,)), visible(scope))
                  .group_by(Delivery.status, Delivery.variant_key))
         for status, variant, n, converted in db.session.execute(query):
             group = holdout if status == D.HOLDOUT else treated.setdefault(variant or "A", [0, 0])

@@ -10,6 +10,7 @@ from app.campaigns import editing, polling, results
 from app.campaigns.models import Campaign, CampaignRun, Delivery, RunStatus
 from app.campaigns.views import bp
 from app.contacts.models import Customer, Staff
+from app.contacts.scope import scope_for
 from app.core import settings
 from app.core.audit import record
 from app.core.db import transaction
@@ -38,11 +39,12 @@ def results_page(campaign_id: int):
     campaign, runs, chosen = _campaign_and_runs(campaign_id)
     days = min(results.MAX_WINDOW_DAYS, max(1, request.args.get("days", campaign.attribution_days or 3, type=int)))
     ids = [r.id for r in chosen]
+    scope = scope_for(current_user)
     return render_template(
         "campaigns/results.html", campaign=campaign, runs=runs, chosen=request.args.get("run", type=int),
         may_change=editing.may_change(current_user, campaign),
-        funnel=results.funnel(ids), staff=results.per_staff(ids), days=days,
-        uplifts=results.conversions(chosen, days) if campaign.chat_type == "single" else None,
+        funnel=results.funnel(ids, scope), staff=results.per_staff(ids, scope), days=days, scope=scope,
+        uplifts=results.conversions(chosen, days, scope) if campaign.chat_type == "single" else None,
         run_labels=RunStatus.LABELS, fail_labels=results.FAIL_LABELS, skip_label=results.skip_labeller(),
         open_statuses=set(RunStatus.LABELS) - set(RunStatus.FINAL), tz=settings.corp_timezone())
 
@@ -57,7 +59,8 @@ def export_deliveries(campaign_id: int):
                Delivery.variant_key, Delivery.status, Delivery.skip_reason, Delivery.fail_reason, Delivery.sent_at)
         .outerjoin(Customer, Customer.external_userid == Delivery.target_key)
         .outerjoin(Staff, Staff.userid == Delivery.sender_userid)
-        .where(Delivery.run_id.in_([r.id for r in chosen])).order_by(Delivery.run_id, Delivery.id)).all()
+        .where(Delivery.run_id.in_([r.id for r in chosen]), results.visible(scope_for(current_user)))
+        .order_by(Delivery.run_id, Delivery.id)).all()
     with transaction():
         record("campaigns.deliveries_exported", target=campaign.name,
                details={"campaign_id": campaign.id, "runs": [r.id for r in chosen], "rows": len(rows)})

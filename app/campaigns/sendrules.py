@@ -12,8 +12,11 @@ MAX_REMINDS_PER_DAY = 3         # remind_groupmsg_send: per mass message per 24 
 REMIND_SPACING = timedelta(hours=24) / MAX_REMINDS_PER_DAY  # reminders this far apart never exceed the cap
 
 # A mass message is one text per task, and a task belongs to one sender: {员工姓名} is the sender's name,
-# {客户昵称} cannot be personalised (WeCom sends the same text to every recipient of the task).
+# {客户昵称} cannot be personalised (WeCom sends the same text to every recipient of the task): the editor does not
+# offer it and a push that names it is refused (campaigns.editing); one saved before that still sends 「您」.
 CUSTOMER_FALLBACK = "您"
+PER_CUSTOMER = "客户昵称"
+VARIABLES = {name: hint for name, hint in content.VARIABLES.items() if name != PER_CUSTOMER}
 
 # get_groupmsg_send_result status -> (delivery status, fail_reason)
 SEND_STATUS = {1: ("sent", None), 2: ("failed", "not_friend"), 3: ("failed", "over_quota")}

@@ -11,8 +11,10 @@ from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignCheck, CampaignStatus, Delivery, RunStatus)
 from app.campaigns.results import skip_labeller
+from app.campaigns import sendrules
 from app.campaigns.sendrules import render_text
 from app.contacts.models import Department, Staff
+from app.contacts.scope import scope_for
 from app.core import content
 from app.core.errors import UserError
 from app.core.guard import requires
@@ -24,6 +26,9 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 LABELS = {"categories": CATEGORY_LABELS, "chat_types": CHAT_TYPE_LABELS, "schedules": SCHEDULE_LABELS,
           "statuses": CampaignStatus.LABELS, "run_statuses": RunStatus.LABELS}
+
+
+REJECTED = "rejected"  # not a status: a draft whose current version was rejected (approvals.rejected)
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -55,11 +60,14 @@ def _sent(run_ids: list[int]) -> dict[int, int]:
 def index():
     status = request.args.get("status", "")
     query = select(Campaign).order_by(Campaign.updated_at.desc(), Campaign.id.desc()).limit(200)
-    if status in CampaignStatus.LABELS:
+    if status == REJECTED:
+        query = query.where(Campaign.id.in_(approvals.rejected().with_only_columns(Campaign.id)))
+    elif status in CampaignStatus.LABELS:
         query = query.where(Campaign.status == status)
     campaigns = list(db.session.scalars(query))
     latest = _latest_runs([c.id for c in campaigns])
     return render_template("campaigns/index.html", campaigns=campaigns, latest=latest, status=status,
+                           rejections=approvals.rejections([c.id for c in campaigns]),
                            sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
 
 
@@ -78,8 +86,9 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
                            marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
-                           fields_of=content.FIELDS, variables=content.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words, **dict(LABELS, chat_types=kinds)), status
+                           fields_of=content.FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
+                           sensitive=policies.current().words,
+                           unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -108,13 +117,15 @@ def detail(campaign_id: int):
                                        .order_by(CampaignRun.id.desc()).limit(50)))
     staff = list(db.session.scalars(select(Staff).where(Staff.status == 1, Staff.removed_at.is_(None))
                                     .order_by(Staff.name)))
-    sample_staff = staff[0].name if staff else _("（员工姓名）")
+    sample_staff = editing.sample_sender()
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
                            may_change=editing.may_change(current_user, campaign),
                            rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
                                                                   v["content"].get("attachments") or []))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
+                           rejection=approvals.rejections([campaign.id]).get(campaign.id),
+                           unfillable=editing.unfillable(spec),
                            submission=approvals.submission(campaign), running=checks.is_running, progress=checks.progress,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
                            schedule=editing.schedule_of(campaign), **LABELS)
@@ -127,10 +138,12 @@ def preview_page(campaign_id: int):
     campaign = _campaign(campaign_id)
     may_check = current_user.can(P.CAMPAIGNS_CHECK)
     check = checks.for_preview(campaign, current_user.username) if may_check else checks.latest(campaign)
+    scope = scope_for(current_user)
     result = preview.Preview.from_json(check.result) if check and check.result else None
+    result = result and preview.within(result, scope, campaign.chat_type)
     return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
                            running=checks.is_running(check), progress=check and checks.progress(check),
-                           may_check=may_check,
+                           may_check=may_check, scoped=not scope.everything,
                            skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from app.contacts.contact_list import RFM_TAGS_REFUSED, rfm_tags
 from app.contacts.models import CorpTag, Customer, FollowRelation
 from app.contacts.scope import Scope
 from app.core.audit import record
@@ -19,7 +20,7 @@ MAX_CUSTOMERS = 500  # one request's worth: each relation is one WeCom call
 
 
 class TagRequestError(UserError):
-    """The request names no tag, an unknown tag, or too many customers; nothing was sent."""
+    """The request names no tag, an unknown or RFM tag, or too many customers; nothing was sent."""
 
 
 @dataclass
@@ -38,6 +39,8 @@ def _valid_tags(tag_ids: list[str]) -> list[str]:
     unknown = [t for t in tag_ids if t not in known]
     if unknown:
         raise TagRequestError(N_("未知或已删除的标签：%(tags)s"), tags=", ".join(unknown))
+    if read_only := rfm_tags(tag_ids):
+        raise TagRequestError(RFM_TAGS_REFUSED, tags="」「".join(read_only))
     return sorted(known)
 
 

@@ -13,6 +13,8 @@ from app.contacts.models import (REMARK_MOBILE_DIGITS, CorpTag, CorpTagGroup, Cu
                                  FollowRelation, Staff)
 from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
+from app.core.permissions import N_
+from app.rfm.segments import TAG_GROUPS as RFM_TAG_GROUPS
 from app.extensions import db
 
 MOBILE_SEARCH = re.compile(r"\+?[\d\s()\-]+")  # what someone types for (part of) a phone number
@@ -208,12 +210,27 @@ def choices(scope: Scope) -> dict[str, list]:
     return {"staff": staff, "departments": departments, "tags": tag_choices(), "groups": groups}
 
 
-def tag_choices() -> list[tuple[str, str, str]]:
-    """Current corp tags as (tag_id, name, group name), in WeCom's order."""
-    return db.session.execute(select(CorpTag.tag_id, CorpTag.name, CorpTagGroup.name).join(
+def tag_choices(settable: bool = False) -> list[tuple[str, str, str]]:
+    """Current corp tags as (tag_id, name, group name), in WeCom's order; `settable`: without the RFM job's tags,
+    for pickers that put tags on customers."""
+    query = select(CorpTag.tag_id, CorpTag.name, CorpTagGroup.name).join(
         CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id).where(
         CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None))
-        .order_by(CorpTagGroup.order.desc(), CorpTag.order.desc())).all()
+    if settable:
+        query = query.where(CorpTagGroup.name.not_in(RFM_TAG_GROUPS))
+    return db.session.execute(query.order_by(CorpTagGroup.order.desc(), CorpTag.order.desc())).all()
+
+
+RFM_TAGS_REFUSED = N_("「%(tags)s」是 RFM 标签：每晚由 RFM 计算按消费数据自动改写，不能手动添加、移除或作为渠道标签")
+
+
+def rfm_tags(tag_ids: list[str]) -> list[str]:
+    """「group / name」 of each tag among `tag_ids` that the RFM job writes (and so no one may set by hand)."""
+    if not tag_ids:
+        return []
+    return [f"{group} / {name}" for group, name in db.session.execute(
+        select(CorpTagGroup.name, CorpTag.name).join(CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id)
+        .where(CorpTag.tag_id.in_(tag_ids), CorpTagGroup.name.in_(RFM_TAG_GROUPS)).order_by(CorpTag.name))]
 
 
 def tag_names() -> dict[str, str]:

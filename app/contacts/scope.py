@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select, true
 
-from app.contacts.models import Department, Staff
+from app.contacts.models import Department, FollowRelation, Staff
 from app.core.permissions import Role
 from app.extensions import db
 
@@ -25,6 +25,13 @@ class Scope:
     def staff_filter(self, column) -> ColumnElement[bool]:
         """A WHERE clause keeping rows whose staff userid `column` is in scope."""
         return true() if self.userids is None else column.in_(sorted(self.userids))
+
+    def customer_filter(self, column) -> ColumnElement[bool]:
+        """A WHERE clause keeping rows whose customer `column` (an external_userid) is, or was, followed by staff in
+        scope; a customer no one in scope ever followed (an order's customer only) is outside."""
+        if self.userids is None:
+            return true()
+        return column.in_(select(FollowRelation.external_userid).where(FollowRelation.userid.in_(sorted(self.userids))))
 
 
 def led_department_ids(staff: Staff) -> set[int]:
@@ -51,7 +58,8 @@ def scope_for(user) -> Scope:
     """The scope of an account: supervisors see their departments' staff; every other role sees everything."""
     if user.role != Role.SUPERVISOR:
         return Scope()
-    staff = db.session.scalar(select(Staff).where(Staff.userid == user.wecom_userid)) if user.wecom_userid else None
+    userid = getattr(user, "wecom_userid", None)  # an API token has none: a supervisor's token sees no one
+    staff = db.session.scalar(select(Staff).where(Staff.userid == userid)) if userid else None
     if staff is None:
         return Scope(frozenset(), _("您的账号未关联企业微信成员（或该成员尚未同步），因此看不到任何部门的数据。"
                                     "请管理员在「账号与角色」中填写您的企业微信 userid。"))

@@ -47,6 +47,7 @@ def index():
     f = contact_list.Filters.from_args(request.args)
     page = contact_list.load_page(f, scope, _page_number(), current_user.can(P.CONTACTS_VIEW_MOBILE))
     return render_template("contacts/index.html", f=f, page=page, scope=scope, choices=contact_list.choices(scope),
+                           settable_tags=contact_list.tag_choices(settable=True) if current_user.can(P.CONTACTS_EDIT) else [],
                            tag_names=contact_list.tag_names(), sorts=contact_list.SORTS, mobile=_mobile,
                            count_cap=contact_list.COUNT_CAP, mark_budget=connection.mark_tag_budget(), **CODE_LABELS)
 
@@ -110,7 +111,7 @@ def group(chat_id: str):
 @requires(P.CONTACTS_VIEW)
 def customer(external_userid: str):
     view = customer_page.load(external_userid, scope_for(current_user)) or abort(404)
-    tags = contact_list.tag_choices() if current_user.can(P.CONTACTS_EDIT) else []
+    tags = contact_list.tag_choices(settable=True) if current_user.can(P.CONTACTS_EDIT) else []
     return render_template("contacts/customer.html", v=view, mobile=_mobile, tag_choices=tags,
                            segment_labels=SEGMENT_LABELS, class_labels=CLASS_LABELS, **CODE_LABELS)
 

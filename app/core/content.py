@@ -79,7 +79,7 @@ def _control_char(value: str) -> dict[str, Any] | None:
     return {"pos": match.start() + 1, "code": "U+%04X" % ord(match.group())} if match else None
 
 
-def _text_errors(text: str) -> list[ContentError]:
+def _text_errors(text: str, offered: Mapping[str, str]) -> list[ContentError]:
     errors = []
     if control := _control_char(text):
         errors.append(ContentError("text", N_("第 %(pos)s 个字符是看不见的控制字符（%(code)s），请删除后再保存"), control))
@@ -92,7 +92,7 @@ def _text_errors(text: str) -> list[ContentError]:
                                        {"pos": match.start() + 1}))
         elif name not in VARIABLES:
             errors.append(ContentError("text", N_("未知变量 {%(name)s}：可用的变量有 %(known)s"),
-                                       {"name": name, "known": "、".join("{%s}" % v for v in VARIABLES)}))
+                                       {"name": name, "known": "、".join("{%s}" % v for v in offered)}))
     longest = _fill(text, {name: "" for name in VARIABLES})
     if len(longest.encode()) > MAX_TEXT_BYTES:
         errors.append(ContentError("text", N_("文字最多 %(max)s 字节（约 %(chars)s 个汉字），现在 %(n)s 字节"),
@@ -129,11 +129,12 @@ def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Conte
     return {"msgtype": kind, kind: obj}, errors
 
 
-def parse(text: str | None, attachments: list[Any] | None = None) -> Content:
-    """Content from raw text and attachments ({"msgtype", kind: {...}} or flat {"msgtype", fields...})."""
+def parse(text: str | None, attachments: list[Any] | None = None, offered: Mapping[str, str] = VARIABLES) -> Content:
+    """Content from raw text and attachments ({"msgtype", kind: {...}} or flat {"msgtype", fields...}).
+    `offered`: the variables the caller's editor offers, listed when the text names an unknown one."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     raw = list(attachments or [])
-    errors = _text_errors(text)
+    errors = _text_errors(text, offered)
     if len(raw) > MAX_ATTACHMENTS:
         errors.append(ContentError("attachments", N_("最多 %(max)s 个附件，现在 %(n)s 个"),
                                    {"max": MAX_ATTACHMENTS, "n": len(raw)}))

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.contacts.scope import scope_for
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
@@ -28,13 +29,15 @@ LABELS = {"segment_labels": SEGMENT_LABELS, "class_labels": CLASS_LABELS,
 @bp.get("/", endpoint="index")
 @requires(P.RFM_VIEW)
 def index():
+    scope = scope_for(current_user)
     has_orders = db.session.scalar(select(Order.id).limit(1)) is not None
-    segments, classes = report.segments(), report.classes()
+    segments, classes = report.segments(scope), report.classes(scope)
     charts = {name: [{"key": g.key, "label": _(labels[g.key]), "customers": g.customers} for g in groups]
               for name, groups, labels in (("segments", segments, SEGMENT_LABELS), ("classes", classes, CLASS_LABELS))}
     return render_template("rfm/index.html", has_orders=has_orders, run=recompute.latest_run(),
-                           scored=report.scored_customers(), grid=report.grid(), segments=segments,
-                           classes=classes, charts=charts, movements=report.movements(), backlog=report.mark_backlog(),
+                           scored=report.scored_customers(scope), grid=report.grid(scope), segments=segments,
+                           classes=classes, charts=charts, movements=report.movements(scope),
+                           backlog=report.mark_backlog(scope), scope=scope,
                            can_recompute=current_user.can(P.ORDERS_IMPORT), mark_budget=connection.mark_tag_budget(),
                            **LABELS)
 
@@ -43,9 +46,10 @@ def index():
 @requires(P.RFM_VIEW)
 def customers():
     args = {k: request.args.get(k, "").strip() for k in report.FILTERS if request.args.get(k, "").strip()}
-    page = db.paginate(report.customer_query(args), per_page=PAGE_SIZE, error_out=False)
+    scope = scope_for(current_user)
+    page = db.paginate(report.customer_query(args, scope), per_page=PAGE_SIZE, error_out=False)
     names = report.names([s.external_userid for s in page.items])
-    return render_template("rfm/customers.html", page=page, args=args, names=names, **LABELS)
+    return render_template("rfm/customers.html", page=page, args=args, names=names, scope=scope, **LABELS)
 
 
 @bp.post("/recompute", endpoint="recompute")

@@ -18,13 +18,11 @@ from app.contacts.corp_tags import sync_corp_tags
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
-from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.rfm.segments import CLASS_GROUP, CLASS_LABELS, SEGMENT_GROUP, SEGMENT_LABELS
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError, WeComRateLimited
 from app.wecom.gateway import WeComGateway
 
-SEGMENT_GROUP = "RFM分层"
-CLASS_GROUP = "RFM八类"
 TAG_GROUPS = (("segment", SEGMENT_GROUP, SEGMENT_LABELS), ("class8", CLASS_GROUP, CLASS_LABELS))
 OPEN_STATES = ("pending", "failed", "no_staff")
 BATCH = 100

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app.contacts.contact_list import RFM_TAGS_REFUSED, rfm_tags
 from app.contacts.models import CorpTag, FollowRelation, Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
@@ -22,8 +23,8 @@ QR_SCENE = 2
 
 
 class ChannelInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors  # field -> msgid (translated where shown)
+    def __init__(self, errors: dict[str, str | tuple[str, dict]]):
+        self.errors = errors  # field -> msgid, or (msgid, params) (translated where shown)
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
@@ -43,7 +44,7 @@ def new_state() -> str:
 
 
 def _validate(data: ChannelInput, channel: Channel | None) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, str | tuple[str, dict]] = {}
     if not data.name.strip() or len(data.name) > 64:
         errors["name"] = N_("请填写渠道名称（最多 64 个字）")
     if not data.state or len(data.state) > MAX_STATE:
@@ -64,6 +65,8 @@ def _validate(data: ChannelInput, channel: Channel | None) -> None:
     if set(data.tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(
             CorpTag.tag_id.in_(data.tag_ids), CorpTag.deleted_at.is_(None)))):
         errors["tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
+    elif read_only := rfm_tags(data.tag_ids):
+        errors["tag_ids"] = (RFM_TAGS_REFUSED, {"tags": "」「".join(read_only)})
     if data.template_id is not None and db.session.get(WelcomeTemplate, data.template_id) is None:
         errors["template_id"] = N_("欢迎语不存在")
     if errors:

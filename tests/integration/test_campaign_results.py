@@ -6,6 +6,7 @@ import pytest
 from app.campaigns import results
 from app.campaigns.models import SendTask
 from app.contacts.models import Staff
+from app.contacts.scope import Scope
 from app.core.db import transaction
 from app.extensions import db
 from tests.integration.campaign_exec_support import T0, add_deliveries, finished_run, new_campaign, paid_order
@@ -33,11 +34,11 @@ def test_funnel_and_staff_execution(app):
                    dict(target_key="c2", status="skipped", skip_reason="cap:promo_day"),
                    dict(target_key="h1", status="holdout"), dict(target_key="h2", status="holdout")])
         add_deliveries(run, rows)
-    f = results.funnel([run.id])
+    f = results.funnel([run.id], Scope())
     assert (f.audience, f.holdout, f.submitted, f.confirmed, f.sent) == (15, 2, 10, 7, 5)
     assert f.skipped == {"opt_out": 1, "cap:promo_day": 2}
     assert f.failed == {"over_quota": 1, "not_friend": 1, "not_confirmed": 3}
-    staff = {s.userid: s for s in results.per_staff([run.id])}
+    staff = {s.userid: s for s in results.per_staff([run.id], Scope())}
     assert (staff["lina"].name, staff["lina"].tasks, staff["lina"].confirmed, staff["lina"].median_minutes,
             staff["lina"].recipients, staff["lina"].sent) == ("李娜", 1, 1, 30.0, 7, 5)
     assert (staff["wang"].confirmed, staff["wang"].median_minutes, staff["wang"].reminded) == (0, None, 3)
@@ -61,7 +62,7 @@ def test_conversions_against_holdout_hand_computed(app):
         for t in holdout[:5]:
             paid_order(t, T0 + timedelta(days=2, hours=23))
         paid_order("skipped1", T0 + timedelta(hours=1))
-    [(key, u)] = results.conversions([run], 3).items()
+    [(key, u)] = results.conversions([run], 3, Scope()).items()
     assert key == "A" and (u.treated_n, u.treated_converted, u.holdout_n, u.holdout_converted) == (40, 10, 40, 5)
     # p1 = .25, p0 = .125, se = sqrt(.25*.75/40 + .125*.875/40) = sqrt(.007421875) = .0861503
     low, high = u.interval
@@ -69,7 +70,7 @@ def test_conversions_against_holdout_hand_computed(app):
     assert low == pytest.approx(0.125 - 1.959964 * 0.0861503, abs=1e-6)
     assert high == pytest.approx(0.125 + 1.959964 * 0.0861503, abs=1e-6)
     assert not u.significant
-    wider = results.conversions([run], 5)["A"]
+    wider = results.conversions([run], 5, Scope())["A"]
     assert wider.treated_converted == 11
 
 
@@ -82,7 +83,7 @@ def test_variants_share_the_holdout_and_small_samples_get_no_interval(app):
                     + [dict(target_key=f"h{i}", status="holdout") for i in range(6)])
         paid_order("a1", T0 + timedelta(hours=2))
         paid_order("h1", T0 + timedelta(hours=2))
-    uplifts = results.conversions([run], 3)
+    uplifts = results.conversions([run], 3, Scope())
     assert {k: (u.treated_n, u.treated_converted, u.holdout_n) for k, u in uplifts.items()} == {
         "A": (10, 1, 6), "B": (12, 0, 6)}
     assert all(u.interval is None for u in uplifts.values())

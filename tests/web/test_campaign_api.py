@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from app.campaigns import policies
+from app.campaigns.models import Campaign
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import tokens
 from app.core.db import utcnow
@@ -75,7 +76,7 @@ def test_bad_attachment_is_422_with_the_content_modules_errors(client, auth):
                            headers=auth("operator"))
     assert response.status_code == 422
     assert response.json["error"]["details"]["content"] == [
-        "未知变量 {员工名}：可用的变量有 {客户昵称}、{员工姓名}",
+        "未知变量 {员工名}：可用的变量有 {员工姓名}",
         "第 1 个附件的「链接地址」要以 http:// 或 https:// 开头",
         "第 2 个附件的类型不支持（可用：图片、链接、小程序）"]
 
@@ -116,3 +117,32 @@ def test_openapi_describes_the_push_routes(client):
                  "/api/v1/campaigns/{campaign_id}/approve", "/api/v1/campaigns/{campaign_id}/run",
                  "/api/v1/campaigns/{campaign_id}/cancel"):
         assert path in paths
+
+
+def test_a_push_naming_the_customer_is_422_and_an_old_one_cannot_be_submitted(client, auth):
+    operator = auth("operator")
+    refused = client.post("/api/v1/campaigns", json={**SPEC, "content": {"text": "{客户昵称}好，新品上市"}},
+                          headers=operator)
+    assert refused.status_code == 422
+    assert "客户看到的是「您好，新品上市」" in refused.json["error"]["details"]["content"][0]
+    campaign_id = client.post("/api/v1/campaigns", json=SPEC, headers=operator).json["id"]
+    campaign = db.session.get(Campaign, campaign_id)
+    campaign.content = {"text": "{客户昵称}好，新品上市", "attachments": []}  # saved before the rule
+    db.session.commit()
+    response = client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert response.status_code == 422 and "群发不能用 {客户昵称}" in response.json["error"]["details"]["content"][0]
+    assert client.get(f"/api/v1/campaigns/{campaign_id}", headers=operator).json["status"] == "draft"
+
+
+def test_a_rejected_push_reads_as_rejected_with_who_and_why(client, auth):
+    policies.save({"approval_threshold": 3}, "test")
+    operator, supervisor = auth("operator"), auth("supervisor")
+    campaign_id = client.post("/api/v1/campaigns", json=SPEC, headers=operator).json["id"]
+    client.post(f"/api/v1/campaigns/{campaign_id}/submit", headers=operator)
+    assert submitted_campaign(client, campaign_id, operator)["rejection"] is None
+    client.post(f"/api/v1/campaigns/{campaign_id}/approve", json={"version": 1, "decision": "reject",
+                                                                  "comment": "人群太大"}, headers=supervisor)
+    body = client.get(f"/api/v1/campaigns/{campaign_id}", headers=operator).json
+    assert body["status"] == "draft"
+    assert {k: body["rejection"][k] for k in ("version", "actor", "comment")} == \
+        {"version": 1, "actor": "api:supervisor-shop", "comment": "人群太大"}

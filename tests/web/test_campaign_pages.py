@@ -65,13 +65,36 @@ def test_content_limits_are_reported(client, signed_in_as, company):
     assert 'value="ftp://x"' in html  # the operator's attachment is shown again to be corrected
 
 
-def test_push_editor_uses_the_welcome_variables_and_explains_them(client, signed_in_as, company):
+def test_push_editor_offers_only_the_variable_wecom_can_fill(client, signed_in_as, company):
     signed_in_as("operator")
     html = client.get("/campaigns/new").get_data(as_text=True)
-    assert 'data-insert="{员工姓名}"' in html and 'data-insert="{客户昵称}"' in html
-    assert "{客户昵称} 无法逐人替换，会显示为「您」" in html
+    assert 'data-insert="{员工姓名}"' in html and 'data-insert="{客户昵称}"' not in html
+    assert "所以这里没有 {客户昵称}" in html
     html = post(client, "/campaigns/new", {**FORM, "text": "{staff_name} 为您推荐"}).get_data(as_text=True)
-    assert "未知变量 {staff_name}：可用的变量有 {客户昵称}、{员工姓名}" in html
+    assert "未知变量 {staff_name}：可用的变量有 {员工姓名}" in html
+
+
+def test_a_push_naming_the_customer_is_refused_with_what_customers_would_read(client, signed_in_as, company):
+    signed_in_as("operator")
+    response = post(client, "/campaigns/new", {**FORM, "text": "{客户昵称}您好，我是{员工姓名}"})
+    assert response.status_code == 422
+    assert "客户看到的是「您您好，我是Alice」" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_an_old_draft_naming_the_customer_is_flagged_and_cannot_be_submitted(client, signed_in_as, company):
+    signed_in_as("operator")
+    campaign = create(client)
+    campaign.content = {"text": "{客户昵称}您好，我是{员工姓名}", "attachments": []}  # saved before the rule
+    db.session.commit()
+    for page in (f"/campaigns/{campaign.id}", f"/campaigns/{campaign.id}/edit"):
+        html = client.get(page).get_data(as_text=True)
+        assert 'id="unfillable"' in html and "客户看到的是「您您好，我是Alice」" in html, page
+    post(client, f"/campaigns/{campaign.id}/submit")
+    html = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "群发不能用 {客户昵称}" in html
+    assert db.session.get(Campaign, campaign.id).status == "draft"
+    assert db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 0
 
 
 def test_push_content_errors_are_translated(client, signed_in_as, company):
@@ -253,3 +276,32 @@ def test_opt_out_list_add_and_remove(client, signed_in_as, company):
     row = db.session.scalar(select(CustomerOptOut))
     post(client, f"/campaigns/opt-outs/{row.id}/delete")
     assert "名单是空的" in client.get("/campaigns/opt-outs").get_data(as_text=True)
+
+
+def test_a_rejected_push_says_so_on_its_page_the_list_and_the_operators_home(client, signed_in_as, company,
+                                                                             make_user):
+    policies.save({"approval_threshold": 5}, "test")
+    operator = signed_in_as("operator")
+    campaign = create(client)
+    assert "被驳回的群发" in client.get("/").get_data(as_text=True)  # the card is there, at zero
+    post(client, f"/campaigns/{campaign.id}/submit")
+    wait_for_push_work()
+    supervisor = make_user("supervisor", "boss")
+    client.get("/auth/logout")
+    sign_in(client, supervisor.username)
+    post(client, f"/campaigns/{campaign.id}/decide", {"decision": "reject", "comment": "优惠力度写错了，应为 8 折"})
+    client.get("/auth/logout")
+    sign_in(client, operator.username)
+
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'id="rejection"' in page and "第 1 版被 boss 于" in page and "驳回原因：优惠力度写错了，应为 8 折" in page
+    listing = client.get("/campaigns/?status=rejected").get_data(as_text=True)
+    assert "data-rejected" in listing and "boss：优惠力度写错了" in listing and "周末上新" in listing
+    home = client.get("/").get_data(as_text=True)
+    assert "最新：「周末上新」被 boss 于" in home and "驳回：优惠力度写错了，应为 8 折" in home
+    assert f'href="/campaigns/{campaign.id}"' in home
+
+    post(client, f"/campaigns/{campaign.id}/edit", {**FORM, "text": "{员工姓名} 为您推荐本周新品，全场 8 折"})
+    assert 'id="rejection"' not in client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "周末上新" not in client.get("/campaigns/?status=rejected").get_data(as_text=True)
+    assert "没有被驳回的群发" in client.get("/").get_data(as_text=True)
