@@ -22,7 +22,7 @@ class MediaInvalid(ValueError):
         """The message with its params; with `gettext` translated (the kind and format names too)."""
         if gettext is None:
             return self.message % self.params if self.params else self.message
-        params = {k: gettext(v) if k in ("kind", "formats") else v for k, v in self.params.items()}
+        params = {k: gettext(v) if k in ("kind", "formats", "label") else v for k, v in self.params.items()}
         return gettext(self.message, **params)
 
 

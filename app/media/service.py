@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import or_, select
 
 from app.core.audit import record
+from app.core import content
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
@@ -26,12 +28,26 @@ AHEAD = timedelta(days=1)        # the periodic refresh renews ids expiring with
 LIBRARY_KINDS = tuple(limits.KINDS)
 PAGE_SIZE = 60
 
-# Callables `(item_id) -> [names of what uses it]`, registered by the features that attach library media.
-_USERS: list[Callable[[int], list[str]]] = []
 
 
-def register_user(users_of: Callable[[int], list[str]]) -> None:
-    _USERS.append(users_of)
+@dataclass(frozen=True)
+class LibraryUser:
+    """A feature that attaches library media: its name (a msgid), what uses an item (names), every item it uses."""
+
+    label: str
+    users_of: Callable[[int], list[str]]
+    items_in_use: Callable[[], set[int]]
+
+
+_USERS: list[LibraryUser] = []
+
+
+def register_user(user: LibraryUser) -> None:
+    _USERS.append(user)
+
+
+class MediaMissing(LookupError):
+    """A message names a library item that no longer exists."""
 
 
 def add(kind: str, name: str, filename: str, data: bytes, uploaded_by: str) -> MediaItem:
@@ -56,9 +72,11 @@ def add(kind: str, name: str, filename: str, data: bytes, uploaded_by: str) -> M
 
 def delete(item: MediaItem) -> None:
     """Delete an item nothing uses (MediaInvalid names the users otherwise)."""
-    users = [name for users_of in _USERS for name in users_of(item.id)]
+    users = [(user.label, name) for user in _USERS for name in user.users_of(item.id)]
     if users:
-        raise MediaInvalid(N_("「%(what)s」还在使用这个素材，请先把它从中移除"), {"what": "」「".join(users)})
+        label, name = users[0]
+        raise MediaInvalid(N_("%(label)s「%(name)s」等 %(n)s 处还在使用这个素材，请先把它从中移除"),
+                           {"label": label, "name": name, "n": len(users)})
     with transaction():
         record("media.deleted", target=f"{item.name}#{item.id}")
         db.session.delete(db.session.get(MediaBlob, item.id))
@@ -101,6 +119,33 @@ def upload(item: MediaItem) -> str:
     item.media_expires_at = min(started, created) + timedelta(seconds=limits.MEDIA_LIFE_SECONDS)
     log.info("media %s uploaded to WeCom as %s", item.id, item.media_id)
     return item.media_id
+
+
+def resolve(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attachments with every library item replaced by a media_id valid now (see `media_id_for`); the hot path
+    of a send: ids renewed ahead (`refresh`) are only read. MediaMissing when an item was deleted."""
+    wanted = {i for i in map(content.library_id, attachments) if i is not None}
+    if not wanted:
+        return attachments
+    items = {item.id: item for item in db.session.scalars(select(MediaItem).where(MediaItem.id.in_(wanted)))}
+    if missing := wanted - set(items):
+        raise MediaMissing(f"media library items {sorted(missing)} no longer exist")
+    resolved = []
+    for attachment in attachments:
+        item_id = content.library_id(attachment)
+        if item_id is not None:
+            attachment = {"msgtype": attachment["msgtype"], attachment["msgtype"]: {"media_id": media_id_for(items[item_id])}}
+        resolved.append(attachment)
+    return resolved
+
+
+def refresh_in_use() -> int:
+    """The periodic job: renew the media_ids of every item a feature uses that expire within a day."""
+    in_use = set().union(*(user.items_in_use() for user in _USERS))
+    uploaded = refresh(in_use) if in_use else 0
+    if uploaded:
+        log.info("renewed %d WeCom media_ids", uploaded)
+    return uploaded
 
 
 def refresh(item_ids: Iterable[int] | None = None, ahead: timedelta = AHEAD) -> int:

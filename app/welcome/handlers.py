@@ -13,6 +13,7 @@ from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
+from app.media import service as media
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
                               WelcomeCodeExpired)
@@ -77,8 +78,9 @@ def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
 def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, int | None, str]:
     """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
     try:
-        message = content.parse(template.text, template.attachments)
+        message = content.parse(template.text, template.attachments, library=True)
         text, attachments = content.render(message, _values(payload, message.variables))
+        attachments = media.resolve(attachments)  # ids renewed ahead are only read; an upload only when needed
         while True:
             try:
                 gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
@@ -95,7 +97,7 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
         if exc.errcode == NEEDS_CONSENT:  # sent after all when they agree (msg_audit_approved brings a new code)
             return Outcome.FAILED, exc.errcode, AWAITING_CONSENT
         return Outcome.FAILED, exc.errcode, f"{exc.message} ({exc.errmsg})"[:256]
-    except (content.ContentInvalid, NotConfigured) as exc:
+    except (content.ContentInvalid, media.MediaMissing, NotConfigured) as exc:
         return Outcome.FAILED, None, str(exc)[:256]
     return Outcome.SENT, 0, ""
 

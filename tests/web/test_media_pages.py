@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.media.models import MediaBlob, MediaItem
+from app.welcome.models import WelcomeTemplate
 from tests.conftest import csrf_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
@@ -64,3 +65,27 @@ def test_viewers_see_the_library_but_cannot_change_it(client, signed_in_as):
     response = client.post("/media/", data={"csrf_token": token, "kind": "image",
                                             "file": (io.BytesIO(PNG), "a.png")}, content_type="multipart/form-data")
     assert response.status_code == 403 and stored() == 0
+
+
+def test_the_welcome_editor_picks_library_files_without_any_media_id_field(client, signed_in_as):
+    signed_in_as("operator")
+    upload(client, "image", "poster.png", PNG, name="新人礼海报")
+    upload(client, "file", "价目表.pdf", b"%PDF-1.4 price list")
+    poster, prices = db.session.scalars(select(MediaItem).order_by(MediaItem.id)).all()
+    editor = client.get("/welcome/templates/new").get_data(as_text=True)
+    assert "新人礼海报" in editor and f'value="image-{poster.id}"' in editor
+    assert "image-media_id" not in editor  # nobody types a media_id for an image
+    url = "/welcome/templates/new"
+    form = {"csrf_token": csrf_token(client, url), "name": "默认", "scope": "default", "text": "欢迎", "enabled": "1",
+            "library": [f"image-{poster.id}", f"file-{prices.id}"]}
+    preview = client.post(url, data={**form, "action": "preview"}).get_data(as_text=True)
+    assert f'src="/media/{poster.id}/file"' in preview and "文件：价目表.pdf" in preview
+    client.post(url, data={**form, "action": "save"})
+    saved = db.session.scalar(select(WelcomeTemplate))
+    assert saved.attachments == [{"msgtype": "image", "image": {"library_id": poster.id}},
+                                 {"msgtype": "file", "file": {"library_id": prices.id}}]
+    again = client.get(f"/welcome/templates/{saved.id}").get_data(as_text=True)
+    assert f'value="file-{prices.id}" checked' in again
+    refused = client.post(f"/media/{prices.id}/delete", data={"csrf_token": csrf_token(client, "/media/")},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "没有删除：欢迎语「默认」等 1 处还在使用这个素材" in refused
