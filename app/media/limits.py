@@ -11,6 +11,7 @@ MEDIA_LIFE_SECONDS = 3 * 86400   # a media_id from media/upload
 KINDS = {"image": N_("图片"), "video": N_("视频"), "file": N_("文件")}
 MAX_BYTES = {"image": 10 * MB, "video": 10 * MB, "file": 20 * MB}
 FORMATS = {"image": N_("JPG 或 PNG"), "video": N_("MP4")}
+MAX_URL_IMAGE_BYTES = 2 * MB     # media/uploadimg (wechatpy's docstring: 5 B-2 MB; UNCONFIRMED on the current page)
 
 
 @dataclass(frozen=True)

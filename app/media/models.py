@@ -26,6 +26,7 @@ class MediaItem(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     media_id: Mapped[str | None] = mapped_column(String(128))
     media_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    image_url: Mapped[str | None] = mapped_column(String(512))  # images: permanent URL from media/uploadimg
 
 
 class MediaBlob(db.Model):

@@ -121,9 +121,25 @@ def upload(item: MediaItem) -> str:
     return item.media_id
 
 
-def resolve(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The attachments with every library item replaced by a media_id valid now (see `media_id_for`); the hot path
-    of a send: ids renewed ahead (`refresh`) are only read. MediaMissing when an item was deleted."""
+def permanent_url(item: MediaItem) -> str:
+    """A permanent URL of an image (link covers, image links): uploaded once with media/uploadimg (1,000 a day and
+    3,000 a month per corp), then kept. MediaInvalid for a non-image or one over 2 MB; WeComError from WeCom."""
+    if item.image_url:
+        return item.image_url
+    if item.kind != "image" or item.size > limits.MAX_URL_IMAGE_BYTES:
+        raise MediaInvalid(N_("只有 %(max)s MB 以内的图片能换成长期链接（企业微信的限制）"),
+                           {"max": limits.MAX_URL_IMAGE_BYTES // limits.MB})
+    url = gateway().upload_image(item.filename, data_of(item))
+    with transaction():
+        item.image_url = url
+        record("media.image_url", target=f"{item.name}#{item.id}")
+    return url
+
+
+def resolve(attachments: list[dict[str, Any]], renew: bool = False) -> list[dict[str, Any]]:
+    """The attachments with every library item replaced by a media_id valid now (see `media_id_for`; `renew`:
+    uploaded again whatever we hold); the hot path of a send: ids renewed ahead (`refresh`) are only read.
+    MediaMissing when an item was deleted."""
     wanted = {i for i in map(content.library_id, attachments) if i is not None}
     if not wanted:
         return attachments
@@ -134,7 +150,8 @@ def resolve(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for attachment in attachments:
         item_id = content.library_id(attachment)
         if item_id is not None:
-            attachment = {"msgtype": attachment["msgtype"], attachment["msgtype"]: {"media_id": media_id_for(items[item_id])}}
+            media_id = upload(items[item_id]) if renew else media_id_for(items[item_id])
+            attachment = {"msgtype": attachment["msgtype"], attachment["msgtype"]: {"media_id": media_id}}
         resolved.append(attachment)
     return resolved
 

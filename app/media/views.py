@@ -12,6 +12,8 @@ from app.core.permissions import Permission as P
 from app.extensions import db
 from app.media import limits, service
 from app.media.models import MediaItem
+from app.wecom.connection import NotConfigured
+from app.wecom.errors import WeComError
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates")
 
@@ -55,6 +57,21 @@ def file(item_id: int):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@bp.post("/<int:item_id>/url", endpoint="image_url")
+@requires(P.MEDIA_MANAGE)
+def image_url(item_id: int):
+    item = db.session.get(MediaItem, item_id) or abort(404)
+    try:
+        service.permanent_url(item)
+    except limits.MediaInvalid as exc:
+        flash(exc.text(_), "danger")
+    except (WeComError, NotConfigured) as exc:
+        flash(_("企业微信没有给出长期链接：%(why)s", why=getattr(exc, "message", str(exc))), "danger")
+    else:
+        flash(_("「%(name)s」的长期链接已生成，可填作链接封面或图片链接", name=item.name), "success")
+    return redirect(url_for("media.index", q=item.name))
 
 
 @bp.post("/<int:item_id>/delete", endpoint="delete")

@@ -15,8 +15,8 @@ from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.media import service as media
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
-                              WelcomeCodeExpired)
+from app.wecom.errors import (WeComError, WeComInvalidArgument, WeComMediaRejected, WelcomeAlreadySent,
+                              WelcomeBeingSent, WelcomeCodeExpired)
 from app.wecom.handlers import on
 from app.wecom.inbox import CallbackEvent
 from app.core import content
@@ -79,8 +79,8 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
     """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
     try:
         message = content.parse(template.text, template.attachments, library=True)
-        text, attachments = content.render(message, _values(payload, message.variables))
-        attachments = media.resolve(attachments)  # ids renewed ahead are only read; an upload only when needed
+        text, library = content.render(message, _values(payload, message.variables))
+        attachments, renewed = media.resolve(library), False  # ids renewed ahead are only read; uploads are rare
         while True:
             try:
                 gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
@@ -89,6 +89,10 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
                 if utcnow() + BUSY_RETRY > deadline:
                     raise
                 time.sleep(BUSY_RETRY.total_seconds())
+            except WeComMediaRejected:  # WeCom forgot a media_id we held valid (clocks apart): upload once more
+                if renewed or attachments == library or utcnow() >= deadline:
+                    raise
+                attachments, renewed = media.resolve(library, renew=True), True
     except WelcomeAlreadySent as exc:
         return Outcome.ALREADY, exc.errcode, ""
     except WelcomeCodeExpired as exc:

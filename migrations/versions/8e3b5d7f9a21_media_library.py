@@ -1,4 +1,4 @@
-"""media library: items (name, kind, size, type, sha256, uploader, current WeCom media_id and expiry) and their bytes
+"""media library: items (name, kind, size, type, sha256, uploader, WeCom media_id and expiry, image URL), their bytes
 
 Revision ID: 8e3b5d7f9a21
 Revises: 7d2a4c6e8f10
@@ -32,6 +32,7 @@ def upgrade():
         sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("media_id", sa.String(length=128), nullable=True),
         sa.Column("media_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("image_url", sa.String(length=512), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("media_items") as batch:

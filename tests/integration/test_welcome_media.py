@@ -9,8 +9,9 @@ from app.extensions import db
 from app.media import service as media
 from app.media.limits import MediaInvalid
 from app.media.models import MediaItem
+from tests.conftest import csrf_token
 from app.welcome import messages
-from tests.integration.test_welcome_send import add, staff, template, welcomes, work  # noqa: F401 (fixture)
+from tests.integration.test_welcome_send import add, record, staff, template, welcomes, work  # noqa: F401 (fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\1" * 300
 DAY = 86400
@@ -84,3 +85,28 @@ def test_a_file_a_welcome_uses_cannot_be_deleted(wired, staff, poster):  # noqa:
         media.delete(item)
     assert refused.value.text() == "欢迎语「默认」等 1 处还在使用这个素材，请先把它从中移除"
     assert db.session.get(MediaItem, item.id) is not None
+
+
+def test_an_id_wecom_forgot_early_is_uploaded_again_and_the_welcome_still_goes_out(wired, staff, poster):  # noqa: F811
+    item, welcome = poster
+    messages.refresh_media(welcome.id)
+    wired.control.advance_clock(3 * DAY)  # WeCom's clock runs 3 days ahead of ours: it has forgotten the id
+    added = add(wired, userid=staff[0])
+    work()
+    assert [w["errcode"] for w in welcomes(wired)] == [40007, 0]
+    db.session.refresh(item)
+    assert welcomes(wired)[1]["attachments"] == [{"msgtype": "image", "image": {"media_id": item.media_id}}]
+    assert uploads(wired) == 2
+    assert record(added["external_userid"]).errcode == 0
+
+
+def test_an_image_gets_a_permanent_url_once_from_the_page(wired, client, signed_in_as):
+    signed_in_as("operator")
+    item = media.add("image", "封面", "cover.png", PNG, "operator")
+    url = f"/media/{item.id}/url"
+    page = client.post(url, data={"csrf_token": csrf_token(client, "/media/")}, follow_redirects=True)
+    html = page.get_data(as_text=True)
+    db.session.refresh(item)
+    assert "「封面」的长期链接已生成" in html and item.image_url.startswith("https://")
+    assert f'value="{item.image_url}"' in html
+    assert media.permanent_url(item) == item.image_url and wired.control.call_count("media/uploadimg") == 1
