@@ -11,8 +11,8 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import or_, select
 
-from app.core.audit import record
 from app.core import content
+from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
@@ -25,9 +25,7 @@ from app.wecom.errors import WeComError
 log = logging.getLogger("scrm.media")
 MARGIN = timedelta(hours=1)      # an id with less than this left is uploaded again before use
 AHEAD = timedelta(days=1)        # the periodic refresh renews ids expiring within this
-LIBRARY_KINDS = tuple(limits.KINDS)
 PAGE_SIZE = 60
-
 
 
 @dataclass(frozen=True)
@@ -83,9 +81,9 @@ def delete(item: MediaItem) -> None:
         db.session.delete(item)
 
 
-def search(query: str = "", kind: str = "", page: int = 1, kinds: Iterable[str] = LIBRARY_KINDS):
-    stmt = select(MediaItem).where(MediaItem.kind.in_(list(kinds))).order_by(MediaItem.uploaded_at.desc(),
-                                                                             MediaItem.id.desc())
+def search(query: str = "", kind: str = "", page: int = 1):
+    """The library newest first, by name or file name and kind, a page at a time."""
+    stmt = select(MediaItem).order_by(MediaItem.uploaded_at.desc(), MediaItem.id.desc())
     if kind:
         stmt = stmt.where(MediaItem.kind == kind)
     if query.strip():
@@ -165,13 +163,11 @@ def refresh_in_use() -> int:
     return uploaded
 
 
-def refresh(item_ids: Iterable[int] | None = None, ahead: timedelta = AHEAD) -> int:
-    """Upload again the items (all, or `item_ids`) whose media_id expires within `ahead`; one transaction per item,
-    so one failure leaves the others renewed. Returns how many were uploaded."""
-    stmt = select(MediaItem.id).where(or_(MediaItem.media_expires_at.is_(None),
-                                          MediaItem.media_expires_at < utcnow() + ahead))
-    if item_ids is not None:
-        stmt = stmt.where(MediaItem.id.in_(list(item_ids)))
+def refresh(item_ids: Iterable[int], ahead: timedelta = AHEAD) -> int:
+    """Upload again those of the items whose media_id is missing or expires within `ahead`; one transaction per
+    item, so one failure leaves the others renewed. Returns how many were uploaded."""
+    stmt = select(MediaItem.id).where(MediaItem.id.in_(list(item_ids)), or_(
+        MediaItem.media_expires_at.is_(None), MediaItem.media_expires_at < utcnow() + ahead))
     uploaded = 0
     for item_id in db.session.scalars(stmt).all():
         try:

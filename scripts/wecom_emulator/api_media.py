@@ -77,7 +77,8 @@ def uploadimg(call):
 
 
 def media_checker(call):
-    """``check(media_id, where)`` for content.validate: 40007 unless uploaded and younger than 3 days (emulator clock)."""
+    """``check(media_id, where)`` for content.validate: 40007 unless uploaded and younger than 3 days (emulator
+    clock)."""
     def check(media_id: str, where: str) -> None:
         item = call.company.media.get(media_id)
         if item is None or call.emu.clock.now() >= item["created_at"] + MEDIA_LIFE:

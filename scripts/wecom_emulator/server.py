@@ -26,7 +26,7 @@ class Emulator:
         self.company = Company()
         self.faults = Faults()
         self.gettoken_blocks = GettokenBlocks()
-        self.clock = Clock()  # moved forward by tests; drives the frequency-limit windows
+        self.clock = Clock()  # moved forward by tests; drives frequency-limit windows, media_id ages, uploadimg quotas
         self.rate_limits = RateLimits(self.settings, self.clock)
         self.deliverer = Deliverer(self.settings)
         self.state_file = state_file

@@ -29,7 +29,8 @@ def test_upload_preview_search_and_delete(client, signed_in_as):
     page = upload(client, "image", "新人礼.png", PNG, name="新人礼海报")
     assert "素材「新人礼海报」已加入素材库" in page
     item = db.session.scalar(select(MediaItem))
-    assert (item.kind, item.content_type, item.size, item.uploaded_by) == ("image", "image/png", len(PNG), "operator-user")
+    assert (item.kind, item.content_type, item.size, item.uploaded_by) == \
+        ("image", "image/png", len(PNG), "operator-user")
     assert f'src="/media/{item.id}/file"' in page  # the thumbnail
     image = client.get(f"/media/{item.id}/file")
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
