@@ -54,8 +54,6 @@ def file(item_id: int):
     disposition = "inline" if inline else "attachment"
     response = Response(service.data_of(item), mimetype=item.content_type)
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(item.filename, safe='')}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
 
