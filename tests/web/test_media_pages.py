@@ -81,6 +81,8 @@ def test_the_welcome_editor_picks_library_files_without_any_media_id_field(clien
             "library": [f"image-{poster.id}", f"file-{prices.id}"]}
     preview = client.post(url, data={**form, "action": "preview"}).get_data(as_text=True)
     assert f'src="/media/{poster.id}/file"' in preview and "文件：价目表.pdf" in preview
+    gone = client.post(url, data={**form, "library": ["image-9999"], "action": "save"}).get_data(as_text=True)
+    assert "素材库里已没有所选的素材（编号 9999）" in gone and db.session.scalar(select(WelcomeTemplate)) is None
     client.post(url, data={**form, "action": "save"})
     saved = db.session.scalar(select(WelcomeTemplate))
     assert saved.attachments == [{"msgtype": "image", "image": {"library_id": poster.id}},
