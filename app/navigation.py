@@ -35,6 +35,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("welcome", N_("欢迎语"), P.WELCOME_MANAGE, "welcome.index",
             also=("welcome.channels", "welcome.channel_new", "welcome.channel_edit", "welcome.templates",
                   "welcome.template_new", "welcome.template_edit")),
+    NavItem("media", N_("素材库"), P.MEDIA_VIEW, "media.index"),
     NavItem("wakeup", N_("沉睡唤醒"), P.WAKEUP_MANAGE),
     NavItem("referral", N_("任务宝"), P.REFERRAL_MANAGE),
     NavItem("team", N_("团队绩效"), P.TEAM_VIEW),

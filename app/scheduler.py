@@ -47,6 +47,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "app.campaigns.polling:tick", {"minute": "*"}),
     PeriodicJob("campaigns.outside_sends", "每 30 分钟导入控制台以外的群发（计入接收上限）",
                 "app.campaigns.outside_sends:scheduled_import", {"minute": "*/30"}),
+    PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
+                "app.media.service:refresh_in_use", {"minute": 17}),
 )
 _app: Flask | None = None
 

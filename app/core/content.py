@@ -32,6 +32,10 @@ FIELDS: dict[str, tuple[tuple[str, str, bool, int | None], ...]] = {
     "miniprogram": (("title", N_("标题"), True, 64), ("appid", N_("小程序 appid"), True, 64),
                     ("page", N_("页面路径"), True, 256), ("pic_media_id", N_("封面素材 media_id"), True, 128)),
 }
+# A file from the media library (app/media), where a feature allows them (`parse(..., library=True)`): kept as
+# {"msgtype": kind, kind: {"library_id": id}} and turned into a fresh media_id just before sending.
+LIBRARY_KINDS = ("image", "video", "file")
+LIBRARY_ID = "library_id"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 # Control characters (C0, DEL, C1) but the line break and the tab: invisible in the editor, garbled or refused in
 # WeCom's clients, and a NUL is refused by PostgreSQL.
@@ -100,9 +104,19 @@ def _text_errors(text: str, offered: Mapping[str, str]) -> list[ContentError]:
     return errors
 
 
-def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[ContentError]]:
+def library_id(attachment: Any) -> int | None:
+    """The media-library item an attachment names, or None."""
+    kind = attachment.get("msgtype") if isinstance(attachment, dict) else None
+    obj = attachment.get(kind) if kind in LIBRARY_KINDS else None
+    value = obj.get(LIBRARY_ID) if isinstance(obj, dict) else None
+    return int(value) if str(value or "").isdigit() else None
+
+
+def _attachment(index: int, raw: Any, library: bool) -> tuple[dict[str, Any] | None, list[ContentError]]:
     where = f"attachments[{index}]"
     kind = raw.get("msgtype") if isinstance(raw, dict) else None
+    if library and (item := library_id(raw)) is not None:
+        return {"msgtype": kind, kind: {LIBRARY_ID: item}}, []
     if kind not in FIELDS:
         return None, [ContentError(where, N_("第 %(n)s 个附件的类型不支持（可用：图片、链接、小程序）"), {"n": index + 1})]
     values = raw.get(kind) if isinstance(raw.get(kind), dict) else raw
@@ -129,9 +143,11 @@ def _attachment(index: int, raw: Any) -> tuple[dict[str, Any] | None, list[Conte
     return {"msgtype": kind, kind: obj}, errors
 
 
-def parse(text: str | None, attachments: list[Any] | None = None, offered: Mapping[str, str] = VARIABLES) -> Content:
+def parse(text: str | None, attachments: list[Any] | None = None, offered: Mapping[str, str] = VARIABLES,
+          library: bool = False) -> Content:
     """Content from raw text and attachments ({"msgtype", kind: {...}} or flat {"msgtype", fields...}).
-    `offered`: the variables the caller's editor offers, listed when the text names an unknown one."""
+    `offered`: the variables the caller's editor offers, listed when the text names an unknown one; `library`:
+    media-library attachments are allowed (the caller checks that the items exist)."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     raw = list(attachments or [])
     errors = _text_errors(text, offered)
@@ -140,7 +156,7 @@ def parse(text: str | None, attachments: list[Any] | None = None, offered: Mappi
                                    {"max": MAX_ATTACHMENTS, "n": len(raw)}))
     parsed = []
     for index, item in enumerate(raw):
-        obj, problems = _attachment(index, item)
+        obj, problems = _attachment(index, item, library)
         errors += problems
         if obj:
             parsed.append(obj)

@@ -23,6 +23,8 @@ class Permission(StrEnum):
     CAMPAIGNS_CHECK = "campaigns.check"  # start a dry run (background work): not for read-only accounts
     CAMPAIGNS_APPROVE = "campaigns.approve"
     WELCOME_MANAGE = "welcome.manage"
+    MEDIA_VIEW = "media.view"
+    MEDIA_MANAGE = "media.manage"  # upload and delete library files
     WAKEUP_MANAGE = "wakeup.manage"
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
@@ -51,17 +53,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CONTACTS_VIEW, P.CONTACTS_EDIT, P.CONTACTS_EXPORT, P.CONTACTS_VIEW_MOBILE,
         P.GROUPS_VIEW, P.TAGS_MANAGE, P.RFM_VIEW, P.ORDERS_IMPORT, P.SEGMENTS_MANAGE,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_MANAGE,
-        P.REFERRAL_MANAGE,
+        P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE,
     }),
     Role.COMMUNITY_MANAGER: frozenset({
         P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK,
-        P.WELCOME_MANAGE,
+        P.WELCOME_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE,
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.MEDIA_VIEW,
     }),
-    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW}),
+    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW}),
 }
 
 def N_(message: str) -> str:

@@ -87,6 +87,10 @@ class TooManyRecipients(WeComInvalidArgument):
     message = "单次群发最多 10,000 个客户，请分批创建群发任务"
 
 
+class WeComMediaRejected(WeComInvalidArgument):
+    message = "企业微信不接受这个素材：文件类型或大小不符合要求，或素材 media_id 已失效（临时素材 3 天有效）"
+
+
 class WeComNotFriend(WeComError):
     message = "该成员与客户之间不存在好友关系"
 
@@ -130,6 +134,8 @@ _BY_ERRCODE: dict[int, type[WeComError]] = {
     41044: WeComInvalidArgument, 41046: WeComInvalidArgument, 41047: WeComInvalidArgument,
     41048: WeComInvalidArgument, 41049: WeComInvalidArgument, 60111: WeComInvalidArgument,
     600018: WeComInvalidArgument,
+    40004: WeComMediaRejected, 40005: WeComMediaRejected, 40006: WeComMediaRejected, 40007: WeComMediaRejected,
+    40009: WeComMediaRejected, 40011: WeComMediaRejected, 41006: WeComMediaRejected, 44001: WeComMediaRejected,
     41050: WelcomeCodeExpired,
     41051: WelcomeAlreadySent,
     41096: WelcomeBeingSent,

@@ -537,6 +537,20 @@ class WeComGateway:
         self._call("externalcontact/send_welcome_msg",
                    lambda: self._client.external_contact.send_welcome_msg(template), idempotent=False)
 
+    # -- media (素材) ---------------------------------------------------------------------------------
+
+    def upload_media(self, kind: str, filename: str, data: bytes) -> dict:
+        """Upload temporary media (`kind` image|voice|video|file): {"type", "media_id", "created_at"}; the media_id
+        lives 3 days. Not retried after a read timeout: a second upload only makes another media_id, but the
+        caller decides."""
+        return _strip(self._call("media/upload", lambda: self._client.media.upload(kind, (filename, data)),
+                                 idempotent=False))
+
+    def upload_image(self, filename: str, data: bytes) -> str:
+        """Upload a JPG/PNG for a permanent URL (link covers); WeCom allows 1,000 a day and 3,000 a month."""
+        return self._call("media/uploadimg", lambda: self._client.media.upload_img((filename, data)),
+                          idempotent=False)["url"]
+
     def get_user_behavior_data(self, userids: list[str], start_time: int, end_time: int) -> list[dict]:
         """Daily behaviour rows, aggregated over `userids` (call once per member for per-member data)."""
         return self._call("externalcontact/get_user_behavior_data",

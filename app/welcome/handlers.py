@@ -13,9 +13,10 @@ from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
+from app.media import service as media
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import (WeComError, WeComInvalidArgument, WelcomeAlreadySent, WelcomeBeingSent,
-                              WelcomeCodeExpired)
+from app.wecom.errors import (WeComError, WeComInvalidArgument, WeComMediaRejected, WelcomeAlreadySent,
+                              WelcomeBeingSent, WelcomeCodeExpired)
 from app.wecom.handlers import on
 from app.wecom.inbox import CallbackEvent
 from app.core import content
@@ -77,8 +78,9 @@ def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
 def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, int | None, str]:
     """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
     try:
-        message = content.parse(template.text, template.attachments)
-        text, attachments = content.render(message, _values(payload, message.variables))
+        message = content.parse(template.text, template.attachments, library=True)
+        text, library = content.render(message, _values(payload, message.variables))
+        attachments, renewed = media.resolve(library), False  # ids renewed ahead are only read; uploads are rare
         while True:
             try:
                 gateway().send_welcome_msg(payload["WelcomeCode"], text or None, attachments)
@@ -87,6 +89,10 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
                 if utcnow() + BUSY_RETRY > deadline:
                     raise
                 time.sleep(BUSY_RETRY.total_seconds())
+            except WeComMediaRejected:  # WeCom forgot a media_id we held valid (clocks apart): upload once more
+                if renewed or attachments == library or utcnow() >= deadline:
+                    raise
+                attachments, renewed = media.resolve(library, renew=True), True
     except WelcomeAlreadySent as exc:
         return Outcome.ALREADY, exc.errcode, ""
     except WelcomeCodeExpired as exc:
@@ -95,7 +101,7 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
         if exc.errcode == NEEDS_CONSENT:  # sent after all when they agree (msg_audit_approved brings a new code)
             return Outcome.FAILED, exc.errcode, AWAITING_CONSENT
         return Outcome.FAILED, exc.errcode, f"{exc.message} ({exc.errmsg})"[:256]
-    except (content.ContentInvalid, NotConfigured) as exc:
+    except (content.ContentInvalid, media.MediaMissing, NotConfigured) as exc:
         return Outcome.FAILED, None, str(exc)[:256]
     return Outcome.SENT, 0, ""
 

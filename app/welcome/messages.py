@@ -12,6 +12,8 @@ from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.core import content
+from app.media import service as media
+from app.media.models import MediaItem
 from app.welcome.models import SCOPE_DEFAULT, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 
@@ -54,13 +56,46 @@ def _validate(data: TemplateInput, template: WelcomeTemplate | None) -> content.
         if other:
             errors.append(content.ContentError("scope", N_("已有启用的默认欢迎语「%(name)s」：先停用它"), {"name": other}))
     try:
-        message = content.parse(data.text, data.attachments)
+        message = content.parse(data.text, data.attachments, library=True)
     except content.ContentInvalid as exc:
         errors += exc.errors
         message = None
+    errors += _library_errors(data.attachments)
     if errors:
         raise TemplateInvalid(errors)
     return message
+
+
+def _library_errors(attachments: list[dict[str, Any]]) -> list[content.ContentError]:
+    """Library attachments must name existing items of their kind."""
+    wanted = {i: a["msgtype"] for a in attachments if (i := content.library_id(a)) is not None}
+    kinds = dict(db.session.execute(select(MediaItem.id, MediaItem.kind).where(MediaItem.id.in_(wanted))).all())
+    return [content.ContentError("library", N_("素材库里已没有所选的素材（编号 %(id)s），请重新选择"), {"id": i})
+            for i, kind in wanted.items() if kinds.get(i) != kind]
+
+
+def library_items(template: WelcomeTemplate) -> list[int]:
+    return [i for i in map(content.library_id, template.attachments) if i is not None]
+
+
+def _templates_using(item_id: int) -> list[str]:
+    return [t.name for t in db.session.scalars(select(WelcomeTemplate))
+            if item_id in library_items(t)]
+
+
+def _items_in_use() -> set[int]:
+    return {i for t in db.session.scalars(select(WelcomeTemplate).where(WelcomeTemplate.enabled.is_(True)))
+            for i in library_items(t)}
+
+
+media.register_user(media.LibraryUser(N_("欢迎语"), _templates_using, _items_in_use))
+
+
+def refresh_media(template_id: int) -> None:
+    """Renew the media_ids of a saved template's library items ahead of its first welcome (run off the web thread)."""
+    template = db.session.get(WelcomeTemplate, template_id)
+    if template is not None and template.enabled:
+        media.refresh(library_items(template))
 
 
 def save(template: WelcomeTemplate | None, data: TemplateInput) -> WelcomeTemplate:

@@ -1,17 +1,19 @@
 """Welcome pages (blueprint `welcome`): the report, templates with preview; channel_pages.py adds the channels."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.contacts.contact_list import staff_names
 from app.contacts.models import Staff
 from app.core import content
+from app.core.background import run_in_background
 from app.core.export import csv_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
+from app.media.models import MediaItem
 from app.welcome import messages, report
 from app.welcome.handlers import (AWAITING_CONSENT, EXPIRED, INTERRUPTED, NO_CODE, NO_CODE_HALF, NO_CODE_PARTNER,
                                   NO_TEMPLATE)
@@ -76,8 +78,18 @@ def templates():
     return render_template("welcome/templates.html", rows=rows, used=used, people=people, scope_labels=SCOPE_LABELS)
 
 
+# The welcome editor types no media_id: images, videos and files come from the media library (below the editor).
+EDITOR_KINDS = content.KINDS
+EDITOR_FIELDS = {**content.FIELDS, "image": tuple(f for f in content.FIELDS["image"] if f[0] != "media_id")}
+
+
 def _template_input() -> messages.TemplateInput:
+    """The form's content: the editor's attachments, then the picked library files (values "kind-id")."""
     text, attachments = content.from_form(request.form)
+    for value in request.form.getlist("library"):
+        kind, _sep, item_id = value.partition("-")
+        if kind in content.LIBRARY_KINDS and item_id.isdigit():
+            attachments.append({"msgtype": kind, kind: {content.LIBRARY_ID: int(item_id)}})
     return messages.TemplateInput(name=request.form.get("name", ""), scope=request.form.get("scope", ""),
                                   text=text, attachments=attachments, userids=request.form.getlist("userids"),
                                   enabled=bool(request.form.get("enabled")))
@@ -98,18 +110,41 @@ def template_edit(template_id: int | None = None):
         data = _template_input()
         try:
             if request.form.get("action") == "preview":
-                message = content.parse(data.text, data.attachments)
-                preview = content.render(message, content.SAMPLE_VALUES)
+                message = content.parse(data.text, data.attachments, library=True)
+                text, attachments = content.render(message, content.SAMPLE_VALUES)
+                preview = text, [_library_preview(a) for a in attachments]
             else:
                 saved = messages.save(template, data)
+                if saved.enabled and messages.library_items(saved):  # media_ids ready before the first welcome
+                    run_in_background(current_app._get_current_object(), "welcome-media", messages.refresh_media,
+                                      saved.id)
                 flash(_("欢迎语「%(name)s」已保存", name=saved.name), "success")
                 return redirect(url_for("welcome.templates"))
         except (messages.TemplateInvalid, content.ContentInvalid) as exc:
             errors = exc.errors
+    editor = [a for a in data.attachments if content.library_id(a) is None]
     return render_template("welcome/template_edit.html", template=template, data=data, errors=errors,
                            preview=preview, staff=_staff_choices(), scope_labels=SCOPE_LABELS,
-                           kinds=content.KINDS, fields=content.FIELDS, variables=content.VARIABLES,
-                           samples=content.SAMPLE_VALUES, max_attachments=content.MAX_ATTACHMENTS)
+                           kinds=EDITOR_KINDS, fields=EDITOR_FIELDS, variables=content.VARIABLES,
+                           samples=content.SAMPLE_VALUES, max_attachments=content.MAX_ATTACHMENTS,
+                           editor_attachments=editor, library=_library_choices(),
+                           picked=[content.library_id(a) for a in data.attachments if content.library_id(a)])
+
+
+def _library_choices() -> list[MediaItem]:
+    return db.session.scalars(select(MediaItem).where(MediaItem.kind.in_(content.LIBRARY_KINDS))
+                              .order_by(MediaItem.kind, MediaItem.name)).all()
+
+
+def _library_preview(attachment: dict) -> dict:
+    """A library attachment as the preview shows it: the image itself, or the video's or file's name."""
+    item_id = content.library_id(attachment)
+    item = db.session.get(MediaItem, item_id) if item_id else None
+    if item is None:
+        return attachment
+    if item.kind == "image":
+        return {"msgtype": "image", "image": {"pic_url": url_for("media.file", item_id=item.id)}}
+    return {"msgtype": item.kind, item.kind: {"title": item.name}}
 
 
 @bp.post("/templates/<int:template_id>/delete", endpoint="template_delete")

@@ -1,6 +1,7 @@
 """Mass messages: add_msg_template, get_groupmsg_list_v2, get_groupmsg_task, get_groupmsg_send_result, remind and cancel."""
 from . import massmsg
 from .apicore import ApiError, api, integer, limit, page, require_user, str_list, text
+from .api_media import media_checker
 from .content import validate
 
 MAX_EXTERNAL = 10000
@@ -56,7 +57,7 @@ def add_msg_template(call):
     if chat_type not in ("single", "group"):
         raise ApiError(40058, "chat_type must be single or group")
     sender = text(body, "sender")
-    content, attachments = validate(body)
+    content, attachments = validate(body, media_checker(call))
     tasks, fail = (_single_tasks if chat_type == "single" else _group_tasks)(company, body, sender)
     if not tasks:
         raise ApiError(41048, fail_list=fail)

@@ -1,5 +1,6 @@
 """send_welcome_msg: a WelcomeCode works once, within the welcome window (20 s by default) of the add event."""
 from .apicore import ApiError, api
+from .api_media import media_checker
 from .content import validate
 
 
@@ -26,7 +27,7 @@ def send_welcome_msg(call):
         if record.get("busy"):  # another app is delivering this welcome right now, and will give up
             record["busy"] -= 1
             raise ApiError(41096, "welcome msg is being distributed")
-        validate(body)  # a content error leaves the code usable
+        validate(body, media_checker(call))  # a content error leaves the code usable
         record["used_at"] = call.now
     except ApiError as err:
         company.log("welcomes", {**entry, "errcode": err.code})

@@ -20,7 +20,9 @@ MESSAGES = {
     41051: "externaluser has started chatting", 42001: "access_token expired",
     44004: "empty content", 45002: "content size out of limit", 45009: "api freq out of limit",
     45033: "api concurrent out of limit", 47001: "data format error",
-    41054: "user not activated", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
+    41054: "user not activated", 40004: "invalid media type", 40005: "invalid file type",
+    40006: "invalid file size", 40007: "invalid media_id", 40009: "invalid image size", 40011: "invalid video size",
+    41006: "media_id missing", 44001: "empty media data", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
     60011: "no privilege to access/modify contact/party/agent", 600018: "invalid start endtime",
 }
 
@@ -49,16 +51,18 @@ class Route:
     writes: bool
     token: bool
     empty: dict = field(default_factory=dict)
+    body: str = "json"     # "multipart": an upload, read by the handler from request.files
 
 
 ROUTES: dict[str, Route] = {}
 
 
 def api(path: str, method: str = "POST", *, writes: bool = False, token: bool = True,
-        empty: dict | None = None):
-    """Register a WeCom API handler ``fn(call) -> dict``; ``empty`` = list fields errors still carry."""
+        empty: dict | None = None, body: str = "json"):
+    """Register a WeCom API handler ``fn(call) -> dict``; ``empty`` = list fields errors still carry;
+    ``body="multipart"`` for uploads (the handler reads request.files)."""
     def register(fn):
-        ROUTES[path] = Route(path, method, fn, writes, token, empty or {})
+        ROUTES[path] = Route(path, method, fn, writes, token, empty or {}, body)
         return fn
     return register
 
@@ -132,7 +136,7 @@ def dispatch(emu, path: str) -> Response:
             emu.rate_limits.check(path)
             if request.method != route.method:
                 raise ApiError(40058, f"{path} must be called with {route.method}")
-            body = parse_body() if request.method == "POST" else {}
+            body = parse_body() if request.method == "POST" and route.body == "json" else {}
             result = route.handler(Call(emu, request.args, body, now))
             if route.writes:
                 emu.company.dirty = True

@@ -1,15 +1,19 @@
 """Validation of message content shared by send_welcome_msg and add_msg_template (text + attachments)."""
+from typing import Callable
+
 from .apicore import ApiError
 
 MAX_TEXT_BYTES = 4000
 MAX_ATTACHMENTS = 9
 LIMITS = {("link", "title"): 128, ("link", "desc"): 512, ("miniprogram", "title"): 64}
+MEDIA_FIELDS = {"image": "media_id", "video": "media_id", "file": "media_id", "miniprogram": "pic_media_id"}
 REQUIRED = {"image": (), "link": ("title", "url"), "miniprogram": ("title", "pic_media_id", "appid", "page"),
             "video": ("media_id",), "file": ("media_id",)}
 
 
-def validate(body: dict) -> tuple[str, list]:
-    """(text content, attachments) after WeCom's checks; both empty -> 44004, too long -> 45002."""
+def validate(body: dict, check_media: Callable[[str, str], None]) -> tuple[str, list]:
+    """(text content, attachments) after WeCom's checks; both empty -> 44004, too long -> 45002;
+    ``check_media(media_id, where)`` raises 40007 for an unknown or expired media_id (api_media.check_media_id)."""
     text_obj = body.get("text") or {}
     if not isinstance(text_obj, dict) or not isinstance(text_obj.get("content", ""), str):
         raise ApiError(40058, "text must be {\"content\": \"...\"}")
@@ -34,6 +38,8 @@ def validate(body: dict) -> tuple[str, list]:
         for (lkind, field), max_bytes in LIMITS.items():
             if lkind == kind and len(str(obj.get(field, "")).encode()) > max_bytes:
                 raise ApiError(45002, f"attachments[{i}].{kind}.{field} over {max_bytes} bytes")
+        if obj.get(MEDIA_FIELDS.get(kind, "")):
+            check_media(obj[MEDIA_FIELDS[kind]], f"attachments[{i}].{kind}")
     if not content and not attachments:
         raise ApiError(44004, "text and attachments may not both be empty")
     return content, attachments

@@ -6,7 +6,7 @@ import time
 from flask import Flask, request
 
 from . import (api_auth, api_contact_way, api_contacts, api_directory, api_groupchat,  # noqa: F401
-               api_groupmsg, api_stats, api_tags, api_welcome)                        # (register routes)
+               api_groupmsg, api_media, api_stats, api_tags, api_welcome)             # (register routes)
 from .apicore import dispatch
 from .callbacks import Deliverer
 from .control import bp as control_bp
@@ -26,7 +26,7 @@ class Emulator:
         self.company = Company()
         self.faults = Faults()
         self.gettoken_blocks = GettokenBlocks()
-        self.clock = Clock()  # moved forward by tests; drives the frequency-limit windows
+        self.clock = Clock()  # moved forward by tests; drives frequency-limit windows, media_id ages, uploadimg quotas
         self.rate_limits = RateLimits(self.settings, self.clock)
         self.deliverer = Deliverer(self.settings)
         self.state_file = state_file

@@ -6,7 +6,7 @@ from collections import Counter, deque
 
 # Attributes written to the --state file; everything else (logs, indexes) is rebuilt or starts empty.
 PERSISTED = ("departments", "users", "follow_users", "customers", "relations", "tag_groups",
-             "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens")
+             "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens", "media", "uploadimg_times")
 LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls")
 LOG_LIMIT = 20000
 
@@ -32,6 +32,8 @@ class Company:
         self.receives: dict[str, list] = {}        # external_userid / chat_id -> receive timestamps
         self.welcome_codes: dict[str, dict] = {}
         self.tokens: dict[str, float] = {}         # access_token -> expiry (epoch seconds)
+        self.media: dict[str, dict] = {}           # media_id -> {"type", "created_at" (emulator clock), "name", "size"}
+        self.uploadimg_times: list[float] = []     # media/uploadimg calls this month (emulator clock)
         self.held_groups: dict[str, dict] = {}     # chat_id -> {"group": old details, "until": epoch or None}
         self.logs = {kind: deque(maxlen=LOG_LIMIT) for kind in LOG_KINDS}
         self.call_counts: Counter = Counter()      # (api, errcode) -> calls
@@ -106,7 +108,8 @@ class Company:
     def load_json(self, data: dict) -> None:
         self.clear()
         for name in PERSISTED:
-            setattr(self, name, data[name])
+            if name in data:  # state files from before an attribute existed keep its empty default
+                setattr(self, name, data[name])
         self.reindex()
 
     def save(self, path: str) -> None:

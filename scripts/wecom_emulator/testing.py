@@ -15,7 +15,8 @@ Options are the fields of ``settings.Settings`` (callback_url, token_ttl, welcom
 receive_rule, callback_timeout, callback_attempts, callback_retry_interval, duplicate_delivery,
 auto_confirm_seconds, gettoken_block_threshold, group_detail_delay, rate_limits, rate_per_minute, rate_per_hour,
 corp_id, secret, token, aes_key, agent_id); ``state_file`` persists. ``emu.control.reset_secret()`` simulates the
-admin resetting the Secret in WeCom; ``emu.control.advance_clock(s)`` moves the frequency-limit windows forward.
+admin resetting the Secret in WeCom; ``emu.control.advance_clock(s)`` moves the frequency-limit windows forward
+and ages uploaded media (a media_id lives 3 days) and the uploadimg quotas.
 ``emu.emulator`` is the in-process ``server.Emulator`` for white-box needs (prefer HTTP).
 """
 import secrets
@@ -94,7 +95,7 @@ class ControlClient:
         follow_user."""
         return self.get("users")["users"]
     def advance_clock(self, seconds: float) -> dict:
-        """Move the emulator's clock (its frequency-limit windows) forward: no real waiting for a block to end."""
+        """Move the emulator's clock forward (frequency-limit windows, media_id ages, uploadimg quotas): no waiting."""
         return self.post("clock", advance=seconds)
 
     def invalidate_tokens(self) -> dict:

@@ -10,6 +10,7 @@ from app.campaigns import editing
 from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation
 from app.core import tokens
 from app.extensions import db
+from app.media import service as media
 from app.core.db import utcnow
 from app.rfm import ingest, recompute
 from app.welcome.models import Channel, WelcomeRecord
@@ -21,7 +22,7 @@ PAGES = ["/", "/contacts/", "/contacts/groups", "/contacts/staff", "/contacts/sy
          "/welcome/templates/new", "/welcome/channels", "/welcome/channels/1", "/contacts/wm0", "/admin/settings",
          "/admin/users", "/admin/tokens",
          "/admin/audit", "/wecom/events", "/campaigns/1", "/campaigns/1/edit", "/campaigns/1/preview",
-         "/campaigns/1/results"]
+         "/campaigns/1/results", "/media/"]
 
 
 def _seed():
@@ -40,6 +41,7 @@ def _seed():
     ingest.store_orders(ingest.validate_orders(raw), source="test")
     recompute.execute(recompute.begin("test").id)
     tokens.issue("shop", "viewer", created_by="test")
+    media.add("image", "海报", "poster.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "test")
     editing.save(None, {"name": "周末上新", "category": "promotion", "audience_rule": {"op": "and", "rules": []},
                         "content": {"text": "{员工姓名} 为您推荐本周新品"}}, "test")
 
