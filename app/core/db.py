@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +73,9 @@ def render_migration_item(type_, obj, autogen_context):
     return False
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10000
+
+
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """SQLite only: WAL so readers never block the writer, and a busy timeout instead of 'database is locked'."""
@@ -80,9 +83,28 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def write_wait(seconds: float) -> Iterator[None]:
+    """Within this block (one transaction) the session's writes wait at most `seconds` for a lock, then fail:
+    SQLite's write lock (instead of SQLITE_BUSY_TIMEOUT_MS), or on PostgreSQL any lock (instead of forever)."""
+    from app.extensions import db
+
+    milliseconds = max(1, int(seconds * 1000))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))  # ends with the transaction
+        yield
+        return
+    raw = db.session.connection().connection.dbapi_connection  # the connection the block's transaction uses
+    raw.execute(f"PRAGMA busy_timeout={milliseconds}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def upsert_ignore(model, values: dict, conflict_columns: list[str]):

@@ -56,7 +56,11 @@ def callback():
         return _refuse("not configured", exc)
     except (CallbackSignatureError, CallbackDecryptError) as exc:
         return _refuse("bad signature or body", exc)
-    inbox.ingest(fields)
+    try:
+        inbox.ingest(fields)
+    except OSError as exc:  # neither the database nor the spool took it: WeCom must try again
+        log.error("callback event neither stored nor spooled: %s", exc)
+        return "", 503
     return "", 200
 
 
