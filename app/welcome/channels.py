@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.contacts.models import CorpTag, FollowRelation, Staff
 from app.core.audit import record
+from app.core.bounds import MAX_DB_ID
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
@@ -64,7 +65,8 @@ def _validate(data: ChannelInput, channel: Channel | None) -> None:
     if set(data.tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(
             CorpTag.tag_id.in_(data.tag_ids), CorpTag.deleted_at.is_(None)))):
         errors["tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
-    if data.template_id is not None and db.session.get(WelcomeTemplate, data.template_id) is None:
+    if data.template_id is not None and not (0 < data.template_id <= MAX_DB_ID
+                                             and db.session.get(WelcomeTemplate, data.template_id)):
         errors["template_id"] = N_("欢迎语不存在")
     if errors:
         raise ChannelInvalid(errors)
