@@ -10,7 +10,7 @@ from typing import Any, Callable
 from flask import current_app
 from sqlalchemy import JSON, Index, Integer, Row, String, Text, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import record
@@ -122,10 +122,16 @@ def _store_statement(dialect: str):
                                       set_={"deliveries": _EVENTS.c.deliveries + 1}).returning(_EVENTS.c.deliveries)
 
 
+def _label(value: Any) -> str:
+    """An event's type as its column holds it: text without NUL, at most 64 characters (anything longer is no
+    event we handle; the payload keeps it whole)."""
+    return str(value or "").replace("\x00", "")[:64]
+
+
 def _store(fields: dict[str, Any], received_at: datetime) -> bool:
     """Store a decrypted event unless it is already stored; True when it is new. One short transaction."""
-    values = dict(dedupe_key=dedupe_key(fields), lane=lane_for(fields), event=str(fields.get("Event", "")),
-                  change_type=str(fields.get("ChangeType", "")), payload=fields, received_at=received_at,
+    values = dict(dedupe_key=dedupe_key(fields), lane=lane_for(fields), event=_label(fields.get("Event")),
+                  change_type=_label(fields.get("ChangeType")), payload=fields, received_at=received_at,
                   deliveries=1, status=Status.PENDING, attempts=0, available_at=received_at)
     with transaction():
         deliveries = db.session.execute(_store_statement(db.engine.dialect.name), values).scalar_one()
@@ -154,11 +160,12 @@ def drain_spool(limit: int = 100) -> int:
     """Move spooled events into the inbox (the worker's loop, and after each stored callback); the number moved.
     A database still busy leaves them spooled for the next turn."""
     try:
-        return spool.drain(_store, limit)
-    except SQLAlchemyError as exc:
+        return spool.drain(_store, (OperationalError,), limit)
+    except OperationalError as exc:  # still locked, or unreachable
         db.session.rollback()
         log.warning("spooled callback events stay spooled: %s", exc)
         return 0
+
 
 
 @functools.cache

@@ -13,6 +13,7 @@ with several PostgreSQL web hosts each drains its own through its next stored ca
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import Any, Callable, Iterator
 from flask import current_app
 
 SUFFIX = ".json"
+log = logging.getLogger("scrm.wecom.spool")
 
 
 def _directory() -> Path:
@@ -49,11 +51,14 @@ def _spooled() -> Iterator[Path]:
     return iter(sorted(p for p in directory.iterdir() if p.suffix == SUFFIX and not p.name.startswith(".")))
 
 
-def drain(store: Callable[[dict[str, Any], datetime], object], limit: int = 100) -> int:
+def drain(store: Callable[[dict[str, Any], datetime], object], transient: tuple[type[Exception], ...],
+          limit: int = 100) -> int:
     """Hand up to `limit` spooled events to `store` (oldest first), removing each once stored; the number moved.
 
     A file is first renamed to a name only this call knows, so two processes draining at once never store one
-    event twice; if `store` fails, the file is put back for the next drain and the error propagates."""
+    event twice. A `transient` error (the database still locked) puts the file back and propagates: the next drain
+    tries again. Any other error means this event can never be stored: it is logged and set aside as
+    `*.unstorable` for an admin, and draining goes on, so one bad event never holds up the others."""
     moved = 0
     for path in _spooled():
         if moved >= limit:
@@ -66,9 +71,13 @@ def drain(store: Callable[[dict[str, Any], datetime], object], limit: int = 100)
         try:
             spooled = json.loads(taken.read_text(encoding="utf-8"))
             store(spooled["fields"], datetime.fromisoformat(spooled["received_at"]))
-        except BaseException:
+        except transient:
             os.rename(taken, path)
             raise
+        except Exception:
+            log.exception("spooled callback event %s cannot be stored; set aside as .unstorable", path.name)
+            os.rename(taken, path.with_suffix(".unstorable"))
+            continue
         taken.unlink()
         moved += 1
     return moved

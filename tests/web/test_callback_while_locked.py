@@ -2,6 +2,7 @@
 stored once the lock is gone (spooled meanwhile), never answered 500 and never lost."""
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -85,3 +86,13 @@ def test_a_callback_neither_database_nor_spool_can_take_asks_wecom_to_retry(app,
         response = _post(client, _add_event())
     assert response.status_code == 503
     assert _stored() == 0
+
+
+def test_a_spooled_file_that_cannot_be_stored_is_set_aside_and_the_rest_go_in(app, client, configured, short_wait):
+    spool_dir = Path(app.config["CALLBACK_SPOOL_DIR"])
+    with write_lock_held(app):
+        assert _post(client, _add_event()).status_code == 200
+    (spool_dir / "0-broken.json").write_text('{"received_at": "2026-')  # sorts first
+    assert inbox.drain_spool() == 1
+    assert _stored() == 1
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["0-broken.unstorable"]
