@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ def keep(fields: dict[str, Any], received_at: datetime) -> None:
     cannot."""
     directory = _directory()
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{uuid.uuid1().hex}{SUFFIX}"  # time-ordered, so events are taken back in the order they came
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}{SUFFIX}"  # taken back in the order they came
     temporary = directory / f".{name}.tmp"
     with open(temporary, "w", encoding="utf-8") as file:
         json.dump({"received_at": received_at.isoformat(), "fields": fields}, file, ensure_ascii=False)
