@@ -1,5 +1,6 @@
-"""What every request is refused before any view sees it: NUL bytes, JSON nested too deep, page numbers and path
-ids beyond what the database can hold. Each refusal is a 400 (404 for a path id) naming the field."""
+"""What every request is refused before any view sees it: NUL bytes, JSON nested too deep, a field given more
+often than a statement can take, page numbers and path ids beyond what the database can hold. Each refusal is a
+400 (404 for a path id) naming the field."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,8 @@ from app.core import bounds
 
 MAX_PAGE = 100_000         # ?page= and ?per_page= (read by Flask-SQLAlchemy's paginate and the list views)
 PAGE_ARGS = ("page", "per_page")
+MAX_VALUES = 10_000        # one field given this often (tags ticked, customers chosen); 100,000 broke PostgreSQL's
+                           # 65,535 parameters of a statement
 MAX_JSON_DEPTH = 32        # our deepest documents (segment rules, 8 levels of groups) stay far below
 
 
@@ -46,9 +49,12 @@ def _json_problem(value: Any) -> str | None:
 def problem() -> str | None:
     """What is wrong with the current request as a whole, naming the field, or None."""
     for where in (request.args, request.form):
-        for key, value in where.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+        for key, values in where.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
                 return _("参数 %(name)s 含有 NUL 字符", name=key.replace("\x00", "\\0"))
+            if len(values) > MAX_VALUES:
+                return _("参数 %(name)s 的值过多（%(count)s 个，最多 %(max)s 个）", name=key, count=len(values),
+                         max=MAX_VALUES)
     for name in PAGE_ARGS:
         value = request.args.get(name, "")
         if value.isdigit() and int(value) > MAX_PAGE:

@@ -222,3 +222,13 @@ def test_a_huge_welcome_template_id_is_refused_by_name(client, signed_in_as):
                                                       "name": "直播间", "state": "live1", "userids": ["zhangsan"],
                                                       "template_id": HUGE})
     assert page.status_code == 200 and "欢迎语不存在" in page.get_data(as_text=True)  # the form again, the field named
+
+
+@pytest.mark.parametrize("url,field", [("/contacts/tags", "add"), ("/welcome/channels/new", "tag_ids")])
+def test_a_list_of_100000_tags_in_a_form_is_refused_by_name(client, signed_in_as, url, field):
+    signed_in_as("admin")
+    response = client.post(url, data={"csrf_token": csrf_token(client, "/contacts/"), "external_userid": ["wm1"],
+                                      "name": "直播间", "state": "live1", "userids": ["zhangsan"],
+                                      field: [f"et{i}" for i in range(100_000)]})
+    assert response.status_code == 400
+    assert f"参数 {field} 的值过多（100000 个，最多 10000 个）" in response.get_data(as_text=True)
