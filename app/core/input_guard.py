@@ -48,6 +48,8 @@ def _json_problem(value: Any) -> str | None:
 
 def problem() -> str | None:
     """What is wrong with the current request as a whole, naming the field, or None."""
+    if "\x00" in request.path:
+        return _("网址中含有 NUL 字符")
     for where in (request.args, request.form):
         for key, values in where.lists():
             if "\x00" in key or any("\x00" in value for value in values):

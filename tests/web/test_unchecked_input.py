@@ -89,6 +89,13 @@ def test_a_nul_byte_in_a_search_box_or_filter_is_refused_by_name(client, signed_
     assert f"参数 {name} 含有 NUL 字符" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("url", ["/contacts/wm%00x", "/contacts/groups/wr%00"])
+def test_a_nul_byte_in_a_page_address_is_refused(client, signed_in_as, url):
+    signed_in_as("admin")
+    response = client.get(url)
+    assert response.status_code == 400 and "网址中含有 NUL 字符" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("url", [f"/api/v1/segments/{HUGE}/count", f"/api/v1/campaigns/{HUGE}",
                                  f"/api/v1/campaigns/2147483648/funnel"])
 def test_a_huge_id_in_an_api_path_is_not_found(client, url):
