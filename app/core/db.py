@@ -88,23 +88,26 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@event.listens_for(Engine, "checkin")
+def _reset_sqlite_wait(dbapi_connection, _record) -> None:
+    """SQLite only: a connection goes back to the pool with the usual busy timeout (see write_wait)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 @contextmanager
 def write_wait(seconds: float) -> Iterator[None]:
-    """Within this block (one transaction) the session's writes wait at most `seconds` for a lock, then fail:
-    SQLite's write lock (instead of SQLITE_BUSY_TIMEOUT_MS), or on PostgreSQL any lock (instead of forever)."""
+    """Within this block (one transaction, ended inside it) the session's writes wait at most `seconds` for a lock,
+    then fail: SQLite's write lock (instead of SQLITE_BUSY_TIMEOUT_MS, restored when the connection returns to the
+    pool), or on PostgreSQL any lock (instead of forever; SET LOCAL ends with the transaction)."""
     from app.extensions import db
 
     milliseconds = max(1, int(seconds * 1000))
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))  # ends with the transaction
-        yield
-        return
-    raw = db.session.connection().connection.dbapi_connection  # the connection the block's transaction uses
-    raw.execute(f"PRAGMA busy_timeout={milliseconds}")
-    try:
-        yield
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+    else:
+        db.session.connection().connection.dbapi_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+    yield
 
 
 def upsert_ignore(model, values: dict, conflict_columns: list[str]):
