@@ -6,6 +6,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.guard import public, requires
 from app.core.permissions import Permission as P
@@ -56,6 +57,9 @@ def callback():
         return _refuse("not configured", exc)
     except (CallbackSignatureError, CallbackDecryptError) as exc:
         return _refuse("bad signature or body", exc)
+    except SQLAlchemyError as exc:  # the credentials are unreadable (database down as this process starts)
+        log.error("callback not verified, the credentials cannot be read: %s", exc)
+        return "", 503
     try:
         inbox.ingest(fields)
     except OSError as exc:  # neither the database nor the spool took it: WeCom must try again

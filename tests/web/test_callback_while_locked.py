@@ -1,15 +1,19 @@
 """Issue 13 item 5: a callback that arrives while an import holds the database's write lock is answered 200 and
 stored once the lock is gone (spooled meanwhile), never answered 500 and never lost."""
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select, text
 
+from app import create_app
 from app.extensions import db
-from app.wecom import inbox
+from app.wecom import connection, inbox
 from app.wecom.inbox import CallbackEvent
+from config import TestConfig
 from tests.web.test_callbacks import _add_event, _post, configured  # noqa: F401 (fixture)
 
 
@@ -96,3 +100,17 @@ def test_a_spooled_file_that_cannot_be_stored_is_set_aside_and_the_rest_go_in(ap
     assert inbox.drain_spool() == 1
     assert _stored() == 1
     assert sorted(p.name for p in spool_dir.iterdir()) == ["0-broken.unstorable"]
+
+
+def test_a_callback_that_cannot_be_verified_for_want_of_the_database_asks_wecom_to_retry(tmp_path):
+    """A process starting while its database is down cannot read the Token and AES key: WeCom must try again."""
+    unreachable = f"sqlite:///{tmp_path / 'no-such-directory' / 'scrm.sqlite3'}"
+    down = create_app(type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": unreachable,
+                                                     "CALLBACK_SPOOL_DIR": str(tmp_path / "spool")}))
+    connection.forget()
+    try:
+        query = urlencode({"msg_signature": "0" * 40, "timestamp": str(int(time.time())), "nonce": "n"})
+        response = down.test_client().post(f"/wecom/callback?{query}", data=b"<xml><Encrypt>x</Encrypt></xml>")
+    finally:
+        connection.forget()
+    assert response.status_code == 503
