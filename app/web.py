@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import pass_context
 from markupsafe import escape
 
-from app.core import settings
+from app.core import input_guard, settings
 from app.core.guard import enforce_access
 from app.core.permissions import N_, ROLE_LABELS, Role
 from app.extensions import db, login_manager
@@ -139,3 +139,5 @@ def init_app(app: Flask) -> None:
     def _server_error(exc):
         db.session.rollback()
         return _error(500, _("操作没有完成，数据未被修改。请稍后重试；如果持续出现，请联系管理员。"))
+
+    input_guard.init_app(app, _error)

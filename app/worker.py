@@ -69,6 +69,7 @@ def _welcome_lane() -> int:
 
 # Each source handles one batch and says how much it did; the loop sleeps only when all were idle.
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
+    ("callback spool", inbox.drain_spool),
     ("callback inbox", functools.partial(inbox.work_default, give_way=_WELCOMES.give_way)),
     ("campaign dispatch", campaign_dispatch.work_once),
     ("segment facts", segment_facts.work_once),

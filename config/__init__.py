@@ -54,6 +54,10 @@ class BaseConfig:
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # uploads (order files) larger than this are refused with 413
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    # WeCom drops a callback after 5 s: its store waits at most this long for SQLite's write lock, then the event
+    # goes to the spool (app/wecom/spool.py) and WeCom still gets its 200.
+    CALLBACK_STORE_WAIT_SECONDS = 3.0
+    CALLBACK_SPOOL_DIR = str(INSTANCE_DIR / "callback-spool")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     PASSWORD_HASH_METHOD = "scrypt"

@@ -53,8 +53,9 @@ _schema_ready: set[str] = set()
 def app(request, database_url_for, tmp_path_factory):
     """The console app on an empty schema, once on SQLite and once on PostgreSQL."""
     url = database_url_for(request.param)
-    uploads = tmp_path_factory.mktemp("uploads")
-    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads)})
+    uploads, spool = tmp_path_factory.mktemp("uploads"), tmp_path_factory.mktemp("callback-spool")
+    config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads),
+                                            "CALLBACK_SPOOL_DIR": str(spool)})
     application = create_app(config)
     with application.app_context():
         if url not in _schema_ready:

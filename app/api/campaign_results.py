@@ -11,6 +11,7 @@ from app.api.errors import error_response
 from app.campaigns import results
 from app.campaigns.models import Campaign, Delivery
 from app.contacts.scope import scope_for
+from app.core.bounds import MAX_DB_ID
 from app.core.permissions import Permission
 from app.extensions import db
 
@@ -51,12 +52,12 @@ class FunnelStatusSchema(ma.Schema):
 
 
 class StatusQuerySchema(ma.Schema):
-    run_id = ma.fields.Integer(load_default=None, metadata={"description": "只看这一次运行"})
+    run_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=MAX_DB_ID), metadata={"description": "只看这一次运行"})
 
 
 class DeliveriesQuerySchema(StatusQuerySchema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STATUSES))
-    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=MAX_DB_ID),
                                  metadata={"description": "只返回 id 大于此值的行（上一页的 next_after_id）"})
     limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
 

@@ -13,6 +13,7 @@ from app.api.errors import error_response, handle_http_exception
 from app.campaigns import approvals, checks, editing, preview, runs
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
+from app.core.bounds import MAX_DB_ID
 from app.core.errors import UserError
 from app.core.permissions import Permission
 from app.extensions import db
@@ -20,6 +21,10 @@ from app.extensions import db
 blp = Blueprint("api_campaigns", __name__, url_prefix="/api/v1", description="群发")
 blp.register_error_handler(HTTPException, handle_http_exception)
 SECURITY = [{"bearerAuth": []}]
+DB_ID = ma.validate.Range(min=0, max=MAX_DB_ID)
+PERCENT = ma.validate.Range(min=0, max=100)
+WECOM_ID = ma.validate.Length(max=64)  # userid, chat_id
+MANY = ma.validate.Length(max=10_000)  # senders, owners, groups chosen in one push
 
 
 class ContentSchema(ma.Schema):
@@ -31,7 +36,7 @@ class ContentSchema(ma.Schema):
 
 
 class VariantSchema(ma.Schema):
-    split_percent = ma.fields.Integer(required=True)
+    split_percent = ma.fields.Integer(required=True, validate=PERCENT)
     content = ma.fields.Nested(ContentSchema, required=True)
 
 
@@ -39,31 +44,32 @@ class ScheduleSchema(ma.Schema):
     kind = ma.fields.String(load_default="now", validate=ma.validate.OneOf(["now", "at", "daily", "weekly"]))
     run_at = ma.fields.String(load_default=None, metadata={"description": "kind=at：ISO 8601 时间，无时区按企业时区"})
     time_of_day = ma.fields.String(load_default=None, metadata={"description": "daily / weekly：HH:MM（企业时区）"})
-    weekdays = ma.fields.List(ma.fields.Integer(), load_default=list, metadata={"description": "weekly：0=周一 … 6=周日"})
+    weekdays = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(min=0, max=6)), load_default=list,
+                              validate=ma.validate.Length(max=7), metadata={"description": "weekly：0=周一 … 6=周日"})
     ends_on = ma.fields.String(load_default=None, metadata={"description": "重复到哪天（含），YYYY-MM-DD"})
 
 
 class GroupFilterSchema(ma.Schema):
-    owners = ma.fields.List(ma.fields.String(), load_default=list)
-    name_contains = ma.fields.String(load_default="")
-    chat_ids = ma.fields.List(ma.fields.String(), load_default=list)
+    owners = ma.fields.List(ma.fields.String(validate=WECOM_ID), load_default=list, validate=MANY)
+    name_contains = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    chat_ids = ma.fields.List(ma.fields.String(validate=WECOM_ID), load_default=list, validate=MANY)
 
 
 class CampaignInSchema(ma.Schema):
-    name = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(max=64))
     category = ma.fields.String(load_default="promotion", validate=ma.validate.OneOf(["promotion", "content", "service"]))
     chat_type = ma.fields.String(load_default="single", validate=ma.validate.OneOf(["single", "group"]))
-    segment_id = ma.fields.Integer(load_default=None, metadata={"description": "已保存的人群；与 audience_rule 二选一"})
+    segment_id = ma.fields.Integer(load_default=None, validate=DB_ID, metadata={"description": "已保存的人群；与 audience_rule 二选一"})
     audience_rule = ma.fields.Dict(load_default=None, metadata={"description": "临时人群规则，格式见 app/segments/rules.py"})
     group_filter = ma.fields.Nested(GroupFilterSchema, load_default=dict)
     content = ma.fields.Nested(ContentSchema, required=True)
     variants = ma.fields.List(ma.fields.Nested(VariantSchema), load_default=list,
                               metadata={"description": "A/B 版本（2-5 个，比例之和 100）；为空则只有 content"})
-    holdout_percent = ma.fields.Integer(load_default=0)
-    attribution_days = ma.fields.Integer(load_default=3)
+    holdout_percent = ma.fields.Integer(load_default=0, validate=PERCENT)
+    attribution_days = ma.fields.Integer(load_default=3, validate=ma.validate.Range(min=0, max=3650))
     schedule = ma.fields.Nested(ScheduleSchema, load_default=dict)
-    sender_userids = ma.fields.List(ma.fields.String(), load_default=list)
-    sender_department_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    sender_userids = ma.fields.List(ma.fields.String(validate=WECOM_ID), load_default=list, validate=MANY)
+    sender_department_ids = ma.fields.List(ma.fields.Integer(validate=DB_ID), load_default=list, validate=MANY)
 
 
 class RunSchema(ma.Schema):
@@ -113,7 +119,7 @@ class CampaignOutSchema(ma.Schema):
 
 class ApproveSchema(ma.Schema):
     decision = ma.fields.String(load_default="approve", validate=ma.validate.OneOf(["approve", "reject"]))
-    version = ma.fields.Integer(required=True, metadata={"description": "审阅的版本号：群发之后又被修改则拒绝审批"})
+    version = ma.fields.Integer(required=True, validate=DB_ID, metadata={"description": "审阅的版本号：群发之后又被修改则拒绝审批"})
     comment = ma.fields.String(load_default="")
 
 

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.auth import token_required
 from app.api.errors import error_response, handle_http_exception
+from app.core.bounds import MAX_DB_ID
 from app.core.permissions import Permission
 from app.segments import service
 
@@ -35,7 +36,7 @@ class CountSchema(ma.Schema):
 
 
 class MembersQuerySchema(ma.Schema):
-    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=MAX_DB_ID),
                                  metadata={"description": "只返回 customer_id 大于此值的成员（上一页的 next_after_id）"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 

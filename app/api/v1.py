@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from app.api.auth import token_required
 from app.api.errors import handle_http_exception
 from app.core.audit import AuditEntry
+from app.core.bounds import MAX_DB_ID
 from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
 from app.extensions import db
 
@@ -25,8 +26,8 @@ class MeSchema(ma.Schema):
 
 
 class AuditQuerySchema(ma.Schema):
-    action = ma.fields.String(load_default=None, metadata={"description": "按操作前缀过滤，例如 auth."})
-    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+    action = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64), metadata={"description": "按操作前缀过滤，例如 auth."})
+    after_id = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=MAX_DB_ID),
                                  metadata={"description": "只返回 id 大于此值的记录（增量拉取）"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 

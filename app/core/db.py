@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -73,6 +73,9 @@ def render_migration_item(type_, obj, autogen_context):
     return False
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10000
+
+
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """SQLite only: WAL so readers never block the writer, and a busy timeout instead of 'database is locked'."""
@@ -80,9 +83,31 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@event.listens_for(Engine, "checkin")
+def _reset_sqlite_wait(dbapi_connection, _record) -> None:
+    """SQLite only: a connection goes back to the pool with the usual busy timeout (see write_wait)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+@contextmanager
+def write_wait(seconds: float) -> Iterator[None]:
+    """Within this block (one transaction, ended inside it) the session's writes wait at most `seconds` for a lock,
+    then fail: SQLite's write lock (instead of SQLITE_BUSY_TIMEOUT_MS, restored when the connection returns to the
+    pool), or on PostgreSQL any lock (instead of forever; SET LOCAL ends with the transaction)."""
+    from app.extensions import db
+
+    milliseconds = max(1, int(seconds * 1000))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+    else:
+        db.session.connection().connection.dbapi_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+    yield
 
 
 def upsert_ignore(model, values: dict, conflict_columns: list[str]):

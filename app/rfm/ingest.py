@@ -7,15 +7,18 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 
-from app.core import settings
+from app.core import bounds, settings
 from app.core.audit import record
-from app.core.db import transaction, utcnow
+from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import OrderRecord, normalize_all, parse_paid_at
 
 MAX_BATCH = 1000
 EVENT_TYPE_MAX = 32
+# The widths of the columns (app/rfm/models.py): longer values are refused by name, never cut.
+ORDER_COLUMN_WIDTHS = {"order_id": 64, "external_userid": 64, "unionid": 64, "mobile": 32, "category": 64}
+EVENT_COLUMN_WIDTHS = {"event_id": 64, "external_userid": 64}
 
 
 @dataclass
@@ -38,9 +41,23 @@ class OrderCounts:
 def validate_orders(raw: Iterable[Mapping[str, Any]]) -> list[OrderRecord]:
     """Every record validated; any problem (or an order_id given twice) raises IngestError naming them all."""
     records, errors = normalize_all(((i + 1, item) for i, item in enumerate(raw)), settings.corp_timezone(), "条")
+    positions = [p for p in range(1, len(records) + len(errors) + 1) if p not in errors]
+    errors.update((p, problem) for p, record in zip(positions, records) if (problem := beyond_bounds(record)))
     if errors:
         raise IngestError({position - 1: message for position, message in errors.items()})
     return records
+
+
+def beyond_bounds(record: OrderRecord) -> str | None:
+    """What about a valid order no column can hold or no business means (a field longer than its column, a time
+    outside the accepted years), or None. Files are read without it (the scorer takes any size); storing needs it."""
+    problems = [f"{key} 超过 {width} 个字符" for key, width in ORDER_COLUMN_WIDTHS.items()
+                if len(getattr(record, key) or "") > width]
+    if record.amount > bounds.MAX_AMOUNT:
+        problems.append(f"金额 {record.amount} 超过上限 {bounds.MAX_AMOUNT} 元")
+    if problem := bounds.time_problem(record.paid_at, "支付时间"):
+        problems.append(problem)
+    return "；".join(problems) or None
 
 
 def _changes(order: Order, rec: OrderRecord) -> dict[str, Any]:
@@ -51,30 +68,33 @@ def _changes(order: Order, rec: OrderRecord) -> dict[str, Any]:
 
 
 def store_orders(records: list[OrderRecord], source: str) -> OrderCounts:
-    """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction."""
-    added = updated = 0
+    """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction.
+
+    New orders go in with INSERT ... ON CONFLICT DO NOTHING, and the rest are read back and updated: two senders of
+    the same batch at once (a shop retrying while its first try is still running) both succeed, the second waiting
+    for the first and finding its orders there, instead of failing on the unique order_id."""
+    now = utcnow()
     with transaction():
-        ids = [r.order_id for r in records]
+        rows = [dict(order_id=r.order_id, external_userid=r.external_userid, unionid=r.unionid, mobile=r.mobile,
+                     amount_fen=r.amount_fen, paid_at=r.paid_at, status=r.status, category=r.category,
+                     items=r.items, source=source, created_at=now, updated_at=now) for r in records]
+        insert = upsert_ignore(Order.__table__, {}, ["order_id"]).returning(Order.__table__.c.order_id)
+        added = set(db.session.scalars(insert, rows)) if rows else set()
+        ids = [r.order_id for r in records if r.order_id not in added]
         existing = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             found = db.session.scalars(select(Order).where(Order.order_id.in_(chunk)))
             existing.update((order.order_id, order) for order in found)
-        now = utcnow()
+        updated = 0
         for rec in records:
             order = existing.get(rec.order_id)
-            if order is None:
-                db.session.add(Order(order_id=rec.order_id, external_userid=rec.external_userid,
-                                     unionid=rec.unionid, mobile=rec.mobile, amount_fen=rec.amount_fen,
-                                     paid_at=rec.paid_at, status=rec.status, category=rec.category,
-                                     items=rec.items, source=source, created_at=now, updated_at=now))
-                added += 1
-            elif changes := _changes(order, rec):
+            if order is not None and (changes := _changes(order, rec)):
                 for key, value in changes.items():
                     setattr(order, key, value)
                 order.updated_at = now
                 updated += 1
-        counts = OrderCounts(added, updated, len(records) - added - updated)
+        counts = OrderCounts(len(added), updated, len(records) - len(added) - updated)
         record("orders.imported", target=source, details=counts.__dict__)
     return counts
 
@@ -102,13 +122,24 @@ def _event(item: Mapping[str, Any], zone) -> dict[str, Any]:
             "properties": props}
 
 
+def _within_bounds(row: dict[str, Any]) -> dict[str, Any]:
+    """The event, or ValueError naming each field longer than its column or dated outside the accepted years."""
+    problems = [f"{key} 超过 {width} 个字符" for key, width in EVENT_COLUMN_WIDTHS.items()
+                if len(row[key] or "") > width]
+    if problem := bounds.time_problem(row["occurred_at"], "发生时间"):
+        problems.append(problem)
+    if problems:
+        raise ValueError("；".join(problems))
+    return row
+
+
 def store_events(raw: list[Mapping[str, Any]]) -> tuple[int, int]:
     """(stored, already stored): all validated first; an event_id seen before is not stored again."""
     zone = settings.corp_timezone()
     rows, errors = [], {}
     for index, item in enumerate(raw):
         try:
-            rows.append(_event(item, zone))
+            rows.append(_within_bounds(_event(item, zone)))
         except ValueError as exc:
             errors[index] = str(exc)
     if errors:

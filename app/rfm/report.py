@@ -16,6 +16,7 @@ from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 
 FILTERS = ("segment", "class8", "r", "f", "from", "mark_state")
 MARK_STATES = ("pending", "failed", "no_staff")
+SCORES = ("1", "2", "3", "4", "5")  # ?r= and ?f=: anything else matches no customer
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def customer_query(args: dict[str, str], scope: Scope) -> Select:
             query = query.where(column == args[name])
     for name, column in (("r", S.r_score), ("f", S.f_score)):
         if args.get(name):
-            query = query.where(column == (int(args[name]) if args[name].isdigit() else -1))
+            query = query.where(column == (int(args[name]) if args[name] in SCORES else -1))
     return query
 
 

@@ -5,12 +5,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from app.core import bounds
 from app.core.permissions import N_
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 
 MAX_DEPTH = 8
 MAX_NODES = 200
 MAX_DAYS = 3650
+MAX_VALUES = 1000      # tags, staff, groups... chosen in one condition
+MAX_VALUE_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,22 @@ def parse_date(text) -> date | None:
         return None
 
 
+def _dates_in_range(days, problems, path) -> bool:
+    if all(bounds.date_in_range(day) for day in days):
+        return True
+    problems.append(Problem(path, N_("日期需在 %(first)s 到 %(last)s 之间"),
+                            {"first": bounds.FIRST_DAY.isoformat(), "last": bounds.LAST_DAY.isoformat()}))
+    return False
+
+
 def _strings(value, problems, path, empty: str, allowed: dict | None = None, unknown_msgid: str = "") -> None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         problems.append(Problem(path, empty))
+    elif len(value) > MAX_VALUES:
+        problems.append(Problem(path, N_("最多选择 %(max)s 项（现有 %(count)s 项）"),
+                                {"max": MAX_VALUES, "count": len(value)}))
+    elif any(len(v) > MAX_VALUE_LENGTH or "\x00" in v for v in value):
+        problems.append(Problem(path, N_("每项最长 %(max)s 个字符，且不能含 NUL 字符"), {"max": MAX_VALUE_LENGTH}))
     elif allowed is not None and (unknown := [v for v in value if v not in allowed]):
         problems.append(Problem(path, unknown_msgid, {"keys": "、".join(unknown)}))
 
@@ -88,12 +104,12 @@ def _check_window_range(op, value, problems, path):
     _days(value, problems, path)
     if not isinstance(value, dict):
         return
-    bounds = [value.get(k) for k in ("min", "max")]
-    if all(b is None for b in bounds):
+    limits = [value.get(k) for k in ("min", "max")]
+    if all(b is None for b in limits):
         problems.append(Problem(path, N_("请填写下限或上限（至少一个）")))
-    elif not all(b is None or (_is_int(b) and b >= 0) for b in bounds):
-        problems.append(Problem(path, N_("下限和上限需为不小于 0 的整数（金额以分计）")))
-    elif None not in bounds and bounds[0] > bounds[1]:
+    elif not all(b is None or (_is_int(b) and 0 <= b <= bounds.MAX_RULE_NUMBER) for b in limits):
+        problems.append(Problem(path, N_("下限和上限需为 0 到 %(max)s 的整数（金额以分计）"), {"max": bounds.MAX_RULE_NUMBER}))
+    elif None not in limits and limits[0] > limits[1]:
         problems.append(Problem(path, N_("下限不能大于上限")))
 
 
@@ -106,8 +122,12 @@ def _check_category(op, value, problems, path):
 def _check_last_order(op, value, problems, path):
     if op in ("within", "not_within"):
         _days(value, problems, path)
-    elif op == "before" and not (isinstance(value, dict) and parse_date(value.get("date"))):
-        problems.append(Problem(path, N_("需要日期 date（YYYY-MM-DD）")))
+    elif op == "before":
+        day = parse_date(value.get("date")) if isinstance(value, dict) else None
+        if day is None:
+            problems.append(Problem(path, N_("需要日期 date（YYYY-MM-DD）")))
+        else:
+            _dates_in_range([day], problems, path)
 
 
 def _check_added(op, value, problems, path):
@@ -117,7 +137,7 @@ def _check_added(op, value, problems, path):
     start, end = (parse_date(value.get(k)) if isinstance(value, dict) else None for k in ("from", "to"))
     if start is None or end is None:
         problems.append(Problem(path, N_("需要起止日期 from 和 to（YYYY-MM-DD）")))
-    elif start > end:
+    elif _dates_in_range([start, end], problems, path) and start > end:
         problems.append(Problem(path, N_("开始日期不能晚于结束日期")))
 
 
@@ -126,6 +146,8 @@ def _check_state(op, value, problems, path):
         problems.append(Problem(path, N_("请填写渠道 state")))
     elif len(value) > 64:
         problems.append(Problem(path, N_("渠道 state 最长 64 个字符")))
+    elif "\x00" in value:
+        problems.append(Problem(path, N_("渠道 state 不能含 NUL 字符")))
 
 
 def _check_staff(op, value, problems, path):
@@ -135,6 +157,8 @@ def _check_staff(op, value, problems, path):
 def _check_department(op, value, problems, path):
     if not isinstance(value, list) or not value or not all(_is_int(v) for v in value):
         problems.append(Problem(path, N_("请至少选择一个部门")))
+    elif len(value) > MAX_VALUES or not all(0 <= v <= bounds.MAX_DB_ID for v in value):
+        problems.append(Problem(path, N_("部门最多 %(max)s 个，且须是有效的部门 ID"), {"max": MAX_VALUES}))
 
 
 def _check_group(op, value, problems, path):

@@ -62,7 +62,7 @@ def edit(segment_id: int):
 def _posted_rule():
     try:
         return json.loads(request.form.get("rule") or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: "not a rule"
         return None
 
 

@@ -578,6 +578,8 @@ class CallbackCipher:
             fields = xmltodict.parse(plaintext)["xml"]
         except Exception as exc:
             raise CallbackDecryptError(f"decrypted callback is not WeCom XML: {type(exc).__name__}") from None
+        if fields is not None and not isinstance(fields, dict):  # <xml>text</xml>: no fields at all
+            raise CallbackDecryptError("decrypted callback is not WeCom XML: <xml> holds no elements")
         return {key: self._flat(value) for key, value in (fields or {}).items()}
 
     @staticmethod

@@ -7,15 +7,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from flask import current_app
 from sqlalchemy import JSON, Index, Integer, Row, String, Text, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.audit import record
-from app.core.db import transaction, utcnow
+from app.core.db import transaction, utcnow, write_wait
 from app.core.permissions import N_
 from app.extensions import db
-from app.wecom import handlers
+from app.wecom import handlers, spool
 
 log = logging.getLogger("scrm.wecom.inbox")
 
@@ -120,15 +122,50 @@ def _store_statement(dialect: str):
                                       set_={"deliveries": _EVENTS.c.deliveries + 1}).returning(_EVENTS.c.deliveries)
 
 
-def ingest(fields: dict[str, Any]) -> bool:
-    """Store a decrypted event unless it is already stored; True when it is new. One statement either way."""
-    now = utcnow()
-    values = dict(dedupe_key=dedupe_key(fields), lane=lane_for(fields), event=str(fields.get("Event", "")),
-                  change_type=str(fields.get("ChangeType", "")), payload=fields, received_at=now,
-                  deliveries=1, status=Status.PENDING, attempts=0, available_at=now)
+def _label(value: Any) -> str:
+    """An event's type as its column holds it: text without NUL, at most 64 characters (anything longer is no
+    event we handle; the payload keeps it whole)."""
+    return str(value or "").replace("\x00", "")[:64]
+
+
+def _store(fields: dict[str, Any], received_at: datetime) -> bool:
+    """Store a decrypted event unless it is already stored; True when it is new. One short transaction."""
+    values = dict(dedupe_key=dedupe_key(fields), lane=lane_for(fields), event=_label(fields.get("Event")),
+                  change_type=_label(fields.get("ChangeType")), payload=fields, received_at=received_at,
+                  deliveries=1, status=Status.PENDING, attempts=0, available_at=received_at)
     with transaction():
         deliveries = db.session.execute(_store_statement(db.engine.dialect.name), values).scalar_one()
     return deliveries == 1
+
+
+def ingest(fields: dict[str, Any]) -> bool | None:
+    """Store a decrypted event, whatever else holds the database: True when it is new, False when it was stored
+    before, None when the database did not take it within CALLBACK_STORE_WAIT_SECONDS and it was spooled instead
+    (see app/wecom/spool.py; OSError only when the spool cannot be written either). After a normal store, events
+    spooled earlier are moved in."""
+    received_at = utcnow()
+    try:
+        with write_wait(current_app.config["CALLBACK_STORE_WAIT_SECONDS"]):
+            new = _store(fields, received_at)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("callback event not stored in the database (%s); spooled for the worker", exc)
+        spool.keep(fields, received_at)
+        return None
+    drain_spool(limit=20)
+    return new
+
+
+def drain_spool(limit: int = 100) -> int:
+    """Move spooled events into the inbox (the worker's loop, and after each stored callback); the number moved.
+    A database still busy leaves them spooled for the next turn."""
+    try:
+        return spool.drain(_store, (OperationalError,), limit)
+    except OperationalError as exc:  # still locked, or unreachable
+        db.session.rollback()
+        log.warning("spooled callback events stay spooled: %s", exc)
+        return 0
+
 
 
 @functools.cache

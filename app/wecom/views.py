@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.guard import public, requires
 from app.core.permissions import Permission as P
@@ -70,7 +71,14 @@ def callback():
         return _refuse("not configured", exc)
     except (CallbackSignatureError, CallbackDecryptError) as exc:
         return _refuse("bad signature or body", exc)
-    inbox.ingest(fields)
+    except SQLAlchemyError as exc:  # the credentials are unreadable (database down as this process starts)
+        log.error("callback not verified, the credentials cannot be read: %s", exc)
+        return "", 503
+    try:
+        inbox.ingest(fields)
+    except OSError as exc:  # neither the database nor the spool took it: WeCom must try again
+        log.error("callback event neither stored nor spooled: %s", exc)
+        return "", 503
     return "", 200
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.contacts.contact_list import RFM_TAGS_REFUSED, rfm_tags
 from app.contacts.models import CorpTag, FollowRelation, Staff
 from app.core.audit import record
+from app.core.bounds import MAX_DB_ID
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
@@ -67,7 +68,8 @@ def _validate(data: ChannelInput, channel: Channel | None) -> None:
         errors["tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
     elif read_only := rfm_tags(data.tag_ids):
         errors["tag_ids"] = (RFM_TAGS_REFUSED, {"tags": "」「".join(read_only)})
-    if data.template_id is not None and db.session.get(WelcomeTemplate, data.template_id) is None:
+    if data.template_id is not None and not (0 < data.template_id <= MAX_DB_ID
+                                             and db.session.get(WelcomeTemplate, data.template_id)):
         errors["template_id"] = N_("欢迎语不存在")
     if errors:
         raise ChannelInvalid(errors)
