@@ -28,7 +28,6 @@ ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
 NO_CODE_PARTNER, NO_CODE_HALF = "no_code_partner", "no_code_half_sent"
 AWAITING_CONSENT, NEEDS_CONSENT = "awaiting_consent", 41053  # the customer has not agreed to chat archiving yet
-CONSENT = "msg_audit_approved"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
 
