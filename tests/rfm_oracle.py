@@ -8,21 +8,10 @@ import bisect
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, NamedTuple
+from typing import Iterable
 
+from app.rfm.scoring import CustomerRfm
 from app.rfm.segments import CLASSES, SEGMENTS
-
-
-class Expected(NamedTuple):
-    external_userid: str
-    recency_days: int
-    frequency: int
-    monetary: Decimal
-    r_score: int
-    f_score: int
-    m_score: int
-    segment: str
-    class8: str
 
 
 def percent_rank(values: list, descending: bool = False) -> list[int]:
@@ -47,7 +36,7 @@ def _class(recent: bool, frequent: bool, valuable: bool) -> str:
     return key
 
 
-def rfm_of(orders: Iterable, as_of) -> list[Expected]:
+def rfm_of(orders: Iterable, as_of) -> list[CustomerRfm]:
     """RFM of every customer with a paid order (PaidOrder-like: external_userid, amount, paid_on) on or before
     `as_of`, sorted by external_userid."""
     last, count, total = {}, defaultdict(int), defaultdict(Decimal)
@@ -67,8 +56,8 @@ def rfm_of(orders: Iterable, as_of) -> list[Expected]:
     m_scores = percent_rank(monetary)
     n = len(customers)
     sum_r, sum_f, sum_m = sum(recency), sum(frequency), sum(monetary, Decimal(0))
-    return [Expected(who, recency[i], frequency[i], monetary[i], r_scores[i], f_scores[i], m_scores[i],
-                     _segment(r_scores[i], f_scores[i]),
-                     # strict comparisons with the population means, exactly: x < sum/n  <=>  x*n < sum
-                     _class(recency[i] * n < sum_r, frequency[i] * n > sum_f, monetary[i] * n > sum_m))
+    return [CustomerRfm(who, recency[i], frequency[i], monetary[i], r_scores[i], f_scores[i], m_scores[i],
+                        _segment(r_scores[i], f_scores[i]),
+                        # strict comparisons with the population means, exactly: x < sum/n  <=>  x*n < sum
+                        _class(recency[i] * n < sum_r, frequency[i] * n > sum_f, monetary[i] * n > sum_m))
             for i, who in enumerate(customers)]
