@@ -34,7 +34,6 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.api import init_api
     from app.auth.views import bp as auth_bp
     from app.campaigns.views import bp as campaigns_bp
-    from app.contacts import handlers as _contact_handlers  # noqa: F401 (registers the callback handlers)
     from app.contacts.views import bp as contacts_bp
     from app.home.views import bp as home_bp
     from app.media.views import bp as media_bp
@@ -42,7 +41,6 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.segments.views import bp as segments_bp
     from app.tags.views import bp as tags_bp
     from app.wecom.views import bp as wecom_bp
-    from app.welcome import handlers as _welcome_handlers  # noqa: F401 (after contacts: follow-ups run in order)
     from app.welcome.views import bp as welcome_bp
 
     for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp, welcome_bp, segments_bp, tags_bp,

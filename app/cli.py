@@ -48,7 +48,7 @@ def create_token(name: str, role: str) -> None:
 @click.option("--port", default=5000, show_default=True)
 def demo(host: str, port: int) -> None:
     """Run the all-in-one demo (SCRM_CONFIG=demo): migrate, seed and serve."""
-    from app.demo import run_demo
+    from scripts.demo.run import run_demo  # the demo is not part of the product package
 
     run_demo(host, port)
 

@@ -17,10 +17,9 @@ from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComNotFriend
-from app.wecom.handlers import on
+from app.wecom.handlers import Payload
 from app.wecom.inbox import Later
 
-CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
 # When to read a group again while WeCom has not processed an update yet (it says about 2 s): then give up.
 GROUP_REREADS = (timedelta(seconds=3), timedelta(seconds=10), timedelta(seconds=60))
 
@@ -41,22 +40,19 @@ def _refetch_customer(external_userid: str, answer: dict[str, Any] | None = None
     save_contacts((answer["external_contact"], follow) for follow in answer["follow_user"])
 
 
-@on(CONTACT, "edit_external_contact")
-def contact_edited(payload: dict[str, Any]) -> None:
+def contact_edited(payload: Payload) -> None:
     _ensure_staff(payload.get("UserID", ""))
     _refetch_customer(payload["ExternalUserID"], payload.get("_external_contact"))
 
 
-@on(CONTACT, "add_external_contact")
-@on(CONTACT, "add_half_external_contact")
-def contact_added(payload: dict[str, Any]) -> None:
+def contact_added(payload: Payload) -> None:
     contact_edited(payload)
     if has_relation(payload.get("UserID", ""), payload["ExternalUserID"]):
         reopen_relation(payload["UserID"], payload["ExternalUserID"])
     update_lost(utcnow(), [payload["ExternalUserID"]])
 
 
-def _ended(payload: dict[str, Any], by: str) -> None:
+def _ended(payload: Payload, by: str) -> None:
     """Record who ended the relation and when; an unknown customer or relation is fetched (or kept by id) first."""
     userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
     _ensure_staff(userid)
@@ -68,17 +64,15 @@ def _ended(payload: dict[str, Any], by: str) -> None:
     update_lost(utcnow(), [external_userid])
 
 
-@on(CONTACT, "del_external_contact")
-def staff_deleted_customer(payload: dict[str, Any]) -> None:
+def staff_deleted_customer(payload: Payload) -> None:
     _ended(payload, ENDED_BY_STAFF)
 
 
-@on(CONTACT, "del_follow_user")
-def customer_deleted_staff(payload: dict[str, Any]) -> None:
+def customer_deleted_staff(payload: Payload) -> None:
     _ended(payload, ENDED_BY_CUSTOMER)
 
 
-def _relation_event(payload: dict[str, Any], detail: str = "") -> None:
+def _relation_event(payload: Payload, detail: str = "") -> None:
     """Keep the event for the customer's page, once per inbox event; the customer is fetched if unknown."""
     _ensure_staff(payload.get("UserID", ""))
     _refetch_customer(payload["ExternalUserID"])
@@ -88,23 +82,18 @@ def _relation_event(payload: dict[str, Any], detail: str = "") -> None:
         occurred_at=from_epoch(payload.get("CreateTime")) or utcnow()), ["inbox_id"]))
 
 
-@on(CONTACT, "transfer_fail")
-def handover_failed(payload: dict[str, Any]) -> None:
+def handover_failed(payload: Payload) -> None:
     """An on-job handover failed (customer_refused / customer_limit_exceed): the customer stays with the handover
     member, so no relation changes; UserID is the takeover member."""
     _relation_event(payload, str(payload.get("FailReason") or ""))
 
 
-@on(CONTACT, "msg_audit_approved")
-def archiving_approved(payload: dict[str, Any]) -> None:
+def archiving_approved(payload: Payload) -> None:
     """The customer agreed to chat archiving (会话存档) with the member: their consent, kept with its time."""
     _relation_event(payload)
 
 
-@on(CHAT, "create")
-@on(CHAT, "update")
-@on(CHAT, "dismiss")
-def group_changed(payload: dict[str, Any]) -> None:
+def group_changed(payload: Payload) -> None:
     """Re-fetch the whole group (events may be late, repeated or out of order); gone means dismissed.
 
     WeCom processes group updates asynchronously ("可能需要等一段时间(例如2秒)", wecom-api.md §5): a member change
@@ -127,9 +116,5 @@ def group_changed(payload: dict[str, Any]) -> None:
     save_groups([(detail, status)], now)
 
 
-@on(TAG, "create")
-@on(TAG, "update")
-@on(TAG, "delete")
-@on(TAG, "shuffle")
-def corp_tags_changed(payload: dict[str, Any]) -> None:  # noqa: ARG001 (the whole list is cheap and exact)
+def corp_tags_changed(payload: Payload) -> None:  # noqa: ARG001 (the whole list is cheap and exact)
     sync_corp_tags(gateway(), utcnow())

@@ -1,4 +1,4 @@
-"""RFM scores, segments and classes for whole arrays of customers at once (numpy): the rules of scoring.py, exactly."""
+"""RFM scores, segments and classes for whole arrays of customers (numpy): the one scorer of the decided rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass

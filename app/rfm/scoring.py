@@ -1,15 +1,17 @@
-"""RFM scoring by the decided rules: pure computation on paid orders, deterministic on any database."""
+"""RFM of customers given as paid orders (the order file path of `scrm rfm-score`): totals, scored by fast_score."""
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Iterable
 
-from app.rfm.segments import class_for, segment_for
+import numpy as np
+
+from app.rfm.fast_score import CLASS_KEYS, SEGMENT_KEYS, score_arrays
+
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -35,22 +37,11 @@ class CustomerRfm:
     class8: str
 
 
-def _scores(values: list, descending: bool = False) -> list[int]:
-    """Scores 1..5 by PERCENT_RANK: pr = (rank_min - 1) / (N - 1), score = min(5, 1 + floor(5 * pr))."""
-    n = len(values)
-    ordered = sorted(values)
-    scores = []
-    for value in values:
-        before = n - bisect.bisect_right(ordered, value) if descending else bisect.bisect_left(ordered, value)
-        pr = Fraction(before, n - 1) if n > 1 else Fraction(0)
-        scores.append(min(5, 1 + int(5 * pr)))  # pr >= 0, so int() is floor
-    return scores
-
-
 def score(orders: Iterable[PaidOrder], as_of: date) -> list[CustomerRfm]:
     """RFM of every customer with at least one paid order on or before `as_of`, sorted by external_userid.
 
     The caller passes paid orders only (refunded and cancelled ones excluded); later orders are ignored here.
+    Amounts are whole fen (two decimals), summed exactly, past 64 bits too.
     """
     last: dict[str, date] = {}
     count: dict[str, int] = defaultdict(int)
@@ -64,18 +55,11 @@ def score(orders: Iterable[PaidOrder], as_of: date) -> list[CustomerRfm]:
         count[who] += 1
         total[who] += order.amount
     customers = sorted(last)
-    recency = [(as_of - last[c]).days for c in customers]
-    frequency = [count[c] for c in customers]
-    monetary = [total[c] for c in customers]
-    r_scores = _scores(recency, descending=True)
-    f_scores = _scores(frequency)
-    m_scores = _scores(monetary)
-    n = len(customers)
-    sum_r, sum_f, sum_m = sum(recency), sum(frequency), sum(monetary, Decimal(0))
-    result = []
-    for i, who in enumerate(customers):
-        # Strict comparisons with the population means, done exactly: x < sum/n  <=>  x*n < sum.
-        klass = class_for(recency[i] * n < sum_r, frequency[i] * n > sum_f, monetary[i] * n > sum_m)
-        result.append(CustomerRfm(who, recency[i], frequency[i], monetary[i], r_scores[i], f_scores[i],
-                                  m_scores[i], segment_for(r_scores[i], f_scores[i]), klass))
-    return result
+    fen = [int(total[c] * 100) for c in customers]
+    scored = score_arrays(np.array([(as_of - last[c]).days for c in customers], dtype=np.int64),
+                          np.array([count[c] for c in customers], dtype=np.int64),
+                          np.array(fen, dtype=np.int64 if max(fen, default=0) <= _INT64_MAX else object))
+    return [CustomerRfm(who, (as_of - last[who]).days, count[who], total[who], int(scored.r_score[i]),
+                        int(scored.f_score[i]), int(scored.m_score[i]), str(SEGMENT_KEYS[scored.segment[i]]),
+                        str(CLASS_KEYS[scored.class8[i]]))
+            for i, who in enumerate(customers)]

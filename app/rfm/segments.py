@@ -34,7 +34,6 @@ CLASS_LABELS = {key: label for key, label, *_flags in CLASSES}
 SEGMENT_GROUP = "RFM分层"
 CLASS_GROUP = "RFM八类"
 TAG_GROUPS = (SEGMENT_GROUP, CLASS_GROUP)
-_CLASS_BY_FLAGS = {(recent, frequent, valuable): key for key, _label, recent, frequent, valuable in CLASSES}
 
 
 def segment_for(r_score: int, f_score: int) -> str:
@@ -42,7 +41,3 @@ def segment_for(r_score: int, f_score: int) -> str:
         if r_score in r_range and f_score in f_range:
             return key
     raise ValueError(f"scores out of range: R={r_score} F={f_score}")
-
-
-def class_for(recent: bool, frequent: bool, valuable: bool) -> str:
-    return _CLASS_BY_FLAGS[(recent, frequent, valuable)]

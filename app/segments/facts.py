@@ -113,13 +113,6 @@ def install_statements() -> list[str]:
     return statements
 
 
-def uninstall_statements() -> list[str]:
-    """What install_statements created, dropped."""
-    statements = [f"DROP TRIGGER IF EXISTS customer_facts_{name}_{table} ON {table}"
-                  for table in SOURCES for name in _TRANSITIONS]
-    return statements + [f"DROP FUNCTION IF EXISTS customer_facts_note_{table}()" for table in SOURCES]
-
-
 @event.listens_for(db.metadata, "after_create")
 def _install(target, connection, **kw) -> None:
     if connection.dialect.name == "postgresql":

@@ -17,7 +17,8 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow, write_wait
 from app.core.permissions import N_
 from app.extensions import db
-from app.wecom import handlers, spool
+from app.wecom import spool
+from app.wecom.handlers import Payload
 
 log = logging.getLogger("scrm.wecom.inbox")
 
@@ -220,16 +221,18 @@ def _set(event_id: int, **values) -> None:
 def handle(event: Row) -> str:
     """Run one stage of a claimed event (its row as claimed); on failure retry later, then dead-letter.
 
-    An event on the welcome lane runs its urgent handlers, then moves to the default lane where its other
-    handlers run as a follow-up (so a slow re-fetch never holds up the next welcome). Handlers get the
-    payload plus `_inbox_id`, `_received_at` (ISO time the console received the event) and `_attempt`
-    (on the welcome lane: 2 or more means an earlier attempt may have reached WeCom). An urgent handler
-    may leave data for the follow-up in `payload["_carry"]` (a dict merged into the stored payload).
+    An event on the welcome lane runs its urgent handlers, then moves to the default lane where its follow-ups
+    run (so a slow re-fetch never holds up the next welcome); app/callbacks.py says which. Handlers get the
+    payload plus the inbox's keys (app/wecom/handlers.py, Payload). An urgent handler may leave data for the
+    follow-ups in `payload["_carry"]` (merged into the stored payload).
     Handling, the record it writes and the event's new state are one transaction.
     """
+    from app.callbacks import route_for  # the table imports the capabilities' handlers, which import this module
+
+    route = route_for(event.event, event.change_type)
     urgent = event.lane == LANE_WELCOME
-    funcs = handlers.for_event(event.event, event.change_type, urgent=urgent)
-    payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat(),
+    funcs = route.urgent if urgent else route.follow_up
+    payload: Payload = {**event.payload, "_inbox_id": event.id, "_received_at": event.received_at.isoformat(),
                "_attempt": event.attempts}
     try:
         with transaction():
@@ -241,7 +244,7 @@ def handle(event: Row) -> str:
                 _set(event.id, lane=LANE_DEFAULT, status=status, attempts=0, available_at=utcnow(),
                      claimed_until=None, last_error=None, **carried)
             else:
-                handled = funcs or handlers.for_event(event.event, event.change_type, urgent=True)
+                handled = route.urgent or route.follow_up
                 status = Status.DONE if handled else Status.IGNORED
                 _set(event.id, status=status, attempts=event.attempts + 1, handled_at=utcnow(), claimed_until=None,
                      last_error=None)

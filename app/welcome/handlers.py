@@ -17,19 +17,17 @@ from app.media import service as media
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import (WeComError, WeComInvalidArgument, WeComMediaRejected, WelcomeAlreadySent,
                               WelcomeBeingSent, WelcomeCodeExpired)
-from app.wecom.handlers import on
+from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
 from app.core import content
 from app.welcome.choice import channel_for, template_for
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
 
 log = logging.getLogger("scrm.welcome")
-CONTACT, CHAT = "change_external_contact", "change_external_chat"
 ADDS = ("add_external_contact", "add_half_external_contact")
 NO_CODE, NO_TEMPLATE, INTERRUPTED, EXPIRED = "no_code", "no_template", "interrupted", "expired_in_queue"
 NO_CODE_PARTNER, NO_CODE_HALF = "no_code_partner", "no_code_half_sent"
 AWAITING_CONSENT, NEEDS_CONSENT = "awaiting_consent", 41053  # the customer has not agreed to chat archiving yet
-CONSENT = "msg_audit_approved"
 WINDOW = timedelta(seconds=20)  # WeCom accepts a WelcomeCode for 20 s after the add (which precedes our receipt)
 BUSY_RETRY = timedelta(seconds=1)  # after 41096 (another app is sending the welcome), try again this much later
 
@@ -44,7 +42,7 @@ _STAFF_NAME = select(Staff.name).where(Staff.userid == bindparam("userid"))
 _CUSTOMER_NAME = select(Customer.name).where(Customer.external_userid == bindparam("external_userid"))
 
 
-def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
+def _record(payload: Payload, channel, outcome: str, **values) -> None:
     """Insert this add's record unless one exists for its event or WelcomeCode."""
     code = payload.get("WelcomeCode") or None
     row = dict(inbox_id=payload["_inbox_id"], welcome_code=code, userid=payload.get("UserID", ""),
@@ -56,7 +54,7 @@ def _record(payload: dict[str, Any], channel, outcome: str, **values) -> None:
     db.session.execute(_insert_record(db.engine.dialect.name, "welcome_code" if code else "inbox_id"), row)
 
 
-def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
+def _values(payload: Payload, needed: set[str]) -> dict[str, str]:
     """Variable values. The customer's name is asked from WeCom only when the template uses it and we lack it;
     the answer is carried to the follow-up, which then needs no second call."""
     userid, external_userid = payload.get("UserID", ""), payload.get("ExternalUserID", "")
@@ -75,7 +73,7 @@ def _values(payload: dict[str, Any], needed: set[str]) -> dict[str, str]:
     return values
 
 
-def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, int | None, str]:
+def _send(payload: Payload, template, deadline: datetime) -> tuple[str, int | None, str]:
     """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
     try:
         message = content.parse(template.text, template.attachments, library=True)
@@ -106,7 +104,7 @@ def _send(payload: dict[str, Any], template, deadline: datetime) -> tuple[str, i
     return Outcome.SENT, 0, ""
 
 
-def _greet(payload: dict[str, Any], channel) -> dict[str, Any]:
+def _greet(payload: Payload, channel) -> dict[str, Any]:
     """Choose the welcome and send it with the event's WelcomeCode: the record's values (outcome and the rest).
     The inbox commits the claim before this runs: a second attempt at the same event never calls WeCom again."""
     if payload.get("_attempt", 1) > 1:
@@ -124,9 +122,7 @@ def _greet(payload: dict[str, Any], channel) -> dict[str, Any]:
                 sent_at=finished, latency_ms=round((finished - received).total_seconds() * 1000))
 
 
-@on(CONTACT, ADDS[0], urgent=True)
-@on(CONTACT, ADDS[1], urgent=True)
-def welcome_now(payload: dict[str, Any]) -> None:
+def welcome_now(payload: Payload) -> None:
     """Choose and send the welcome at once, and record it (one record per WelcomeCode)."""
     if not payload.get("WelcomeCode"):
         return
@@ -135,8 +131,7 @@ def welcome_now(payload: dict[str, Any]) -> None:
     _record(payload, channel, values.pop("outcome"), **values)
 
 
-@on(CONTACT, CONSENT, urgent=True)
-def welcome_after_consent(payload: dict[str, Any]) -> None:
+def welcome_after_consent(payload: Payload) -> None:
     """The customer agreed to chat archiving: the welcome WeCom held back for it (41053) goes out with this
     event's WelcomeCode, chosen as for the add (its state), and the add's record says how it went. A customer
     already greeted, or never held back, gets nothing."""
@@ -150,7 +145,7 @@ def welcome_after_consent(payload: dict[str, Any]) -> None:
         setattr(held, name, value)
 
 
-def _why_no_code(payload: dict[str, Any]) -> str:
+def _why_no_code(payload: Payload) -> str:
     """Why WeCom sent no WelcomeCode (wecom-api.md §5), as far as we can tell: a WeCom user (business partner, who
     gets a business card), or the welcome already sent with the code of this pair's add_half_external_contact;
     otherwise a welcome configured in WeCom's admin console or an earlier chat."""
@@ -164,9 +159,7 @@ def _why_no_code(payload: dict[str, Any]) -> str:
     return NO_CODE_HALF if greeted_half is not None else NO_CODE
 
 
-@on(CONTACT, ADDS[0])
-@on(CONTACT, ADDS[1])
-def after_add(payload: dict[str, Any]) -> None:
+def after_add(payload: Payload) -> None:
     """The follow-up (default lane, after the contact is re-fetched): a record for adds without a WelcomeCode,
     and the channel's tags applied in WeCom and here."""
     userid, external_userid = payload.get("UserID", ""), payload["ExternalUserID"]
@@ -186,8 +179,7 @@ def after_add(payload: dict[str, Any]) -> None:
         relation.tag_ids = sorted({*relation.tag_ids, *channel.tag_ids})
 
 
-@on(CHAT, "update")
-def group_joined(payload: dict[str, Any]) -> None:
+def group_joined(payload: Payload) -> None:
     """Keep a record of members joining a customer group (add_member), once per event."""
     if payload.get("UpdateDetail") != "add_member":
         return

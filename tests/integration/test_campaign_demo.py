@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from app.campaigns import policies
-from app.campaigns.demo import DEMO_CAMPAIGNS, seed_demo_campaigns
+from scripts.demo.campaigns import DEMO_CAMPAIGNS, seed_demo_campaigns
 from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S, Delivery
 from app.extensions import db
 from app.segments import service as segments

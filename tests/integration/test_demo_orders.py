@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from app.contacts import sync
-from app.demo_orders import seed_orders
+from scripts.demo.orders import seed_orders
 from app.extensions import db
 from app.rfm.models import Order
 

@@ -1,4 +1,4 @@
-"""Our pure and vectorised scores equal what SQL RANK() gives on SQLite and PostgreSQL, ties included (design:
+"""Our scores (and the test oracle's) equal what SQL RANK() gives on SQLite and PostgreSQL, ties included (design:
 deterministic on any database)."""
 import random
 
@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.rfm.fast_score import percent_rank_scores
-from app.rfm.scoring import _scores
+from tests.rfm_oracle import percent_rank
 
 
 def _sql_scores(values: list[int], descending: bool) -> list[int]:
@@ -27,5 +27,5 @@ def test_scores_match_sql_rank_with_many_ties(app):
     values = [rng.randint(1, 12) for _ in range(301)]
     for descending in (False, True):
         expected = _sql_scores(values, descending=descending)
-        assert _scores(values, descending=descending) == expected
+        assert percent_rank(values, descending=descending) == expected
         assert percent_rank_scores(np.array(values), descending=descending).tolist() == expected

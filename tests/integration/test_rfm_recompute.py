@@ -13,9 +13,10 @@ from app.core import settings
 from app.extensions import db
 from app.rfm import ingest, recompute
 from app.rfm.models import CustomerRfmScore, Order, RfmRun
-from app.rfm.scoring import PaidOrder, score
+from app.rfm.scoring import PaidOrder
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.wecom import connection
+from tests.rfm_oracle import rfm_of
 
 AS_OF = date(2026, 6, 30)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -59,7 +60,7 @@ def expected_scores(as_of: date = AS_OF) -> dict:
     orders = db.session.scalars(select(Order).where(Order.status == "paid", Order.external_userid.is_not(None)))
     paid = [PaidOrder(o.order_id, o.external_userid, Decimal(o.amount_fen) / 100, o.paid_at.astimezone(ZONE).date())
             for o in orders]
-    return {s.external_userid: s for s in score(paid, as_of)}
+    return {s.external_userid: s for s in rfm_of(paid, as_of)}
 
 
 def stored() -> dict[str, CustomerRfmScore]:
@@ -256,7 +257,7 @@ def test_a_staff_member_who_follows_later_gets_the_tags_on_the_next_run(wired):
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["rows", "copy"])
-def test_stored_scores_equal_the_pure_scorer_with_ties_refunds_and_the_midnight_edge(app, bulk, monkeypatch):
+def test_stored_scores_equal_the_oracle_with_ties_refunds_and_the_midnight_edge(app, bulk, monkeypatch):
     if bulk:
         monkeypatch.setattr(recompute, "COPY_ABOVE", 0)  # PostgreSQL's COPY path even for a few rows
     rng = random.Random(3)

@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.segments import service
-from app.segments.demo import DEMO_SEGMENTS, seed_demo_segments
+from scripts.demo.segments import DEMO_SEGMENTS, seed_demo_segments
 from app.segments.models import Segment
 
 

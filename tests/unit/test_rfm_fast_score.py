@@ -1,4 +1,4 @@
-"""`scrm rfm-score`'s vectorised path gives byte for byte what the pure scorer gives, and rejects what it rejects."""
+"""`scrm rfm-score` gives byte for byte what the RFM test oracle gives, on either reader, and rejects what it rejects."""
 import csv
 import io
 import random
@@ -15,7 +15,7 @@ from app.rfm.commands import SCORE_HEADER, rfm_score
 from app.rfm.fast_score import percent_rank_scores
 from app.rfm.order_csv import NotPlain, read_paid_totals
 from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, records
-from app.rfm.scoring import _scores, score
+from tests.rfm_oracle import percent_rank, rfm_of
 
 AS_OF = date(2026, 6, 30)
 AMOUNTS = ["12", "12.3", "12.30", "0.05", "100.00", "7", "1999.99", " 7.50 ", "1e2", "3.", "0", "123456789012.3"]
@@ -26,7 +26,7 @@ STATUSES = ["paid", "paid", "paid", "refunded", "cancelled", "已支付", "PAID"
 
 
 def reference(path, as_of: date, zone) -> str:
-    """What the per-row reader and the pure scorer give: the output file's text, or the error."""
+    """What the per-row reader and the test oracle give: the output file's text, or the error."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             orders = records(csv_table(fh), zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
@@ -35,7 +35,7 @@ def reference(path, as_of: date, zone) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SCORE_HEADER)
-    for s in score(paid_orders(orders, zone), as_of):
+    for s in rfm_of(paid_orders(orders, zone), as_of):
         writer.writerow([s.external_userid, s.recency_days, s.frequency, f"{s.monetary:.2f}", s.r_score, s.f_score,
                          s.m_score, s.segment, s.class8])
     return out.getvalue()
@@ -61,7 +61,7 @@ def random_orders(rng: random.Random, customers: int, orders: int) -> str:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_vectorised_output_equals_the_pure_scorer_on_random_files(tmp_path, seed):
+def test_vectorised_output_equals_the_oracle_on_random_files(tmp_path, seed):
     rng = random.Random(seed)
     path = tmp_path / "orders.csv"
     path.write_text(random_orders(rng, rng.choice([1, 2, 5, 40]), rng.choice([1, 3, 30, 300])), encoding="utf-8")
@@ -198,11 +198,11 @@ def test_crlf_bom_extra_columns_and_blank_lines(tmp_path):
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_percent_rank_scores_equal_the_pure_ones(seed):
+def test_percent_rank_scores_equal_the_oracle(seed):
     rng = random.Random(seed)
     values = [rng.randint(0, rng.choice([1, 4, 1000])) for _ in range(rng.randint(1, 80))]
-    assert percent_rank_scores(np.array(values)).tolist() == _scores(values)
-    assert percent_rank_scores(np.array(values), descending=True).tolist() == _scores(values, descending=True)
+    assert percent_rank_scores(np.array(values)).tolist() == percent_rank(values)
+    assert percent_rank_scores(np.array(values), descending=True).tolist() == percent_rank(values, descending=True)
 
 
 def test_a_customer_with_plain_and_odd_rows_is_one_customer(tmp_path):

@@ -2,12 +2,18 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
-from app.rfm.scoring import PaidOrder, _scores, score
+from app.rfm.fast_score import percent_rank_scores
+from app.rfm.scoring import PaidOrder, score
 from app.rfm.segments import CLASSES, SEGMENTS, segment_for
 
 AS_OF = date(2026, 6, 30)
+
+
+def _scores(values: list[int], descending: bool = False) -> list[int]:
+    return percent_rank_scores(np.array(values), descending=descending).tolist()
 
 
 def orders_for(who: str, days_ago: list[int], amount: str = "10.00") -> list[PaidOrder]:

@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from app.core import settings
 from app.extensions import db
-from app.wecom import connection, handlers, inbox
+from app import callbacks
+from app.wecom import connection, inbox
+from app.wecom.handlers import Route
 from app.wecom.inbox import CallbackEvent, Status
 from scripts.wecom_emulator import crypto, events
 
@@ -90,8 +92,8 @@ def test_unconfigured_console_refuses_callbacks(client):
 
 def test_the_same_event_delivered_three_times_is_handled_once(client, configured, monkeypatch):
     seen = []
-    monkeypatch.setitem(handlers._HANDLERS, ("change_external_contact", "add_external_contact"),
-                        [lambda payload: seen.append(payload["ExternalUserID"])])
+    monkeypatch.setitem(callbacks.TABLE, ("change_external_contact", "add_external_contact"),
+                        Route(follow_up=(lambda payload: seen.append(payload["ExternalUserID"]),)))
     for _ in range(3):
         assert _post(client, _add_event()).status_code == 200
     assert inbox.work_once() == 1
@@ -123,7 +125,7 @@ def test_failing_handler_retries_then_dead_letters_and_can_be_replayed(client, c
     def boom(payload):
         raise RuntimeError("downstream broke")
 
-    monkeypatch.setitem(handlers._HANDLERS, ("change_external_tag", "create"), [boom])
+    monkeypatch.setitem(callbacks.TABLE, ("change_external_tag", "create"), Route(follow_up=(boom,)))
     _post(client, events.tag_event(CORP, 1700000000, "create", "etTAG1", "tag"))
     event_id = db.session.scalar(select(CallbackEvent.id))
     for _ in range(inbox.MAX_ATTEMPTS):

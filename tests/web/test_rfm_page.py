@@ -12,8 +12,9 @@ from app.core.permissions import Permission, Role, role_allows
 from app.extensions import db
 from app.rfm import ingest, recompute
 from app.rfm.models import CustomerRfmScore, RfmRun
-from app.rfm.scoring import PaidOrder, score
+from app.rfm.scoring import PaidOrder
 from tests.conftest import csrf_token
+from tests.rfm_oracle import rfm_of
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the corp's today, as the job sees it
 
@@ -33,7 +34,7 @@ ORDERS = [("o1", "wmA", "100.00", 1), ("o2", "wmA", "50.00", 8), ("o3", "wmA", "
 
 def expected():
     from decimal import Decimal
-    return score([PaidOrder(o, w, Decimal(a), TODAY - timedelta(days=d)) for o, w, a, d in ORDERS], TODAY)
+    return rfm_of([PaidOrder(o, w, Decimal(a), TODAY - timedelta(days=d)) for o, w, a, d in ORDERS], TODAY)
 
 
 def recompute_now(client):

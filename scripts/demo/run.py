@@ -20,18 +20,18 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app import scheduler, worker
-from app.campaigns.demo import seed_demo_campaigns
 from app.contacts import sync as contacts_sync
 from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
-from app.demo_orders import seed_orders
 from app.extensions import db
 from app.rfm import recompute
-from app.segments.demo import seed_demo_segments
-from app.tags.demo_rule import seed_example_rule
-from app.welcome.demo import seed_demo_welcome, simulate_live_adds
 from config import INSTANCE_DIR, PROJECT_ROOT
+from scripts.demo.campaigns import seed_demo_campaigns
+from scripts.demo.orders import seed_orders
+from scripts.demo.segments import seed_demo_segments
+from scripts.demo.tag_rule import seed_example_rule
+from scripts.demo.welcome import seed_demo_welcome, simulate_live_adds
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = {
