@@ -1,11 +1,12 @@
 """The contacts pages (blueprint `contacts`): contact list, customer, groups, staff, bulk tags, export; sync jobs."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import jobs
 from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.contacts.models import SyncRun
@@ -133,35 +134,28 @@ def customer_tags(external_userid: str):
 @requires(P.SYNC_RUN)
 def sync_runs():
     page = db.paginate(select(SyncRun).order_by(SyncRun.id.desc()), per_page=PAGE_SIZE, error_out=False)
-    return render_template("contacts/sync_runs.html", page=page, **LABELS)
+    job = jobs.active("contacts.sync")
+    return render_template("contacts/sync_runs.html", page=page, job=job, progress=job and jobs.progress_of(job),
+                           **LABELS)
 
 
 @bp.post("/sync/start", endpoint="sync_start")
 @requires(P.SYNC_RUN)
 def sync_start():
-    """Start a full sync (or resume the interrupted one) on a background thread, then show its progress."""
+    """Ask a worker for a full sync (it resumes the interrupted one), then show its progress on the list."""
     try:
-        run = sync.begin(current_user.username)
-    except sync.SyncBusy as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("contacts.sync_runs"))
-    sync.execute_in_background(current_app._get_current_object(), run.id)
-    flash(_("同步 #%(id)s 已开始", id=run.id) if run.attempts == 1
-          else _("同步 #%(id)s 从中断处继续", id=run.id), "success")
-    return redirect(url_for("contacts.sync_run", run_id=run.id))
+        job = jobs.enqueue("contacts.sync", {"started_by": current_user.username}, requested_by=current_user.username)
+    except jobs.JobBusy as exc:
+        flash(exc.localized(), "warning")
+    else:
+        flash(_("全量同步已排队（后台任务 #%(id)s），由后台 worker 执行", id=job.id), "success")
+    return redirect(url_for("contacts.sync_runs"))
 
 
 @bp.get("/sync/<int:run_id>", endpoint="sync_run")
 @requires(P.SYNC_RUN)
 def sync_run(run_id: int):
     run = db.session.get(SyncRun, run_id) or abort(404)
-    return render_template("contacts/sync_run.html", run=run, **LABELS)
-
-
-@bp.get("/sync/<int:run_id>/progress", endpoint="sync_progress")
-@requires(P.SYNC_RUN)
-def sync_progress(run_id: int):
-    """What the run page polls while the run is going."""
-    run = db.session.get(SyncRun, run_id) or abort(404)
-    return jsonify(status=run.status, stage=_(sync.STAGE_LABELS[run.stage]), percent=sync.percent(run),
-                   counts=run.counts)
+    job = jobs.active("contacts.sync") if run.status == sync.RUNNING else None
+    return render_template("contacts/sync_run.html", run=run, job=job if job and job.state == "running" else None,
+                           **LABELS)
