@@ -73,8 +73,21 @@ def _mark(external_userids: list[str]) -> list[bulk_tags.TagResult] | None:
 @bp.post("/tags", endpoint="bulk_tags")
 @requires(P.CONTACTS_EDIT)
 def bulk_tag():
-    """Add/remove tags on the ticked customers; shows each customer's result."""
-    results = _mark(request.form.getlist("external_userid"))
+    """Add/remove tags on the ticked customers; shows each customer's result (more than a page: a worker's job)."""
+    ticked = request.form.getlist("external_userid")
+    if len(set(ticked)) > bulk_tags.IN_REQUEST:
+        try:
+            ids, add, remove = bulk_tags.checked(ticked, request.form.getlist("add"), request.form.getlist("remove"))
+        except bulk_tags.TagRequestError as exc:
+            flash(exc.localized(), "warning")
+        else:
+            job = jobs.enqueue("contacts.bulk_tags", {"external_userids": ids, "add": add, "remove": remove,
+                                                      "username": current_user.username},
+                               requested_by=current_user.username)
+            flash(_("%(n)s 位客户的标签变更已排队（后台任务 #%(id)s），由后台 worker 同步到企业微信", n=len(ids), id=job.id),
+                  "success")
+        return redirect(_back())
+    results = _mark(ticked)
     if results is None:
         return redirect(_back())
     return render_template("contacts/tag_results.html", results=results, tag_names=contact_list.tag_names(),

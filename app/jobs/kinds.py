@@ -35,7 +35,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "contacts.sync": Kind(N_("全量同步"), "app.contacts.sync:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=6 * 3600, permission=P.SYNC_RUN),
-    "contacts.bulk_tags": Kind(N_("批量打标签"), "app.contacts.bulk_tags:run_job", cancellable=True,
+    "contacts.bulk_tags": Kind(N_("批量打标签"), "app.contacts.bulk_tags:run_job",
                                permission=P.CONTACTS_EDIT),
     "rfm.recompute": Kind(N_("RFM 重算"), "app.rfm.recompute:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=3 * 3600, permission=P.RFM_VIEW),

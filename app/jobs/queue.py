@@ -130,7 +130,8 @@ def finish(job_id: int, worker: str, attempt: int, state: str, *, result=None, e
         job = db.session.get(Job, job_id, with_for_update=True)
         if job.state != RUNNING or job.worker != worker or job.attempts != attempt:
             return False
-        job.state, job.finished_at, job.result, job.error = state, utcnow(), result, error
+        job.state, job.finished_at, job.result = state, utcnow(), result
+        job.error = error or job.error  # a success keeps the note of a lost attempt before it
         if state == SUCCEEDED:
             job.progress_done = max(job.progress_done, job.progress_total)
     return True
