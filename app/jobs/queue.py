@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 from flask_babel import gettext
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import record
@@ -23,6 +23,7 @@ log = logging.getLogger("scrm.jobs")
 CHANNEL = "scrm_jobs"  # PostgreSQL NOTIFY channel: workers LISTEN and claim at once
 HEARTBEAT_SECONDS = 2
 LOST_AFTER = timedelta(seconds=30)  # a running job without a heartbeat this long lost its worker
+KEEP_SUCCEEDED, KEEP_ENDED = timedelta(days=7), timedelta(days=30)  # then a job's row is deleted (per-minute jobs)
 WAKE = threading.Event()  # set on enqueue in this process (and by a worker's LISTEN thread): workers claim now
 
 
@@ -121,6 +122,17 @@ def reap() -> int:
     if lost and any(job.state == QUEUED for job in lost):
         WAKE.set()
     return len(lost)
+
+
+def prune() -> int:
+    """Delete the rows of jobs that succeeded over KEEP_SUCCEEDED ago, or failed or were cancelled over KEEP_ENDED
+    ago (the scheduler alone adds two jobs a minute)."""
+    now = utcnow()
+    with transaction():
+        deleted = db.session.execute(delete(Job).where(
+            ((Job.state == SUCCEEDED) & (Job.finished_at < now - KEEP_SUCCEEDED))
+            | (Job.state.in_((FAILED, CANCELLED)) & (Job.finished_at < now - KEEP_ENDED)))).rowcount
+    return deleted
 
 
 def finish(job_id: int, worker: str, attempt: int, state: str, *, result=None, error: str | None = None) -> bool:

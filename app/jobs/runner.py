@@ -18,6 +18,7 @@ from app.jobs.models import CANCELLED, FAILED, SUCCEEDED, Job
 
 log = logging.getLogger("scrm.jobs")
 REAP_SECONDS = 10  # how often a worker applies the dead-worker rule
+PRUNE_SECONDS = 3600  # how often it deletes old finished jobs
 TIMED_OUT = "超过时限，已停止"
 
 
@@ -35,6 +36,7 @@ class JobHandle:
 
     def __init__(self, job: Job, observe: Callable[[int, int, str], object] | None = None):
         self.id, self.args, self._observe = job.id, dict(job.args), observe
+        self._worker, self._attempt = job.worker, job.attempts
         self._deadline = time.monotonic() + job.time_limit_seconds
         self._lock = threading.Lock()
         self._progress: dict | None = None
@@ -60,7 +62,8 @@ class JobHandle:
         """One heartbeat: the latest progress written, the cancel flag read."""
         with self._lock:
             values, self._progress = self._progress or {}, None
-        flag = db.session.execute(update(Job).where(Job.id == self.id).values(heartbeat_at=utcnow(), **values)
+        mine = (Job.id == self.id, Job.worker == self._worker, Job.attempts == self._attempt)  # not taken over
+        flag = db.session.execute(update(Job).where(*mine).values(heartbeat_at=utcnow(), **values)
                                   .returning(Job.cancel_requested)).scalar()
         db.session.commit()
         if flag and self._stop_reason is None:
@@ -81,13 +84,17 @@ def work_once(worker: str) -> int:
     return 1
 
 
-_last_reap = [0.0]
+_last = {"reap": 0.0, "prune": 0.0}  # monotonic times this process last did each
 
 
 def _reap_when_due() -> None:
-    if time.monotonic() - _last_reap[0] >= REAP_SECONDS:
-        _last_reap[0] = time.monotonic()
+    now = time.monotonic()
+    if now - _last["reap"] >= REAP_SECONDS:
+        _last["reap"] = now
         queue.reap()
+    if now - _last["prune"] >= PRUNE_SECONDS:
+        _last["prune"] = now
+        queue.prune()
 
 
 def run_here(kind: str, args: dict, requested_by: str, observe: Callable[[int, int, str], object]) -> Job:

@@ -115,6 +115,18 @@ def test_a_job_whose_heartbeat_stopped_is_retried_then_failed_visibly(app, clien
     assert (job(lost.id).state, job(lost.id).attempts) == ("queued", 0)
 
 
+def test_old_finished_jobs_are_deleted_and_recent_or_failed_ones_kept(app):
+    old, recent, failed = (enqueue(job_support.STEPS, {"total": 1}, requested_by="x", unique=f"k{n}").id
+                           for n in range(3))
+    for job_id, state, ago in ((old, "succeeded", queue.KEEP_SUCCEEDED), (recent, "succeeded", timedelta()),
+                               (failed, "failed", queue.KEEP_SUCCEEDED)):
+        with transaction():
+            job(job_id).state, job(job_id).finished_at = state, utcnow() - ago - timedelta(minutes=1)
+    assert queue.prune() == 1
+    db.session.expire_all()
+    assert job(old) is None and job(recent) is not None and job(failed) is not None
+
+
 def test_a_running_job_with_a_live_heartbeat_is_left_alone(app):
     alive = enqueue(job_support.STEPS, {"total": 3}, requested_by="admin-user")
     queue.claim("worker-1")
