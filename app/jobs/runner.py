@@ -40,7 +40,7 @@ class JobHandle:
         self._deadline = time.monotonic() + job.time_limit_seconds
         self._lock = threading.Lock()
         self._progress: dict | None = None
-        self._stop_reason: str | None = None
+        self.stop_reason: str | None = None  # why the job should stop, once it should
 
     def progress(self, done: int, total: int, message: str = "", **detail) -> None:
         """Where the work stands (`done` of `total`; total 0: no measurable share) and, in `detail`, what the
@@ -51,12 +51,12 @@ class JobHandle:
         if self._observe:
             self._observe(done, total, message)
         if self.cancel_requested():
-            raise JobCancelled(self._stop_reason)
+            raise JobCancelled(self.stop_reason)
 
     def cancel_requested(self) -> bool:
-        if self._stop_reason is None and time.monotonic() > self._deadline:
-            self._stop_reason = TIMED_OUT
-        return self._stop_reason is not None
+        if self.stop_reason is None and time.monotonic() > self._deadline:
+            self.stop_reason = TIMED_OUT
+        return self.stop_reason is not None
 
     def _beat(self) -> None:
         """One heartbeat: the latest progress written, the cancel flag read."""
@@ -66,8 +66,8 @@ class JobHandle:
         flag = db.session.execute(update(Job).where(*mine).values(heartbeat_at=utcnow(), **values)
                                   .returning(Job.cancel_requested)).scalar()
         db.session.commit()
-        if flag and self._stop_reason is None:
-            self._stop_reason = "已按要求取消"
+        if flag and self.stop_reason is None:
+            self.stop_reason = "已按要求取消"
 
 
 def worker_name() -> str:
@@ -121,14 +121,14 @@ def run(job: Job, worker: str, observe: Callable[[int, int, str], object] | None
         value = function(job=handle, **handle.args) if spec.wants_handle() else function(**handle.args)
         result = value if isinstance(value, dict) else None
         if handle.cancel_requested():
-            state, error = CANCELLED, handle._stop_reason
+            state, error = CANCELLED, handle.stop_reason
     except JobCancelled as exc:
         state, error = CANCELLED, exc.reason
     except Exception as exc:  # noqa: BLE001 (the job's record says what stopped it)
         log.warning("job #%s %s failed: %r", job.id, job.kind, exc, exc_info=True)
         state, error = FAILED, str(exc) or type(exc).__name__
         if handle.cancel_requested():  # the stop surfaced as the domain's own failure
-            state, error = CANCELLED, handle._stop_reason
+            state, error = CANCELLED, handle.stop_reason
     finally:
         db.session.rollback()
         done.set()
