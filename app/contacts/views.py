@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import jobs
+from app.jobs import views as job_pages
 from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.contacts.models import SyncRun
@@ -156,12 +157,7 @@ def sync_runs():
 @requires(P.SYNC_RUN)
 def sync_start():
     """Ask a worker for a full sync (it resumes the interrupted one), then show its progress on the list."""
-    try:
-        job = jobs.enqueue("contacts.sync", {"started_by": current_user.username}, requested_by=current_user.username)
-    except jobs.JobBusy as exc:
-        flash(exc.localized(), "warning")
-    else:
-        flash(_("全量同步已排队（后台任务 #%(id)s），由后台 worker 执行", id=job.id), "success")
+    job_pages.start("contacts.sync", {"started_by": current_user.username})
     return redirect(url_for("contacts.sync_runs"))
 
 

@@ -74,6 +74,18 @@ def retry(job_id: int):
     return redirect(url_for("jobs.index"))
 
 
+def start(kind: str, args: dict | None = None) -> Job | None:
+    """A start button's request: `kind` enqueued for the signed-in account, saying so (or why not) in a flash."""
+    try:
+        job = queue.enqueue(kind, args, requested_by=current_user.username)
+    except UserError as exc:
+        flash(exc.localized(), "warning")
+        return None
+    flash(_("「%(label)s」已排队（后台任务 #%(id)s），由后台 worker 执行", label=_(kinds.get(kind).label), id=job.id),
+          "success")
+    return job
+
+
 def _back() -> str:
     """Where a cancel came from (a page of this console), or the jobs page."""
     target = request.form.get("next", "")

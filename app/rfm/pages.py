@@ -5,12 +5,13 @@ to those who feed the orders (operators, admins), not to read-only supervisors a
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app import jobs
+from app.jobs import views as job_pages
 from app.contacts.scope import scope_for
 from app.core.guard import requires
 from app.core.permissions import Permission as P
@@ -57,10 +58,5 @@ def customers():
 @bp.post("/recompute", endpoint="recompute")
 @requires(P.ORDERS_IMPORT)
 def start_recompute():
-    try:
-        job = jobs.enqueue("rfm.recompute", {"started_by": current_user.username}, requested_by=current_user.username)
-    except jobs.JobBusy as exc:
-        flash(exc.localized(), "warning")
-    else:
-        flash(_("RFM 重算已排队（后台任务 #%(id)s），由后台 worker 执行", id=job.id), "success")
+    job_pages.start("rfm.recompute", {"started_by": current_user.username})
     return redirect(url_for("rfm.index"))

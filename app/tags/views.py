@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app import jobs
+from app.jobs import views as job_pages
 from app.contacts.models import CorpTag
 from app.core.errors import UserError
 from app.core.guard import requires
@@ -185,9 +186,8 @@ def delete_rule(rule_id: int):
 def run_rules():
     try:
         rules.require_enabled_rule()
-        job = jobs.enqueue("tags.rules", {"started_by": current_user.username}, requested_by=current_user.username)
     except UserError as exc:
         _refused(exc)
-        return _back("rules")
-    flash(_("规则标签已排队（后台任务 #%(id)s），由后台 worker 执行", id=job.id), "success")
+    else:
+        job_pages.start("tags.rules", {"started_by": current_user.username})
     return _back("rules")

@@ -127,7 +127,7 @@ def test_run_now_button_queues_a_job_that_a_worker_runs(app, synced, client, sig
     signed_in_as("operator")
     response = client.post("/tags/rules/run", data={"csrf_token": csrf_token(client, "/tags/")}, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "规则标签已排队" in page and "排队中，等待后台执行" in page
+    assert "「规则标签」已排队" in page and "排队中，等待后台执行" in page
     assert db.session.scalars(select(TagRuleRun)).all() == []  # the request only queued it
     job = db.session.scalars(select(Job)).one()
     assert run_jobs() == 1

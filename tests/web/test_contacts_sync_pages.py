@@ -41,7 +41,7 @@ def test_admin_starts_a_sync_and_sees_why_it_failed(client, signed_in_as):
     response = client.post("/contacts/sync/start", data={"csrf_token": csrf_token(client, "/contacts/sync")},
                            follow_redirects=True)
     waiting = response.get_data(as_text=True)  # the request only queued the work: a worker runs it
-    assert "全量同步已排队" in waiting and "排队中，等待后台执行" in waiting and "/progress" in waiting
+    assert "「全量同步」已排队" in waiting and "排队中，等待后台执行" in waiting and "/progress" in waiting
     assert db.session.scalars(select(SyncRun)).all() == []
     assert run_jobs() == 1  # no WeCom credentials yet
     run = db.session.scalars(select(SyncRun)).one()

@@ -128,7 +128,7 @@ def test_button_runs_in_the_background_and_progress_is_polled(client, signed_in_
     response = client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")}, follow_redirects=True)
     page = response.get_data(as_text=True)  # the request only queued it: nothing is computed yet
     job = db.session.scalars(select(Job)).one()
-    assert "RFM 重算已排队" in page and f'data-progress-url="/jobs/{job.id}/progress"' in page
+    assert "「RFM 重算」已排队" in page and f'data-progress-url="/jobs/{job.id}/progress"' in page
     assert db.session.scalar(select(func.count()).select_from(RfmRun)) == 0
     assert client.get(f"/jobs/{job.id}/progress").get_json()["state"] == "queued"
     run_jobs()
