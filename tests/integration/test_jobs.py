@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -15,14 +16,19 @@ from sqlalchemy.exc import IntegrityError
 
 from app import worker
 from app.campaigns.models import CampaignCheck
-from app.contacts.models import SyncRun
+from app.contacts import sync
+from app.contacts.models import FollowRelation, SyncRun
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.jobs import JobBusy, enqueue, listener, queue
 from app.jobs.models import Job
+from app.rfm.models import CustomerRfmScore, RfmRun
+from app.rfm.segments import SEGMENT_LABELS
 from tests.conftest import csrf_token
 from tests.integration import job_support
 from tests.integration.test_campaign_checks import shop
+from tests.integration.test_rfm_recompute import (AS_OF, MARK_API, add_orders, followed_customers, tag_marks,
+                                                  wecom_relation_tags, wecom_tags)
 from tests.integration.test_sync_full import assert_matches_wecom
 
 job_support.register()
@@ -274,3 +280,36 @@ def test_kill_9_mid_sync_the_sync_is_resumed_by_another_worker_and_is_whole(app,
     assert run.counts["customers"]["added"] == wired.control.get("summary")["customers"]
     wired.control.clear_faults()
     assert_matches_wecom(wired.control)  # whole: nothing half-written, nothing twice
+
+
+def test_kill_9_mid_recompute_another_worker_finishes_it_and_the_tags_are_right(app, wired):
+    """The worker dies while WeCom is taking a batch of marks: the batch was not committed, so the next worker's run
+    marks it again (mark_tag is idempotent: the same tags); scores and tags end whole and right."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("several workers share the jobs on PostgreSQL; SQLite has one")
+    assert sync.execute(sync.begin("test").id).status == sync.SUCCEEDED
+    customers = followed_customers(30)
+    add_orders(*((f"o{n}", {"external_userid": who}, f"{10 + n}.00", n) for n, who in enumerate(customers)))
+    wired.control.set_fault({"api": MARK_API, "latency_ms": 300})  # a slow tags stage
+    recompute_job = enqueue("rfm.recompute", {"started_by": "admin-user", "as_of": AS_OF.isoformat()},
+                            requested_by="admin-user")
+    with worker_processes(app, wired.api_base) as start:
+        first = start()
+        wait_until(lambda: len(tag_marks(wired)) >= 10, "WeCom to have taken some of the marks")
+        kill_9(first)
+        start()
+        done = wait_until(lambda: job(recompute_job.id).state not in ("queued", "running") and job(recompute_job.id),
+                          "another worker to finish the recompute", timeout=180)
+    assert done.state == "succeeded" and done.attempts == 2
+    runs = db.session.scalars(select(RfmRun).order_by(RfmRun.id)).all()
+    assert [(r.status, r.error) for r in runs] == [("failed", "重算被中断"), ("succeeded", None)]
+    scores = {s.external_userid: s for s in db.session.scalars(select(CustomerRfmScore))}
+    assert sorted(scores) == sorted(customers)  # whole, each customer once
+    assert all(s.mark_state == "done" and s.tagged_segment == s.segment for s in scores.values())
+    marked = Counter(m["external_userid"] for m in tag_marks(wired) if m["errcode"] == 0)
+    assert set(marked) == set(customers) and max(marked.values()) <= 2  # at most the uncommitted batch, again
+    wired.control.clear_faults()
+    segment_tags = wecom_tags(wired)["RFM分层"]
+    for who, score in scores.items():
+        relation = db.session.scalar(select(FollowRelation).where(FollowRelation.external_userid == who))
+        assert segment_tags[SEGMENT_LABELS[score.segment]] in wecom_relation_tags(relation.userid, who)
