@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 from flask_babel import gettext
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import record
@@ -84,16 +84,17 @@ def latest_with_key(key: str) -> Job | None:
 
 
 def claim(worker: str) -> Job | None:
-    """The oldest queued job, now running on `worker` (committed); other workers skip the locked row."""
+    """The oldest queued job, now running on `worker` (committed); other workers skip the locked row (PostgreSQL),
+    and the update only takes a row still queued (SQLite, which locks no rows: a second worker gets nothing)."""
     with transaction():
-        job = db.session.scalars(select(Job).where(Job.state == QUEUED).order_by(Job.id).limit(1)
-                                 .with_for_update(skip_locked=True)).first()
-        if job is None:
+        job_id = db.session.scalar(select(Job.id).where(Job.state == QUEUED).order_by(Job.id).limit(1)
+                                   .with_for_update(skip_locked=True))
+        if job_id is None:
             return None
         now = utcnow()
-        job.state, job.worker, job.attempts = RUNNING, worker, job.attempts + 1
-        job.started_at = job.heartbeat_at = now
-    return job
+        taken = db.session.execute(update(Job).where(Job.id == job_id, Job.state == QUEUED).values(
+            state=RUNNING, worker=worker, attempts=Job.attempts + 1, started_at=now, heartbeat_at=now)).rowcount
+    return db.session.get(Job, job_id) if taken else None
 
 
 def reap() -> int:
