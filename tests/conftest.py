@@ -65,6 +65,7 @@ def app(request, database_url_for, tmp_path_factory):
         yield application
         db.session.remove()
         _empty_all_tables()
+        db.engine.dispose()  # this app's pooled connections (worker threads hold several) end with it
 
 
 def _empty_all_tables() -> None:
