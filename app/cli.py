@@ -67,26 +67,31 @@ def worker() -> None:
 @scrm_cli.command("sync")
 @click.option("--full", is_flag=True, help="全量同步企业微信的部门、员工、客户、标签和客户群（失败的同步会从中断处继续）")
 def sync(full: bool) -> None:
-    """Sync WeCom's people into the console, showing progress; exits non-zero when the run fails."""
+    """Sync WeCom's people into the console in the foreground (the job `contacts.sync`, one at a time with the
+    workers' runs), showing progress; exits non-zero when the run fails."""
     from app.contacts import sync as contacts_sync
+    from app.contacts.models import SyncRun
+    from app.extensions import db
+    from app.jobs import JobBusy
+    from app.jobs.runner import run_here
 
     if not full:
         raise click.UsageError("目前只有全量同步：scrm sync --full（日常变化由回调事件实时更新）")
-    try:
-        run = contacts_sync.begin("cli")
-    except contacts_sync.SyncBusy as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"同步 #{run.id}" + ("" if run.attempts == 1 else f"：从「{contacts_sync.STAGE_LABELS[run.stage]}」继续"))
     with click.progressbar(length=100, label="全量同步", show_pos=True) as bar:
-        def show(current) -> None:
-            bar.label = contacts_sync.STAGE_LABELS[current.stage]
-            bar.update(contacts_sync.percent(current) - bar.pos)
+        def show(done: int, _total: int, stage: str) -> None:
+            bar.label = stage
+            bar.update(done - bar.pos)
 
-        run = contacts_sync.execute(run.id, show)
+        try:
+            job = run_here("contacts.sync", {"started_by": "cli"}, "cli", show)
+        except JobBusy as exc:
+            raise click.ClickException(str(exc)) from None
+    if job.result is None:
+        raise click.ClickException(job.error or "同步失败")
+    run = db.session.get(SyncRun, job.result["run_id"])
+    click.echo(f"同步 #{run.id}" + ("" if run.attempts == 1 else f"（第 {run.attempts} 次，从中断处继续）"))
     for entity, c in run.counts.items():
         click.echo(f"  {contacts_sync.ENTITY_LABELS[entity]}: 新增 {c['added']}，变更 {c['changed']}，移除 {c['removed']}")
-    if run.status != contacts_sync.SUCCEEDED:
-        raise click.ClickException(f"同步 #{run.id} 失败：{run.errors[-1]['message']}")
     click.echo(f"同步 #{run.id} 完成")
 
 

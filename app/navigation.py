@@ -44,6 +44,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tokens", N_("API 令牌"), P.TOKENS_MANAGE, "admin.tokens", "admin"),
     NavItem("audit", N_("审计日志"), P.AUDIT_VIEW, "admin.audit", "admin"),
     NavItem("callbacks", N_("回调事件"), P.CALLBACKS_MANAGE, "wecom.events", "admin"),
+    NavItem("jobs", N_("后台任务"), P.JOBS_MANAGE, "jobs.index", "admin"),
     NavItem("sync", N_("同步"), P.SYNC_RUN, "contacts.sync_runs", "admin", also=("contacts.sync_run",)),
 )
 

@@ -1,12 +1,12 @@
-"""The scheduler process: one active instance runs the declared periodic jobs; a second one waits idle."""
+"""The scheduler process: one active instance enqueues the declared periodic jobs for the workers; a second one
+waits idle."""
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from app import jobs
 from app.core import settings
 from app.extensions import db
 from config import INSTANCE_DIR
@@ -32,23 +33,24 @@ WAIT_SECONDS = 15
 class PeriodicJob:
     key: str
     description: str
-    target: str      # "module:function", called with no arguments inside an app context
+    kind: str        # the job kind (app/jobs/kinds.py) enqueued at each due time; a worker runs it
     cron: dict       # CronTrigger fields, in the corp timezone
+    args: dict = field(default_factory=dict)
 
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("contacts.reconcile", "每晚全量对账同步：补上回调遗漏或乱序的变化",
-                "app.contacts.sync:reconcile", {"hour": 3, "minute": 0}),
+                "contacts.sync", {"hour": 3, "minute": 0}, {"started_by": "scheduler"}),
     PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签，随后按新分数执行规则标签",
-                "app.rfm.recompute:nightly", {"hour": 4, "minute": 0}),
+                "rfm.recompute", {"hour": 4, "minute": 0}, {"started_by": "scheduler"}),
     PeriodicJob("campaigns.schedule", "每分钟为到期的群发创建并规划执行（错过太久的记为已错过）",
-                "app.campaigns.runs:tick", {"minute": "*"}),
+                "campaigns.schedule", {"minute": "*"}),
     PeriodicJob("campaigns.poll", "每分钟查询群发任务：成员确认、发送结果、提醒未确认成员",
-                "app.campaigns.polling:tick", {"minute": "*"}),
+                "campaigns.poll", {"minute": "*"}),
     PeriodicJob("campaigns.outside_sends", "每 30 分钟导入控制台以外的群发（计入接收上限）",
-                "app.campaigns.outside_sends:scheduled_import", {"minute": "*/30"}),
+                "campaigns.outside_sends", {"minute": "*/30"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
-                "app.media.service:refresh_in_use", {"minute": 17}),
+                "media.refresh", {"minute": 17}),
 )
 _app: Flask | None = None
 
@@ -95,14 +97,16 @@ class SingleInstanceLock:
 
 
 def run_job(key: str) -> None:
-    """Entry point APScheduler stores by reference: run one declared job in an app context."""
+    """Entry point APScheduler stores by reference: enqueue one declared job (a worker runs it). Its kind is
+    one-at-a-time, so a due time that finds the previous run still waiting or going adds nothing."""
     job = next(j for j in JOBS if j.key == key)
     with _app.app_context():
-        started = time.monotonic()
-        log.info("job %s started", key)
-        module, function = job.target.split(":")
-        getattr(importlib.import_module(module), function)()
-        log.info("job %s finished in %.1fs", key, time.monotonic() - started)
+        try:
+            queued = jobs.enqueue(job.kind, job.args, requested_by="scheduler")
+        except jobs.JobBusy as exc:
+            log.info("job %s not enqueued: #%s is still %s", key, exc.job.id, exc.job.state)
+            return
+        log.info("job %s enqueued as #%s", key, queued.id)
 
 
 def build(app: Flask) -> BlockingScheduler:

@@ -1,4 +1,4 @@
-"""The worker process: takes planned work from the database (callback events, later deliveries) and does it."""
+"""The worker process: takes planned work from the database (callback events, deliveries, jobs) and does it."""
 from __future__ import annotations
 
 import functools
@@ -12,6 +12,7 @@ from flask import Flask
 
 from app.campaigns import dispatch as campaign_dispatch
 from app.extensions import db
+from app.jobs import listener as job_listener, queue as job_queue
 from app.segments import facts as segment_facts
 from app.wecom import inbox
 
@@ -103,15 +104,19 @@ def _loop(app: Flask, stop: threading.Event, sources, idle: Callable[[], object]
 
 
 def run(app: Flask, stop: threading.Event, poll_seconds: float = 0.1) -> None:
-    """The welcome threads and the main loop, until `stop` is set."""
+    """The welcome threads, the jobs thread (long work: syncs, recomputes, checks ...; woken by LISTEN/NOTIFY on
+    PostgreSQL) and the main loop, until `stop` is set. Neither welcomes nor the main loop ever wait behind a job."""
     log.info("worker started")
     welcome_idle = functools.partial(_WELCOMES.idle, stop, WELCOME_POLL_SECONDS)
-    welcome = [threading.Thread(target=_loop, args=(app, stop, WELCOME_SOURCES, welcome_idle),
+    threads = [threading.Thread(target=_loop, args=(app, stop, WELCOME_SOURCES, welcome_idle),
                                 name=f"welcome-{n}", daemon=True) for n in range(WELCOME_THREADS)]
-    for thread in welcome:
+    threads += [threading.Thread(target=job_listener.work, args=(app, stop), name="jobs", daemon=True),
+                threading.Thread(target=job_listener.listen, args=(app, stop), name="jobs-listen", daemon=True)]
+    for thread in threads:
         thread.start()
     _loop(app, stop, SOURCES, functools.partial(stop.wait, poll_seconds))
-    for thread in welcome:
+    job_queue.WAKE.set()  # the jobs thread stops waiting; a job in hand is finished first
+    for thread in threads:
         thread.join(30)
     log.info("worker stopped")
 

@@ -36,7 +36,7 @@ def submit(campaign: Campaign, actor: str) -> CampaignCheck:
     if campaign.status != S.DRAFT:
         raise ApprovalError(N_("只有草稿可以提交，当前状态：%(status)s"), status=S.LABELS[campaign.status])
     editing.check(editing.spec_of(campaign))
-    return checks.start(campaign, checks.SUBMIT, actor, then=finish_submission)
+    return checks.start(campaign, checks.SUBMIT, actor, then="app.campaigns.approvals:finish_submission")
 
 
 def finish_submission(check: CampaignCheck) -> None:

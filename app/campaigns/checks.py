@@ -1,31 +1,28 @@
 """Dry runs off the web request, their state kept in the database: the preview page's numbers, and the recipient
-count a submission waits for. A check runs on a thread of the process that asked for it (as the console's other
-start buttons do); one that dies with its process is stale after STALE and is simply started again."""
+count a submission waits for. A check is a job (`campaigns.check`) run by a worker; one whose worker dies is run
+again by the jobs' dead-worker rule, and closed as failed (`abandon`) when that rule gives up."""
 from __future__ import annotations
 
-import functools
+import importlib
 import logging
 from datetime import timedelta
-from typing import Callable
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.campaigns import preview
 from app.campaigns.models import Campaign, CampaignCheck
-from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.jobs import enqueue, latest as latest_with_key
 
 log = logging.getLogger("scrm.campaigns.checks")
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 PREVIEW, SUBMIT = "preview", "submit"
-STALE = timedelta(minutes=15)  # a check running this long died with its process
 FRESH = timedelta(minutes=10)  # a preview younger than this is shown as it is; an older one is computed again
 
-Then = Callable[[CampaignCheck], None]
+Then = str  # "module:function" called with the check once its numbers are in (a job's argument)
 
 
 def latest(campaign: Campaign, purpose: str | None = None) -> CampaignCheck | None:
@@ -38,36 +35,55 @@ def latest(campaign: Campaign, purpose: str | None = None) -> CampaignCheck | No
 
 
 def is_running(check: CampaignCheck | None) -> bool:
-    return check is not None and check.status == RUNNING and utcnow() - check.started_at < STALE
+    return check is not None and check.status == RUNNING
 
 
-def for_preview(campaign: Campaign, actor: str) -> CampaignCheck:
+def job_of(check: CampaignCheck):
+    """The job that computes the check (its progress is what the pages poll)."""
+    return latest_with_key(f"campaigns.check:{check.id}")
+
+
+def for_preview(campaign: Campaign) -> CampaignCheck | None:
     """The check the preview page shows: the current version's newest while it runs or for FRESH after it ended
-    (a submission's count included), otherwise a new one."""
+    (a submission's count included); None when there is none to show (the page offers to start one: a GET never
+    starts work)."""
     check = latest(campaign)
     if is_running(check) or (check is not None and check.finished_at and utcnow() - check.finished_at < FRESH):
         return check
-    return start(campaign, PREVIEW, actor)
+    return None
 
 
 def start(campaign: Campaign, purpose: str, actor: str, then: Then | None = None) -> CampaignCheck:
-    """Check the campaign as it is now, in the background (then `then(check)` when the numbers are in); the check
+    """Check the campaign as it is now, in a worker's job (then `then(check)` when the numbers are in); the check
     already running for this version and purpose, if there is one."""
     running = latest(campaign, purpose)
     if is_running(running):
         return running
-    if running is not None and running.status == RUNNING:  # died with its process: say so, then start afresh
-        finish(running.id, FAILED, error=N_("试算被中断（进程重启），已重新开始"))
     with transaction():
         check = CampaignCheck(campaign_id=campaign.id, campaign_version=campaign.version, purpose=purpose,
                               status=RUNNING, requested_by=actor, started_at=utcnow())
         db.session.add(check)
-    run_in_background(current_app._get_current_object(), f"campaign-{purpose}",
-                      functools.partial(execute, then=then), check.id)
+    enqueue("campaigns.check", {"check_id": check.id, "then": then}, requested_by=actor,
+            unique=f"campaigns.check:{check.id}")
     return check
 
 
-def execute(check_id: int, then: Then | None = None) -> CampaignCheck:
+def run_job(check_id: int, then: Then | None = None) -> None:
+    """The job `campaigns.check`."""
+    execute(check_id, then=_function(then) if then else None)
+
+
+def abandon(check_id: int, then: Then | None = None) -> None:
+    """The jobs' dead-worker rule gave the check up: say so (a submission can then be made again)."""
+    finish(check_id, FAILED, error=N_("试算被中断（执行进程停止），请重新试算"))
+
+
+def _function(target: str):
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def execute(check_id: int, then=None) -> CampaignCheck:
     """Plan the campaign as a run would (and roll it back) and store the numbers; with `then`, the check runs on
     until `then(check)` has used them and recorded how (with `finish`)."""
     check = db.session.get(CampaignCheck, check_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.campaigns import editing, planner, policies
@@ -20,11 +19,11 @@ from app.campaigns.models import (Campaign, CampaignRun, CampaignStatus as S, De
 from app.campaigns.schedule import misfired
 from app.contacts.models import Customer, FollowRelation
 from app.core import audit, settings
-from app.core.background import run_in_background
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
+from app.jobs import enqueue
 
 log = logging.getLogger("scrm.campaigns")
 ACTIVE = (S.APPROVED, S.SCHEDULED, S.RUNNING)
@@ -122,11 +121,10 @@ def start_if_now(campaign: Campaign, actor: str) -> list[int]:
 
 
 def plan_in_background(run_ids: list[int]) -> None:
-    """Plan the runs on threads of this process, off the web request (about a minute at 1M customers); a run a
-    crash leaves in planning is planned by the scheduler's next tick."""
-    app = current_app._get_current_object()
+    """Plan the runs in a worker's job each, off the web request (about a minute at 1M customers); a run left in
+    planning is planned by the scheduler's next tick."""
     for run_id in run_ids:
-        run_in_background(app, "campaign-plan", planner.plan, run_id)
+        enqueue("campaigns.plan", {"run_id": run_id}, requested_by="campaigns", unique=f"campaigns.plan:{run_id}")
 
 
 def run_now(campaign: Campaign, actor: str) -> CampaignRun:

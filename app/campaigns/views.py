@@ -1,7 +1,7 @@
 """Push pages (blueprint `campaigns`): list, editor, campaign page, dry run, submit and approve, run, test send, cancel."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.campaigns import approvals, checks, editing, forms, guards, policies, preview, runs
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
-                                  CampaignCheck, CampaignStatus, Delivery, RunStatus)
+                                  CampaignStatus, Delivery, RunStatus)
 from app.campaigns.results import skip_labeller
 from app.campaigns import sendrules
 from app.campaigns.sendrules import render_text
@@ -127,6 +127,7 @@ def detail(campaign_id: int):
                            rejection=approvals.rejections([campaign.id]).get(campaign.id),
                            unfillable=editing.unfillable(spec),
                            submission=approvals.submission(campaign), running=checks.is_running, progress=checks.progress,
+                           check_job=checks.job_of,
                            misfire=policies.current().misfire_minutes, weekdays=WEEKDAYS,
                            schedule=editing.schedule_of(campaign), **LABELS)
 
@@ -134,15 +135,16 @@ def detail(campaign_id: int):
 @bp.route("/<int:campaign_id>/preview")
 @requires(P.CAMPAIGNS_VIEW)
 def preview_page(campaign_id: int):
-    """The dry run's numbers: computed in the background on the first visit, kept a few minutes, recomputed on asking."""
+    """The dry run's numbers: computed by a worker when asked (a GET starts nothing), kept a few minutes."""
     campaign = _campaign(campaign_id)
     may_check = current_user.can(P.CAMPAIGNS_CHECK)
-    check = checks.for_preview(campaign, current_user.username) if may_check else checks.latest(campaign)
+    check = checks.for_preview(campaign) if may_check else checks.latest(campaign)
     scope = scope_for(current_user)
     result = preview.Preview.from_json(check.result) if check and check.result else None
     result = result and preview.within(result, scope, campaign.chat_type)
     return render_template("campaigns/preview.html", campaign=campaign, check=check, result=result,
                            running=checks.is_running(check), progress=check and checks.progress(check),
+                           check_job=checks.job_of,
                            may_check=may_check, scoped=not scope.everything,
                            skip_label=skip_labeller(),
                            threshold=policies.current().approval_threshold, **LABELS)
@@ -153,15 +155,6 @@ def preview_page(campaign_id: int):
 def preview_again(campaign_id: int):
     checks.start(_campaign(campaign_id), checks.PREVIEW, current_user.username)
     return redirect(url_for("campaigns.preview_page", campaign_id=campaign_id))
-
-
-@bp.get("/<int:campaign_id>/checks/<int:check_id>/progress", endpoint="check_progress")
-@requires(P.CAMPAIGNS_VIEW)
-def check_progress(campaign_id: int, check_id: int):
-    check = db.session.get(CampaignCheck, check_id)
-    if check is None or check.campaign_id != campaign_id:
-        abort(404)
-    return jsonify(checks.progress(check))
 
 
 def _act(campaign_id: int, action, done: str, approving: bool = False):

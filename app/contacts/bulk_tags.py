@@ -16,7 +16,8 @@ from app.extensions import db
 from app.wecom import connection
 from app.wecom.errors import WeComError, WeComRateLimited
 
-MAX_CUSTOMERS = 500  # one request's worth: each relation is one WeCom call
+MAX_CUSTOMERS = 500  # one job's worth: each relation is one WeCom call
+IN_REQUEST = 20  # up to a page of the contact list is marked while the request waits; more is a worker's job
 
 
 class TagRequestError(UserError):
@@ -44,8 +45,8 @@ def _valid_tags(tag_ids: list[str]) -> list[str]:
     return sorted(known)
 
 
-def mark_tags(external_userids: list[str], add: list[str], remove: list[str], scope: Scope) -> list[TagResult]:
-    """Send mark_tag for every current relation (in scope) of each customer; store tags only where WeCom agreed."""
+def checked(external_userids: list[str], add: list[str], remove: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The request's customers and tags, or TagRequestError saying what is wrong with it (nothing is sent)."""
     external_userids = list(dict.fromkeys(e for e in external_userids if e))
     if not external_userids:
         raise TagRequestError(N_("请先勾选客户"))
@@ -56,6 +57,12 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
         raise TagRequestError(N_("请选择要添加或移除的标签"))
     if set(add) & set(remove):
         raise TagRequestError(N_("同一个标签不能同时添加和移除"))
+    return external_userids, add, remove
+
+
+def mark_tags(external_userids: list[str], add: list[str], remove: list[str], scope: Scope) -> list[TagResult]:
+    """Send mark_tag for every current relation (in scope) of each customer; store tags only where WeCom agreed."""
+    external_userids, add, remove = checked(external_userids, add, remove)
     gw = connection.gateway(bulk=True)  # interactive callers (a new customer's channel tags) keep their share
     names = dict(db.session.execute(select(Customer.external_userid, Customer.name).where(
         Customer.external_userid.in_(external_userids))).all())
@@ -90,3 +97,18 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
                         "ok": sum(r.ok for r in results.values()),
                         "failed": [r.external_userid for r in results.values() if not r.ok][:100]})
     return list(results.values())
+
+
+def run_job(external_userids: list[str], add: list[str], remove: list[str], username: str) -> dict:
+    """The job `contacts.bulk_tags`: more than a page of customers, marked within the scope of who asked."""
+    from app.contacts.scope import scope_for
+    from app.core.accounts import User
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    results = mark_tags(external_userids, add, remove, scope_for(user))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise RuntimeError(f"{len(results) - len(failed)} 位客户已更新，{len(failed)} 位失败："
+                           + "；".join(f"{r.name or r.external_userid}（{'；'.join(r.errors)}）" for r in failed[:20]))
+    return {"customers": len(results)}
+

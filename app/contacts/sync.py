@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
-from flask import Flask
 from sqlalchemy import select
 
 from app.contacts.corp_tags import sync_corp_tags
@@ -15,10 +14,10 @@ from app.contacts.groups import dismiss, fetch_group, list_group_chats, save_gro
 from app.contacts.merge import Counts
 from app.contacts.models import CustomerGroup, Staff, SyncRun
 from app.core.audit import record
-from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.jobs import JobCancelled
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 from app.wecom.gateway import MAX_USERIDS_PER_BATCH, WeComGateway
@@ -34,12 +33,7 @@ STAGE_SPAN = {"directory": (0, 5), "tags": (5, 10), "customers": (10, 85), "grou
 ENTITY_LABELS = {"departments": N_("部门"), "staff": N_("员工"), "tag_groups": N_("标签组"), "tags": N_("标签"),
                  "customers": N_("客户"), "relations": N_("跟进关系"), "groups": N_("客户群"),
                  "group_members": N_("群成员")}
-STALE = timedelta(minutes=2)  # a running run without a heartbeat for this long was interrupted
 GROUPS_PER_STEP = 50
-
-
-class SyncBusy(RuntimeError):
-    """Another sync is running right now."""
 
 
 def percent(run: SyncRun) -> int:
@@ -57,15 +51,14 @@ def interrupted(run: SyncRun) -> bool:
 
 
 def begin(started_by: str) -> SyncRun:
-    """Resume the latest interrupted run, or start a new one; SyncBusy when one is running.
+    """Resume the latest interrupted run, or start a new one. Called only by the one-at-a-time job
+    `contacts.sync`, so a run still marked running was left by a worker that died: it is resumed.
 
     A run whose stages failed is not resumed: it went through every stage already, and the new run tries them all
     again, so a stage that keeps failing never keeps the others from running."""
     now = utcnow()
     with transaction():
         latest = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1).with_for_update()).first()
-        if latest is not None and latest.status == RUNNING and latest.heartbeat_at > now - STALE:
-            raise SyncBusy(f"同步 #{latest.id} 正在进行中")
         if latest is not None and interrupted(latest):
             run = latest
             run.status, run.attempts, run.heartbeat_at, run.finished_at = RUNNING, run.attempts + 1, now, None
@@ -126,26 +119,29 @@ def _finish_with_error(run_id: int, exc: BaseException) -> SyncRun:
     return run
 
 
-def reconcile() -> SyncRun | None:
-    """The nightly job: a full sync that catches what callbacks missed (WeCom may drop or reorder them)."""
+def run_job(job, started_by: str) -> dict:
+    """The job `contacts.sync` (the start button, the nightly reconcile that catches what callbacks missed, `scrm
+    sync`): a run begun or resumed and executed, its progress reported; raises when it failed, failing the job."""
+    run = begin(started_by)
+
+    def show(current: SyncRun) -> None:
+        job.progress(percent(current), 100, STAGE_LABELS[current.stage], counts=current.counts, run_id=current.id)
+
     try:
-        run = execute(begin("scheduler").id)
-    except SyncBusy as exc:
-        log.info("nightly reconcile skipped: %s", exc)
-        return None
+        run = execute(run.id, show)
+    except JobCancelled as exc:
+        _finish_with_error(run.id, exc)
+        raise
     if run.status != SUCCEEDED:
-        raise RuntimeError(f"sync #{run.id} failed: {'; '.join(e['message'] for e in run.errors)}")
-    return run
-
-
-def execute_in_background(app: Flask, run_id: int) -> None:
-    """Run `execute` on a thread of this process (the page's start button)."""
-    run_in_background(app, "contacts-sync", execute, run_id)
+        raise RuntimeError(f"同步 #{run.id} 失败：{'；'.join(e['message'] for e in run.errors)}")
+    return {"run_id": run.id}
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "同步被中断"
+    if isinstance(exc, JobCancelled):
+        return f"同步已停止：{exc.reason}"
     return str(exc) if isinstance(exc, WeComError) else f"{type(exc).__name__}: {exc}"
 
 

@@ -1,11 +1,13 @@
 """The contacts pages (blueprint `contacts`): contact list, customer, groups, staff, bulk tags, export; sync jobs."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import jobs
+from app.jobs import views as job_pages
 from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.contacts.models import SyncRun
@@ -72,8 +74,21 @@ def _mark(external_userids: list[str]) -> list[bulk_tags.TagResult] | None:
 @bp.post("/tags", endpoint="bulk_tags")
 @requires(P.CONTACTS_EDIT)
 def bulk_tag():
-    """Add/remove tags on the ticked customers; shows each customer's result."""
-    results = _mark(request.form.getlist("external_userid"))
+    """Add/remove tags on the ticked customers; shows each customer's result (more than a page: a worker's job)."""
+    ticked = request.form.getlist("external_userid")
+    if len(set(ticked)) > bulk_tags.IN_REQUEST:
+        try:
+            ids, add, remove = bulk_tags.checked(ticked, request.form.getlist("add"), request.form.getlist("remove"))
+        except bulk_tags.TagRequestError as exc:
+            flash(exc.localized(), "warning")
+        else:
+            job = jobs.enqueue("contacts.bulk_tags", {"external_userids": ids, "add": add, "remove": remove,
+                                                      "username": current_user.username},
+                               requested_by=current_user.username)
+            flash(_("%(n)s 位客户的标签变更已排队（后台任务 #%(id)s），由后台 worker 同步到企业微信", n=len(ids), id=job.id),
+                  "success")
+        return redirect(_back())
+    results = _mark(ticked)
     if results is None:
         return redirect(_back())
     return render_template("contacts/tag_results.html", results=results, tag_names=contact_list.tag_names(),
@@ -133,35 +148,23 @@ def customer_tags(external_userid: str):
 @requires(P.SYNC_RUN)
 def sync_runs():
     page = db.paginate(select(SyncRun).order_by(SyncRun.id.desc()), per_page=PAGE_SIZE, error_out=False)
-    return render_template("contacts/sync_runs.html", page=page, **LABELS)
+    job = jobs.active("contacts.sync")
+    return render_template("contacts/sync_runs.html", page=page, job=job, progress=job and jobs.progress_of(job),
+                           **LABELS)
 
 
 @bp.post("/sync/start", endpoint="sync_start")
 @requires(P.SYNC_RUN)
 def sync_start():
-    """Start a full sync (or resume the interrupted one) on a background thread, then show its progress."""
-    try:
-        run = sync.begin(current_user.username)
-    except sync.SyncBusy as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("contacts.sync_runs"))
-    sync.execute_in_background(current_app._get_current_object(), run.id)
-    flash(_("同步 #%(id)s 已开始", id=run.id) if run.attempts == 1
-          else _("同步 #%(id)s 从中断处继续", id=run.id), "success")
-    return redirect(url_for("contacts.sync_run", run_id=run.id))
+    """Ask a worker for a full sync (it resumes the interrupted one), then show its progress on the list."""
+    job_pages.start("contacts.sync", {"started_by": current_user.username})
+    return redirect(url_for("contacts.sync_runs"))
 
 
 @bp.get("/sync/<int:run_id>", endpoint="sync_run")
 @requires(P.SYNC_RUN)
 def sync_run(run_id: int):
     run = db.session.get(SyncRun, run_id) or abort(404)
-    return render_template("contacts/sync_run.html", run=run, **LABELS)
-
-
-@bp.get("/sync/<int:run_id>/progress", endpoint="sync_progress")
-@requires(P.SYNC_RUN)
-def sync_progress(run_id: int):
-    """What the run page polls while the run is going."""
-    run = db.session.get(SyncRun, run_id) or abort(404)
-    return jsonify(status=run.status, stage=_(sync.STAGE_LABELS[run.stage]), percent=sync.percent(run),
-                   counts=run.counts)
+    job = jobs.active("contacts.sync") if run.status == sync.RUNNING else None
+    return render_template("contacts/sync_run.html", run=run, job=job if job and job.state == "running" else None,
+                           **LABELS)

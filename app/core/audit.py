@@ -16,6 +16,8 @@ from app.extensions import db
 SYSTEM_ACTOR = "system"
 
 ACTION_LABELS = {
+    "jobs.cancelled": N_("取消后台任务"),
+    "jobs.retried": N_("重试后台任务"),
     "auth.login": N_("登录"),
     "auth.login_failed": N_("登录失败"),
     "auth.logout": N_("退出登录"),

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     TOKENS_MANAGE = "tokens.manage"
     CALLBACKS_MANAGE = "callbacks.manage"
+    JOBS_MANAGE = "jobs.manage"  # the 后台任务 page: every background job, retry and cancel
 
 
 class Role(StrEnum):

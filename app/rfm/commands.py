@@ -100,21 +100,26 @@ def import_orders(path: Path) -> None:
 @click.option("--as-of", default=None, help="计算日 YYYY-MM-DD，默认企业时区的今天")
 def recompute_rfm(as_of: str | None) -> None:
     """Recompute every customer's RFM from the stored orders and write changed tags to WeCom, showing progress."""
+    from app.jobs import JobBusy, active
+    from app.jobs.runner import run_here
+    from app.extensions import db
     from app.rfm import recompute
-    from app.tags import rules
+    from app.rfm.models import RfmRun
 
     day = _as_of(None, None, as_of) if as_of else None
-    try:
-        run = recompute.begin("cli", day)
-    except recompute.RecomputeBusy as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"RFM 重算 #{run.id}（计算日 {run.as_of}）")
     with click.progressbar(length=100, label=recompute.STAGE_LABELS["match"], show_pos=True) as bar:
-        def show(current) -> None:
-            bar.label = recompute.STAGE_LABELS[current.stage]
-            bar.update(recompute.percent(current) - bar.pos)
+        def show(done: int, _total: int, stage: str) -> None:
+            bar.label = stage
+            bar.update(done - bar.pos)
 
-        run = recompute.execute(run.id, show)
+        try:
+            job = run_here("rfm.recompute", {"started_by": "cli", "as_of": day and day.isoformat()}, "cli", show)
+        except JobBusy as exc:
+            raise click.ClickException(str(exc)) from None
+    if job.result is None:
+        raise click.ClickException(job.error or "RFM 重算失败")
+    run = db.session.get(RfmRun, job.result["run_id"])
+    click.echo(f"RFM 重算 #{run.id}（计算日 {run.as_of}）")
     counts = run.counts
     if "customers" in counts:
         matched = counts.get("matched", {})
@@ -124,13 +129,8 @@ def recompute_rfm(as_of: str | None) -> None:
     if "marks" in counts:
         m = counts["marks"]
         click.echo(f"  标签：写入 {m['done']}，失败 {m['failed']}，无跟进成员 {m['no_staff']}，未写 {m['skipped']}")
-    tag_rules = rules.latest_run()  # the rule tags follow every recompute that did not fail
-    if tag_rules is not None and tag_rules.started_at >= run.started_at:
-        c = tag_rules.counts
-        click.echo(f"  规则标签 #{tag_rules.id}：{c['rules']} 条规则，添加 {c['added']}，移除 {c['removed']}，"
-                   f"失败 {c['failed']}" if c else f"  规则标签 #{tag_rules.id} 失败：{tag_rules.error}")
-    if run.status == recompute.FAILED:
-        raise click.ClickException(f"RFM 重算 #{run.id} 失败：{run.error}")
+    if active("tags.rules") is not None:  # the rule tags follow every recompute that did not fail
+        click.echo("  规则标签已排队，由 worker 按新分数执行（见标签页）")
     if run.error:
         click.echo(f"RFM 重算 #{run.id} 完成，但：{run.error}", err=True)
     else:

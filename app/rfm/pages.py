@@ -5,17 +5,19 @@ to those who feed the orders (operators, admins), not to read-only supervisors a
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import jobs
+from app.jobs import views as job_pages
 from app.contacts.scope import scope_for
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.rfm import recompute, report
-from app.rfm.models import Order, RfmRun
+from app.rfm.models import Order
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.rfm.views import bp
 from app.wecom import connection
@@ -35,6 +37,7 @@ def index():
     charts = {name: [{"key": g.key, "label": _(labels[g.key]), "customers": g.customers} for g in groups]
               for name, groups, labels in (("segments", segments, SEGMENT_LABELS), ("classes", classes, CLASS_LABELS))}
     return render_template("rfm/index.html", has_orders=has_orders, run=recompute.latest_run(),
+                           job=jobs.active("rfm.recompute"), progress_of=jobs.progress_of,
                            scored=report.scored_customers(scope), grid=report.grid(scope), segments=segments,
                            classes=classes, charts=charts, movements=report.movements(scope),
                            backlog=report.mark_backlog(scope), scope=scope,
@@ -55,19 +58,5 @@ def customers():
 @bp.post("/recompute", endpoint="recompute")
 @requires(P.ORDERS_IMPORT)
 def start_recompute():
-    try:
-        run = recompute.begin(current_user.username)
-    except recompute.RecomputeBusy as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("rfm.index"))
-    recompute.execute_in_background(current_app._get_current_object(), run.id)
-    flash(_("RFM 重算 #%(id)s 已开始", id=run.id), "success")
+    job_pages.start("rfm.recompute", {"started_by": current_user.username})
     return redirect(url_for("rfm.index"))
-
-
-@bp.get("/runs/<int:run_id>/progress", endpoint="run_progress")
-@requires(P.RFM_VIEW)
-def run_progress(run_id: int):
-    """What the page polls while a recompute is going."""
-    run = db.session.get(RfmRun, run_id) or abort(404)
-    return jsonify(status=run.status, stage=_(recompute.STAGE_LABELS[run.stage]), percent=recompute.percent(run))

@@ -15,12 +15,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from flask import Flask
 from sqlalchemy import bindparam, func, select, text
 
 from app.core import job_runs, settings
 from app.core.audit import record
-from app.core.background import run_in_background
 from app.core.db import UTCDateTime, transaction, utcnow
 from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
 from app.core.permissions import N_
@@ -42,10 +40,6 @@ UPDATE_CHUNK = 1000
 COPY_ABOVE = 5000  # PostgreSQL: more scores than this are staged by COPY rather than by inserts
 
 
-class RecomputeBusy(RuntimeError):
-    """Another recompute is running right now."""
-
-
 def percent(run: RfmRun) -> int:
     if run.stage == "done":
         return 100
@@ -58,8 +52,8 @@ def latest_run() -> RfmRun | None:
 
 
 def begin(started_by: str, as_of: date | None = None) -> RfmRun:
-    """A new run as of `as_of` (default: today in the corp timezone); RecomputeBusy while another one runs."""
-    return job_runs.start(RfmRun, lambda latest: RecomputeBusy(f"RFM 重算 #{latest.id} 正在进行中"), "重算被中断",
+    """A new run as of `as_of` (default: today in the corp timezone), inside the one-at-a-time job."""
+    return job_runs.start(RfmRun, "重算被中断",
                           "rfm.recompute_started", "rfm", stage="match", counts={}, started_by=started_by,
                           as_of=as_of or datetime.now(settings.corp_timezone()).date())
 
@@ -106,14 +100,15 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
     return run
 
 
-def nightly() -> RfmRun | None:
-    """The nightly job: rescore everyone as of today and write changed tags; skipped while a run is going."""
-    return job_runs.nightly("rfm recompute", lambda: begin("scheduler"), execute, RecomputeBusy)
-
-
-def execute_in_background(app: Flask, run_id: int) -> None:
-    """Run `execute` on a thread of this process (the page's start button)."""
-    run_in_background(app, "rfm-recompute", execute, run_id)
+def run_job(job, started_by: str, as_of: str | None = None) -> dict:
+    """The job `rfm.recompute` (the page's button, the nightly run, `scrm recompute-rfm`): rescore everyone as of
+    `as_of` (ISO date, default today) and write changed tags; raises when the run failed, failing the job."""
+    run = begin(started_by, date.fromisoformat(as_of) if as_of else None)
+    run = execute(run.id, lambda current: job.progress(percent(current), 100, STAGE_LABELS[current.stage],
+                                                       run_id=current.id))
+    if run.status == FAILED:
+        raise RuntimeError(f"RFM 重算 #{run.id} 失败：{run.error}")
+    return {"run_id": run.id}
 
 
 def customer_totals(as_of: date, zone) -> pd.DataFrame:

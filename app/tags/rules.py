@@ -18,14 +18,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from flask import Flask
 from sqlalchemy import delete, select
 
+from app import jobs
 from app.contacts.contact_list import has_tag
 from app.contacts.models import CorpTag, Customer, FollowRelation
 from app.core import job_runs
 from app.core.audit import record
-from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
 from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
@@ -203,13 +202,17 @@ def percent(run: TagRuleRun) -> int:
 
 def begin(started_by: str) -> TagRuleRun:
     """A new run; RulesBusy without an enabled rule or while another run is alive (an abandoned one is closed)."""
+    require_enabled_rule()
+    return job_runs.start(TagRuleRun, "执行被中断", "tags.rules_started", "tag-rules", started_by=started_by, counts={})
+
+
+def require_enabled_rule() -> None:
+    """RulesBusy without an enabled rule (checked before a run is asked for, and when it begins)."""
     if db.session.scalar(select(TagRule.id).where(TagRule.enabled.is_(True)).limit(1)) is None:
         raise RulesBusy(N_("没有启用的规则：请先新建或启用规则"))
-    return job_runs.start(TagRuleRun, lambda latest: RulesBusy(N_("规则标签 #%(id)s 正在执行中"), id=latest.id),
-                          "执行被中断", "tags.rules_started", "tag-rules", started_by=started_by, counts={})
 
 
-def execute(run_id: int, match: bool = True) -> TagRuleRun:
+def execute(run_id: int, match: bool = True, progress: Callable[[int, int], object] | None = None) -> TagRuleRun:
     """Evaluate all enabled rules under the run's record (progress, counts, the error that stopped it); with `match`,
     orders without a customer are matched first (an RFM recompute has just done it when it calls)."""
 
@@ -217,6 +220,8 @@ def execute(run_id: int, match: bool = True) -> TagRuleRun:
         with transaction():
             run = db.session.get(TagRuleRun, run_id)
             run.done, run.total, run.heartbeat_at = done, total, utcnow()
+        if progress:
+            progress(done, total)
 
     try:
         if match:
@@ -244,20 +249,20 @@ def execute(run_id: int, match: bool = True) -> TagRuleRun:
     return run
 
 
-def follow_recompute(started_by: str) -> TagRuleRun | None:
-    """Call right after an RFM recompute: evaluate every enabled rule on the new scores (skipped without one, or
-    while a run is going); a failure is the rule run's own, on its record, and does not fail the recompute."""
+def follow_recompute(started_by: str) -> None:
+    """Call right after an RFM recompute: a job evaluates every enabled rule on the new scores (skipped without one,
+    or while a run is waiting or going); a failure is the rule run's own and does not fail the recompute."""
     try:
-        run = begin(started_by)
-    except RulesBusy as exc:
+        require_enabled_rule()
+        jobs.enqueue("tags.rules", {"started_by": started_by, "match": False}, requested_by=started_by)
+    except UserError as exc:
         log.info("rule tags after the RFM recompute skipped: %s", exc)
-        return None
-    return execute(run.id, match=False)
 
 
-def execute_in_background(app: Flask, run_id: int) -> None:
-    """Run `execute` on a thread of this process (the page's 「立即执行」 button)."""
-    run_in_background(app, "tag-rules", execute, run_id)
+def run_job(job, started_by: str, match: bool = True) -> dict:
+    """The job `tags.rules` (the 「立即执行」 button, after each RFM recompute)."""
+    run = execute(begin(started_by).id, match, lambda done, total: job.progress(done, total))
+    return {"run_id": run.id}
 
 
 def clear_failures(rule_id: int) -> None:

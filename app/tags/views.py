@@ -1,11 +1,13 @@
 """The tags page (blueprint `tags`): groups and tags changed in WeCom first, and the rules that maintain tags."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import jobs
+from app.jobs import views as job_pages
 from app.contacts.models import CorpTag
 from app.core.errors import UserError
 from app.core.guard import requires
@@ -47,6 +49,7 @@ def index():
                            max_name=MAX_NAME_CHARS, rule_rows=rule_admin.rule_rows(), run=rules.latest_run(),
                            status_labels=rules.STATUS_LABELS, percent=rules.percent, read=presets.read,
                            progress_text=_progress_text, focus=request.args.get("at"),
+                           job=jobs.active("tags.rules"), progress_of=jobs.progress_of,
                            mark_budget=connection.mark_tag_budget())
 
 
@@ -182,18 +185,9 @@ def delete_rule(rule_id: int):
 @requires(P.TAGS_MANAGE)
 def run_rules():
     try:
-        run = rules.begin(current_user.username)
+        rules.require_enabled_rule()
     except UserError as exc:
         _refused(exc)
-        return _back("rules")
-    rules.execute_in_background(current_app._get_current_object(), run.id)
-    flash(_("规则标签 #%(id)s 已开始执行", id=run.id), "success")
+    else:
+        job_pages.start("tags.rules", {"started_by": current_user.username})
     return _back("rules")
-
-
-@bp.get("/rules/runs/<int:run_id>/progress", endpoint="run_progress")
-@requires(P.TAGS_MANAGE)
-def run_progress(run_id: int):
-    """What the page polls while rules run."""
-    run = db.session.get(TagRuleRun, run_id) or abort(404)
-    return jsonify(status=run.status, stage=_progress_text(run), percent=rules.percent(run))

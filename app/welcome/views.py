@@ -1,14 +1,15 @@
 """Welcome pages (blueprint `welcome`): the report, templates with preview; channel_pages.py adds the channels."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.contacts.contact_list import staff_names
 from app.contacts.models import Staff
+from app import jobs
 from app.core import content
-from app.core.background import run_in_background
 from app.core.export import csv_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
@@ -116,8 +117,8 @@ def template_edit(template_id: int | None = None):
             else:
                 saved = messages.save(template, data)
                 if saved.enabled and messages.library_items(saved):  # media_ids ready before the first welcome
-                    run_in_background(current_app._get_current_object(), "welcome-media", messages.refresh_media,
-                                      saved.id)
+                    jobs.enqueue("welcome.refresh_media", {"template_id": saved.id},
+                                 requested_by=current_user.username)
                 flash(_("欢迎语「%(name)s」已保存", name=saved.name), "success")
                 return redirect(url_for("welcome.templates"))
         except (messages.TemplateInvalid, content.ContentInvalid) as exc:

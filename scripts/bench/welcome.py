@@ -5,8 +5,11 @@ Checked: every WelcomeCode used exactly once with success, none too late (41050)
 console's receipt of the event to WeCom's answer to send_welcome_msg (target p99 < 2 s). The welcome
 template uses {客户昵称} and {员工姓名}, so each welcome also reads the new customer from WeCom. The burst
 starts once every worker process has greeted a warm-up add; CPU time per add is measured for each process.
+With --with-jobs, a full sync and an RFM recompute are enqueued as jobs when the burst starts (the welcome lane
+must not wait for them); how long each took is printed.
 
     .venv/bin/python -m scripts.bench.welcome [--rate 50 --seconds 60] [--database sqlite|postgresql --workers 2]
+                                              [--with-jobs]
 """
 from __future__ import annotations
 
@@ -99,7 +102,25 @@ def fire(emu, userids: list[str], count: int, rate: float) -> float:
     return time.monotonic() - start
 
 
-def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
+def enqueue_jobs(database_url: str) -> None:
+    """A full sync and an RFM recompute, enqueued as the console's buttons do."""
+    from app import create_app
+    from app.jobs import enqueue
+    from config import TestConfig
+
+    with create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url})).app_context():
+        for kind in ("contacts.sync", "rfm.recompute"):
+            enqueue(kind, {"started_by": "bench"}, requested_by="bench")
+
+
+def report_jobs(engine) -> None:
+    with engine.connect() as conn:
+        for kind, state, took in conn.execute(text(
+                "SELECT kind, state, finished_at - created_at FROM jobs WHERE requested_by = 'bench' ORDER BY id")):
+            print(f"  job {kind}: {state}, enqueue to end {took}")
+
+
+def run(rate: float, seconds: int, database_url: str, workers: int, with_jobs: bool = False) -> dict:
     count = int(rate * seconds)
     engine = create_engine(database_url)
     with RunningEmulator(seed="small", duplicate_delivery=True) as emu:
@@ -112,6 +133,8 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
             warm = warm_up(emu, engine, userids, workers)
             database = engine.url.database.rsplit("/", 1)[-1]
             cpu_before = cpu_by_role(database)
+            if with_jobs:
+                enqueue_jobs(database_url)
             took = fire(emu, userids, count, rate)
             last, quiet_since = -1, time.monotonic()
             while settled(engine) < count + len(warm) and time.monotonic() - quiet_since < 30:  # 30 s: no progress
@@ -121,6 +144,8 @@ def run(rate: float, seconds: int, database_url: str, workers: int) -> dict:
                 time.sleep(0.5)
             cpu = cpu_by_role(database)
             cpu.subtract(cpu_before)
+            if with_jobs:
+                report_jobs(engine)
             sent = [w for w in emu.control.get("welcomes")["welcomes"] if w["welcome_code"] not in warm]
             with engine.connect() as conn:
                 rows = [(outcome, ms) for code, outcome, ms in conn.execute(text(
@@ -155,6 +180,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--with-jobs", action="store_true", help="a full sync and a recompute run as jobs meanwhile")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()} python {platform.python_version()}; "
           f"database: {args.database}; worker processes: {args.workers}")
@@ -163,11 +189,12 @@ def main() -> None:
         print(f"run {n}/{args.runs}")
         if args.database == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
-                results.append(run(args.rate, args.seconds, f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.workers))
+                results.append(run(args.rate, args.seconds, f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.workers,
+                                   args.with_jobs))
         else:
             url = create_scratch_database(POSTGRES, prefix="scrm_bench")
             try:
-                results.append(run(args.rate, args.seconds, url, args.workers))
+                results.append(run(args.rate, args.seconds, url, args.workers, args.with_jobs))
             finally:
                 drop_scratch_database(POSTGRES, url)
     med = {k: statistics.median(r[k] for r in results) for k in ("p50", "p95", "p99", "max", "codes_once")}

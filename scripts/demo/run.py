@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
-from app import scheduler, worker
+from app import jobs, scheduler, worker
 from app.contacts import sync as contacts_sync
 from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
@@ -140,7 +140,7 @@ def run_demo(host: str, port: int) -> None:
                      daemon=True).start()
     if recompute.latest_run() is None:
         click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
-        recompute.execute_in_background(app, recompute.begin("demo").id)
+        jobs.enqueue("rfm.recompute", {"started_by": "demo"}, requested_by="demo")
     click.echo("模拟器每 15 秒模拟一位新客户扫「双十一直播间」渠道码添加员工（欢迎语页与首页可见）")
     click.echo(f"模拟器中的员工会在收到群发任务 {STAFF_CONFIRM_SECONDS} 秒后确认发送（群发效果页可见）")
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")

@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from app.campaigns import approvals, checks, editing
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.contacts.models import Customer, FollowRelation, Staff
-from app.core.db import utcnow
+from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.jobs import queue
+from app.jobs.models import Job
 from tests.conftest import wait_for_push_work
 
 SPEC = {"name": "周末上新", "category": "content", "chat_type": "single",
@@ -73,13 +75,34 @@ def test_submitting_again_while_counting_does_not_start_a_second_count(app):
     assert db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 1
 
 
-def test_a_check_that_died_with_its_process_is_started_again(app):
+def test_a_submission_whose_worker_died_is_counted_again_and_approved(app):
     campaign = shop()
-    dead = running_check(campaign, ago=checks.STALE + timedelta(seconds=1))
-    assert not checks.is_running(dead)
     with app.test_request_context():
-        fresh = approvals.submit(campaign, "operator")
-    assert fresh.id != dead.id
-    assert "中断" in db.session.get(CampaignCheck, dead.id).error
-    wait_for_push_work()
+        check = approvals.submit(campaign, "operator")
+    job = queue.claim("a-worker")  # a worker takes the count, then dies: its heartbeat stops
+    with transaction():
+        job.heartbeat_at = utcnow() - queue.LOST_AFTER - timedelta(seconds=1)
+    assert queue.reap() == 1
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == "queued" and "失去心跳，已重新排队" in job.error
+    wait_for_push_work()  # another worker takes it
+    assert db.session.get(CampaignCheck, check.id).status == checks.DONE
     assert db.session.get(Campaign, campaign.id).status == S.RUNNING  # four customers: approved and sent at once
+
+
+def test_a_check_whose_workers_kept_dying_fails_visibly_and_may_be_submitted_again(app):
+    campaign = shop()
+    with app.test_request_context():
+        check = approvals.submit(campaign, "operator")
+    for _attempt in range(3):
+        job = queue.claim("a-worker")
+        with transaction():
+            job.heartbeat_at = utcnow() - queue.LOST_AFTER - timedelta(seconds=1)
+        queue.reap()
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).state == "failed"
+    check = db.session.get(CampaignCheck, check.id)
+    assert check.status == checks.FAILED and "中断" in check.error
+    with app.test_request_context():
+        assert approvals.submit(db.session.get(Campaign, campaign.id), "operator").id != check.id

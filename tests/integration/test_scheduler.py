@@ -1,10 +1,13 @@
-"""The scheduler: only one instance is active, the nightly reconcile is declared, and it really syncs."""
+"""The scheduler: only one instance is active, the nightly reconcile is declared, and it only enqueues: a worker
+really syncs, and a due time that finds the previous run still going adds nothing."""
 
 from sqlalchemy import select
 
 from app import scheduler
 from app.contacts.models import SyncRun
 from app.extensions import db
+from app.jobs.models import Job
+from tests.conftest import run_jobs
 
 
 def test_a_second_scheduler_stays_idle_until_the_first_stops(app):
@@ -29,8 +32,20 @@ def test_nightly_reconcile_is_declared_at_three_in_the_corp_timezone(app):
 def test_the_reconcile_job_runs_a_full_sync(app, wired):
     scheduler.build(app)
     scheduler.run_job("contacts.reconcile")
+    scheduler.run_job("contacts.reconcile")  # a restarted or standby scheduler firing again: nothing more queued
+    assert db.session.scalars(select(SyncRun)).all() == []  # the scheduler only enqueued
+    job = db.session.scalars(select(Job)).one()
+    assert (job.kind, job.state, job.requested_by) == ("contacts.sync", "queued", "scheduler")
+    assert run_jobs() == 1
     run = db.session.scalars(select(SyncRun)).one()
     assert run.status == "succeeded" and run.started_by == "scheduler"
+
+
+def test_every_declared_job_is_a_one_at_a_time_job_kind(app):
+    from app.jobs import kinds
+
+    for job in scheduler.JOBS:
+        assert kinds.get(job.kind).one_at_a_time, job.key
 
 
 def test_nightly_rfm_recompute_runs_after_the_reconcile(app):
@@ -51,6 +66,7 @@ def test_the_nightly_rfm_job_then_evaluates_rule_tags_on_the_new_scores(app, syn
     rule_admin.save(None, "近90天消费满1000", tag, spent_rule(), True, "test")
     scheduler.build(app)
     scheduler.run_job("rfm.recompute")
+    assert run_jobs() == 2  # the recompute, then the rule tags it queued
     assert db.session.scalars(select(RfmRun)).one().started_by == "scheduler"
     assert db.session.scalars(select(TagRuleRun)).one().started_by == "scheduler"
     assert buyer in carriers(tag)

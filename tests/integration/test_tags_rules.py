@@ -1,5 +1,4 @@
 """Rule-based tags against the emulator: only differences are marked in WeCom, a refused mark is kept and retried."""
-import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -7,11 +6,12 @@ from sqlalchemy import func, select
 from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
 from app.core.db import utcnow
 from app.extensions import db
+from app.jobs.models import Job
 from app.rfm import ingest
 from app.rfm.models import Order
 from app.tags import catalog, rule_admin, rules
 from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, run_jobs
 
 MARK = "externalcontact/mark_tag"
 
@@ -119,26 +119,24 @@ def test_a_refused_mark_is_kept_shown_and_retried(app, synced, client, signed_in
     assert db.session.scalar(select(func.count()).select_from(TagRuleFailure)) == 0
 
 
-def test_run_now_button_runs_in_the_background(app, synced, client, signed_in_as):
+def test_run_now_button_queues_a_job_that_a_worker_runs(app, synced, client, signed_in_as):
     a = customers(1)[0]
     orders(("o1", a, "2000.00", 3, "paid", None))
     tag = new_tag("高价值")
     rule_admin.save(None, "高价值客户", tag, spent_rule(), True, "test")
     signed_in_as("operator")
     response = client.post("/tags/rules/run", data={"csrf_token": csrf_token(client, "/tags/")}, follow_redirects=True)
-    assert "规则标签 #" in response.get_data(as_text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        db.session.expire_all()
-        run = db.session.scalars(select(TagRuleRun)).one()
-        if run.status != rules.RUNNING or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    page = response.get_data(as_text=True)
+    assert "「规则标签」已排队" in page and "排队中，等待后台执行" in page
+    assert db.session.scalars(select(TagRuleRun)).all() == []  # the request only queued it
+    job = db.session.scalars(select(Job)).one()
+    assert run_jobs() == 1
+    run = db.session.scalars(select(TagRuleRun)).one()
     assert run.status == rules.SUCCEEDED and run.counts["added"] == 1
     html = client.get("/tags/").get_data(as_text=True)
-    assert "按跟进关系：添加 1，移除 0，失败 0" in html
-    progress = client.get(f"/tags/rules/runs/{run.id}/progress").get_json()
-    assert progress["percent"] == 100
+    assert "按跟进关系：添加 1，移除 0，失败 0" in html and "排队中" not in html
+    progress = client.get(f"/jobs/{job.id}/progress").get_json()
+    assert progress["percent"] == 100 and progress["state"] == "succeeded"
 
 
 def test_a_rule_whose_tag_was_deleted_in_wecom_reports_it(app, synced):
@@ -153,14 +151,9 @@ def test_a_rule_whose_tag_was_deleted_in_wecom_reports_it(app, synced):
 
 
 def _finished_rule_run(started_by: str) -> TagRuleRun:
-    """The rule run a background recompute starts when it ends (bounded wait: the thread does both in turn)."""
-    deadline = time.monotonic() + 60
-    while True:
-        db.session.expire_all()
-        run = db.session.scalars(select(TagRuleRun).where(TagRuleRun.started_by == started_by)).first()
-        if (run is not None and run.status != rules.RUNNING) or time.monotonic() > deadline:
-            return run
-        time.sleep(0.1)
+    """The rule run the recompute job queues when it ends, after a worker ran both."""
+    assert run_jobs() == 2  # the recompute, then the rule tags it queued
+    return db.session.scalars(select(TagRuleRun).where(TagRuleRun.started_by == started_by)).first()
 
 
 def test_a_manual_rfm_recompute_brings_the_rules_count_and_status_up_to_date(app, synced, client, signed_in_as):

@@ -1,4 +1,5 @@
 """Push pages: the editor with its checks, dry run, submit and approval per role, runs, settings, do-not-disturb."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -126,7 +127,10 @@ def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company)
     db.session.commit()
     campaign = create(client, holdout_percent="0")
     first = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
-    assert 'id="check-running"' in first and "data-progress-url" in first  # computed off the request
+    assert "开始试算" in first and db.session.scalar(select(func.count()).select_from(CampaignCheck)) == 0  # GET: none
+    assert post(client, f"/campaigns/{campaign.id}/preview").status_code == 302
+    asked = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
+    assert 'id="check-running"' in asked and 'data-progress-url="/jobs/' in asked  # computed off the request
     wait_for_push_work()
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert '<div class="fs-4 text-primary" id="recipients">11</div>' in html
@@ -147,12 +151,16 @@ def test_dry_run_shows_recipients_skips_and_tasks(client, signed_in_as, company)
 def test_check_progress_is_polled_as_json(client, signed_in_as, company):
     signed_in_as("operator")
     campaign = create(client)
-    client.get(f"/campaigns/{campaign.id}/preview")
+    post(client, f"/campaigns/{campaign.id}/preview")
+    page = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
+    url = re.search(r'data-progress-url="(/jobs/\d+/progress)"', page).group(1)
+    waiting = client.get(url).json
+    assert waiting["state"] == "queued" and waiting["active"] and waiting["percent"] is None
     wait_for_push_work()
-    check = db.session.scalars(select(CampaignCheck)).one()
-    progress = client.get(f"/campaigns/{campaign.id}/checks/{check.id}/progress").json
-    assert progress["status"] == "done" and progress["percent"] is None and progress["seconds"] >= 0
-    assert client.get(f"/campaigns/{campaign.id + 1}/checks/{check.id}/progress").status_code == 404
+    progress = client.get(url).json
+    assert progress["state"] == "succeeded" and not progress["active"] and progress["seconds"] >= 0
+    assert db.session.scalars(select(CampaignCheck)).one().status == "done"
+    assert client.get("/jobs/999/progress").status_code == 404
 
 
 def test_small_send_is_approved_at_once_and_runs(client, signed_in_as, company):

@@ -42,7 +42,7 @@ def test_a_viewer_starts_no_dry_run_but_sees_the_last_one(client, make_user, com
     assert _count(CampaignCheck) == 0
 
     _switch_to(client, make_user, "operator")
-    client.get(f"/campaigns/{campaign.id}/preview")
+    assert post(client, f"/campaigns/{campaign.id}/preview").status_code == 302  # asked for; a worker runs it
     wait_for_push_work()
     _switch_to(client, make_user, "viewer")
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)

@@ -1,6 +1,5 @@
 """The RFM page: empty state, grid / segments / classes / movements with links to their customers, recompute rights."""
 import re
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,8 +11,10 @@ from app.core.permissions import Permission, Role, role_allows
 from app.extensions import db
 from app.rfm import ingest, recompute
 from app.rfm.models import CustomerRfmScore, RfmRun
+from app.jobs import enqueue
+from app.jobs.models import Job
 from app.rfm.scoring import PaidOrder
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, run_jobs
 from tests.rfm_oracle import rfm_of
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the corp's today, as the job sees it
@@ -38,19 +39,10 @@ def expected():
 
 
 def recompute_now(client):
-    """Press 立即重算 and wait, as a person watching the progress bar would, until the run has finished."""
+    """Press 立即重算; a worker then runs the queued job."""
     response = client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")})
-    wait_for_runs()
+    run_jobs()
     return response
-
-
-def wait_for_runs(timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while db.session.scalar(select(func.count()).select_from(RfmRun).where(RfmRun.status == recompute.RUNNING)):
-        assert time.monotonic() < deadline, "the recompute did not finish"
-        time.sleep(0.05)
-        db.session.expire_all()
-        db.session.commit()
 
 
 def test_empty_state_tells_to_import_orders_first(client, signed_in_as):
@@ -126,7 +118,7 @@ def test_who_sees_the_page_and_who_may_recompute(client, signed_in_as, role, app
         assert ('action="/rfm/recompute"' in view.get_data(as_text=True)) == role_allows(role, Permission.ORDERS_IMPORT)
     token = csrf_token(client, "/")
     started = client.post("/rfm/recompute", data={"csrf_token": token})
-    wait_for_runs()
+    run_jobs()
     assert started.status_code == (302 if role_allows(role, Permission.ORDERS_IMPORT) else 403)
     assert (db.session.query(RfmRun).count() == 1) == role_allows(role, Permission.ORDERS_IMPORT)
 
@@ -134,22 +126,25 @@ def test_who_sees_the_page_and_who_may_recompute(client, signed_in_as, role, app
 def test_button_runs_in_the_background_and_progress_is_polled(client, signed_in_as):
     signed_in_as("admin")
     add_orders(*ORDERS)
-    response = recompute_now(client)
-    assert response.status_code == 302
-    deadline = time.monotonic() + 10
-    while True:
-        progress = client.get("/rfm/runs/1/progress").get_json()
-        if progress["status"] != recompute.RUNNING or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert progress["status"] == recompute.PARTIAL and progress["percent"] == 100
-    assert client.get("/rfm/runs/99/progress").status_code == 404
+    response = client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")}, follow_redirects=True)
+    page = response.get_data(as_text=True)  # the request only queued it: nothing is computed yet
+    job = db.session.scalars(select(Job)).one()
+    assert "「RFM 重算」已排队" in page and f'data-progress-url="/jobs/{job.id}/progress"' in page
+    assert db.session.scalar(select(func.count()).select_from(RfmRun)) == 0
+    assert client.get(f"/jobs/{job.id}/progress").get_json()["state"] == "queued"
+    run_jobs()
+    progress = client.get(f"/jobs/{job.id}/progress").get_json()
+    assert progress["state"] == "succeeded" and not progress["active"] and progress["percent"] == 100
+    assert db.session.scalars(select(RfmRun)).one().status == recompute.PARTIAL  # WeCom not configured here
+    assert client.get("/jobs/99/progress").status_code == 404
 
 
 def test_a_second_recompute_while_one_runs_is_refused(client, signed_in_as):
     signed_in_as("operator")
     add_orders(*ORDERS)
-    recompute.begin("someone")  # running, fresh heartbeat
+    enqueue("rfm.recompute", {"started_by": "someone"}, requested_by="someone")  # waiting for a worker
     page = client.post("/rfm/recompute", data={"csrf_token": csrf_token(client, "/rfm/")}, follow_redirects=True)
     assert "正在进行中" in page.get_data(as_text=True)
+    assert db.session.query(Job).count() == 1
+    run_jobs()
     assert db.session.query(RfmRun).count() == 1
