@@ -44,9 +44,9 @@ JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("campaigns.schedule", "每分钟为到期的群发创建并规划执行（错过太久的记为已错过）",
                 "app.campaigns.runs:tick", {"minute": "*"}),
     PeriodicJob("campaigns.poll", "每分钟查询群发任务：成员确认、发送结果、提醒未确认成员",
-                "app.campaigns.polling:tick", {"minute": "*"}),
+                "app.sending.polling:tick", {"minute": "*"}),
     PeriodicJob("campaigns.outside_sends", "每 30 分钟导入控制台以外的群发（计入接收上限）",
-                "app.campaigns.outside_sends:scheduled_import", {"minute": "*/30"}),
+                "app.sending.outside_sends:scheduled_import", {"minute": "*/30"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "app.media.service:refresh_in_use", {"minute": 17}),
 )
