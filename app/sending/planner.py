@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Integer, and_, case, cast, delete, func, inse
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import aliased
 
-from app.contacts.models import Customer, CustomerGroup, FollowRelation, Staff
+from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import settings
 from app.core.db import UTCDateTime
 from app.extensions import db
