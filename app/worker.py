@@ -10,7 +10,7 @@ from typing import Callable
 
 from flask import Flask
 
-from app.campaigns import dispatch as campaign_dispatch
+from app import sending
 from app.extensions import db
 from app.jobs import listener as job_listener, queue as job_queue
 from app.segments import facts as segment_facts
@@ -72,7 +72,7 @@ def _welcome_lane() -> int:
 SOURCES: tuple[tuple[str, Callable[[], int]], ...] = (
     ("callback spool", inbox.drain_spool),
     ("callback inbox", functools.partial(inbox.work_default, give_way=_WELCOMES.give_way)),
-    ("campaign dispatch", campaign_dispatch.work_once),
+    ("send dispatch", sending.work_once),
     ("segment facts", segment_facts.work_once),
 )
 # Welcomes have 20 seconds: their own threads take only the welcome lane, so no batch of the main loop

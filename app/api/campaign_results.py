@@ -9,11 +9,12 @@ from app.api.auth import token_required
 from app.api.campaigns import blp
 from app.api.errors import error_response
 from app.campaigns import results
-from app.campaigns.models import Campaign, Delivery
+from app.campaigns.models import Campaign
 from app.contacts.scope import scope_for
 from app.core.bounds import MAX_DB_ID
 from app.core.permissions import Permission
 from app.extensions import db
+from app.sending.models import Delivery
 
 SECURITY = [{"bearerAuth": []}]
 STATUSES = ("planned", "skipped", "holdout", "submitted", "sent", "failed")

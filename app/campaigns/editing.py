@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.campaigns import guards, policies, sendrules
+from app.campaigns import policies, sensitive
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignStatus as S,
                                   CampaignVariant)
 from app.campaigns.schedule import Schedule
@@ -24,6 +24,7 @@ from app.core.errors import UserError
 from app.core.permissions import N_, Permission
 from app.extensions import db
 from app.segments import service as segments
+from app.sending import guards, sendrules
 
 EDITABLE = (S.DRAFT, S.PENDING_APPROVAL, S.APPROVED, S.SCHEDULED, S.RUNNING)
 MAX_HOLDOUT = 50
@@ -53,7 +54,7 @@ class CampaignInvalid(Exception):
     """The spec cannot be saved: (field, message) problems, and the sensitive words found per content field."""
 
     problems: list[Problem]
-    words: dict[str, list[guards.WordHit]] = field(default_factory=dict)
+    words: dict[str, list[sensitive.WordHit]] = field(default_factory=dict)
 
     def messages(self, gettext=None) -> list[tuple[str, str]]:
         """(field, text) per problem, translated with `gettext`; a variant's prefixed with its key."""
@@ -121,7 +122,7 @@ class _Checker:
     def __init__(self, spec: dict[str, Any], words: list[str]):
         self.spec, self.words = spec, words
         self.problems: list[Problem] = []
-        self.hits: dict[str, list[guards.WordHit]] = {}
+        self.hits: dict[str, list[sensitive.WordHit]] = {}
         self.values: dict[str, Any] = {}
 
     def add(self, name: str, message: str | content.ContentError, **params) -> None:
@@ -151,7 +152,7 @@ class _Checker:
                 self.add(name, error)
         if (seen := customer_sees(clean["text"])) is not None:
             self.add(name, PER_CUSTOMER_REFUSED, seen=seen)
-        if hits := guards.find_sensitive(clean["text"], self.words):
+        if hits := sensitive.find_sensitive(clean["text"], self.words):
             self.hits[name] = hits
             self.add(name, N_("含敏感词：%(words)s，请修改后再保存"), words="、".join(sorted({h.word for h in hits})))
         return clean

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.campaigns import approvals
-from app.campaigns.models import Campaign, CampaignApproval, CampaignRun, CampaignStatus, RunStatus
+from app.campaigns.models import Campaign, CampaignApproval, CampaignRun, CampaignStatus
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.home.cards import Card, number
+from app.sending.models import RunStatus
 from app.web import localtime
 
 NOTE_CHARS = 60  # of a rejection's reason on the card; the push page shows it whole

@@ -1,21 +1,16 @@
-"""Pushes (群发): campaigns and variants, runs, the delivery outbox, send tasks, outside sends, opt-outs, approvals,
-checks."""
+"""Pushes (群发): campaigns and variants, their runs (sends of the engine, app.sending), approvals, checks."""
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, Date, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
-
-from app.campaigns.guards import bucket_of_hex
 
 from app.core.db import utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.sending.models import Send
 
 CATEGORY_LABELS = {"promotion": N_("促销"), "content": N_("内容"), "service": N_("服务通知")}
 CHAT_TYPE_LABELS = {"single": N_("客户（一对一）"), "group": N_("客户群")}
@@ -32,41 +27,6 @@ class CampaignStatus:
     CANCELLED = "cancelled"
     LABELS = {DRAFT: N_("草稿"), PENDING_APPROVAL: N_("待审批"), APPROVED: N_("已审批"), SCHEDULED: N_("已排期"),
               RUNNING: N_("执行中"), FINISHED: N_("已结束"), CANCELLED: N_("已取消")}
-
-
-class RunStatus:
-    PLANNING = "planning"
-    PLANNED = "planned"
-    WAITING_WINDOW = "waiting_window"  # planned, quiet hours: dispatch waits until not_before
-    DISPATCHING = "dispatching"
-    POLLING = "polling"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-    MISSED = "missed"                  # the scheduler was down past the misfire limit: recorded, never sent
-    FINAL = (FINISHED, CANCELLED, FAILED, MISSED)
-    LABELS = {PLANNING: N_("规划中"), PLANNED: N_("已规划"), WAITING_WINDOW: N_("等待发送时段"),
-              DISPATCHING: N_("发送中"), POLLING: N_("等待成员确认"), FINISHED: N_("已完成"),
-              CANCELLED: N_("已取消"), FAILED: N_("失败"), MISSED: N_("已错过")}
-
-
-class DeliveryStatus:
-    PLANNED = "planned"
-    SKIPPED = "skipped"
-    HOLDOUT = "holdout"
-    SUBMITTED = "submitted"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class TaskStatus:
-    PENDING = "pending"
-    SUBMITTING = "submitting"  # add_msg_template in flight under a lease (claimed_until); see dispatch.py
-    SUBMITTED = "submitted"
-    CONFIRMED = "confirmed"
-    FINISHED = "finished"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class Campaign(db.Model):
@@ -118,107 +78,35 @@ class CampaignVariant(db.Model):
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class CampaignRun(db.Model):
-    """One execution of a campaign at `scheduled_for` (unique per campaign: a run is never created twice)."""
+class CampaignRun(Send):
+    """One execution of a campaign at `scheduled_for` (unique per campaign: a run is never created twice): the send
+    a campaign makes through the engine (app.sending), plus what the campaign pages show of it."""
 
-    __tablename__ = "campaign_runs"
-    __table_args__ = (UniqueConstraint("campaign_id", "scheduled_for"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    kind: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled, manual, test
-    scheduled_for: Mapped[datetime]
-    campaign_version: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default=RunStatus.PLANNING, index=True)
-    not_before: Mapped[datetime | None]  # quiet hours: no task is submitted before this instant
-    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    kind: Mapped[str | None] = mapped_column(String(16), default="scheduled")  # scheduled, manual, test, dry
+    scheduled_for: Mapped[datetime | None]
+    campaign_version: Mapped[int | None]
     test_target: Mapped[dict[str, str] | None] = mapped_column(JSON)  # kind "test": sender and customer
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    planned_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+
+    __mapper_args__ = {"polymorphic_identity": "campaign"}
+
+    CANCEL_ACTION = "campaigns.run_cancelled"
+
+    def veto(self) -> str | None:
+        """Content is read when the run is cut into tasks: an edit after planning (or a withdrawn approval) must not go
+        out unreviewed. A test send goes to one staff member's own customer, unapproved."""
+        campaign = db.session.get(Campaign, self.campaign_id)
+        if self.kind == "test" or (campaign.is_approved and campaign.version == self.campaign_version):
+            return None
+        return "活动在规划后被修改或未审批，本次未发送；请重新审批后再运行"
+
+    def describe(self) -> str:
+        return f"{db.session.scalar(select(Campaign.name).where(Campaign.id == self.campaign_id))} #{self.id}"
 
 
-class SendTask(db.Model):
-    """One add_msg_template call: a sender's chunk (≤ 10,000) of one variant; its msgid and polling state."""
-
-    __tablename__ = "campaign_send_tasks"
-    __table_args__ = (UniqueConstraint("run_id", "sender_userid", "variant_key", "chunk_no",
-                                       name="uq_campaign_send_tasks_chunk"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id"))
-    sender_userid: Mapped[str] = mapped_column(String(64))
-    variant_key: Mapped[str] = mapped_column(String(8))
-    chunk_no: Mapped[int] = mapped_column(default=0)
-    # the variant's text and attachments as approved, fixed when the run is cut into tasks: every attempt and
-    # every lookup of a lost answer uses them, whatever is edited later
-    content: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING, index=True)
-    msgid: Mapped[str | None] = mapped_column(String(64), index=True)
-    fail_list: Mapped[list[str]] = mapped_column(JSON, default=list)
-    submitted_at: Mapped[datetime | None]
-    confirmed_at: Mapped[datetime | None]
-    remind_count: Mapped[int] = mapped_column(default=0)
-    last_reminded_at: Mapped[datetime | None]
-    next_poll_at: Mapped[datetime | None] = mapped_column(index=True)
-    error: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(default=0)
-    claimed_until: Mapped[datetime | None]  # lease of the worker submitting it (campaigns-exec)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Delivery(db.Model):
-    """The outbox: one row per customer (or group) of a run, with why it was skipped or how it ended."""
-
-    __tablename__ = "campaign_deliveries"
-    # Few indexes on purpose: a run inserts a million rows at once. (run_id, status, sender) serves the claim and
-    # the funnel; caps and quota read earlier runs' rows by run.
-    __table_args__ = (UniqueConstraint("run_id", "target_key"),
-                      Index("ix_campaign_deliveries_claim", "run_id", "status", "sender_userid"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id"))
-    target_key: Mapped[str] = mapped_column(String(64))  # external_userid, or chat_id for a group push
-    customer_id: Mapped[int | None]
-    sender_userid: Mapped[str | None] = mapped_column(String(64))
-    variant_key: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16))
-    skip_reason: Mapped[str | None] = mapped_column(String(32))  # opt_out, lost, cap:<rule>, wecom_quota, ...
-    fail_reason: Mapped[str | None] = mapped_column(String(32))  # not_friend, over_quota, error
-    send_task_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_send_tasks.id"), index=True)
-    sent_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class OutsideSend(db.Model):
-    """A mass message made outside the console (seen in get_groupmsg_list_v2): it counts toward the quotas."""
-
-    __tablename__ = "campaign_outside_sends"
-    __table_args__ = (UniqueConstraint("msgid", "target_key"),
-                      Index("ix_campaign_outside_sends_target", "target_key", "sent_at"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    msgid: Mapped[str] = mapped_column(String(64))
-    sender_userid: Mapped[str] = mapped_column(String(64))
-    target_key: Mapped[str] = mapped_column(String(64))  # external_userid or chat_id
-    chat_type: Mapped[str] = mapped_column(String(8))
-    sent_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class CustomerOptOut(db.Model):
-    """A customer who asked not to be pushed to (免打扰): every campaign skips them with reason opt_out."""
-
-    __tablename__ = "campaign_opt_outs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
-    reason: Mapped[str] = mapped_column(String(256), default="")
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+CampaignRun.__table__.append_constraint(UniqueConstraint("campaign_id", "scheduled_for",
+                                                         name="uq_campaign_runs_campaign_id_scheduled_for"))
 
 
 class CampaignApproval(db.Model):
@@ -252,23 +140,3 @@ class CampaignCheck(db.Model):
     result: Mapped[dict | None] = mapped_column(JSON)  # the Preview (preview.Preview.to_json)
     outcome: Mapped[str | None] = mapped_column(String(32))  # submit: pending_approval, auto_approved, refused
     error: Mapped[str | None] = mapped_column(Text)  # why the check or the submission did not go through
-
-
-class CampaignPolicy(db.Model):
-    """A push policy the console edits (frequency caps, quiet hours, sensitive words, approval threshold)."""
-
-    __tablename__ = "campaign_policies"
-
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
-    updated_by: Mapped[str] = mapped_column(String(128))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_bucket_functions(dbapi_connection, _record) -> None:
-    """SQLite only: md5 and hex-to-bucket, which PostgreSQL has built in (the holdout and A/B draws, guards.bucket)."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_function("campaign_md5", 1, lambda text: hashlib.md5(text.encode()).hexdigest(),
-                                         deterministic=True)
-        dbapi_connection.create_function("campaign_hex_bucket", 1, bucket_of_hex, deterministic=True)

@@ -1,17 +1,17 @@
-"""Push policies the console edits: frequency caps, quiet hours, sensitive words, approval threshold, misfire limit."""
+"""Push policies the console edits: the engine's (frequency caps, quiet hours, app.sending.policies) and the pushes'
+own (sensitive words, approval threshold, misfire limit)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from app.campaigns import guards
-from app.campaigns.models import CampaignPolicy
+from app.campaigns import sensitive
 from app.campaigns.schedule import MISFIRE_MINUTES
 from app.core import audit
-from app.core.db import transaction, utcnow
+from app.core.db import transaction
 from app.core.errors import UserError
 from app.core.permissions import N_
-from app.extensions import db
+from app.sending import guards, policies as send_policies
 
 DEFAULT_APPROVAL_THRESHOLD = 1000
 MAX_WORDS = 2000
@@ -30,19 +30,14 @@ class PolicyError(UserError):
     """A policy change was refused; the message says which field and why."""
 
 
-def _stored(key: str, default: Any) -> Any:
-    row = db.session.get(CampaignPolicy, key)
-    return default if row is None else row.value
-
-
 def current() -> Policies:
-    quiet = _stored("quiet_hours", {"start": "21:00", "end": "09:00"})
+    stored = send_policies.stored
     return Policies(
-        cap_rules=guards.cap_rules_from(_stored("cap_rules", [r.as_dict() for r in guards.DEFAULT_CAP_RULES])),
-        quiet=guards.QuietHours(guards.parse_hhmm(quiet["start"]), guards.parse_hhmm(quiet["end"])),
-        words=list(_stored("sensitive_words", list(guards.DEFAULT_SENSITIVE_WORDS))),
-        approval_threshold=int(_stored("approval_threshold", DEFAULT_APPROVAL_THRESHOLD)),
-        misfire_minutes=int(_stored("misfire_minutes", MISFIRE_MINUTES)),
+        cap_rules=send_policies.cap_rules(),
+        quiet=send_policies.quiet_hours(),
+        words=list(stored("sensitive_words", list(sensitive.DEFAULT_SENSITIVE_WORDS))),
+        approval_threshold=int(stored("approval_threshold", DEFAULT_APPROVAL_THRESHOLD)),
+        misfire_minutes=int(stored("misfire_minutes", MISFIRE_MINUTES)),
     )
 
 
@@ -70,17 +65,8 @@ def parse(form: dict[str, Any]) -> dict[str, Any]:
 
 def save(values: dict[str, Any], actor: str) -> list[str]:
     """Store the changed policies in one transaction and audit which changed (with their new values)."""
-    changed = []
     with transaction():
-        for key, value in values.items():
-            row = db.session.get(CampaignPolicy, key)
-            if row is not None and row.value == value:
-                continue
-            if row is None:
-                db.session.add(CampaignPolicy(key=key, value=value, updated_by=actor, updated_at=utcnow()))
-            else:
-                row.value, row.updated_by, row.updated_at = value, actor, utcnow()
-            changed.append(key)
+        changed = send_policies.store(values, actor)
         if changed:
             audit.record("campaigns.policies_changed", target=",".join(changed),
                          details={k: values[k] for k in changed if k != "sensitive_words"}

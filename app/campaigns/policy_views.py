@@ -5,13 +5,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.campaigns import optouts, policies
+from app.campaigns import policies
 from app.campaigns.models import CATEGORY_LABELS, CHAT_TYPE_LABELS
 from app.campaigns.views import bp
 from app.core import settings
 from app.core.errors import UserError
 from app.core.guard import requires
 from app.core.permissions import Permission as P
+from app.sending import optouts
 
 CAP_ROWS = 6  # rule rows on the page (the filled ones and blanks)
 

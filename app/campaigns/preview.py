@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from app.campaigns import planner
-from app.campaigns.models import Campaign, CampaignRun, Delivery, DeliveryStatus as D
-from app.campaigns.sendrules import chunk_size
+from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, CustomerGroup, Staff
 from app.contacts.scope import Scope
 from app.core.db import utcnow
 from app.extensions import db
+from app.sending.models import Delivery, DeliveryStatus as D
+from app.sending.sendrules import chunk_size
 
 SAMPLE = 5
 DRY_RUN_AT = datetime(1970, 1, 1, tzinfo=timezone.utc)  # never a real scheduled_for: the dry run's row is rolled back anyway

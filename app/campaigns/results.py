@@ -9,14 +9,15 @@ from typing import Callable
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 
 from app.campaigns import policies
-from app.campaigns.guards import CapRule
-from app.campaigns.models import CATEGORY_LABELS, CampaignRun, Delivery, DeliveryStatus as D, SendTask
+from app.campaigns.models import CATEGORY_LABELS, CampaignRun
 from app.campaigns.uplift import Uplift
 from app.contacts.models import Staff
 from app.contacts.scope import Scope
 from app.core.permissions import N_
 from app.extensions import db
 from app.rfm.models import Order
+from app.sending.guards import CapRule
+from app.sending.models import Delivery, DeliveryStatus as D, SendTask
 
 FAIL_LABELS = {
     "not_friend": N_("不是好友"), "over_quota": N_("超出接收上限"), "error": N_("接口错误"),

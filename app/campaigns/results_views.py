@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.campaigns import editing, polling, results
-from app.campaigns.models import Campaign, CampaignRun, Delivery, RunStatus
+from app.campaigns import editing, results
+from app.campaigns.models import Campaign, CampaignRun
 from app.campaigns.views import bp
 from app.contacts.models import Customer, Staff
 from app.contacts.scope import scope_for
@@ -18,6 +18,8 @@ from app.core.export import csv_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
+from app.sending import polling
+from app.sending.models import Delivery, RunStatus
 
 EXPORT_HEADER = (N_("运行"), N_("客户或群 ID"), N_("客户昵称"), N_("发送成员"), N_("成员姓名"), N_("版本"), N_("状态"),
                  N_("跳过/失败原因"), N_("送达时间"))

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app import sending
 from app.campaigns import editing, planner, policies
 from app.campaigns.editing import schedule_of
-from app.campaigns.models import (Campaign, CampaignRun, CampaignStatus as S, Delivery, DeliveryStatus as D,
-                                  RunStatus as R)
+from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S
 from app.campaigns.schedule import misfired
 from app.contacts.models import Customer, FollowRelation
 from app.core import audit, settings
@@ -24,6 +24,7 @@ from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
 from app.jobs import enqueue
+from app.sending.models import RunStatus as R
 
 log = logging.getLogger("scrm.campaigns")
 ACTIVE = (S.APPROVED, S.SCHEDULED, S.RUNNING)
@@ -36,8 +37,10 @@ class RunError(UserError):
 def create_run(campaign: Campaign, scheduled_for: datetime, kind: str, actor: str,
                status: str = R.PLANNING, error: str | None = None) -> CampaignRun | None:
     """The run for this due time, created once; None when it already existed (then nothing changes)."""
-    values = {"campaign_id": campaign.id, "scheduled_for": scheduled_for.replace(microsecond=0), "kind": kind,
-              "campaign_version": campaign.version, "status": status, "counts": {}, "created_by": actor,
+    values = {"origin": "campaign", "campaign_id": campaign.id, "scheduled_for": scheduled_for.replace(microsecond=0),
+              "kind": kind, "campaign_version": campaign.version, "chat_type": campaign.chat_type,
+              "category": campaign.category, "holdout_key": str(campaign.id),
+              "holdout_percent": campaign.holdout_percent, "variants": [], "status": status, "counts": {}, "created_by": actor,
               "created_at": utcnow(), "error": error,
               "finished_at": utcnow() if status in R.FINAL else None}
     run_id = db.session.scalar(upsert_ignore(CampaignRun, values, ["campaign_id", "scheduled_for"])
@@ -159,23 +162,19 @@ def test_send(campaign: Campaign, sender_userid: str, external_userid: str, acto
         run = create_run(campaign, now, "test", actor, R.PLANNED)
         if run is None:
             raise RunError(N_("刚刚已发送过一次测试，请稍候"))
-        run.test_target, run.planned_at = {"sender": sender_userid, "external_userid": external_userid}, now
-        db.session.add(Delivery(run_id=run.id, target_key=external_userid, customer_id=customer.id,
-                                sender_userid=sender_userid, variant_key="A", status=D.PLANNED, updated_at=now))
-        db.session.flush()
-        run.counts = planner.summary(run.id)
+        run.test_target = {"sender": sender_userid, "external_userid": external_userid}
+        sending.plan_direct(run, planner.variants(campaign)[0], campaign.category, external_userid, customer.id,
+                            sender_userid, now)
         audit.record("campaigns.test_send", target=f"campaign:{campaign.id}",
                      details={"run_id": run.id, "sender": sender_userid, "customer": external_userid})
     return run
 
 
 def cancel(campaign: Campaign, actor: str) -> list[dict]:
-    """Cancel the campaign: no more runs, and every open run cancelled (WeCom tasks too, see polling.cancel_run)."""
-    from app.campaigns.polling import cancel_run
-
+    """Cancel the campaign: no more runs, and every open run cancelled (WeCom tasks too, see sending.cancel)."""
     if campaign.status in (S.FINISHED, S.CANCELLED):
         raise RunError(N_("这个群发已结束或已取消"))
     with transaction():
         campaign.status = S.CANCELLED
         audit.record("campaigns.cancelled", target=f"campaign:{campaign.id}", details={"by": actor})
-    return [cancel_run(run.id) for run in open_runs(campaign.id, tests=True)]
+    return [sending.cancel(run.id) for run in open_runs(campaign.id, tests=True)]

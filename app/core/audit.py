@@ -71,6 +71,7 @@ ACTION_LABELS = {
     "campaigns.run_missed": N_("群发错过执行时间"),
     "campaigns.cancelled": N_("取消群发"),
     "campaigns.run_cancelled": N_("取消群发执行"),
+    "sending.cancelled": N_("取消发送"),
     "campaigns.deliveries_exported": N_("导出群发明细"),
     "campaigns.policies_changed": N_("修改群发规则"),
     "campaigns.opt_out_added": N_("加入免打扰"),

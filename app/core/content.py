@@ -1,7 +1,7 @@
 """Message content (text with variables + attachments) within WeCom's limits: parse, validate, render. No Flask, no DB.
 
 One model for every message the console sends, so operators write variables the same way everywhere:
-welcome templates, pushes (campaigns; see campaigns.sendrules for what the variables become in a mass
+welcome templates, pushes (campaigns; see sending.sendrules for what the variables become in a mass
 message) and later referral tasks and wake-ups.
 
     content = parse(text, attachments)          # raises ContentInvalid(errors) with every problem found

@@ -27,11 +27,12 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, text
 
-from app.campaigns import dispatch, polling
-from app.campaigns.models import Campaign, CampaignRun, Delivery
+from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.sending import dispatch, polling
+from app.sending.models import Delivery
 from app.wecom.gateway import WeComGateway
 from app.wecom.ratelimit import DEFAULT_PER_MINUTE, WindowLimiter
 from scripts.bench.common import emulator_console
@@ -43,12 +44,14 @@ UNLIMITED = 10_000_000
 def planned_run(stem: str, staff: int, per_user: int, prefix: str) -> int:
     """A campaign and a planned run: staff {stem}0.. each with per_user deliveries {prefix}{userid}x{n}."""
     with transaction():
-        campaign = Campaign(name=f"bench {prefix}", content={"text": "{客户昵称}好，我是{员工姓名}，新品上市"},
-                            created_by="bench", version=1, approved_version=1, status="running")
+        content = {"text": "{客户昵称}好，我是{员工姓名}，新品上市"}
+        campaign = Campaign(name=f"bench {prefix}", content=content, created_by="bench", version=1,
+                            approved_version=1, status="running")
         db.session.add(campaign)
         db.session.flush()
         run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=utcnow(), campaign_version=1,
-                          status="planned", created_by="bench")
+                          status="planned", created_by="bench", chat_type="single", holdout_key=str(campaign.id),
+                          variants=[{"key": "A", "percent": 100, "content": content}])
         db.session.add(run)
         db.session.flush()
         # One set-based INSERT (as the planner writes the outbox); the same SQL on SQLite and PostgreSQL.

@@ -2,7 +2,7 @@
 
 The company is generated as in the contact list benchmark (customers, two relations each, 5 % lost), plus push
 history that the guards must read: 10,000 opt-outs, yesterday's and today's promotions to 300,000 customers
-(sent), 100,000 sends made outside the console. Then the real planner (`app.campaigns.planner.plan`) plans a
+(sent), 100,000 sends made outside the console. Then the real planner (`app.campaigns.planner.plan`, through the send engine) plans a
 promotion to every customer with a 10 % holdout, an A/B split, the default caps, WeCom's receive quota and quiet
 hours; each repetition plans a new run (the previous one is cancelled, so it does not count as history).
 

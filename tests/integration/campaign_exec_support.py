@@ -6,12 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select
 
-from app.campaigns import dispatch
-from app.campaigns.models import Campaign, CampaignRun, CampaignVariant, Delivery, SendTask
-from app.rfm.models import Order
+from app.campaigns.models import Campaign, CampaignRun, CampaignVariant
 from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.rfm.models import Order
+from app.sending import dispatch
+from app.sending.models import Delivery, SendTask
 
 TEXT = "{客户昵称}好，我是{员工姓名}，双十二会员价已开启"
 
@@ -41,7 +42,9 @@ def make_run(targets: list[tuple[str, str]], *, text: str = TEXT, chat_type: str
             db.session.add(CampaignVariant(campaign_id=campaign.id, key=key, split_percent=100 // len(variants),
                                            content={"text": body}))
         run = CampaignRun(campaign_id=campaign.id, kind="manual", scheduled_for=utcnow(), campaign_version=1,
-                          status="planned", created_by="test")
+                          status="planned", created_by="test", chat_type=chat_type, holdout_key=str(campaign.id),
+                          variants=[{"key": key, "percent": 100 // len(variants), "content": {"text": body}}
+                                    for key, body in variants.items()])
         db.session.add(run)
         db.session.flush()
         pick = variant_of or (lambda i, target: next(iter(variants)))

@@ -3,9 +3,10 @@ from sqlalchemy import func, select
 
 from app.campaigns import policies
 from scripts.demo.campaigns import DEMO_CAMPAIGNS, seed_demo_campaigns
-from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S, Delivery
+from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S
 from app.extensions import db
 from app.segments import service as segments
+from app.sending.models import Delivery
 from tests.conftest import wait_for_push_work
 
 

@@ -8,10 +8,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from app.campaigns import dispatch, dispatch_submit
-from app.campaigns.models import Campaign, CampaignRun, SendTask
+from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Staff
 from app.extensions import db
+from app.sending import dispatch, dispatch_submit
+from app.sending.models import SendTask
 from app.wecom.gateway import WeComGateway
 from tests.integration.campaign_exec_support import (
     deliveries, dispatch_all, later, make_run, run_status, staff_and_customers, tasks,
@@ -93,7 +94,7 @@ WORKER = """
 import sys
 from app import create_app
 from config import TestConfig
-from app.campaigns import dispatch, dispatch_submit
+from app.sending import dispatch, dispatch_submit
 config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": sys.argv[1], "WECOM_API_BASE": sys.argv[2]})
 dispatch_submit.SUBMIT_THREADS = int(sys.argv[3])
 with create_app(config).app_context():

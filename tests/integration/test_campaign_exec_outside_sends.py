@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import select
 
-from app.campaigns.models import OutsideSend
-from app.campaigns.outside_sends import OutsideImport, import_outside_sends, watermark
 from app.extensions import db
+from app.sending.models import OutsideSend
+from app.sending.outside_sends import OutsideImport, import_outside_sends, watermark
 from app.wecom.errors import WeComPermissionDenied
 from tests.integration.campaign_exec_support import dispatch_all, make_run, staff_and_customers, tasks
 

@@ -2,10 +2,10 @@
 not a friend, cancel; every WeCom call over HTTP to the emulator."""
 from datetime import timedelta
 
-from app.campaigns import polling
-from app.campaigns.models import Delivery
 from app.core.audit import AuditEntry
 from app.extensions import db
+from app.sending import polling
+from app.sending.models import Delivery
 from tests.integration.campaign_exec_support import (
     deliveries, dispatch_all, later, make_run, run_status, staff_and_customers, tasks,
 )

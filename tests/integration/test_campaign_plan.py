@@ -3,12 +3,14 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from app.campaigns import editing, guards, planner, preview, runs
-from app.campaigns.models import (Campaign, CampaignRun, CustomerOptOut, Delivery, OutsideSend, RunStatus)
+from app.campaigns import editing, planner, preview, runs
+from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
+from app.sending import guards
+from app.sending.models import CustomerOptOut, Delivery, OutsideSend, RunStatus
 
 NOON = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
 

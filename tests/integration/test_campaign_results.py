@@ -4,11 +4,11 @@ from datetime import timedelta
 import pytest
 
 from app.campaigns import results
-from app.campaigns.models import SendTask
 from app.contacts.models import Staff
 from app.contacts.scope import Scope
 from app.core.db import transaction
 from app.extensions import db
+from app.sending.models import SendTask
 from tests.integration.campaign_exec_support import T0, add_deliveries, finished_run, new_campaign, paid_order
 
 

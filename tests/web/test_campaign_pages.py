@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.campaigns import policies
-from app.campaigns.models import Campaign, CampaignCheck, CampaignRun, Delivery
+from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import utcnow
 from app.extensions import db
+from app.sending.models import Delivery
 from tests.conftest import csrf_token, sign_in, wait_for_push_work
 
 FORM = {"name": "周末上新", "category": "content", "chat_type": "single", "audience": "rule",
@@ -280,7 +281,7 @@ def test_opt_out_list_add_and_remove(client, signed_in_as, company):
     assert "客户2" in html and "电话要求" in html
     post(client, "/campaigns/opt-outs", {"external_userid": "nobody"})
     assert "找不到客户 nobody" in client.get("/campaigns/opt-outs").get_data(as_text=True)
-    from app.campaigns.models import CustomerOptOut
+    from app.sending.models import CustomerOptOut
     row = db.session.scalar(select(CustomerOptOut))
     post(client, f"/campaigns/opt-outs/{row.id}/delete")
     assert "名单是空的" in client.get("/campaigns/opt-outs").get_data(as_text=True)

@@ -5,12 +5,13 @@ from datetime import date, timedelta
 import pytest
 from flask import current_app
 
-from app.campaigns.models import Campaign, CampaignCheck, CampaignRun, Delivery
+from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff
 from app.core import tokens
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, Order, RfmRun
+from app.sending.models import Delivery
 
 INSIDE = ("wm-inside-zhang", "圈内张三")
 OUTSIDE = ("wm-outside-chen", "圈外陈七")

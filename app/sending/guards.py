@@ -1,4 +1,5 @@
-"""Pure guards of a push: frequency caps, WeCom's receive quota, quiet hours, holdout and A/B buckets, sensitive words."""
+"""Pure guards of every send: frequency caps, WeCom's receive quota, quiet hours, holdout and A/B buckets (the planner
+turns them into SQL)."""
 from __future__ import annotations
 
 import calendar
@@ -73,18 +74,6 @@ def by_strictness(rules: Iterable[CapRule]) -> list[CapRule]:
     return sorted(rules, key=lambda r: (r.max_sends / r.days, -r.days, r.key))
 
 
-def capping_rule(rules: Iterable[CapRule], sends: Sequence[tuple[datetime, str, str]], now: datetime, tz: ZoneInfo,
-                 chat_type: str, category: str) -> CapRule | None:
-    """The strictest rule a new push (channel, category) would break, given earlier sends (when, channel, category);
-    None when every rule allows it. All rules are AND-ed."""
-    for rule in by_strictness(r for r in rules if r.applies_to(chat_type, category)):
-        start = rule.window_start(now, tz)
-        used = sum(1 for when, ch, cat in sends if when >= start and rule.applies_to(ch, cat))
-        if used >= rule.max_sends:
-            return rule
-    return None
-
-
 # --- WeCom's receive quota ---------------------------------------------------------------------------------------
 
 def quota_window(rule: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
@@ -102,12 +91,6 @@ def quota_window(rule: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]
     if rule == "day":
         return start_of_day(now, tz), 1
     raise ValueError(f"unknown receive rule {rule!r}")
-
-
-def quota_left(rule: str, received: Sequence[datetime], now: datetime, tz: ZoneInfo) -> int:
-    """How many more mass messages WeCom will deliver; `received` counts console, outside and counted sends."""
-    start, limit = quota_window(rule, now, tz)
-    return max(0, limit - sum(1 for when in received if when >= start))
 
 
 # --- quiet hours -------------------------------------------------------------------------------------------------
@@ -148,20 +131,20 @@ def parse_hhmm(text: str) -> time:
 BUCKET_PARTS = {"holdout": 0, "ab": 1}  # which 32 bits of the digest each draw uses: independent draws
 
 
-def digest(campaign_id: int, target_key: str) -> str:
-    """md5 of "campaign:target" in hex; its first 32 bits draw the holdout, the next 32 the A/B variant.
+def digest(holdout_key: str, target_key: str) -> str:
+    """md5 of "holdout_key:target" in hex; its first 32 bits draw the holdout, the next 32 the A/B variant.
     The planner computes the same in SQL (md5 on PostgreSQL, these functions registered on SQLite)."""
-    return hashlib.md5(f"{campaign_id}:{target_key}".encode()).hexdigest()
+    return hashlib.md5(f"{holdout_key}:{target_key}".encode()).hexdigest()
 
 
 def bucket_of_hex(hex8: str) -> int:
     return int(hex8, 16) % BUCKETS
 
 
-def bucket(campaign_id: int, target_key: str, part: str) -> int:
-    """A stable bucket 0..9999 of (campaign, customer) for one draw ("holdout" or "ab")."""
+def bucket(holdout_key: str, target_key: str, part: str) -> int:
+    """A stable bucket 0..9999 of (holdout key, customer) for one draw ("holdout" or "ab")."""
     start = 8 * BUCKET_PARTS[part]
-    return bucket_of_hex(digest(campaign_id, target_key)[start:start + 8])
+    return bucket_of_hex(digest(holdout_key, target_key)[start:start + 8])
 
 
 def holdout_threshold(percent: float) -> int:
@@ -169,9 +152,9 @@ def holdout_threshold(percent: float) -> int:
     return round(percent * BUCKETS / 100)
 
 
-def in_holdout(campaign_id: int, target_key: str, percent: float) -> bool:
-    """Whether the customer is held out of the campaign: always the same answer for the same pair."""
-    return bucket(campaign_id, target_key, "holdout") < holdout_threshold(percent)
+def in_holdout(holdout_key: str, target_key: str, percent: float) -> bool:
+    """Whether the customer is held out of the send: always the same answer for the same pair."""
+    return bucket(holdout_key, target_key, "holdout") < holdout_threshold(percent)
 
 
 def variant_ranges(splits: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
@@ -186,53 +169,10 @@ def variant_ranges(splits: Sequence[tuple[str, int]]) -> list[tuple[str, int, in
     return ranges
 
 
-def variant_for(campaign_id: int, target_key: str, splits: Sequence[tuple[str, int]]) -> str:
+def variant_for(holdout_key: str, target_key: str, splits: Sequence[tuple[str, int]]) -> str:
     """The A/B variant of a treated customer, by a bucket independent of the holdout's."""
-    b = bucket(campaign_id, target_key, "ab")
+    b = bucket(holdout_key, target_key, "ab")
     return next(key for key, low, high in variant_ranges(splits) if low <= b < high)
-
-
-# --- sensitive words ---------------------------------------------------------------------------------------------
-
-DEFAULT_SENSITIVE_WORDS = ("最低价", "国家级", "全网第一", "绝对有效", "稳赚", "保本", "百分百", "根治")
-
-
-@dataclass(frozen=True)
-class WordHit:
-    word: str
-    start: int
-    end: int
-
-
-def find_sensitive(text: str, words: Iterable[str]) -> list[WordHit]:
-    """Every occurrence of a listed word (case-insensitive), by position; overlapping hits are merged away
-    in favour of the earlier, longer one so that highlighting stays well-formed."""
-    lowered = (text or "").lower()
-    hits = []
-    for word in {w.strip() for w in words if w and w.strip()}:
-        needle, at = word.lower(), 0
-        while (at := lowered.find(needle, at)) != -1:
-            hits.append(WordHit(word, at, at + len(needle)))
-            at += 1
-    hits.sort(key=lambda h: (h.start, -h.end))
-    kept: list[WordHit] = []
-    for hit in hits:
-        if not kept or hit.start >= kept[-1].end:
-            kept.append(hit)
-    return kept
-
-
-def highlighted(text: str, hits: Sequence[WordHit]) -> list[tuple[str, bool]]:
-    """The text in pieces, each marked whether it is a sensitive word (for the editor's highlighting)."""
-    pieces, at = [], 0
-    for hit in hits:
-        if hit.start > at:
-            pieces.append((text[at:hit.start], False))
-        pieces.append((text[hit.start:hit.end], True))
-        at = hit.end
-    if at < len(text):
-        pieces.append((text[at:], False))
-    return pieces
 
 
 def start_of_day(now: datetime, tz: ZoneInfo, back: int = 0) -> datetime:

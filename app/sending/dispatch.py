@@ -1,8 +1,8 @@
-"""The worker's dispatcher: planned runs become send tasks (≤ 10,000 each), each submitted once with add_msg_template.
+"""The worker's dispatcher: planned sends become send tasks (≤ 10,000 each), each submitted once with add_msg_template.
 
 Exactly-once towards WeCom, step by step:
-1. A due run is claimed (FOR UPDATE SKIP LOCKED) and, in the same transaction, its planned deliveries are cut
-   into SendTasks per (sender, variant) and linked to them. A crash rolls all of it back; a commit makes it final.
+1. A due send is claimed (FOR UPDATE SKIP LOCKED), its origin asked whether it still may go (Send.veto), and in the
+   same transaction its planned deliveries are cut into SendTasks per (sender, variant) and linked to them. A crash rolls all of it back; a commit makes it final.
 2. A batch of tasks is claimed for submission in two statements: status "submitting", a lease (claimed_until),
    submitted_at = first attempt. All of it is committed BEFORE any add_msg_template is called.
 3. The batch's calls go out side by side (dispatch_submit: a few threads sharing the gateway and its rate limiter;
@@ -20,15 +20,13 @@ from itertools import groupby
 
 from sqlalchemy import and_, case, func, literal, or_, select, text, update
 
-from app.campaigns import dispatch_submit, sendrules
-from app.campaigns.models import (
-    Campaign, CampaignRun, CampaignVariant, Delivery, DeliveryStatus, RunStatus, SendTask, TaskStatus,
-)
 from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.sending import dispatch_submit, sendrules
+from app.sending.models import Delivery, DeliveryStatus, RunStatus, Send, SendTask, TaskStatus
 
-log = logging.getLogger("scrm.campaigns.dispatch")
+log = logging.getLogger("scrm.sending.dispatch")
 
 LEASE = timedelta(minutes=5)                 # far longer than a batch's calls (dispatch_submit.CALL_WINDOW)
 BATCH = 50                                   # tasks claimed together: under a second at WeCom's rate
@@ -39,33 +37,29 @@ DUE_STATUSES = (RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
 # -- runs -> tasks ---------------------------------------------------------------------------------------
 
 def start_due_run(now: datetime | None = None) -> int | None:
-    """Claim one due run and cut its planned deliveries into send tasks, all in one transaction; the run id."""
+    """Claim one due send and cut its planned deliveries into send tasks, all in one transaction; the send id."""
     now = now or utcnow()
     with transaction():
-        q = (select(CampaignRun).where(CampaignRun.status.in_(DUE_STATUSES),
-                                       or_(CampaignRun.not_before.is_(None), CampaignRun.not_before <= now))
-             .order_by(CampaignRun.id).limit(1).with_for_update(skip_locked=True))
-        run = db.session.scalars(q).first()
-        if run is None:
+        q = (select(Send).where(Send.status.in_(DUE_STATUSES), or_(Send.not_before.is_(None), Send.not_before <= now))
+             .order_by(Send.id).limit(1).with_for_update(skip_locked=True))
+        send = db.session.scalars(q).first()
+        if send is None:
             return None
-        campaign = db.session.get(Campaign, run.campaign_id)
-        if run.kind != "test" and not (campaign.is_approved and campaign.version == run.campaign_version):
-            # Content is read now: an edit after planning (or a withdrawn approval) must not go out unreviewed.
-            run.status, run.finished_at = RunStatus.FAILED, now
-            run.error = "活动在规划后被修改或未审批，本次未发送；请重新审批后再运行"
-            db.session.execute(update(Delivery).where(Delivery.run_id == run.id,
+        if reason := send.veto():
+            send.status, send.finished_at, send.error = RunStatus.FAILED, now, reason
+            db.session.execute(update(Delivery).where(Delivery.run_id == send.id,
                                                       Delivery.status == DeliveryStatus.PLANNED)
                                .values(status=DeliveryStatus.SKIPPED, skip_reason="not_approved", updated_at=now),
                                execution_options={"synchronize_session": False})
-            return run.id
-        tasks = _make_tasks(run, campaign, sendrules.chunk_size(campaign.chat_type))
-        run.status = RunStatus.DISPATCHING if tasks else RunStatus.FINISHED
+            return send.id
+        tasks = _make_tasks(send, sendrules.chunk_size(send.chat_type))
+        send.status = RunStatus.DISPATCHING if tasks else RunStatus.FINISHED
         if not tasks:
-            run.finished_at = now
-        log.info("campaign run %s: %d send tasks", run.id, tasks)
+            send.finished_at = now
+        log.info("send %s: %d send tasks", send.id, tasks)
     if tasks:
         _refresh_statistics()
-    return run.id
+    return send.id
 
 
 def _refresh_statistics() -> None:
@@ -76,11 +70,9 @@ def _refresh_statistics() -> None:
         db.session.commit()
 
 
-def _make_tasks(run: CampaignRun, campaign: Campaign, size: int) -> int:
-    """Create the run's tasks, each with its message as approved (the variant's text with the sender's name, the
+def _make_tasks(run: Send, size: int) -> int:
+    """Create the send's tasks, each with its message as planned (the variant's text with the sender's name, the
     attachments), and link every planned delivery to its task; the number of tasks."""
-    contents = dict(db.session.execute(select(CampaignVariant.key, CampaignVariant.content)
-                                       .where(CampaignVariant.campaign_id == campaign.id)).all())
     rows = db.session.execute(
         select(Delivery.id, Delivery.sender_userid, Delivery.variant_key)
         .where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
@@ -94,7 +86,7 @@ def _make_tasks(run: CampaignRun, campaign: Campaign, size: int) -> int:
         ids = [r.id for r in group]
         for chunk_no, chunk in enumerate(sendrules.chunks(ids, size)):
             task = SendTask(run_id=run.id, sender_userid=sender or "", variant_key=variant or "",
-                            chunk_no=chunk_no, content=_message_of(contents.get(variant) or campaign.content or {},
+                            chunk_no=chunk_no, content=_message_of(run.content_of(variant),
                                                                    names.get(sender) or sender or ""),
                             status=TaskStatus.PENDING)
             db.session.add(task)
@@ -153,7 +145,7 @@ def claim_tasks(limit: int, now: datetime | None = None) -> list[tuple[int, bool
 
 
 def work_once(limit: int = BATCH, gw=None) -> int:
-    """One worker turn: start a due run, then submit a batch of up to `limit` tasks; how much was done."""
+    """One worker turn: start a due send, then submit a batch of up to `limit` tasks; how much was done."""
     started = start_due_run() is not None
     claimed = claim_tasks(limit)
     try:

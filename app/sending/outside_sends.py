@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Integer, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.campaigns import sendrules
-from app.campaigns.models import OutsideSend, SendTask
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
+from app.sending import sendrules
+from app.sending.models import OutsideSend, SendTask
 
-log = logging.getLogger("scrm.campaigns.outside")
+log = logging.getLogger("scrm.sending.outside")
 
 LOOK_BACK = timedelta(days=3)     # members confirm corp-created messages late; re-read this much
 FIRST_WINDOW = timedelta(days=30)  # the first import reaches this far back

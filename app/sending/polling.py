@@ -1,4 +1,4 @@
-"""After submission: poll WeCom until each task is final, remind staff who have not confirmed, cancel runs."""
+"""After submission: poll WeCom until each task is final, remind staff who have not confirmed, cancel sends."""
 from __future__ import annotations
 
 import logging
@@ -9,16 +9,14 @@ from itertools import groupby
 from flask import current_app
 from sqlalchemy import bindparam, exists, func, or_, select, update
 
-from app.campaigns import sendrules
-from app.campaigns.models import (
-    Campaign, CampaignRun, Delivery, DeliveryStatus, RunStatus, SendTask, TaskStatus,
-)
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.sending import sendrules
+from app.sending.models import Delivery, DeliveryStatus, RunStatus, Send, SendTask, TaskStatus
 from app.wecom.errors import WeComError
 
-log = logging.getLogger("scrm.campaigns.polling")
+log = logging.getLogger("scrm.sending.polling")
 
 POLLED = (TaskStatus.SUBMITTED, TaskStatus.CONFIRMED, TaskStatus.CANCELLED)
 OPEN_SUBMIT = (TaskStatus.PENDING, TaskStatus.SUBMITTING)
@@ -69,7 +67,7 @@ def set_deliveries(task_ids: list[int], status: str, fail_reason: str | None, no
 
 def advance_run(run_id: int, now: datetime) -> None:
     """Inside the caller's transaction: dispatching -> polling when every task is submitted, -> finished when final."""
-    run = db.session.get(CampaignRun, run_id)
+    run = db.session.get(Send, run_id)
     if run.status not in (RunStatus.DISPATCHING, RunStatus.POLLING) or db.session.scalar(select(exists().where(
             SendTask.run_id == run_id, SendTask.status.in_(OPEN_SUBMIT)))):
         return
@@ -178,10 +176,10 @@ def _try(call, msgid: str) -> str | None:
 # -- cancel -----------------------------------------------------------------------------------------------
 
 def cancel_run(run_id: int, gw=None) -> dict:
-    """Cancel a run: nothing more is submitted, every submitted WeCom task is cancelled (audited)."""
+    """Cancel a send: nothing more is submitted, every submitted WeCom task is cancelled (audited)."""
     now = utcnow()
     with transaction():
-        run = db.session.get(CampaignRun, run_id, with_for_update=True)
+        run = db.session.get(Send, run_id, with_for_update=True)
         if run is None or run.status in RunStatus.FINAL:
             return {"cancelled": False, "status": run.status if run else None}
         run.status, run.finished_at = RunStatus.CANCELLED, now
@@ -194,8 +192,7 @@ def cancel_run(run_id: int, gw=None) -> dict:
             execution_options={"synchronize_session": False}).rowcount
         live = list(db.session.scalars(select(SendTask.id).where(
             SendTask.run_id == run_id, SendTask.status.in_((TaskStatus.SUBMITTED, TaskStatus.CONFIRMED)))))
-        name = db.session.scalar(select(Campaign.name).where(Campaign.id == run.campaign_id))
-        record("campaigns.run_cancelled", target=f"{name} #{run_id}",
+        record(run.CANCEL_ACTION, target=run.describe(),
                details={"run_id": run_id, "skipped": skipped, "wecom_tasks": len(live)})
     failed = [task_id for task_id in live if not cancel_on_wecom(task_id, gw)]
     return {"cancelled": True, "skipped": skipped, "wecom_tasks": len(live), "wecom_failed": len(failed)}
@@ -220,4 +217,4 @@ def tick() -> None:
     """The scheduler's job: poll every due task (results, reminders, deadlines)."""
     polled = poll_due()
     if polled:
-        log.info("polled %d campaign send tasks", polled)
+        log.info("polled %d send tasks", polled)

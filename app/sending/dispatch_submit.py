@@ -10,16 +10,14 @@ from itertools import groupby
 
 from sqlalchemy import select, update
 
-from app.campaigns import sendrules
-from app.campaigns.models import (
-    Campaign, CampaignRun, Delivery, DeliveryStatus, SendTask, TaskStatus,
-)
-from app.campaigns.polling import advance_run, cancel_on_wecom, set_deliveries
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.sending import sendrules
+from app.sending.models import Delivery, DeliveryStatus, Send, SendTask, TaskStatus
+from app.sending.polling import advance_run, cancel_on_wecom, set_deliveries
 from app.wecom.errors import WeComError, WeComNetworkError, WeComRateLimited
 
-log = logging.getLogger("scrm.campaigns.dispatch")
+log = logging.getLogger("scrm.sending.dispatch")
 
 SUBMIT_THREADS = 8                           # add_msg_template calls in flight at once per batch
 CALL_WINDOW = timedelta(minutes=2)           # no call starts later than this after the claim (lease: 5 min)
@@ -90,8 +88,7 @@ def _prepare(claimed: list[tuple[int, bool]]) -> list[Job]:
                                       SendTask.submitted_at).where(SendTask.id.in_(ids))
                                .order_by(SendTask.id)).all()
     chat_types = dict(db.session.execute(
-        select(CampaignRun.id, Campaign.chat_type).join(Campaign, Campaign.id == CampaignRun.campaign_id)
-        .where(CampaignRun.id.in_(sorted({t.run_id for t in tasks})))).all())
+        select(Send.id, Send.chat_type).where(Send.id.in_(sorted({t.run_id for t in tasks})))).all())
     rows = db.session.execute(select(Delivery.send_task_id, Delivery.target_key)
                               .where(Delivery.send_task_id.in_(ids)).order_by(Delivery.send_task_id, Delivery.id))
     targets = {task_id: [r.target_key for r in group] for task_id, group in groupby(rows, key=lambda r: r.send_task_id)}

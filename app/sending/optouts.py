@@ -1,15 +1,15 @@
-"""Do-not-disturb (免打扰): customers who asked for no pushes; every campaign skips them (reason opt_out)."""
+"""Do-not-disturb (免打扰): customers who asked for no mass messages; every send skips them (reason opt_out)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.campaigns.models import CustomerOptOut
 from app.contacts.models import Customer
 from app.core import audit
 from app.core.db import transaction
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
+from app.sending.models import CustomerOptOut
 
 
 class OptOutError(UserError):

@@ -1,7 +1,7 @@
 """Sending rules: chunks of at most 10,000 (2,000 groups), the text per task, status mapping, reminders, backoff."""
 from datetime import datetime, timedelta, timezone
 
-from app.campaigns import sendrules as r
+from app.sending import sendrules as r
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
