@@ -8,7 +8,6 @@ from typing import Callable
 from flask import Flask
 from sqlalchemy import select
 
-from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.customers import end_unseen, save_contacts, update_lost
 from app.contacts.directory import sync_directory
 from app.contacts.groups import dismiss, fetch_group, list_group_chats, save_groups
@@ -19,6 +18,7 @@ from app.core.background import run_in_background
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.tags.sync import sync_corp_tags
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 from app.wecom.gateway import MAX_USERIDS_PER_BATCH, WeComGateway

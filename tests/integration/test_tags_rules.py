@@ -4,13 +4,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
+
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm import ingest
 from app.rfm.models import Order
 from app.tags import catalog, rule_admin, rules
-from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
+from app.tags.models import CorpTag, CorpTagGroup, TagRule, TagRuleFailure, TagRuleRun
 from tests.conftest import csrf_token
 
 MARK = "externalcontact/mark_tag"

@@ -8,8 +8,9 @@ from sqlalchemy import or_, select, true
 
 from app.contacts.contact_list import has_tag
 from app.contacts.merge import Counts, from_epoch, merge
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
 from app.extensions import db
+from app.tags.models import CorpTag, CorpTagGroup
 from app.wecom.gateway import WeComGateway
 
 
