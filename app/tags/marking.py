@@ -94,9 +94,6 @@ class Report:
     results: list[Result] = field(default_factory=list)
     stopped: str | None = None  # why the rest was not sent (budget, 45009, credentials)
 
-    def by_relation(self) -> dict[tuple[str, str], Result]:
-        return {r.change.relation: r for r in self.results}
-
 
 def merged(changes: Iterable[Change]) -> list[Change]:
     """One change per relation, in first-seen order; a tag both added and removed for a relation is a caller's bug."""
@@ -119,7 +116,8 @@ def describe(exc: WeComError) -> str:
     return exc.message if exc.errcode is None else f"{exc.message}（错误码 {exc.errcode}）"
 
 
-def _outcome(exc: WeComError) -> Outcome:
+def outcome_of(exc: WeComError) -> Outcome:
+    """What a WeCom error means for a mark, the same for every caller (see the module's docstring)."""
     if isinstance(exc, (WeComRateLimited, WeComAuthError)):
         return Outcome.DEFERRED
     if isinstance(exc, WeComNotFriend):
@@ -140,7 +138,7 @@ def _send(gw, batch: list[Change]) -> tuple[list[Result], str | None]:
             gw.mark_tag(change.userid, change.external_userid, add_tag=list(change.add),
                         remove_tag=list(change.remove))
         except WeComError as exc:
-            outcome = _outcome(exc)
+            outcome = outcome_of(exc)
             if outcome is Outcome.DEFERRED:
                 stopped = describe(exc)
             results.append(Result(change, outcome, describe(exc), exc.errcode))

@@ -1,4 +1,4 @@
-"""Corp tag groups and tags exactly as WeCom reports them (the tags capability builds on these)."""
+"""The local copy of WeCom's corp tag groups and tags, fetched whole; a tag gone from WeCom leaves every relation."""
 from __future__ import annotations
 
 from datetime import datetime
