@@ -160,7 +160,7 @@ def _batches(changes: list[Change]) -> Iterator[list[Change]]:
         yield batch
 
 
-def _write(results: list[Result], action: str, details: dict, target: str | None) -> None:
+def _write(results: list[Result], action: str, details: dict) -> None:
     """The local copy of what WeCom confirmed, relations WeCom no longer has ended, and the batch's audit row."""
     confirmed = {r.change.relation: r.change for r in results if r.ok}
     if confirmed:
@@ -178,15 +178,14 @@ def _write(results: list[Result], action: str, details: dict, target: str | None
     customers = {r.change.external_userid for r in results}
     outcomes = {o.value: n for o in Outcome if (n := sum(r.outcome is o for r in results))}
     errors = Counter(r.error for r in results if not r.ok)
-    record(action, target=(target or ",".join(sorted(customers)[:5]))[:256],  # the audit target holds 256
+    record(action, target=",".join(sorted(customers)[:5])[:256],  # the audit target holds 256 characters
            details={**details, "relations": len(results), "outcomes": outcomes, "customers": len(customers),
                     "ok": len(customers - failed), "failed": sorted(failed)[:100],
                     "errors": dict(errors.most_common(10))})
 
 
 def mark(changes: Iterable[Change], action: str, *, lane: Lane = Lane.BULK, details: dict | None = None,
-         target: str | None = None, on_batch: Callable[[list[Result]], None] | None = None,
-         commit: bool = True) -> Report:
+         on_batch: Callable[[list[Result]], None] | None = None, commit: bool = True) -> Report:
     """Send the changes to WeCom, a batch at a time, and keep what it confirmed; returns every relation's result.
 
     `action` is the audit action (one row per batch, `details` merged in); `on_batch(results)` runs in the batch's
@@ -203,7 +202,7 @@ def mark(changes: Iterable[Change], action: str, *, lane: Lane = Lane.BULK, deta
             continue
         results, report.stopped = _send(gw, batch)
         with transaction() if commit else nullcontext():
-            _write(results, action, details or {}, target)
+            _write(results, action, details or {})
             if on_batch:
                 on_batch(results)
         report.results += results
