@@ -1,1 +1,1 @@
-"""Staff, customers, follow relations, corp tags and customer groups as WeCom reports them; sync and its pages."""
+"""Staff, customers, follow relations (with their tag ids) and customer groups as WeCom reports them; sync, pages."""

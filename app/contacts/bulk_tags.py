@@ -1,20 +1,18 @@
-"""Adding and removing corp tags on customers through WeCom's mark_tag, one call per relation; audited."""
+"""Adding and removing corp tags on many customers at once, every current relation in scope, through app/tags."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.contacts.contact_list import RFM_TAGS_REFUSED, rfm_tags
-from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation
 from app.contacts.scope import Scope
-from app.core.audit import record
-from app.core.db import transaction
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
-from app.wecom import connection
-from app.wecom.errors import WeComError, WeComRateLimited
+from app.tags import marking
+from app.tags.models import CorpTag
+from app.tags.read_only import RFM_TAGS_REFUSED, rfm_tags
 
 MAX_CUSTOMERS = 500  # one job's worth: each relation is one WeCom call
 IN_REQUEST = 20  # up to a page of the contact list is marked while the request waits; more is a worker's job
@@ -63,39 +61,21 @@ def checked(external_userids: list[str], add: list[str], remove: list[str]) -> t
 def mark_tags(external_userids: list[str], add: list[str], remove: list[str], scope: Scope) -> list[TagResult]:
     """Send mark_tag for every current relation (in scope) of each customer; store tags only where WeCom agreed."""
     external_userids, add, remove = checked(external_userids, add, remove)
-    gw = connection.gateway(bulk=True)  # interactive callers (a new customer's channel tags) keep their share
     names = dict(db.session.execute(select(Customer.external_userid, Customer.name).where(
         Customer.external_userid.in_(external_userids))).all())
-    relations = db.session.scalars(select(FollowRelation).where(
+    relations = db.session.execute(select(FollowRelation.userid, FollowRelation.external_userid).where(
         FollowRelation.external_userid.in_(external_userids), FollowRelation.ended_at.is_(None),
-        scope.staff_filter(FollowRelation.userid))).all()
+        scope.staff_filter(FollowRelation.userid)).order_by(FollowRelation.id)).all()
+    report = marking.mark([marking.Change(userid, ext, tuple(add), tuple(remove)) for userid, ext in relations],
+                          "contacts.tags_marked", details={"add": add, "remove": remove})
     results = {e: TagResult(e, names.get(e, "")) for e in external_userids}
-    succeeded: list[FollowRelation] = []
-    stopped: WeComRateLimited | None = None  # once the budget refuses, the rest is not sent (and not burnt)
-    for rel in relations:
-        error = f"{rel.userid}: {stopped.message}" if stopped else None
-        if error is None:
-            try:
-                gw.mark_tag(rel.userid, rel.external_userid, add, remove)
-            except WeComRateLimited as exc:
-                stopped, error = exc, f"{rel.userid}: {exc.message}"
-            except WeComError as exc:
-                error = f"{rel.userid}: {exc.errmsg or exc.message} ({exc.errcode})"
-        if error:
-            results[rel.external_userid].ok = False
-            results[rel.external_userid].errors.append(error)
-        else:
-            succeeded.append(rel)
-    for ext in set(external_userids) - {r.external_userid for r in relations}:
+    for result in report.results:
+        if not result.ok:
+            results[result.change.external_userid].ok = False
+            results[result.change.external_userid].errors.append(f"{result.change.userid}: {result.error}")
+    for ext in set(external_userids) - {ext for _, ext in relations}:
         results[ext].ok = False
         results[ext].errors.append("没有可打标签的跟进关系（客户已流失或不在您的范围内）")
-    with transaction():
-        for rel in succeeded:
-            rel.tag_ids = sorted((set(rel.tag_ids or []) | set(add)) - set(remove))
-        record("contacts.tags_marked", target=",".join(external_userids[:5]),  # audit target: 256 chars
-               details={"add": add, "remove": remove, "customers": len(external_userids),
-                        "ok": sum(r.ok for r in results.values()),
-                        "failed": [r.external_userid for r in results.values() if not r.ok][:100]})
     return list(results.values())
 
 

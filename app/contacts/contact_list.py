@@ -9,13 +9,14 @@ from sqlalchemy import Select, String, cast, exists, func, literal_column, selec
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.contacts.labels import normalize_mobile
-from app.contacts.models import (REMARK_MOBILE_DIGITS, CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
+from app.contacts.models import (REMARK_MOBILE_DIGITS, Customer, CustomerGroup, CustomerGroupMember, Department,
                                  FollowRelation, Staff)
 from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
 from app.core.permissions import N_
-from app.rfm.segments import TAG_GROUPS as RFM_TAG_GROUPS
 from app.extensions import db
+from app.tags.models import CorpTag, CorpTagGroup
+from app.tags.read_only import RFM_GROUPS
 
 MOBILE_SEARCH = re.compile(r"\+?[\d\s()\-]+")  # what someone types for (part of) a phone number
 MIN_MOBILE_DIGITS = 4  # fewer would match most customers (and no trigram narrows them)
@@ -217,20 +218,8 @@ def tag_choices(settable: bool = False) -> list[tuple[str, str, str]]:
         CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id).where(
         CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None))
     if settable:
-        query = query.where(CorpTagGroup.name.not_in(RFM_TAG_GROUPS))
+        query = query.where(CorpTagGroup.name.not_in(RFM_GROUPS))
     return db.session.execute(query.order_by(CorpTagGroup.order.desc(), CorpTag.order.desc())).all()
-
-
-RFM_TAGS_REFUSED = N_("「%(tags)s」是 RFM 标签：每晚由 RFM 计算按消费数据自动改写，不能手动添加、移除或作为渠道标签")
-
-
-def rfm_tags(tag_ids: list[str]) -> list[str]:
-    """「group / name」 of each tag among `tag_ids` that the RFM job writes (and so no one may set by hand)."""
-    if not tag_ids:
-        return []
-    return [f"{group} / {name}" for group, name in db.session.execute(
-        select(CorpTagGroup.name, CorpTag.name).join(CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id)
-        .where(CorpTag.tag_id.in_(tag_ids), CorpTagGroup.name.in_(RFM_TAG_GROUPS)).order_by(CorpTag.name))]
 
 
 def tag_names() -> dict[str, str]:

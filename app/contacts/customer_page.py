@@ -1,8 +1,13 @@
-"""One customer: profile, relations with staff, tags, groups, orders and a timeline built from them."""
+"""One customer: profile, relations with staff, tags, groups, what other capabilities add, and a timeline.
+
+Other capabilities (RFM: the score card and the orders) add to the page through SECTIONS, named "module:function"
+as the home page names its card providers, so contacts depends on none of them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,9 +17,9 @@ from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABE
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation, RelationEvent
 from app.contacts.scope import Scope
 from app.extensions import db
-from app.rfm.models import CustomerRfmScore, Order
 
-ORDER_LIMIT = 50
+# providers called with an external_userid, each returning a Section or None; in the order their cards are shown
+SECTIONS = ("app.rfm.customer_section:rfm_section",)
 
 
 @dataclass
@@ -24,6 +29,16 @@ class TimelineEntry:
     text: str
 
 
+@dataclass(frozen=True)
+class Section:
+    """What another capability adds to a customer's page: a card above the relations (`template`, drawn with
+    `values` as `section`), and entries of the timeline."""
+
+    template: str | None
+    values: Any = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
 @dataclass
 class CustomerView:
     customer: Customer
@@ -31,8 +46,7 @@ class CustomerView:
     staff_names: dict[str, str]
     tag_names: dict[str, str]
     groups: list[tuple[CustomerGroup, CustomerGroupMember]]
-    orders: list[Order]
-    rfm: CustomerRfmScore | None
+    sections: list[Section]
     timeline: list[TimelineEntry]
 
 
@@ -45,8 +59,8 @@ def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
     return TimelineEntry(event.occurred_at, event.kind, _("同意了与 %(staff)s 的会话存档", staff=staff))
 
 
-def _timeline(relations, names, groups, orders, events) -> list[TimelineEntry]:
-    entries = [_event_entry(e, names) for e in events]
+def _timeline(relations, names, groups, sections, events) -> list[TimelineEntry]:
+    entries = [_event_entry(e, names) for e in events] + [e for s in sections for e in s.timeline]
     for rel in relations:
         staff = names.get(rel.userid, rel.userid)
         if rel.added_at:
@@ -67,10 +81,6 @@ def _timeline(relations, names, groups, orders, events) -> list[TimelineEntry]:
         if member.left_at:
             entries.append(TimelineEntry(member.left_at, "left", _("退出群聊 %(group)s",
                                                                    group=group.name or group.chat_id)))
-    for order in orders:
-        entries.append(TimelineEntry(order.paid_at, "order", _("订单 %(id)s：%(amount)s 元（%(status)s）",
-                                     id=order.order_id, amount=f"{order.amount_fen / 100:.2f}",
-                                     status=order.status)))
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
@@ -87,8 +97,11 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
     groups = db.session.execute(select(CustomerGroup, CustomerGroupMember).join(
         CustomerGroupMember, CustomerGroupMember.chat_id == CustomerGroup.chat_id).where(
         CustomerGroupMember.userid == external_userid).order_by(CustomerGroupMember.join_time.desc())).all()
-    orders = db.session.scalars(select(Order).where(Order.external_userid == external_userid)
-                                .order_by(Order.paid_at.desc()).limit(ORDER_LIMIT)).all()
-    rfm = db.session.get(CustomerRfmScore, external_userid)
-    return CustomerView(customer, relations, names, tag_names(), groups, orders, rfm,
-                        _timeline(relations, names, groups, orders, events))
+    sections = [s for s in (_provider(target)(external_userid) for target in SECTIONS) if s is not None]
+    return CustomerView(customer, relations, names, tag_names(), groups, sections,
+                        _timeline(relations, names, groups, sections, events))
+
+
+def _provider(target: str):
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)

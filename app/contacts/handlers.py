@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relation, ensure_relation, has_relation,
                                     reopen_relation, save_contacts, update_lost)
 from app.contacts.directory import ensure_staff
@@ -15,6 +14,7 @@ from app.contacts.merge import from_epoch
 from app.contacts.models import CustomerGroup, RelationEvent
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
+from app.tags.sync import sync_corp_tags
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComNotFriend
 from app.wecom.handlers import Payload

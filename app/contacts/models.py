@@ -1,4 +1,4 @@
-"""The local copy of WeCom's people: departments, staff, customers, follow relations, corp tags, groups; sync runs."""
+"""The local copy of WeCom's people: departments, staff, customers, relations (with their tag ids), groups; sync runs."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -118,33 +118,6 @@ class RelationEvent(db.Model):
     external_userid: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[str] = mapped_column(String(64), default="")
     occurred_at: Mapped[datetime]
-
-
-class CorpTagGroup(db.Model):
-    """A corp tag group as WeCom reports it."""
-
-    __tablename__ = "corp_tag_groups"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
-    order: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime | None]
-    deleted_at: Mapped[datetime | None]
-
-
-class CorpTag(db.Model):
-    """A corp tag as WeCom reports it."""
-
-    __tablename__ = "corp_tags"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tag_id: Mapped[str] = mapped_column(String(64), unique=True)
-    group_id: Mapped[str] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    order: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime | None]
-    deleted_at: Mapped[datetime | None]
 
 
 class CustomerGroup(db.Model):

@@ -7,7 +7,6 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.customers import end_unseen, save_contacts, update_lost
 from app.contacts.directory import sync_directory
 from app.contacts.groups import dismiss, fetch_group, list_group_chats, save_groups
@@ -18,6 +17,7 @@ from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.jobs import JobCancelled
+from app.tags.sync import sync_corp_tags
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 from app.wecom.gateway import MAX_USERIDS_PER_BATCH, WeComGateway

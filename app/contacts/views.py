@@ -16,7 +16,6 @@ from app.core.export import requested_format
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
-from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.wecom import connection
 from app.wecom.connection import NotConfigured
 
@@ -128,7 +127,7 @@ def customer(external_userid: str):
     view = customer_page.load(external_userid, scope_for(current_user)) or abort(404)
     tags = contact_list.tag_choices(settable=True) if current_user.can(P.CONTACTS_EDIT) else []
     return render_template("contacts/customer.html", v=view, mobile=_mobile, tag_choices=tags,
-                           segment_labels=SEGMENT_LABELS, class_labels=CLASS_LABELS, **CODE_LABELS)
+                           **CODE_LABELS)
 
 
 @bp.post("/<external_userid>/tags", endpoint="customer_tags")

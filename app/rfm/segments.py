@@ -30,10 +30,6 @@ CLASSES: tuple[tuple[str, str, bool, bool, bool], ...] = (
     ("general_recover", N_("一般挽留客户"), False, False, False),
 )
 CLASS_LABELS = {key: label for key, label, *_flags in CLASSES}
-# The corp tag groups the RFM job writes (app/rfm/writeback.py): rewritten every run, so read-only everywhere else.
-SEGMENT_GROUP = "RFM分层"
-CLASS_GROUP = "RFM八类"
-TAG_GROUPS = (SEGMENT_GROUP, CLASS_GROUP)
 
 
 def segment_for(r_score: int, f_score: int) -> str:

@@ -3,9 +3,9 @@
 Two tag groups, 「RFM分层」 and 「RFM八类」, tags named by the Chinese labels, created when missing. A customer whose
 stored segment/class differs from what WeCom is known to carry (`tagged_*`), or one of whose relations lacks
 the tags (a staff member who started following later), is re-marked on every follow relation: the old tag of the changed dimension removed, the new one added. Only when every relation took the
-mark does `tagged_*` move; otherwise the row stays `failed` with the error and is tried again next run. The calls
-go through the gateway's bulk lane: when its share of WeCom's budget is used up (or WeCom refuses with 45009), the
-stage stops cleanly, and the customers not reached keep their state for the next run.
+mark does `tagged_*` move; otherwise the row stays `failed` with the error and is tried again next run. The marks
+go through app/tags/marking.py in the bulk lane: when its share of WeCom's budget is used up (or WeCom refuses with
+45009), the stage stops cleanly, and the customers not reached keep their state for the next run.
 """
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from typing import Callable
 from sqlalchemy import func, select, text
 
 from app.contacts.models import FollowRelation
-from app.contacts.corp_tags import sync_corp_tags
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
-from app.rfm.segments import CLASS_GROUP, CLASS_LABELS, SEGMENT_GROUP, SEGMENT_LABELS
+from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.tags import marking
+from app.tags.marking import Outcome
+from app.tags.read_only import CLASS_GROUP, SEGMENT_GROUP
+from app.tags.sync import sync_corp_tags
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import WeComError, WeComRateLimited
+from app.wecom.errors import WeComError
 from app.wecom.gateway import WeComGateway
 
 TAG_GROUPS = (("segment", SEGMENT_GROUP, SEGMENT_LABELS), ("class8", CLASS_GROUP, CLASS_LABELS))
@@ -106,29 +109,58 @@ def _drifted(ids: TagIds) -> set[str]:
     return set(db.session.scalars(text(sql), params))
 
 
-def _mark_customer(gw: WeComGateway, row: CustomerRfmScore, relations: list[FollowRelation], ids: TagIds) -> str:
-    """Mark every relation of one customer; returns the row's new mark state."""
-    if not relations:
-        return "no_staff"
-    errors = []
-    for relation in relations:
-        add, remove = _changes(row, relation.tag_ids or [], ids)
-        if not add and not remove:
-            continue
-        try:
-            gw.mark_tag(relation.userid, row.external_userid, add_tag=add, remove_tag=remove)
-        except WeComRateLimited:  # the stage stops: this customer stays owed (its relations marked so far are kept)
-            raise
-        except WeComError as exc:
-            errors.append(f"{relation.userid}: {exc}")
-            continue
-        relation.tag_ids = sorted((set(relation.tag_ids or []) - set(remove)) | set(add))
+def _settle(row: CustomerRfmScore, results: list[marking.Result]) -> str:
+    """A customer's new mark state once every relation's mark has an answer (a relation WeCom no longer has needs
+    none); the stored segment/class move only when none failed."""
     row.mark_attempts += 1
+    row.updated_at = utcnow()
+    errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in (Outcome.DONE, Outcome.GONE)]
     if errors:
         row.mark_error = "；".join(errors)[:2000]
         return "failed"
     row.tagged_segment, row.tagged_class8, row.mark_error = row.segment, row.class8, None
     return "done"
+
+
+def _write_chunk(chunk: list[str], ids: TagIds, counts: dict[str, int]) -> tuple[int, str | None]:
+    """Mark one chunk of customers; returns how many are settled (not left owed by a stop) and why it stopped."""
+    with transaction():  # those with nothing to send are settled at once
+        relations: dict[str, list[FollowRelation]] = {}
+        for relation in db.session.scalars(select(FollowRelation).where(
+                FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
+                .order_by(FollowRelation.userid)):
+            relations.setdefault(relation.external_userid, []).append(relation)
+        changes = []
+        for row in db.session.scalars(select(CustomerRfmScore).where(CustomerRfmScore.external_userid.in_(chunk))
+                                      .order_by(CustomerRfmScore.external_userid)):
+            mine = [marking.Change(r.userid, row.external_userid, tuple(add), tuple(remove))
+                    for r in relations.get(row.external_userid, [])
+                    for add, remove in [_changes(row, r.tag_ids or [], ids)] if add or remove]
+            changes += mine
+            if not mine:
+                if row.external_userid in relations:
+                    row.mark_state = _settle(row, [])
+                else:
+                    row.mark_state, row.updated_at = "no_staff", utcnow()
+                counts[row.mark_state] += 1
+    settled = len(chunk) - len({c.external_userid for c in changes})
+
+    def settle(results: list[marking.Result]) -> None:
+        nonlocal settled
+        by_customer: dict[str, list[marking.Result]] = {}
+        for result in results:
+            by_customer.setdefault(result.change.external_userid, []).append(result)
+        for row in db.session.scalars(select(CustomerRfmScore).where(
+                CustomerRfmScore.external_userid.in_(list(by_customer)))):
+            mine = by_customer[row.external_userid]
+            if any(r.outcome is Outcome.DEFERRED for r in mine):
+                continue  # not reached before the stop: stays owed (the relations marked so far are kept)
+            row.mark_state = _settle(row, mine)
+            counts[row.mark_state] += 1
+            settled += 1
+
+    report = marking.mark(changes, "rfm.tags_marked", on_batch=settle)
+    return settled, report.stopped
 
 
 def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, int], str | None]:
@@ -139,8 +171,7 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
     if db.session.scalar(select(CustomerRfmScore.external_userid).limit(1)) is None:
         return counts, None  # nobody scored yet: no reason to call WeCom
     try:
-        gw = gateway(bulk=True)
-        ids = ensure_tags(gw)
+        ids = ensure_tags(gateway(bulk=True))
     except (NotConfigured, WeComError) as exc:
         counts["skipped"] = db.session.scalar(select(func.count()).select_from(CustomerRfmScore)
                                               .where(CustomerRfmScore.mark_state.in_(OPEN_STATES)))
@@ -150,32 +181,17 @@ def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, i
         run = db.session.get(RfmRun, run_id)
         run.done, run.total = 0, len(keys)
     for start in range(0, len(keys), BATCH):
-        chunk = keys[start:start + BATCH]
-        stopped = None
+        settled, stopped = _write_chunk(keys[start:start + BATCH], ids, counts)
         with transaction():
-            rows = db.session.scalars(select(CustomerRfmScore).where(CustomerRfmScore.external_userid.in_(chunk)))
-            relations: dict[str, list[FollowRelation]] = {}
-            for relation in db.session.scalars(select(FollowRelation).where(
-                    FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
-                    .order_by(FollowRelation.userid)):
-                relations.setdefault(relation.external_userid, []).append(relation)
-            for done, row in enumerate(rows):
-                try:
-                    row.mark_state = _mark_customer(gw, row, relations.get(row.external_userid, []), ids)
-                except WeComRateLimited as exc:
-                    stopped = exc
-                    break
-                row.updated_at = utcnow()
-                counts[row.mark_state] += 1
             run = db.session.get(RfmRun, run_id)
-            run.done = start + (done if stopped else len(chunk))
+            run.done = start + settled
             tick(run)
         if stopped:
             return counts, _deferred(len(keys) - run.done, stopped)
     return counts, None
 
 
-def _deferred(owed: int, exc: WeComRateLimited) -> str:
+def _deferred(owed: int, stopped: str) -> str:
     """Why the stage stopped early: bulk work took its share of WeCom's budget (or WeCom blocked mark_tag); the
     owed customers keep their state and are marked by the next run."""
-    return f"{exc.message}：已停止写入，其余 {owed} 位客户的标签在下次重算时补写"
+    return f"{stopped}：已停止写入，其余 {owed} 位客户的标签在下次重算时补写"

@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 
 from app.contacts.contact_list import relations_of, staff_names, tag_names
 from app.contacts.labels import mask_mobile
-from app.contacts.models import CorpTag, CorpTagGroup, Customer, CustomerGroup, Department, Staff
+from app.contacts.models import Customer, CustomerGroup, Department, Staff
 from app.contacts.scope import Scope
 from app.core import settings
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, Order
 from app.rfm.segments import CLASSES, SEGMENT_LABELS, SEGMENTS
 from app.segments import rules, service
+from app.tags.models import CorpTag, CorpTagGroup
 
 PAGE_SIZE = 50
 MAX_CATEGORIES = 300

@@ -1,1 +1,2 @@
-"""Tags: the corp tag catalogue managed in WeCom first (groups, tags, order), and tags maintained by rules."""
+"""Tags: corp tag groups and tags (models, sync), the one marking service, the catalogue managed in WeCom first,
+the RFM groups no one sets by hand, and tags maintained by rules."""

@@ -13,22 +13,21 @@ from typing import Callable, TypeVar
 from sqlalchemy import func, or_, select, text
 
 from app.contacts.contact_list import has_tag
-from app.contacts.corp_tags import forget_tags
 from app.contacts.merge import from_epoch
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
-from app.rfm.segments import TAG_GROUPS
 from app.tags.limits import MAX_ORDER, clean_name, new_tag_names, renumbered
-from app.tags.models import TagRule
+from app.tags.models import CorpTag, CorpTagGroup, TagRule
+from app.tags.read_only import RFM_GROUPS
+from app.tags.sync import forget_tags
 from app.wecom import connection
 from app.wecom.errors import WeComError
 from app.wecom.gateway import WeComGateway
 
-RFM_GROUPS = frozenset(TAG_GROUPS)
 WECOM_REFUSALS = {  # errcode -> what the operator reads (shared/wecom-api.md §3)
     40071: N_("企业微信拒绝了这次修改：名称已存在（已有同名的标签组，或同组内已有同名标签）。错误码 40071"),
     40068: N_("企业微信拒绝了这次修改：找不到这个标签或标签组（可能已在企业微信中删除，请刷新页面）。错误码 40068"),

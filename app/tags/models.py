@@ -1,4 +1,5 @@
-"""Rule-based tags: the rules (a segment rule maintaining one corp tag), their runs and the marks still owed."""
+"""Tags: corp tag groups and tags as WeCom reports them; rules (a segment rule maintaining one corp tag), their runs
+and the marks still owed. Which relation carries which tag is `FollowRelation.tag_ids` (app/contacts/models.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,6 +10,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.extensions import db
+
+
+class CorpTagGroup(db.Model):
+    """A corp tag group as WeCom reports it."""
+
+    __tablename__ = "corp_tag_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class CorpTag(db.Model):
+    """A corp tag as WeCom reports it."""
+
+    __tablename__ = "corp_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[str] = mapped_column(String(64), unique=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
 
 
 class TagRule(db.Model):

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.contacts.models import CorpTag, CorpTagGroup
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
@@ -14,7 +13,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.segments.service import validate
 from app.tags.catalog import RFM_GROUPS
-from app.tags.models import TagRule, TagRuleFailure
+from app.tags.models import CorpTag, CorpTagGroup, TagRule, TagRuleFailure
 from app.tags.rules import clear_failures
 
 MAX_NAME = 64

@@ -2,10 +2,11 @@
 
 The desired set (the segment's members) is compared with the customers whose current follow relations carry the
 tag in the local copy: a relation of a member without the tag gets it (mark_tag add), a relation of a non-member
-with the tag loses it (mark_tag remove). WeCom has no batch mark, so each is one call. Only a mark WeCom took
-changes the local copy; a refused one is kept in `tag_rule_failures` with its error and, since the local copy
-still differs, is planned and tried again on the next run. The same shape as app/rfm/writeback.py (per relation,
-local tag_ids only on success) for a different question: which customers a rule selects rather than RFM's cells.
+with the tag loses it (mark_tag remove). Every rule's change of one relation goes to WeCom in one call (WeCom has
+no batch mark), through app/tags/marking.py. Only a mark WeCom took changes the local copy; a refused one is kept
+in `tag_rule_failures` with its error and, since the local copy still differs, is planned and tried again on the
+next run. The same shape as app/rfm/writeback.py for a different question: which customers a rule selects rather
+than RFM's cells.
 
 `follow_recompute()` runs after every RFM recompute (nightly, the RFM page, the CLI); the tags page starts `execute`
 in the background. Each evaluation first gives orders that came with only a unionid or a mobile their customer, so
@@ -22,7 +23,7 @@ from sqlalchemy import delete, select
 
 from app import jobs
 from app.contacts.contact_list import has_tag
-from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation
 from app.core import job_runs
 from app.core.audit import record
 from app.core.db import transaction, utcnow
@@ -32,15 +33,14 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.rfm.matching import match_orders
 from app.segments.service import RuleError, member_ids
-from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
-from app.wecom import connection
-from app.wecom.errors import WeComError, WeComRateLimited
+from app.tags import marking
+from app.tags.marking import Change, Outcome
+from app.tags.models import CorpTag, TagRule, TagRuleFailure, TagRuleRun
 
 log = logging.getLogger("scrm.tags.rules")
 
 STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), PARTIAL: N_("完成，部分标记失败（下次重试）"),
                  FAILED: N_("失败")}
-BATCH = 100
 CHUNK = 500
 
 
@@ -50,9 +50,8 @@ class RulesBusy(UserError):
 
 @dataclass(frozen=True)
 class Mark:
-    """One mark_tag call owed for one follow relation."""
+    """One rule's tag owed to (or by) one follow relation."""
 
-    relation_id: int
     userid: str
     external_userid: str
     action: str  # add or remove
@@ -67,16 +66,16 @@ class Plan:
     error: str | None = None
 
 
-def differences(desired: set[str], relations: Iterable[tuple[int, str, str, bool]]) -> list[Mark]:
-    """Marks that make the relations (id, userid, external_userid, carries the tag) match the desired customers."""
+def differences(desired: set[str], relations: Iterable[tuple[str, str, bool]]) -> list[Mark]:
+    """Marks that make the relations (userid, external_userid, carries the tag) match the desired customers."""
     marks = []
-    for relation_id, userid, ext, carries in relations:
+    for userid, ext, carries in relations:
         if (ext in desired) != carries:
-            marks.append(Mark(relation_id, userid, ext, "remove" if carries else "add"))
+            marks.append(Mark(userid, ext, "remove" if carries else "add"))
     return marks
 
 
-def _relations(tag_id: str, desired: set[str]) -> list[tuple[int, str, str, bool]]:
+def _relations(tag_id: str, desired: set[str]) -> list[tuple[str, str, bool]]:
     """Current relations that carry the tag, and those of desired customers (with whether they carry it)."""
     cols = (FollowRelation.id, FollowRelation.userid, FollowRelation.external_userid, FollowRelation.tag_ids)
     found = {}
@@ -87,7 +86,7 @@ def _relations(tag_id: str, desired: set[str]) -> list[tuple[int, str, str, bool
         for row in db.session.execute(select(*cols).where(FollowRelation.ended_at.is_(None),
                                                           FollowRelation.external_userid.in_(wanted[start:start + CHUNK]))):
             found[row.id] = row
-    return [(r.id, r.userid, r.external_userid, tag_id in (r.tag_ids or ())) for r in found.values()]
+    return [(r.userid, r.external_userid, tag_id in (r.tag_ids or ())) for r in found.values()]
 
 
 def plan(rule: TagRule) -> Plan:
@@ -104,41 +103,14 @@ def plan(rule: TagRule) -> Plan:
     return Plan(rule.id, rule.tag_id, len(desired), differences(desired, _relations(rule.tag_id, desired)))
 
 
-def _apply(rule_id: int, tag_id: str, marks: list[Mark], gw) -> tuple[Counter, WeComRateLimited | None]:
-    """Send one batch of marks; store the tags WeCom took and the failures, in one transaction. Stops at the first
-    mark refused for the rate (bulk budget used up, or 45009): it and the rest are not tried, not failures."""
-    counts: Counter = Counter()
-    stopped = None
-    with transaction():
-        relations = {r.id: r for r in db.session.scalars(select(FollowRelation).where(
-            FollowRelation.id.in_([m.relation_id for m in marks])))}
-        failures = {(f.userid, f.external_userid): f for f in db.session.scalars(select(TagRuleFailure).where(
-            TagRuleFailure.rule_id == rule_id, TagRuleFailure.external_userid.in_({m.external_userid for m in marks})))}
-        for mark in marks:
-            key = (mark.userid, mark.external_userid)
-            add, remove = ([tag_id], []) if mark.action == "add" else ([], [tag_id])
-            try:
-                gw.mark_tag(mark.userid, mark.external_userid, add_tag=add, remove_tag=remove)
-            except WeComRateLimited as exc:
-                stopped = exc
-                break
-            except WeComError as exc:
-                counts["failed"] += 1
-                error = f"{exc.message}（错误码 {exc.errcode}）"
-                failure = failures.get(key)
-                if failure is None:
-                    db.session.add(TagRuleFailure(rule_id=rule_id, userid=mark.userid, action=mark.action,
-                                                  external_userid=mark.external_userid, error=error))
-                else:
-                    failure.action, failure.error, failure.failed_at = mark.action, error, utcnow()
-                    failure.attempts += 1
-                continue
-            counts["added" if mark.action == "add" else "removed"] += 1
-            relation = relations[mark.relation_id]
-            relation.tag_ids = sorted((set(relation.tag_ids or ()) - set(remove)) | set(add))
-            if key in failures:
-                db.session.delete(failures[key])
-    return counts, stopped
+def _owed(rule_id: int, mark: Mark, error: str, failure: TagRuleFailure | None) -> None:
+    """Keep (or update) a mark WeCom did not take, shown on the rule's page and planned again next run."""
+    if failure is None:
+        db.session.add(TagRuleFailure(rule_id=rule_id, userid=mark.userid, action=mark.action,
+                                      external_userid=mark.external_userid, error=error))
+    else:
+        failure.action, failure.error, failure.failed_at = mark.action, error, utcnow()
+        failure.attempts += 1
 
 
 def _finish_rule(p: Plan, counts: Counter) -> None:
@@ -157,37 +129,55 @@ def _finish_rule(p: Plan, counts: Counter) -> None:
 def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict:
     """Bring every enabled rule's tag in line with its segment; `progress(done, total)` counts the marks.
 
-    Returns counts: rules, members, added, removed, failed, broken (rules that could not run), deferred (marks not
-    tried because bulk work's share of WeCom's mark_tag budget ran out: the next run plans them again, since the
-    local copy still differs), and `stopped`, why it stopped early (None when it did not)."""
+    All rules' marks of one relation go to WeCom as one call (app/tags/marking.py, bulk lane). Returns counts:
+    rules, members, added, removed, failed, broken (rules that could not run), deferred (marks not tried because
+    bulk work's share of WeCom's mark_tag budget ran out: the next run plans them again, since the local copy still
+    differs), and `stopped`, why it stopped early (None when it did not)."""
     rules = db.session.scalars(select(TagRule).where(TagRule.enabled.is_(True)).order_by(TagRule.id)).all()
     plans = [plan(rule) for rule in rules]
     db.session.rollback()  # nothing written yet: end the read transaction before the calls
     total = sum(len(p.marks) for p in plans)
-    totals = Counter(rules=len(plans))
-    gw = connection.gateway(bulk=True) if total else None
-    done, stopped = 0, None
+    wanted: dict[tuple[str, str], list[tuple[Plan, Mark]]] = {}
+    changes = []
     for p in plans:
-        if stopped:
-            break
-        counts: Counter = Counter()
-        for start in range(0, len(p.marks), BATCH):
-            batch = p.marks[start:start + BATCH]
-            applied, stopped = _apply(p.rule_id, p.tag_id, batch, gw)
-            counts += applied
-            done += len(batch) if stopped is None else sum(applied.values())
-            if progress:
-                progress(done, total)
-            if stopped:
-                break
-        _finish_rule(p, counts)
-        totals.update(counts)
+        for m in p.marks:
+            wanted.setdefault((m.userid, m.external_userid), []).append((p, m))
+            tags = (p.tag_id,)
+            changes.append(Change(m.userid, m.external_userid, *((tags, ()) if m.action == "add" else ((), tags))))
+    counts: dict[int, Counter] = {p.rule_id: Counter() for p in plans}
+    done = 0
+
+    def settle(results: list[marking.Result]) -> None:
+        nonlocal done
+        failures = {(f.rule_id, f.userid, f.external_userid): f for f in db.session.scalars(select(TagRuleFailure)
+                    .where(TagRuleFailure.external_userid.in_({r.change.external_userid for r in results})))}
+        for result in results:
+            if result.outcome is Outcome.DEFERRED:
+                continue
+            for p, m in wanted[result.change.relation]:
+                done += 1
+                failure = failures.get((p.rule_id, m.userid, m.external_userid))
+                if result.ok:
+                    counts[p.rule_id]["added" if m.action == "add" else "removed"] += 1
+                    if failure is not None:
+                        db.session.delete(failure)
+                else:
+                    counts[p.rule_id]["failed"] += 1
+                    _owed(p.rule_id, m, result.error, failure)
+        if progress:  # commits with the batch
+            progress(done, total)
+
+    stopped = marking.mark(changes, "tags.rule_tags_marked", on_batch=settle).stopped
+    totals = Counter(rules=len(plans))
+    for p in plans:
+        _finish_rule(p, counts[p.rule_id])
+        totals.update(counts[p.rule_id])
         totals["members"] += p.members
         totals["broken"] += p.error is not None
     if progress:
         progress(done if stopped else total, total)
     result = {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "broken")}
-    return {**result, "deferred": total - done, "stopped": stopped.message if stopped else None}
+    return {**result, "deferred": total - done, "stopped": stopped}
 
 
 def latest_run() -> TagRuleRun | None:

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from app import jobs
 from app.jobs import views as job_pages
-from app.contacts.models import CorpTag
 from app.core.errors import UserError
 from app.core.guard import requires
 from app.core.permissions import Permission as P
@@ -16,7 +15,7 @@ from app.extensions import db
 from app.segments.service import RuleError
 from app.tags import catalog, presets, rule_admin, rules
 from app.tags.limits import MAX_CORP_TAGS, MAX_NAME_CHARS, split_names
-from app.tags.models import TagRule, TagRuleRun
+from app.tags.models import CorpTag, TagRule, TagRuleRun
 from app.wecom import connection
 
 bp = Blueprint("tags", __name__, url_prefix="/tags", template_folder="templates")

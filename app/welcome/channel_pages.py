@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.contacts.contact_list import staff_names
-from app.contacts.models import CorpTag, CorpTagGroup
 from app.core.guard import requires
-from app.rfm.segments import TAG_GROUPS as RFM_TAG_GROUPS
 from app.core.permissions import Permission as P
 from app.extensions import db
+from app.tags.models import CorpTag, CorpTagGroup
+from app.tags.read_only import RFM_GROUPS
 from app.wecom.connection import NotConfigured
 from app.wecom.errors import WeComError
 from app.welcome import channels
@@ -36,7 +36,7 @@ def channel_list():
 
 def _tag_choices() -> list[tuple[str, list]]:
     groups = db.session.execute(select(CorpTagGroup.group_id, CorpTagGroup.name).where(  # RFM tags: read-only
-        CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(RFM_TAG_GROUPS)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
+        CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(RFM_GROUPS)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
     tags = db.session.execute(select(CorpTag.group_id, CorpTag.tag_id, CorpTag.name).where(
         CorpTag.deleted_at.is_(None)).order_by(CorpTag.order, CorpTag.name)).all()
     return [(name, [(t, n) for g, t, n in tags if g == gid]) for gid, name in groups]

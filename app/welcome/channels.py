@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from app.contacts.contact_list import RFM_TAGS_REFUSED, rfm_tags
-from app.contacts.models import CorpTag, FollowRelation, Staff
+from app.contacts.models import FollowRelation, Staff
 from app.core.audit import record
 from app.core.bounds import MAX_DB_ID
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.tags.models import CorpTag
+from app.tags.read_only import RFM_TAGS_REFUSED, rfm_tags
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 from app.welcome.models import Channel, WelcomeTemplate

@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from app.contacts.merge import from_epoch
-from app.contacts.models import Customer, FollowRelation, Staff
+from app.contacts.models import Customer, Staff
+from app.core import content
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.media import service as media
+from app.tags import marking
 from app.wecom.connection import NotConfigured, gateway
-from app.wecom.errors import (WeComError, WeComInvalidArgument, WeComMediaRejected, WelcomeAlreadySent,
-                              WelcomeBeingSent, WelcomeCodeExpired)
+from app.wecom.errors import WeComError, WeComMediaRejected, WelcomeAlreadySent, WelcomeBeingSent, WelcomeCodeExpired
 from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
-from app.core import content
 from app.welcome.choice import channel_for, template_for
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
 
@@ -168,15 +168,14 @@ def after_add(payload: Payload) -> None:
         _record(payload, channel, Outcome.SKIPPED, reason=_why_no_code(payload))
     if channel is None or not channel.tag_ids:
         return
-    try:
-        gateway().mark_tag(userid, external_userid, add_tag=channel.tag_ids)
-    except WeComInvalidArgument as exc:  # a tag deleted in WeCom since: logged, not retried
-        log.warning("channel %s tags not applied to %s: %s", channel.id, external_userid, exc)
-        return
-    relation = db.session.scalar(select(FollowRelation).where(FollowRelation.userid == userid,
-                                                             FollowRelation.external_userid == external_userid))
-    if relation is not None:
-        relation.tag_ids = sorted({*relation.tag_ids, *channel.tag_ids})
+    # the interactive lane: a new customer's tags never wait behind bulk work; written with the event's state
+    result, = marking.mark([marking.Change(userid, external_userid, tuple(channel.tag_ids))],
+                           "welcome.channel_tags_marked", lane=marking.Lane.INTERACTIVE,
+                           details={"channel": channel.id}, commit=False).results
+    if result.outcome in marking.OWED:  # the inbox handles the follow-up again later, as for any failed handler
+        raise marking.Owed(result)
+    if not result.ok:  # a tag deleted in WeCom since, no permission, the customer gone: logged, not retried
+        log.warning("channel %s tags not applied to %s: %s", channel.id, external_userid, result.error)
 
 
 def group_joined(payload: Payload) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, CorpTagGroup
 from app.extensions import db
 from app.tags import catalog, presets, rule_admin
+from app.tags.models import CorpTag, CorpTagGroup
 
 GROUP, TAG, RULE = "规则标签", "高价值客户", "近 90 天消费满 1000 元"
 

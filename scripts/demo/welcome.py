@@ -4,8 +4,10 @@ from __future__ import annotations
 import requests
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, Staff
+from app.contacts.models import Staff
+
 from app.extensions import db
+from app.tags.models import CorpTag
 from app.welcome import channels, messages
 from app.welcome.models import Channel, WelcomeTemplate
 

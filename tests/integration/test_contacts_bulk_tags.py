@@ -1,9 +1,11 @@
 """Tagging customers from the contact pages writes to WeCom (the emulator) relation by relation and shows each result."""
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, FollowRelation
+from app.contacts.models import FollowRelation
+
 from app.core.audit import AuditEntry
 from app.extensions import db
+from app.tags.models import CorpTag
 from app.wecom import connection
 from tests.conftest import csrf_token
 

@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.contacts import sync
-from app.contacts.models import CorpTag, Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation
 from app.core import settings
 from app.extensions import db
 from app.rfm import ingest, recompute
 from app.rfm.models import CustomerRfmScore, Order, RfmRun
 from app.rfm.scoring import PaidOrder
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
+from app.tags.models import CorpTag
 from app.wecom import connection
 from tests.rfm_oracle import rfm_of
 

@@ -3,8 +3,10 @@ channel tags) accepts them; nothing reaches WeCom."""
 import pytest
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
+
 from app.extensions import db
+from app.tags.models import CorpTag, CorpTagGroup
 from app.wecom import connection
 from tests.conftest import csrf_token
 

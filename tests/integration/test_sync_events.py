@@ -3,8 +3,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
 
-from app.contacts.models import CorpTag, Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff
+
 from app.extensions import db
+from app.tags.models import CorpTag
 from app.wecom import connection, inbox
 from tests.integration.test_sync_full import full_sync
 

@@ -3,9 +3,9 @@ from sqlalchemy import func, select
 
 from app.contacts import sync
 from app.contacts.groups import list_group_chats
-from app.contacts.models import (CorpTag, Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation,
-                                 Staff, SyncRun)
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff, SyncRun
 from app.extensions import db
+from app.tags.models import CorpTag
 from app.wecom import connection
 
 BATCH_API = "externalcontact/batch/get_by_user"

@@ -5,10 +5,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.contacts import sync
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.tags import catalog
+from app.tags.models import CorpTag, CorpTagGroup
 from app.wecom import connection
 from tests.conftest import csrf_token
 

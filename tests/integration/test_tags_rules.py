@@ -3,14 +3,15 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
+
 from app.core.db import utcnow
 from app.extensions import db
 from app.jobs.models import Job
 from app.rfm import ingest
 from app.rfm.models import Order
 from app.tags import catalog, rule_admin, rules
-from app.tags.models import TagRule, TagRuleFailure, TagRuleRun
+from app.tags.models import CorpTag, CorpTagGroup, TagRule, TagRuleFailure, TagRuleRun
 from tests.conftest import csrf_token, run_jobs
 
 MARK = "externalcontact/mark_tag"

@@ -4,8 +4,10 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, FollowRelation
+from app.contacts.models import FollowRelation
+
 from app.extensions import db
+from app.tags.models import CorpTag
 from app.wecom import connection
 from tests.integration.test_sync_events import deliver
 from tests.integration.test_sync_full import full_sync

@@ -4,7 +4,6 @@ import pytest
 from sqlalchemy import select
 
 from app.contacts import bulk_tags, sync
-from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.models import Customer, FollowRelation
 from app.contacts.scope import Scope
 from app.core.db import transaction, utcnow
@@ -13,6 +12,7 @@ from app.extensions import db
 from app.rfm.models import CustomerRfmScore
 from app.tags import rule_admin, rules
 from app.tags.models import TagRuleFailure
+from app.tags.sync import sync_corp_tags
 from app.wecom import connection
 from app.welcome import channels, messages
 from scripts.wecom_emulator.testing import RunningEmulator

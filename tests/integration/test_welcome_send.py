@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app import worker
-from app.contacts.corp_tags import sync_corp_tags
 from app.contacts.directory import sync_directory
 from app.core.db import transaction, utcnow
 from app.extensions import db
+from app.tags.sync import sync_corp_tags
 from app.wecom import connection, inbox
 from app.welcome import channels, messages
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord

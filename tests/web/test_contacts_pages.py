@@ -4,11 +4,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.contacts.models import (CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
-                                 FollowRelation, Staff)
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff
+
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm.models import Order
+from app.tags.models import CorpTag, CorpTagGroup
 
 SHANGHAI_NOON = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
 

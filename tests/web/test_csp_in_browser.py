@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.campaigns import editing
-from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation
 from app.core import tokens
+from app.core.db import utcnow
 from app.extensions import db
 from app.media import service as media
-from app.core.db import utcnow
 from app.rfm import ingest, recompute
+from app.tags.models import CorpTag, CorpTagGroup
 from app.welcome.models import Channel, WelcomeRecord
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

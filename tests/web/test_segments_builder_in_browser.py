@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation
+from app.contacts.models import Customer, FollowRelation
+
 from app.core.db import utcnow
 from app.extensions import db
 from app.segments.models import Segment
+from app.tags.models import CorpTag, CorpTagGroup
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed; browser test skipped")

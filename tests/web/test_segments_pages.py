@@ -8,12 +8,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.contacts.models import CorpTag, CorpTagGroup, Customer, FollowRelation, Staff
+from app.contacts.models import Customer, FollowRelation, Staff
+
 from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, Order, RfmRun
 from app.segments.models import Segment
+from app.tags.models import CorpTag, CorpTagGroup
 from tests.conftest import csrf_token
 
 HOT = {"op": "and", "rules": [{"field": "tags", "operator": "any", "value": ["t-hot"]}]}

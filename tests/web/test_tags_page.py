@@ -2,9 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from app.contacts.models import CorpTag, CorpTagGroup
 from app.extensions import db
-from app.tags.models import TagRule
+from app.tags.models import CorpTag, CorpTagGroup, TagRule
 from tests.conftest import csrf_token
 
 

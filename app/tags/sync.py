@@ -1,4 +1,4 @@
-"""Corp tag groups and tags exactly as WeCom reports them (the tags capability builds on these)."""
+"""The local copy of WeCom's corp tag groups and tags, fetched whole; a tag gone from WeCom leaves every relation."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,8 +8,9 @@ from sqlalchemy import or_, select, true
 
 from app.contacts.contact_list import has_tag
 from app.contacts.merge import Counts, from_epoch, merge
-from app.contacts.models import CorpTag, CorpTagGroup, FollowRelation
+from app.contacts.models import FollowRelation
 from app.extensions import db
+from app.tags.models import CorpTag, CorpTagGroup
 from app.wecom.gateway import WeComGateway
 
 
