@@ -1,20 +1,41 @@
 """The order import page: upload, preview with automatic column mapping, validation report, all or nothing."""
 import io
+import time
 
 from sqlalchemy import func, select
 
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.rfm.models import Order
+from app.rfm import order_import
+from app.rfm.models import Order, OrderImport
 from tests.conftest import csrf_token
 
 CHINESE_HEADERS = "订单号,客户ID,金额,支付时间,状态\nD1,wmA,12.50,2026-04-01 10:00,已支付\nD2,wmB,8,2026-04-02,paid\n"
 
 
 def _upload(client, content: str, name: str = "orders.csv"):
-    return client.post("/rfm/orders/import", data={
-        "csrf_token": csrf_token(client, "/rfm/orders/import"),
-        "file": (io.BytesIO(content.encode("utf-8")), name)}, content_type="multipart/form-data")
+    return _upload_bytes(client, content.encode("utf-8"), name)
+
+
+def wait_for_imports(timeout: float = 30.0) -> None:
+    """Wait, as a person watching the progress bar would, until no import is reading, checking or storing."""
+    deadline = time.monotonic() + timeout
+    while db.session.scalar(select(func.count()).select_from(OrderImport)
+                            .where(OrderImport.status.in_(order_import.RUNNING))):
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.05)
+        db.session.expire_all()
+        db.session.commit()
+
+
+def _page(client, location: str) -> str:
+    wait_for_imports()
+    return client.get(location).get_data(as_text=True)
+
+
+def _post(client, location: str, form: dict) -> str:
+    client.post(location, data=form)
+    return _page(client, location)
 
 
 def _count():
@@ -25,7 +46,7 @@ def test_upload_previews_and_maps_chinese_column_names(client, signed_in_as):
     signed_in_as("operator")
     response = _upload(client, CHINESE_HEADERS)
     assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = _page(client, response.headers["Location"])
     assert "共 2 行数据" in page and "wmA" in page
     assert '<option value="订单号" selected>' in page and '<option value="金额" selected>' in page
     assert _count() == 0
@@ -34,10 +55,10 @@ def test_upload_previews_and_maps_chinese_column_names(client, signed_in_as):
 def test_confirming_imports_everything_and_is_audited(client, signed_in_as):
     signed_in_as("operator")
     location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    wait_for_imports()
     form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
             "amount": "金额", "paid_at": "支付时间", "status": "状态"}
-    done = client.post(location, data=form, follow_redirects=True)
-    assert "导入完成：新增 2" in done.get_data(as_text=True)
+    assert "导入完成：新增 2" in _post(client, location, form)
     assert _count() == 2
     assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "orders.imported"
 
@@ -46,9 +67,10 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(client, signed_in
     signed_in_as("operator")
     bad = CHINESE_HEADERS + "D3,wmC,abc,2026-04-03,paid\nD1,wmD,1,2026-04-03,paid\n"
     location = _upload(client, bad).headers["Location"]
+    wait_for_imports()
     form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
             "amount": "金额", "paid_at": "支付时间", "status": "状态"}
-    page = client.post(location, data=form).get_data(as_text=True)
+    page = _post(client, location, form)
     assert "有 2 处错误，没有导入任何订单" in page
     report = page.split('id="error-report"')[1]
     assert "<td class=\"mono\">4</td>" in report and "abc" in report
@@ -65,6 +87,7 @@ def test_wrong_file_type_is_refused(client, signed_in_as):
 def test_someone_elses_upload_cannot_be_opened(client, signed_in_as, make_user):
     signed_in_as("operator")
     location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    wait_for_imports()
     client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
     make_user("admin", username="other-admin")
     from tests.conftest import sign_in
@@ -94,18 +117,18 @@ def _upload_bytes(client, data: bytes, name: str = "订单.csv"):
 
 
 def _confirm(client, location: str):
-    page = client.get(location).get_data(as_text=True)
+    page = _page(client, location)
     form = {"csrf_token": csrf_token(client, location)}
     for field in ("order_id", "mobile", "amount", "paid_at", "status"):  # what the page chose, as a browser sends it
         select = page.split(f'name="{field}"')[1].split("</select>")[0]
         form[field] = select.split('" selected>')[0].rsplit('value="', 1)[1]
-    return client.post(location, data=form, follow_redirects=True).get_data(as_text=True)
+    return _post(client, location, form)
 
 
 def test_an_excel_gbk_file_with_chinese_dates_amounts_and_statuses_imports(client, signed_in_as):
     signed_in_as("operator")
     location = _upload_bytes(client, EXCEL_GBK.encode("gbk")).headers["Location"]
-    page = client.get(location).get_data(as_text=True)
+    page = _page(client, location)
     assert "共 4 行数据" in page and "交易成功" in page  # decoded, not mojibake
     assert '<label class="form-label small" for="paid_at">支付时间' in page  # the fields are named in Chinese
     assert "导入完成：新增 4" in _confirm(client, location)
