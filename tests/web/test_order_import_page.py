@@ -1,6 +1,9 @@
 """The order import page: upload, preview with automatic column mapping, validation report, all or nothing."""
 import io
 import time
+import zipfile
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -149,3 +152,66 @@ def test_a_bad_row_in_a_gbk_file_is_named_in_chinese_and_nothing_is_imported(cli
     assert '<td class="mono">6</td>' in report and "支付时间无法识别：「2026年13月4日」" in report
     assert "ISO" not in page
     assert _count() == 0
+
+
+def test_the_mapping_page_shows_what_was_read_once_and_never_reads_the_file_again(client, signed_in_as):
+    signed_in_as("operator")
+    location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    wait_for_imports()
+    job = db.session.scalars(select(OrderImport)).one()
+    with open(job.path, "wb") as fh:  # whatever the uploaded file holds now, the page and the import do not see it
+        fh.write("订单号,客户ID,金额,支付时间,状态\nZZ,wmZ,1,2026-04-01,paid\n".encode())
+    page = client.get(location).get_data(as_text=True)
+    assert "共 2 行数据" in page and "wmA" in page and "wmZ" not in page
+    form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
+            "amount": "金额", "paid_at": "支付时间", "status": "状态"}
+    assert "导入完成：新增 2" in _post(client, location, form)
+    assert set(db.session.scalars(select(Order.order_id))) == {"D1", "D2"}
+
+
+def test_progress_is_reported_to_the_uploader_only(client, signed_in_as, make_user):
+    signed_in_as("operator")
+    location = _upload(client, CHINESE_HEADERS).headers["Location"]
+    wait_for_imports()
+    progress = client.get(location + "/progress").get_json()
+    assert progress["status"] == "mapping" and progress["stage"] == "等待确认列对应关系"
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    make_user("operator", username="other-operator")
+    from tests.conftest import sign_in
+    sign_in(client, "other-operator")
+    assert client.get(location + "/progress").status_code == 404
+
+
+def test_a_row_beyond_a_column_is_named_by_line_and_field_in_the_report(client, signed_in_as):
+    signed_in_as("operator")
+    bad = CHINESE_HEADERS + "D3," + "w" * 65 + ",1,2026-04-03,paid\nD4,wmD,1e20,0001-01-01,paid\n"
+    location = _upload(client, bad).headers["Location"]
+    wait_for_imports()
+    form = {"csrf_token": csrf_token(client, location), "order_id": "订单号", "external_userid": "客户ID",
+            "amount": "金额", "paid_at": "支付时间", "status": "状态"}
+    report = _post(client, location, form).split('id="error-report"')[1].split("</table>")[0]
+    assert '<td class="mono">4</td><td>客户 ID（external_userid）超过 64 个字符' in report
+    assert '<td class="mono">5</td>' in report and "超过上限" in report and "支付时间需在" in report
+    assert _count() == 0
+
+
+@pytest.mark.parametrize("data, problem", [
+    (CHINESE_HEADERS.encode(), "不是 Excel 文件"),
+    (None, "压缩比异常"),
+])
+def test_an_xlsx_that_is_no_excel_file_or_a_zip_bomb_is_refused_at_upload(client, signed_in_as, data, problem):
+    if data is None:
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("xl/worksheets/sheet1.xml", b"0" * (64 << 20))
+        data = packed.getvalue()
+    signed_in_as("operator")
+    page = _upload_bytes(client, data, "订单.xlsx").get_data(as_text=True)
+    assert problem in page and db.session.scalar(select(func.count()).select_from(OrderImport)) == 0
+
+
+def test_a_file_past_the_size_cap_is_refused_with_the_cap_named(client, signed_in_as, app):
+    app.config["ORDER_FILE_MAX_MB"] = 1
+    signed_in_as("operator")
+    page = _upload_bytes(client, (CHINESE_HEADERS * 40_000).encode()).get_data(as_text=True)
+    assert "文件太大（上限 1 MB）" in page and db.session.scalar(select(func.count()).select_from(OrderImport)) == 0
