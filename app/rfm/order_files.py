@@ -177,7 +177,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         for line, values in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
             yield line, [_cell_text(v) for v in values]
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+    except Exception:  # a damaged part: zlib, zip, XML and openpyxl's own errors alike
         raise file_error("Excel 文件已损坏，无法读完：请重新导出后上传", line + 1) from None
     finally:
         book.close()
