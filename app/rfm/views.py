@@ -32,7 +32,6 @@ def _order_totals() -> dict:
 @requires(P.ORDERS_IMPORT)
 def import_orders():
     if request.method == "POST":
-        request.max_content_length = uploads.max_bytes() + (1 << 20)  # the form around the file; past it a 413
         upload = request.files.get("file")
         try:
             path = uploads.save(current_user.id, upload.filename if upload else "", upload.stream if upload else
