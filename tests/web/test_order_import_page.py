@@ -213,5 +213,8 @@ def test_an_xlsx_that_is_no_excel_file_or_a_zip_bomb_is_refused_at_upload(client
 def test_a_file_past_the_size_cap_is_refused_with_the_cap_named(client, signed_in_as, app):
     app.config["ORDER_FILE_MAX_MB"] = 1
     signed_in_as("operator")
-    page = _upload_bytes(client, (CHINESE_HEADERS * 40_000).encode()).get_data(as_text=True)
-    assert "文件太大（上限 1 MB）" in page and db.session.scalar(select(func.count()).select_from(OrderImport)) == 0
+    page = _upload_bytes(client, (CHINESE_HEADERS * 15_000).encode()).get_data(as_text=True)  # 1.4 MB
+    assert "文件太大（上限 1 MB）" in page
+    far_past = _upload_bytes(client, (CHINESE_HEADERS * 40_000).encode())  # not even read: the request is too large
+    assert far_past.status_code == 413 and "文件太大" in far_past.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(OrderImport)) == 0
