@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from flask import Flask, current_app
+from sqlalchemy import update
 
 from app.core import settings
 from app.core.audit import record
@@ -56,10 +57,16 @@ def launch(app: Flask, import_id: int) -> None:
     run_in_background(app, "order-import", lambda job_id: run_import(job_id, lambda *_: None), import_id)
 
 
-def choose_mapping(job: OrderImport, mapping: dict[str, str]) -> None:
-    """The operator's mapping: check (and then store) from the staged file again."""
+def choose_mapping(job: OrderImport, mapping: dict[str, str]) -> bool:
+    """The operator's mapping: check (and then store) from the staged file again. False, and nothing changed, unless
+    the import was waiting for it (one UPDATE: of two confirmations at once, one starts the import)."""
     with transaction():
-        job.mapping, job.status, job.done_rows, job.errors, job.error_count = mapping, CHECKING, 0, None, 0
+        chosen = db.session.execute(
+            update(OrderImport).where(OrderImport.id == job.id, OrderImport.status.in_((MAPPING, INVALID)))
+            .values(mapping=mapping, status=CHECKING, done_rows=0, errors=None, error_count=0, updated_at=utcnow())
+        ).rowcount == 1
+    db.session.expire(job)
+    return chosen
 
 
 def percent(job: OrderImport) -> int | None:

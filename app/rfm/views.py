@@ -60,8 +60,8 @@ def map_orders(import_id: int):
         return redirect(url_for("rfm.import_orders"))
     if request.method == "POST" and job.status in (order_import.MAPPING, order_import.INVALID) and job.header:
         mapping = {f: request.form[f] for f in FIELDS if request.form.get(f) in job.header}
-        order_import.choose_mapping(job, mapping)
-        order_import.launch(current_app._get_current_object(), job.id)
+        if order_import.choose_mapping(job, mapping):
+            order_import.launch(current_app._get_current_object(), job.id)
         return redirect(url_for("rfm.map_orders", import_id=job.id))
     return render_template("rfm/map.html", job=job, mapping=job.mapping or auto_mapping(job.header or []),
                            fields=FIELDS, labels=FIELD_LABELS, required=IMPORT_COLUMNS, running=order_import.RUNNING,

@@ -167,6 +167,7 @@ def test_the_mapping_page_shows_what_was_read_once_and_never_reads_the_file_agai
             "amount": "金额", "paid_at": "支付时间", "status": "状态"}
     assert "导入完成：新增 2" in _post(client, location, form)
     assert set(db.session.scalars(select(Order.order_id))) == {"D1", "D2"}
+    assert "导入完成：新增 2，更新 0，未变 0" in _post(client, location, form)  # a second confirmation starts nothing
 
 
 def test_progress_is_reported_to_the_uploader_only(client, signed_in_as, make_user):
