@@ -34,8 +34,9 @@ class Limits:
     """What one file may hold: data rows, and for .xlsx the unpacked size and the compression ratio of each part."""
 
     rows: int = 1_000_000
-    unpacked_bytes: int = 1 << 30
-    ratio: int = 200
+    unpacked_bytes: int = 1 << 30  # the sheet is streamed: this bounds the time to read it
+    ratio: int = 100  # an export packs 7 to 20 times; a zip bomb hundreds or thousands
+    shared_strings_bytes: int = 256 << 20  # the text table is held in memory whole (1M orders: about 30 MB)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def check_container(path: Path, limits: Limits) -> None:
     if unpacked > limits.unpacked_bytes:
         raise file_error(f"Excel 文件解压后约 {unpacked // 2**20:,} MB，超过上限 {limits.unpacked_bytes // 2**20:,} MB："
                          "请拆分后分批导入")
+    strings = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if strings > limits.shared_strings_bytes:
+        raise file_error(f"Excel 文件的文字表解压后约 {strings // 2**20:,} MB，超过上限 "
+                         f"{limits.shared_strings_bytes // 2**20:,} MB：请拆分后分批导入")
     if any(p.file_size > limits.ratio * max(p.compress_size, 1) and p.file_size > _CHUNK for p in parts):
         raise file_error(f"Excel 文件的压缩比异常（超过 {limits.ratio} 倍），可能是恶意构造的压缩包，已拒绝")
 

@@ -1,5 +1,6 @@
 """Order files beyond what the database holds or a business means, files that are not what they say, caps on rows
 and unpacked size, and a rerun after a crash: each is named by line and field, and nothing is half-written."""
+import os
 import zipfile
 
 import pytest
@@ -7,7 +8,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.rfm import ingest, order_import
+from app.rfm import ingest, order_files, order_import
 from app.rfm.commands import import_orders
 from app.rfm.models import Order, OrderImport
 
@@ -72,6 +73,15 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(app, tmp_path):
     app.config["ORDER_IMPORT_MAX_UNPACKED_MB"] = 16
     result = _import(app, path)
     assert "解压后约 64 MB，超过上限 16 MB" in result.output
+
+
+def test_a_text_table_too_large_to_hold_is_refused_before_it_is_read(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(order_import, "limits", lambda: order_files.Limits(shared_strings_bytes=1 << 20))
+    path = tmp_path / "orders.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", os.urandom(3 << 20))  # does not pack: no ratio to see
+    result = _import(app, path)
+    assert result.exit_code != 0 and "文字表解压后约 3 MB，超过上限 1 MB" in result.output and _count() == 0
 
 
 def test_rows_beyond_the_cap_are_refused_with_the_cap_named(app, tmp_path):
