@@ -26,6 +26,9 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item, include_object=include_in_migrations)
     login_manager.init_app(app)
+    from app.rfm.uploads import allow_order_files
+
+    app.before_request(allow_order_files)  # before the CSRF check reads (and size-checks) the form
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
     web.init_app(app)

@@ -54,6 +54,10 @@ class BaseConfig:
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # uploads (order files) larger than this are refused with 413
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    # An order file: its size as uploaded, its data rows, and an .xlsx's size unpacked (a zip bomb is refused unread).
+    ORDER_FILE_MAX_MB = int(_env("ORDER_FILE_MAX_MB", "200"))
+    ORDER_IMPORT_MAX_ROWS = int(_env("ORDER_IMPORT_MAX_ROWS", "1000000"))
+    ORDER_IMPORT_MAX_UNPACKED_MB = int(_env("ORDER_IMPORT_MAX_UNPACKED_MB", "1024"))
     # WeCom drops a callback after 5 s: its store waits at most this long for SQLite's write lock, then the event
     # goes to the spool (app/wecom/spool.py) and WeCom still gets its 200.
     CALLBACK_STORE_WAIT_SECONDS = 3.0

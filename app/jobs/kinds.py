@@ -48,6 +48,8 @@ KINDS: dict[str, Kind] = {
     "campaigns.poll": Kind(N_("群发结果查询与提醒"), "app.sending.polling:tick", one_at_a_time=True),
     "campaigns.outside_sends": Kind(N_("导入控制台以外的群发"), "app.sending.outside_sends:scheduled_import",
                                     one_at_a_time=True),
+    "rfm.order_import": Kind(N_("订单导入"), "app.rfm.order_import:run_job", time_limit_seconds=3 * 3600,
+                             permission=P.ORDERS_IMPORT),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }

@@ -13,8 +13,7 @@ import click
 
 from app.rfm.fast_score import score_arrays
 from app.rfm.order_csv import NotPlain, read_paid_totals
-from app.rfm.order_files import (SCORE_COLUMNS, OrderFileError, csv_table, decode_csv, paid_orders, read_table,
-                                  records)
+from app.rfm.order_files import OrderFileError, paid_orders, read_orders
 from app.rfm.score_lines import score_lines
 from app.rfm.scoring import score
 
@@ -68,8 +67,7 @@ def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[bytes, int, in
     try:
         totals = read_paid_totals(path, zone, as_of)
     except NotPlain:  # quoted fields, GBK and the like: the per-row reader of the import, and the pure scorer
-        table = csv_table(io.StringIO(decode_csv(path.read_bytes()), newline=""))
-        orders = records(table, zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
+        orders = read_orders(path, zone)
         out = io.StringIO()
         scores = score(paid_orders(orders, zone), as_of)
         csv.writer(out, lineterminator="\n").writerows(
@@ -84,16 +82,24 @@ def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[bytes, int, in
 @click.command("import-orders")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_orders(path: Path) -> None:
-    """Import an order file (.csv or .xlsx) all or nothing; every bad line is named."""
-    from app.core import settings
-    from app.rfm import ingest
+    """Import an order file (.csv or .xlsx) as the console does: read once, every row checked, then stored in
+    batches; a bad file imports nothing and every bad line is named."""
+    from app.rfm import order_import
 
-    try:
-        orders = records(read_table(path), settings.corp_timezone())
-    except OrderFileError as exc:
-        raise click.ClickException(f"{path} 有 {len(exc.errors)} 处错误，没有导入任何订单:\n{exc}") from None
-    counts = ingest.store_orders(orders, source="file")
-    click.echo(f"已导入 {path.name}：新增 {counts.added}，更新 {counts.updated}，未变 {counts.unchanged}")
+    job = order_import.create(path.resolve(), path.name, "file", None, mapping={})
+    with click.progressbar(length=1, label="导入订单", show_pos=True) as bar:
+        def show(done: int, total: int, message: str) -> None:
+            bar.length, bar.label = max(total, 1), message
+            bar.update(done - bar.pos)
+
+        job = order_import.run_import(job.id, show)
+    if job.status == order_import.INVALID:
+        lines = "\n".join(f"第 {line} 行：{message}" for line, message in job.errors)
+        more = f"\n……（共 {job.error_count} 处，仅列出前 {len(job.errors)} 处）" if job.error_count > len(job.errors) else ""
+        raise click.ClickException(f"{path} 有 {job.error_count} 处错误，没有导入任何订单:\n{lines}{more}")
+    if job.status != order_import.DONE:
+        raise click.ClickException(f"{path} 导入失败：{job.message}")
+    click.echo(f"已导入 {path.name}：新增 {job.added}，更新 {job.updated}，未变 {job.unchanged}")
 
 
 @click.command("recompute-rfm")

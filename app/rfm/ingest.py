@@ -1,4 +1,4 @@
-"""Storing orders and events: validated as a whole, written in one transaction, idempotent by their ids."""
+"""Storing orders and events: validated as a whole, written in short transactions, idempotent by their ids."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from app.core.audit import record
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerEvent, Order
-from app.rfm.order_rows import OrderRecord, normalize_all, parse_paid_at
+from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
 MAX_BATCH = 1000
 EVENT_TYPE_MAX = 32
@@ -40,18 +40,26 @@ class OrderCounts:
 
 def validate_orders(raw: Iterable[Mapping[str, Any]]) -> list[OrderRecord]:
     """Every record validated; any problem (or an order_id given twice) raises IngestError naming them all."""
-    records, errors = normalize_all(((i + 1, item) for i, item in enumerate(raw)), settings.corp_timezone(), "条")
-    positions = [p for p in range(1, len(records) + len(errors) + 1) if p not in errors]
-    errors.update((p, problem) for p, record in zip(positions, records) if (problem := beyond_bounds(record)))
+    records, errors = normalize_all(((i + 1, item) for i, item in enumerate(raw)), settings.corp_timezone(), "条",
+                                    storable)
     if errors:
         raise IngestError({position - 1: message for position, message in errors.items()})
     return records
 
 
+def storable(item: Mapping[str, Any], zone) -> OrderRecord:
+    """The order as `normalize` reads it and within what the database holds; else ValueError naming the fields.
+    Every way in (the API, the console's import, `scrm import-orders`) checks with this."""
+    order = normalize(item, zone)
+    if problem := beyond_bounds(order):
+        raise ValueError(problem)
+    return order
+
+
 def beyond_bounds(record: OrderRecord) -> str | None:
     """What about a valid order no column can hold or no business means (a field longer than its column, a time
-    outside the accepted years), or None. Files are read without it (the scorer takes any size); storing needs it."""
-    problems = [f"{key} 超过 {width} 个字符" for key, width in ORDER_COLUMN_WIDTHS.items()
+    outside the accepted years), or None. `scrm rfm-score` reads files without it (it stores nothing)."""
+    problems = [f"{FIELD_LABELS[key]}（{key}）超过 {width} 个字符" for key, width in ORDER_COLUMN_WIDTHS.items()
                 if len(getattr(record, key) or "") > width]
     if record.amount > bounds.MAX_AMOUNT:
         problems.append(f"金额 {record.amount} 超过上限 {bounds.MAX_AMOUNT} 元")
@@ -68,35 +76,40 @@ def _changes(order: Order, rec: OrderRecord) -> dict[str, Any]:
 
 
 def store_orders(records: list[OrderRecord], source: str) -> OrderCounts:
-    """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction.
+    """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction, audited."""
+    with transaction():
+        counts = store_batch(records, source)
+        record("orders.imported", target=source, details=counts.__dict__)
+    return counts
+
+
+def store_batch(records: list[OrderRecord], source: str) -> OrderCounts:
+    """Within the caller's transaction: insert new orders and update changed ones.
 
     New orders go in with INSERT ... ON CONFLICT DO NOTHING, and the rest are read back and updated: two senders of
     the same batch at once (a shop retrying while its first try is still running) both succeed, the second waiting
     for the first and finding its orders there, instead of failing on the unique order_id."""
     now = utcnow()
-    with transaction():
-        rows = [dict(order_id=r.order_id, external_userid=r.external_userid, unionid=r.unionid, mobile=r.mobile,
-                     amount_fen=r.amount_fen, paid_at=r.paid_at, status=r.status, category=r.category,
-                     items=r.items, source=source, created_at=now, updated_at=now) for r in records]
-        insert = upsert_ignore(Order.__table__, {}, ["order_id"]).returning(Order.__table__.c.order_id)
-        added = set(db.session.scalars(insert, rows)) if rows else set()
-        ids = [r.order_id for r in records if r.order_id not in added]
-        existing = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found = db.session.scalars(select(Order).where(Order.order_id.in_(chunk)))
-            existing.update((order.order_id, order) for order in found)
-        updated = 0
-        for rec in records:
-            order = existing.get(rec.order_id)
-            if order is not None and (changes := _changes(order, rec)):
-                for key, value in changes.items():
-                    setattr(order, key, value)
-                order.updated_at = now
-                updated += 1
-        counts = OrderCounts(len(added), updated, len(records) - len(added) - updated)
-        record("orders.imported", target=source, details=counts.__dict__)
-    return counts
+    rows = [dict(order_id=r.order_id, external_userid=r.external_userid, unionid=r.unionid, mobile=r.mobile,
+                 amount_fen=r.amount_fen, paid_at=r.paid_at, status=r.status, category=r.category,
+                 items=r.items, source=source, created_at=now, updated_at=now) for r in records]
+    insert = upsert_ignore(Order.__table__, {}, ["order_id"]).returning(Order.__table__.c.order_id)
+    added = set(db.session.scalars(insert, rows)) if rows else set()
+    ids = [r.order_id for r in records if r.order_id not in added]
+    existing = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found = db.session.scalars(select(Order).where(Order.order_id.in_(chunk)))
+        existing.update((order.order_id, order) for order in found)
+    updated = 0
+    for rec in records:
+        order = existing.get(rec.order_id)
+        if order is not None and (changes := _changes(order, rec)):
+            for key, value in changes.items():
+                setattr(order, key, value)
+            order.updated_at = now
+            updated += 1
+    return OrderCounts(len(added), updated, len(records) - len(added) - updated)
 
 
 def _event(item: Mapping[str, Any], zone) -> dict[str, Any]:

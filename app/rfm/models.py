@@ -47,6 +47,33 @@ class CustomerEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class OrderImport(db.Model):
+    """An order file being imported: read once into a staged file, mapped by the operator, checked, then stored in
+    batches whose counts are committed with them (a rerun after a crash continues where the last batch ended)."""
+
+    __tablename__ = "order_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None]  # who uploaded it; None for `scrm import-orders`
+    source: Mapped[str] = mapped_column(String(16))  # upload (the console) or file (the command line)
+    filename: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)  # the file as given; an upload's is removed when it is imported
+    status: Mapped[str] = mapped_column(String(16))
+    header: Mapped[list | None] = mapped_column(JSON)
+    preview: Mapped[list | None] = mapped_column(JSON)  # the first rows, [line, [cells]]
+    mapping: Mapped[dict | None] = mapped_column(JSON)  # field -> column, once chosen
+    total_rows: Mapped[int] = mapped_column(default=0)
+    done_rows: Mapped[int] = mapped_column(default=0)  # read, checked or stored so far, by status
+    added: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list | None] = mapped_column(JSON)  # the first bad rows, [line, message]
+    error_count: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(Text)  # why it failed, when not for its rows
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RfmRun(db.Model):
     """One recompute: match orders, score, store, write tags to WeCom; its stage, progress, counts and errors."""
 

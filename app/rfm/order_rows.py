@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app.core.permissions import N_
 
@@ -110,7 +110,8 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
 
 def normalize(record: Mapping[str, Any], zone: tzinfo) -> OrderRecord:
     """The validated order, or ValueError naming every problem of this record (joined by ；)."""
-    problems: list[str] = []
+    problems = [f"{FIELD_LABELS[key]}含有 NUL 字符" for key in FIELDS
+                if isinstance(record.get(key), str) and "\x00" in record[key]]
     order_id = _text(record, "order_id")
     if not order_id:
         problems.append("订单号为空")
@@ -139,24 +140,36 @@ def normalize(record: Mapping[str, Any], zone: tzinfo) -> OrderRecord:
                        status, _text(record, "category"), record.get("items"))
 
 
-def normalize_all(items: Iterable[tuple[int, Mapping[str, Any]]], zone: tzinfo,
-                  unit: str) -> tuple[list[OrderRecord], dict[int, str]]:
-    """Every (position, record) validated; errors by position, an order_id given twice included.
+Check = Callable[[Mapping[str, Any], tzinfo], OrderRecord]
 
-    `unit` names a position in messages: 行 for a file's lines, 条 for the items of an API batch.
-    """
-    records: list[OrderRecord] = []
-    errors: dict[int, str] = {}
+
+def validated(items: Iterable[tuple[int, Mapping[str, Any]]], zone: tzinfo, unit: str,
+              check: Check = normalize) -> Iterator[tuple[int, OrderRecord | None, str | None]]:
+    """(position, record, None) for each valid record, (position, None, problem) for the others, an order_id given
+    again included; one record at a time. `unit` names a position in messages: 行 for a file's lines, 条 for the
+    items of an API batch. `check` is `normalize` or a stricter rule built on it."""
     first: dict[str, int] = {}
     for position, item in items:
         try:
-            record = normalize(item, zone)
+            record = check(item, zone)
         except ValueError as exc:
-            errors[position] = str(exc)
+            yield position, None, str(exc)
             continue
         if record.order_id in first:
-            errors[position] = duplicate_message(record.order_id, first[record.order_id], unit)
+            yield position, None, duplicate_message(record.order_id, first[record.order_id], unit)
             continue
         first[record.order_id] = position
-        records.append(record)
+        yield position, record, None
+
+
+def normalize_all(items: Iterable[tuple[int, Mapping[str, Any]]], zone: tzinfo, unit: str,
+                  check: Check = normalize) -> tuple[list[OrderRecord], dict[int, str]]:
+    """Every (position, record) validated (see `validated`): the valid records, and the errors by position."""
+    records: list[OrderRecord] = []
+    errors: dict[int, str] = {}
+    for position, record, problem in validated(items, zone, unit, check):
+        if problem is None:
+            records.append(record)
+        else:
+            errors[position] = problem
     return records, errors

@@ -1,23 +1,23 @@
 """RFM pages (blueprint `rfm`): order import with preview, column mapping and a validation report; pages.py adds the rest."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
-from app.core import settings
+from app.core.db import utcnow
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
-from app.rfm import ingest, uploads
-from app.rfm.models import Order
-from app.rfm.order_files import IMPORT_COLUMNS, OrderFileError, auto_mapping, read_table, records
+from app.rfm import order_import, uploads
+from app.rfm.models import Order, OrderImport
+from app.rfm.order_files import IMPORT_COLUMNS, auto_mapping
 from app.rfm.order_rows import FIELD_LABELS, FIELDS
 
 bp = Blueprint("rfm", __name__, url_prefix="/rfm", template_folder="templates")
-PREVIEW_ROWS = 10
-REPORT_ROWS = 500
 
 
 def _order_totals() -> dict:
@@ -34,43 +34,48 @@ def import_orders():
     if request.method == "POST":
         upload = request.files.get("file")
         try:
-            key = uploads.save(current_user.id, upload.filename if upload else "", upload.read() if upload else b"")
+            path = uploads.save(current_user.id, upload.filename if upload else "", upload.stream if upload else
+                                io.BytesIO())
         except uploads.UploadError as exc:
             flash(exc.localized(), "danger")
         else:
-            return redirect(url_for("rfm.map_orders", key=key))
+            job = order_import.create(path, upload.filename, "upload", current_user.id)
+            order_import.launch(job.id, current_user.username)
+            return redirect(url_for("rfm.map_orders", import_id=job.id))
     return render_template("rfm/import.html", totals=_order_totals(), fields=FIELDS, required=IMPORT_COLUMNS)
 
 
-@bp.route("/orders/import/<key>", methods=["GET", "POST"], endpoint="map_orders")
+def _own_import(import_id: int) -> OrderImport | None:
+    job = db.session.get(OrderImport, import_id)
+    return job if job is not None and job.user_id == current_user.id else None
+
+
+@bp.route("/orders/import/<int:import_id>", methods=["GET", "POST"], endpoint="map_orders")
 @requires(P.ORDERS_IMPORT)
-def map_orders(key: str):
-    try:
-        path = uploads.path_for(current_user.id, key)
-        table = read_table(path)
-    except uploads.UploadError as exc:
-        flash(exc.localized(), "danger")
+def map_orders(import_id: int):
+    """An import's page: its progress while it runs, the column mapping once the file is read, its outcome."""
+    job = _own_import(import_id)
+    if job is None:
+        flash(_("上传的文件已过期或不存在，请重新上传"), "danger")
         return redirect(url_for("rfm.import_orders"))
-    except OrderFileError as exc:
-        flash(str(exc), "danger")
-        return redirect(url_for("rfm.import_orders"))
-    mapping = auto_mapping(table.header)
-    errors = None
-    if request.method == "POST":
-        mapping = {f: request.form[f] for f in FIELDS if request.form.get(f) in table.header}
-        try:
-            orders = records(table, settings.corp_timezone(), mapping)
-        except OrderFileError as exc:
-            errors = exc.errors
-        else:
-            counts = ingest.store_orders(orders, source="upload")
-            uploads.discard(path)
-            flash(_("导入完成：新增 %(a)s，更新 %(u)s，未变 %(n)s", a=counts.added, u=counts.updated,
-                    n=counts.unchanged), "success")
-            return redirect(url_for("rfm.import_orders"))
-    return render_template("rfm/map.html", key=key, table=table, preview=table.rows[:PREVIEW_ROWS],
-                           mapping=mapping, fields=FIELDS, labels=FIELD_LABELS, required=IMPORT_COLUMNS,
-                           errors=errors[:REPORT_ROWS] if errors else None, error_count=len(errors or ()))
+    if request.method == "POST" and job.status in (order_import.MAPPING, order_import.INVALID) and job.header:
+        mapping = {f: request.form[f] for f in FIELDS if request.form.get(f) in job.header}
+        if order_import.choose_mapping(job, mapping):
+            order_import.launch(job.id, current_user.username)
+        return redirect(url_for("rfm.map_orders", import_id=job.id))
+    return render_template("rfm/map.html", job=job, mapping=job.mapping or auto_mapping(job.header or []),
+                           fields=FIELDS, labels=FIELD_LABELS, required=IMPORT_COLUMNS, running=order_import.RUNNING,
+                           stage_labels=order_import.STAGE_LABELS, percent=order_import.percent(job))
+
+
+@bp.get("/orders/import/<int:import_id>/progress", endpoint="import_progress")
+@requires(P.ORDERS_IMPORT)
+def import_progress(import_id: int):
+    """What the import page polls while the file is read, checked or stored."""
+    job = _own_import(import_id) or abort(404)
+    return jsonify(status="running" if job.status in order_import.RUNNING else job.status,
+                   stage=_(order_import.STAGE_LABELS[job.status]), percent=order_import.percent(job),
+                   seconds=int((utcnow() - job.created_at).total_seconds()), done=job.done_rows)
 
 
 from app.rfm import pages  # noqa: E402,F401  (the RFM page and its customer lists, on this blueprint)

@@ -2,7 +2,7 @@
 send time); the campaign's own columns may be empty for other origins
 
 Revision ID: a03291697575
-Revises: 8e3b5d7f9a21
+Revises: 1473d96821bf
 Create Date: 2026-12-05 13:20:00
 
 Existing rows are campaign runs: their channel, category, holdout and variants are copied from their campaign (the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a03291697575'
-down_revision = '8e3b5d7f9a21'
+down_revision = "1473d96821bf"
 branch_labels = None
 depends_on = None
 

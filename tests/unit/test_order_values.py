@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.rfm.order_files import OrderFileError, decode_csv
+from app.rfm.order_files import OrderFileError, read_rows
 from app.rfm.order_rows import normalize, parse_amount, parse_paid_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,16 +68,24 @@ def test_an_unpaid_order_is_refused_with_the_words_that_work():
         normalize(record, SHANGHAI)
 
 
-def test_csv_text_is_utf8_with_or_without_bom_or_gbk():
+def _cells(tmp_path, data: bytes) -> list[list[str]]:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(data)
+    header, rows = read_rows(path)
+    return [header] + [cells for _line, cells in rows]
+
+
+def test_csv_text_is_utf8_with_or_without_bom_or_gbk(tmp_path):
     text = "订单号,状态\nA1,交易成功\n"
-    assert decode_csv(text.encode("utf-8")) == text
-    assert decode_csv(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
-    assert decode_csv(text.encode("gbk")) == text
-    assert decode_csv("订单号,状态\nA1,𠮷\n".encode("gb18030")) == "订单号,状态\nA1,𠮷\n"
+    expected = [["订单号", "状态"], ["A1", "交易成功"]]
+    assert _cells(tmp_path, text.encode("utf-8")) == expected
+    assert _cells(tmp_path, b"\xef\xbb\xbf" + text.encode("utf-8")) == expected
+    assert _cells(tmp_path, text.encode("gbk")) == expected
+    assert _cells(tmp_path, "订单号,状态\nA1,𠮷\n".encode("gb18030")) == [["订单号", "状态"], ["A1", "𠮷"]]
 
 
-def test_a_damaged_utf8_file_names_its_line():
+def test_a_damaged_utf8_file_names_its_line(tmp_path):
     data = "订单号,状态\nA1,交易成功\nA2,".encode("utf-8") + "已完成".encode("utf-8")[:-1] + b"\n"
     with pytest.raises(OrderFileError) as error:
-        decode_csv(data)
+        _cells(tmp_path, data)
     assert str(error.value).startswith("第 3 行：") and "UTF-8" in str(error.value)

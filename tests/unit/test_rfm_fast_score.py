@@ -14,7 +14,7 @@ from app.rfm import order_csv
 from app.rfm.commands import SCORE_HEADER, rfm_score
 from app.rfm.fast_score import percent_rank_scores
 from app.rfm.order_csv import NotPlain, read_paid_totals
-from app.rfm.order_files import SCORE_COLUMNS, OrderFileError, csv_table, paid_orders, records
+from app.rfm.order_files import OrderFileError, paid_orders, read_orders
 from tests.rfm_oracle import percent_rank, rfm_of
 
 AS_OF = date(2026, 6, 30)
@@ -28,8 +28,7 @@ STATUSES = ["paid", "paid", "paid", "refunded", "cancelled", "已支付", "PAID"
 def reference(path, as_of: date, zone) -> str:
     """What the per-row reader and the test oracle give: the output file's text, or the error."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            orders = records(csv_table(fh), zone, {c: c for c in SCORE_COLUMNS}, SCORE_COLUMNS)
+        orders = read_orders(path, zone)
     except OrderFileError as exc:
         return f"error:\n{exc}\n"
     out = io.StringIO()
