@@ -22,7 +22,7 @@ DEFAULT_DAYS = 30
 # (key, label, kind): the tiles of both pages, in order; kind picks the formatting
 TILES = (("net_new", N_("净增客户"), "count"), ("losses", N_("流失客户"), "count"),
          ("push_rate", N_("群发执行率"), "rate"), ("reply_rate", N_("回复率"), "rate"),
-         ("reply_minutes", N_("平均回复时长"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
+         ("reply_minutes", N_("平均回复时长（分钟）"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
          ("group_activity", N_("群活跃度（发言成员/成员）"), "rate"), ("gmv_fen", N_("客户成交额 GMV"), "money"))
 # (key, label, kind): the columns of the member table and of its export
 COLUMNS = (("net_new", N_("净增客户"), "count"), ("adds", N_("新增"), "count"),
@@ -30,7 +30,7 @@ COLUMNS = (("net_new", N_("净增客户"), "count"), ("adds", N_("新增"), "cou
            ("push_assigned", N_("群发任务"), "count"), ("push_on_time", N_("按时确认"), "count"),
            ("push_late", N_("延迟确认"), "count"), ("push_never", N_("未确认"), "count"),
            ("push_rate", N_("群发执行率"), "rate"), ("reply_rate", N_("回复率"), "rate"),
-           ("reply_minutes", N_("平均回复时长"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
+           ("reply_minutes", N_("平均回复时长（分钟）"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
            ("group_activity", N_("群活跃度"), "rate"), ("orders", N_("订单数"), "count"),
            ("gmv_fen", N_("GMV"), "money"))
 KINDS = {key: kind for key, _label, kind in TILES + COLUMNS}
