@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, case, func, select, true
 
 from app.campaigns.models import CampaignRun, SendTask, TaskStatus
 from app.campaigns.polling import Timing
@@ -82,130 +82,136 @@ class Period:
                 datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=zone))
 
 
+def local_date(column):
+    """The corp-local calendar day of a UTC timestamp column, computed by the database."""
+    zone = settings.corp_timezone()
+    if db.engine.dialect.name == "postgresql":
+        return func.date(func.timezone(zone.key, column))
+    # SQLite has no time zones: the zone's present offset (exact for zones without daylight saving, as China's)
+    offset = int(datetime.now(zone).utcoffset().total_seconds())
+    return func.date(column, f"{offset:+d} seconds")
+
+
+def seconds_between(later, earlier):
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _count_if(condition, amount=1):
+    return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+
+
 class Collector:
-    """Sums per (userid, day) for `userids` (None: every staff member) over a period, from every source."""
+    """Sums for `userids` (None: every staff member) over a period, from every source, added up by the database
+    twice: per staff member and per day."""
 
     def __init__(self, userids: list[str] | None, period: Period):
         self.userids, self.period = userids, period
         self.start, self.end = period.bounds()
-        self.zone = settings.corp_timezone()
-        self.cells: dict[tuple[str, date], dict] = defaultdict(lambda: dict.fromkeys(SUMS, 0))
-        self.order_days: dict[str, tuple[date, int]] = {}  # order_id -> (day, amount): team totals count once
+        self.staff_sums: dict[str, Totals] = defaultdict(Totals)
+        self.day_sums: dict[date, Totals] = {day: Totals() for day in period.days}
 
     def _staff(self, column) -> ColumnElement[bool]:
         return true() if self.userids is None else column.in_(self.userids)
 
-    def _day(self, at: datetime) -> date:
-        return at.astimezone(self.zone).date()
-
-    def _count(self, userid: str, at: datetime | date, key: str, amount: float = 1) -> None:
-        day = at if isinstance(at, date) and not isinstance(at, datetime) else self._day(at)
-        self.cells[(userid, day)][key] += amount
-
     def collect(self) -> Collector:
-        self._relations()
-        self._welcomes()
-        self._pushes()
+        """Each source is one query per grouping; orders per day count each order once (team totals)."""
+        for source in (self._adds, self._losses, self._welcomes, self._pushes, self._behavior, self._groups):
+            staff_column, day_column, sums, where = source()
+            for by_staff, key_column in ((True, staff_column), (False, day_column)):
+                query = select(key_column, *sums.values()).where(*where).group_by(key_column)
+                for key, *values in db.session.execute(query):
+                    totals = self.staff_sums[key] if by_staff else self.day_sums.get(_as_date(key))
+                    if totals is not None:
+                        totals.add({name: float(v or 0) for name, v in zip(sums, values)})
         self._orders()
-        self._behavior()
-        self._groups()
         return self
 
-    def _relations(self) -> None:
+    def _adds(self):
         r = FollowRelation
-        for userid, added in db.session.execute(select(r.userid, r.added_at).where(
-                self._staff(r.userid), r.added_at >= self.start, r.added_at < self.end)):
-            self._count(userid, added, "adds")
-        for userid, ended, by in db.session.execute(select(r.userid, r.ended_at, r.ended_by).where(
-                self._staff(r.userid), r.ended_at >= self.start, r.ended_at < self.end)):
-            self._count(userid, ended, "lost_by_customer" if by == "customer" else "lost_by_staff")
+        return r.userid, local_date(r.added_at), {"adds": func.count()}, \
+            (self._staff(r.userid), r.added_at >= self.start, r.added_at < self.end)
 
-    def _welcomes(self) -> None:
+    def _losses(self):
+        r = FollowRelation
+        return r.userid, local_date(r.ended_at), {"lost_by_customer": _count_if(r.ended_by == "customer"),
+                                                  "lost_by_staff": _count_if(r.ended_by != "customer")}, \
+            (self._staff(r.userid), r.ended_at >= self.start, r.ended_at < self.end)
+
+    def _welcomes(self):
         w = WelcomeRecord
-        for userid, received, outcome in db.session.execute(select(w.userid, w.received_at, w.outcome).where(
-                self._staff(w.userid), w.received_at >= self.start, w.received_at < self.end,
-                w.outcome != Outcome.SKIPPED)):
-            self._count(userid, received, "welcome_tried")
-            if outcome in GREETED:
-                self._count(userid, received, "welcome_sent")
+        return w.userid, local_date(w.received_at), {"welcome_tried": func.count(),
+                                                     "welcome_sent": _count_if(w.outcome.in_(GREETED))}, \
+            (self._staff(w.userid), w.received_at >= self.start, w.received_at < self.end,
+             w.outcome != Outcome.SKIPPED)
 
-    def _pushes(self) -> None:
+    def _pushes(self):
         """Push tasks by the day WeCom got them: confirmed before the first reminder is on time, later is late, never
         confirmed once the task is over (or past the confirmation limit) is never; open tasks are only assigned."""
-        timing, now, t = Timing.from_config(), utcnow(), SendTask
-        rows = db.session.execute(select(t.sender_userid, t.submitted_at, t.confirmed_at, t.status)
-                                  .join(CampaignRun, CampaignRun.id == t.run_id)
-                                  .where(self._staff(t.sender_userid), t.submitted_at >= self.start,
-                                         t.submitted_at < self.end, CampaignRun.kind != "test"))
-        for userid, submitted, confirmed, status in rows:
-            self._count(userid, submitted, "push_assigned")
-            if confirmed is not None:
-                self._count(userid, submitted, "push_on_time" if confirmed - submitted <= timing.remind_after
-                            else "push_late")
-            elif status in NO_PUSH_CONFIRMATION or now - submitted > timing.confirm_within:
-                self._count(userid, submitted, "push_never")
+        timing, t = Timing.from_config(), SendTask
+        waited = seconds_between(t.confirmed_at, t.submitted_at)
+        on_time = t.confirmed_at.is_not(None) & (waited <= timing.remind_after.total_seconds())
+        late = t.confirmed_at.is_not(None) & (waited > timing.remind_after.total_seconds())
+        never = t.confirmed_at.is_(None) & (t.status.in_(NO_PUSH_CONFIRMATION)
+                                            | (t.submitted_at < utcnow() - timing.confirm_within))
+        real = select(CampaignRun.id).where(CampaignRun.kind != "test")
+        return t.sender_userid, local_date(t.submitted_at), {
+            "push_assigned": func.count(), "push_on_time": _count_if(on_time), "push_late": _count_if(late),
+            "push_never": _count_if(never)}, \
+            (self._staff(t.sender_userid), t.submitted_at >= self.start, t.submitted_at < self.end,
+             t.run_id.in_(real))
+
+    def _behavior(self):
+        b = BehaviorDay
+        replied = b.reply_percentage.is_not(None) & (b.chat_cnt > 0)  # a day without reply figures weighs nothing
+        return b.userid, b.day, {
+            "chats": func.sum(b.chat_cnt), "messages": func.sum(b.message_cnt),
+            "negative_feedback": func.sum(b.negative_feedback_cnt), "friend_requests": func.sum(b.new_apply_cnt),
+            "new_contacts": func.sum(b.new_contact_cnt), "reply_chats": _count_if(replied, b.chat_cnt),
+            "reply_pct_chats": _count_if(replied, b.reply_percentage * b.chat_cnt),
+            "reply_min_chats": _count_if(replied & b.avg_reply_minutes.is_not(None),
+                                         b.avg_reply_minutes * b.chat_cnt)}, \
+            (self._staff(b.userid), b.day >= self.period.first, b.day <= self.period.last)
+
+    def _groups(self):
+        g = GroupDay
+        return g.owner, g.day, {"members_spoke": func.sum(g.member_has_msg), "members": func.sum(g.member_total),
+                                "group_messages": func.sum(g.msg_total)}, \
+            (self._staff(g.owner), g.day >= self.period.first, g.day <= self.period.last)
 
     def _orders(self) -> None:
         """Paid orders of each staff member's customers (anyone the member follows or followed); an order of a
-        customer several members follow counts for each of them, and once for the team."""
+        customer several members follow counts for each of them, and once per day for the team."""
         o, r = Order, FollowRelation
-        rows = db.session.execute(select(r.userid, o.order_id, o.paid_at, o.amount_fen)
-                                  .join(r, r.external_userid == o.external_userid)
-                                  .where(self._staff(r.userid), o.status == "paid", o.paid_at >= self.start,
-                                         o.paid_at < self.end))
-        for userid, order_id, paid, amount in rows:
-            self._count(userid, paid, "orders")
-            self._count(userid, paid, "gmv_fen", amount)
-            self.order_days[order_id] = (self._day(paid), amount)
-
-    def _behavior(self) -> None:
-        b = BehaviorDay
-        rows = db.session.execute(select(b.userid, b.day, b.chat_cnt, b.message_cnt, b.reply_percentage,
-                                         b.avg_reply_minutes, b.negative_feedback_cnt, b.new_apply_cnt,
-                                         b.new_contact_cnt)
-                                  .where(self._staff(b.userid), b.day >= self.period.first, b.day <= self.period.last))
-        for userid, day, chats, messages, pct, minutes, negative, applies, contacts in rows:
-            cell = self.cells[(userid, day)]
-            cell["chats"] += chats
-            cell["messages"] += messages
-            cell["negative_feedback"] += negative
-            cell["friend_requests"] += applies
-            cell["new_contacts"] += contacts
-            if pct is not None and chats:  # a day without reply figures weighs nothing: missing, not 0 %
-                cell["reply_chats"] += chats
-                cell["reply_pct_chats"] += float(pct) * chats
-                if minutes is not None:
-                    cell["reply_min_chats"] += float(minutes) * chats
-
-    def _groups(self) -> None:
-        g = GroupDay
-        rows = db.session.execute(select(g.owner, g.day, g.member_has_msg, g.member_total, g.msg_total)
-                                  .where(self._staff(g.owner), g.day >= self.period.first, g.day <= self.period.last))
-        for owner, day, spoke, members, messages in rows:
-            cell = self.cells[(owner, day)]
-            cell["members_spoke"] += spoke
-            cell["members"] += members
-            cell["group_messages"] += messages
+        paid = (o.status == "paid", o.paid_at >= self.start, o.paid_at < self.end)
+        per_staff = select(r.userid, func.count(), func.sum(o.amount_fen)).join(
+            r, r.external_userid == o.external_userid).where(self._staff(r.userid), *paid).group_by(r.userid)
+        for userid, orders, amount in db.session.execute(per_staff):
+            self.staff_sums[userid].add({"orders": orders, "gmv_fen": int(amount or 0)})
+        followed = select(r.external_userid).where(self._staff(r.userid))
+        day = local_date(o.paid_at)
+        per_day = select(day, func.count(), func.sum(o.amount_fen)).where(
+            *paid, o.external_userid.in_(followed)).group_by(day)
+        for key, orders, amount in db.session.execute(per_day):
+            if (totals := self.day_sums.get(_as_date(key))) is not None:
+                totals.add({"orders": orders, "gmv_fen": int(amount or 0)})
 
     # -- views of the sums -----------------------------------------------------------------------
 
     def per_staff(self) -> dict[str, Totals]:
-        out: dict[str, Totals] = defaultdict(Totals)
-        for (userid, _day), cell in self.cells.items():
-            out[userid].add(cell)
-        return out
+        return self.staff_sums
 
     def per_day(self) -> dict[date, Totals]:
         """Each day's team sums; orders and GMV count each order once, however many members follow its customer."""
-        out = {day: Totals() for day in self.period.days}
-        for (_userid, day), cell in self.cells.items():
-            out[day].add({k: v for k, v in cell.items() if k not in ("orders", "gmv_fen")})
-        for day, amount in self.order_days.values():
-            out[day].add({"orders": 1, "gmv_fen": amount})
-        return out
+        return self.day_sums
 
     def total(self) -> Totals:
         whole = Totals()
-        for day in self.per_day().values():
+        for day in self.day_sums.values():
             whole.add(day.sums)
         return whole

@@ -78,9 +78,10 @@ GENERATE = [
               CASE WHEN (r + s) % 9 <> 0 THEN now() - r * interval '1 day' + ((r + s) % 5) * interval '1 hour' END,
               0, 1, now(), now()
        FROM generate_series(1, 60) r, generate_series(0, :staff - 1) s""",
-    """INSERT INTO orders (order_id, external_userid, amount_fen, paid_at, status, source)
+    """INSERT INTO orders (order_id, external_userid, amount_fen, paid_at, status, source, created_at, updated_at)
        SELECT 'SO' || i, 'wm' || lpad((i * 7 % :customers + 1)::text, 9, '0'), 1000 + i % 50000,
-              now() - (i % 365) * interval '1 day', CASE WHEN i % 15 = 0 THEN 'refunded' ELSE 'paid' END, 'csv'
+              now() - (i % 365) * interval '1 day', CASE WHEN i % 15 = 0 THEN 'refunded' ELSE 'paid' END, 'csv',
+              now(), now()
        FROM generate_series(1, :customers / 2) i""",
     "ANALYZE",
 ]
