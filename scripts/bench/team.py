@@ -140,20 +140,22 @@ def _prefill_all_but_last_day(members: int) -> None:
     from app.team.models import BehaviorDay, GroupDay
     from app.team.snapshot import members as member_ids, window
 
+    from app.core.db import utcnow
     from app.team.report import today
     start, last = window(today())
     db.session.execute(delete(BehaviorDay))
     db.session.execute(delete(GroupDay))
     days = [start + timedelta(days=n) for n in range((last - start).days)]
+    now = utcnow()
     for userid in member_ids():
         db.session.execute(BehaviorDay.__table__.insert(), [{"userid": userid, "day": d, "chat_cnt": 1,
                                                              "message_cnt": 1, "negative_feedback_cnt": 0,
                                                              "new_apply_cnt": 0, "new_contact_cnt": 0,
-                                                             "fetched_at": db.func.now()} for d in days])
+                                                             "fetched_at": now} for d in days])
         db.session.execute(GroupDay.__table__.insert(), [{"owner": userid, "day": d, "new_chat_cnt": 0,
                                                           "chat_total": 0, "chat_has_msg": 0, "new_member_cnt": 0,
                                                           "member_total": 0, "member_has_msg": 0, "msg_total": 0,
-                                                          "fetched_at": db.func.now()} for d in days])
+                                                          "fetched_at": now} for d in days])
     db.session.commit()
 
 
