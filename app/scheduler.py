@@ -51,6 +51,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "campaigns.outside_sends", {"minute": "*/30"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
+    PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",
+                "team.snapshot", {"hour": 5, "minute": 30}),
 )
 _app: Flask | None = None
 

@@ -1,7 +1,7 @@
 """Web plumbing shared by every page: sign-in loading, access check, locale, template helpers, error pages."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request, session
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -112,6 +112,12 @@ def _error(status: int, message: str | None = None):
                 413: "too_large"}
         return jsonify(error={"code": code.get(status, "error"), "message": message or title}), status
     return render_template("error.html", status=status, title=title, message=message), status
+
+
+def error_page(status: int, message: str):
+    """The error page (or JSON error under /api/) with a specific message, for `abort(error_page(...))`."""
+    body, code = _error(status, message)
+    return make_response(body, code)
 
 
 def init_app(app: Flask) -> None:

@@ -25,9 +25,10 @@ def init_api(app: Flask) -> ConsoleApi:
     from app.api.campaigns import blp as campaigns
     from app.api.orders import blp as orders
     from app.api.segments import blp as segments
+    from app.api.team import blp as team
     from app.api.v1 import blp as v1
 
-    for blueprint in (v1, orders, segments, campaigns):
+    for blueprint in (v1, orders, segments, campaigns, team):
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no cross-site request can carry them
         api.register_blueprint(blueprint)
     return api

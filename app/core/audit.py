@@ -79,6 +79,7 @@ ACTION_LABELS = {
     "campaigns.policies_changed": N_("修改群发规则"),
     "campaigns.opt_out_added": N_("加入免打扰"),
     "campaigns.opt_out_removed": N_("移出免打扰"),
+    "team.exported": N_("导出团队绩效"),
 }
 
 

@@ -121,6 +121,19 @@ def upsert_ignore(model, values: dict, conflict_columns: list[str]):
     return insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
 
 
+def upsert(model, rows: list[dict], conflict_columns: list[str]):
+    """An INSERT of `rows` that overwrites the other columns of a row with the same unique key (SQLite, PostgreSQL)."""
+    from app.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).values(rows)
+    changing = {c: stmt.excluded[c] for c in rows[0] if c not in conflict_columns}
+    return stmt.on_conflict_do_update(index_elements=conflict_columns, set_=changing)
+
+
 def engine_options(uri: str, options: dict) -> dict:
     """Engine options for `uri`. psycopg 3 would prepare a statement after 5 runs and then keep a plan made
     while a table was nearly empty (a full sync went from 8 s to 28 s); plan every statement afresh instead."""

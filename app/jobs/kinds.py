@@ -50,6 +50,8 @@ KINDS: dict[str, Kind] = {
                                     one_at_a_time=True),
     "rfm.order_import": Kind(N_("订单导入"), "app.rfm.order_import:run_job", time_limit_seconds=3 * 3600,
                              permission=P.ORDERS_IMPORT),
+    "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
+                          time_limit_seconds=2 * 3600),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }

@@ -484,6 +484,21 @@ class WeComGateway:
                                  lambda: self._client.external_contact_group_chat.statistic(
                                      day_begin_time, day_end_time, owner_userids, order_by, order_asc, offset, limit)))
 
+    def iter_group_chat_statistic(self, day_begin_time: int, day_end_time: int | None,
+                                  owner_userids: list[str]) -> Iterator[dict]:
+        """Every {"owner", "data"} item for at most 100 owners, page after page; owners without groups may be absent."""
+        if not 0 < len(owner_userids) <= MAX_OWNERS_PER_GROUP_LIST:
+            raise ValueError(f"groupchat/statistic takes 1..{MAX_OWNERS_PER_GROUP_LIST} owners per call")
+        offset = 0
+        while True:
+            page = self.group_chat_statistic(day_begin_time, day_end_time, list(owner_userids), offset=offset,
+                                             limit=1000)
+            items = page.get("items") or []
+            yield from items
+            offset += len(items)
+            if not items or offset >= int(page.get("total") or 0):
+                return
+
     # -- mass messages (群发) and welcome -------------------------------------------------------------
 
     def add_msg_template(self, template: dict) -> dict:
@@ -551,11 +566,14 @@ class WeComGateway:
         return self._call("media/uploadimg", lambda: self._client.media.upload_img((filename, data)),
                           idempotent=False)["url"]
 
-    def get_user_behavior_data(self, userids: list[str], start_time: int, end_time: int) -> list[dict]:
-        """Daily behaviour rows, aggregated over `userids` (call once per member for per-member data)."""
+    def get_user_behavior_data(self, userid: str, start_time: int, end_time: int) -> list[dict]:
+        """One member's daily behaviour rows (at most 30 days within the last 180). Exactly one userid per call:
+        WeCom adds several members' figures up into one row per day (wecom-api.md §9)."""
+        if not isinstance(userid, str) or not userid:
+            raise TypeError("get_user_behavior_data takes one userid: several would come back summed")
         return self._call("externalcontact/get_user_behavior_data",
                           lambda: self._client.external_contact.get_user_behavior_data(
-                              list(userids), start_time, end_time)).get("behavior_data") or []
+                              [userid], start_time, end_time)).get("behavior_data") or []
 
 
 class CallbackCipher:

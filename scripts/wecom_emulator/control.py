@@ -25,7 +25,7 @@ SIMULATIONS = {
     "group_dismiss": actions.group_dismiss,
     "tag": actions.tag_change,
 }
-LOGS = ("welcomes", "tag_marks", "remarks")
+LOGS = ("welcomes", "tag_marks", "remarks", "behavior_queries")
 
 
 @bp.errorhandler(ValueError)
@@ -132,7 +132,7 @@ def groupmsg_audience():
     return jsonify(added={u: len(ids) for u, ids in added.items()})
 
 
-@bp.get("/<any(welcomes, tag_marks, remarks):kind>")
+@bp.get("/<any(welcomes, tag_marks, remarks, behavior_queries):kind>")
 def logs(kind):
     c = emu().company
     with c.lock:

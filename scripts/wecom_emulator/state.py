@@ -7,7 +7,7 @@ from collections import Counter, deque
 # Attributes written to the --state file; everything else (logs, indexes) is rebuilt or starts empty.
 PERSISTED = ("departments", "users", "follow_users", "customers", "relations", "tag_groups",
              "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens", "media", "uploadimg_times")
-LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls")
+LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls", "behavior_queries")
 LOG_LIMIT = 20000
 
 

@@ -131,7 +131,7 @@ def test_group_chats(gw, staff):
 
 def test_user_behavior_data(gw, staff):
     yesterday = (int(time.time()) // DAY - 1) * DAY
-    rows = gw.get_user_behavior_data([staff[0][0]], yesterday - 6 * DAY, yesterday)
+    rows = gw.get_user_behavior_data(staff[0][0], yesterday - 6 * DAY, yesterday)
     assert len(rows) == 7 and {"stat_time", "chat_cnt", "new_contact_cnt"} <= set(rows[0])
 
 

@@ -1,0 +1,86 @@
+"""Team pages (blueprint `team`): the overview of a department (团队总览) and a staff member's scorecard (成员记分卡),
+each with its Excel export; the figures and their formatting come from app/team/report.py, as in the API."""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.core.export import requested_format, table_response
+from app.core.guard import requires
+from app.core.permissions import Permission as P
+from app.team import report
+from app.team.report import COLUMNS, TILES, NotInScope, TeamRequestError, show
+from app.web import error_page
+
+bp = Blueprint("team", __name__, url_prefix="/team", template_folder="templates")
+T = TypeVar("T")
+
+
+def _load(build: Callable[..., T], *args) -> T:
+    """`build(account, *args, period)` for the period asked for: 400 naming a bad field, 404 outside the scope."""
+    try:
+        return build(current_user, *args, report.parse_period(request.args.get("start"), request.args.get("end")))
+    except TeamRequestError as exc:
+        abort(error_page(400, exc.localized()))
+    except NotInScope as exc:
+        abort(error_page(404, exc.localized()))
+
+
+def _department() -> int | None:
+    raw = request.args.get("dept", "")
+    if raw and (not raw.isdigit() or len(raw) > 12):
+        abort(error_page(400, _("dept 必须是部门 id（整数）")))
+    return int(raw) if raw else None
+
+
+def _chart(period, series: dict) -> dict:
+    return {"days": [d.isoformat() for d in period.days], "series": {key: series.get(key, []) for key, _l, _k in TILES},
+            "labels": {key: _(label) for key, label, _kind in TILES},
+            "kinds": {key: kind for key, _label, kind in TILES}}
+
+
+@bp.get("/", endpoint="overview")
+@requires(P.TEAM_VIEW)
+def overview():
+    department_id = _department()
+    data = _load(report.overview, department_id)
+    return render_template("team/overview.html", data=data, tree=report.department_tree(current_user), tiles=TILES,
+                           columns=COLUMNS, show=show, chart=_chart(data.period, data.series),
+                           department_id=department_id, max_days=report.MAX_DAYS)
+
+
+@bp.get("/export", endpoint="export")
+@requires(P.TEAM_VIEW)
+def export():
+    department_id = _department()
+    data = _load(report.overview, department_id)
+    header = [_("员工"), "userid", *[_(label) for _key, label, _kind in COLUMNS]]
+    rows = [[s.name, s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]] for s, f in data.rows]
+    rows.append([_("合计"), "", *[show(key, data.totals[key]) for key, _l, _k in COLUMNS]])
+    stem = f"team-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
+    report.audit_export("overview", str(department_id) if department_id else "", data.period, len(data.rows))
+    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("团队总览"))
+
+
+@bp.get("/staff/<userid>", endpoint="scorecard")
+@requires(P.TEAM_VIEW)
+def scorecard(userid: str):
+    card = _load(report.scorecard, userid)
+    return render_template("team/scorecard.html", card=card, tiles=TILES, columns=COLUMNS, show=show,
+                           chart=_chart(card.period, card.series), max_days=report.MAX_DAYS)
+
+
+@bp.get("/staff/<userid>/export", endpoint="scorecard_export")
+@requires(P.TEAM_VIEW)
+def scorecard_export(userid: str):
+    card = _load(report.scorecard, userid)
+    header = [_("日期"), *[_(label) for _key, label, _kind in COLUMNS]]
+    rows = [[day.isoformat(), *[show(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
+            for i, day in enumerate(card.period.days)]
+    rows.append([_("合计"), *[show(key, card.totals[key]) for key, _l, _k in COLUMNS]])
+    stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
+    report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
+    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"))

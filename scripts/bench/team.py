@@ -1,0 +1,208 @@
+"""Team performance benchmark: the overview and a scorecard on a large scratch PostgreSQL, and the nightly snapshot.
+
+`pages`: 2,000 staff in 100 departments, customers with one relation each (5 % ended), 180 days of behaviour and
+group snapshots for every member (720,000 rows), welcome records, push tasks and paid orders, generated inside
+PostgreSQL; then `app.team.report.overview` (whole company and one department) and `scorecard` are timed for 30 and
+180 days. Target: p95 under 500 ms.
+`snapshot`: the emulator (seed large: 2,000 staff) in this process, the members stored, the 179 older days already
+snapshotted, and the nightly `snapshot()` timed (one behaviour call per member for the last day, one group call per
+100 members), through the real gateway with the bulk rate budget. Target: under 10 minutes. `--backfill-staff N`
+also times a first run (180 days) for N members.
+
+    .venv/bin/python -m scripts.bench.team pages [--customers 1000000] [--repeat 7] [--keep]
+    .venv/bin/python -m scripts.bench.team snapshot [--repeat 3] [--backfill-staff 200]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import delete, text
+
+from app.extensions import db
+from scripts.bench.common import percentile, scratch_console, scratch_options, timed_calls
+
+STAFF, DEPARTMENTS = 2000, 100
+
+GENERATE = [
+    """INSERT INTO departments (id, name, name_en, parent_id, "order", leader_userids)
+       SELECT d, '部门' || d, '', CASE WHEN d = 1 THEN 0 ELSE 1 + (d - 2) / 10 END, 0,
+              json_build_array('u' || lpad((d * 17 % :staff)::text, 4, '0'))
+       FROM generate_series(1, :departments) d""",
+    """INSERT INTO staff (userid, name, position, alias, department_ids, status, is_follow_user)
+       SELECT 'u' || lpad(s::text, 4, '0'), '员工' || s, '', '', json_build_array(1 + s % :departments), 1, true
+       FROM generate_series(0, :staff - 1) s""",
+    """INSERT INTO customers (id, external_userid, name, type, gender, avatar, corp_name, corp_full_name, position)
+       SELECT i, 'wm' || lpad(i::text, 9, '0'), '客户' || i, 1, 0, '', '', '', '' FROM generate_series(1, :customers) i""",
+    """INSERT INTO follow_relations (userid, external_userid, remark, description, remark_corp_name, remark_mobiles,
+                                     add_way, state, oper_userid, added_at, tag_ids, ended_at, ended_by)
+       SELECT 'u' || lpad((i % :staff)::text, 4, '0'), 'wm' || lpad(i::text, 9, '0'), '', '', '', '[]'::json, 1, '',
+              '', now() - (i % 700) * interval '1 day' - (i % 86400) * interval '1 s', '[]'::json,
+              CASE WHEN i % 20 = 0 THEN now() - (i % 170) * interval '1 day' END,
+              CASE WHEN i % 40 = 0 THEN 'customer' WHEN i % 20 = 0 THEN 'staff' END
+       FROM generate_series(1, :customers) i""",
+    """INSERT INTO team_behavior_days (userid, day, chat_cnt, message_cnt, reply_percentage, avg_reply_minutes,
+                                       negative_feedback_cnt, new_apply_cnt, new_contact_cnt, fetched_at)
+       SELECT 'u' || lpad(s::text, 4, '0'), current_date - d, (s + d) % 30, (s + d) % 90,
+              CASE WHEN (s + d) % 7 <> 0 THEN 40 + (s * d) % 60 END, CASE WHEN (s + d) % 7 <> 0 THEN 1 + (s + d) % 40 END,
+              (s + d) % 3 / 2, (s + d) % 4, (s * d) % 5, now()
+       FROM generate_series(0, :staff - 1) s, generate_series(1, 180) d""",
+    """INSERT INTO team_group_days (owner, day, new_chat_cnt, chat_total, chat_has_msg, new_member_cnt, member_total,
+                                    member_has_msg, msg_total, fetched_at)
+       SELECT 'u' || lpad(s::text, 4, '0'), current_date - d, 0, s % 3, (s + d) % 2, (s + d) % 5, (s % 3) * 80,
+              (s + d) % 30, (s + d) % 120, now()
+       FROM generate_series(0, :staff - 1) s, generate_series(1, 180) d""",
+    """INSERT INTO welcome_records (inbox_id, userid, external_userid, state, outcome, reason, received_at)
+       SELECT i, 'u' || lpad((i % :staff)::text, 4, '0'), 'wm' || lpad(i::text, 9, '0'), '',
+              CASE WHEN i % 10 = 0 THEN 'missed' WHEN i % 13 = 0 THEN 'skipped' ELSE 'sent' END, '',
+              now() - (i % 180) * interval '1 day'
+       FROM generate_series(1, :customers / 5) i""",
+    """INSERT INTO campaigns (id, name, category, chat_type, content, holdout_percent, schedule_kind, weekdays,
+                              sender_userids, sender_department_ids, status, version, attribution_days, created_by,
+                              created_at, updated_at, group_filter)
+       VALUES (1, '基准群发', 'promotion', 'single', '{}'::json, 0, 'now', '[]'::json, '[]'::json, '[]'::json,
+               'finished', 1, 3, 'bench', now(), now(), '{}'::json)""",
+    """INSERT INTO campaign_runs (id, campaign_id, kind, scheduled_for, campaign_version, status, counts, created_by,
+                                  created_at)
+       SELECT r, 1, 'scheduled', now() - r * interval '1 day', 1, 'finished', '{}'::json, 'bench', now()
+       FROM generate_series(1, 60) r""",
+    """INSERT INTO campaign_send_tasks (run_id, sender_userid, variant_key, chunk_no, status, fail_list, submitted_at,
+                                        confirmed_at, remind_count, attempts, created_at, updated_at)
+       SELECT r, 'u' || lpad(s::text, 4, '0'), 'A', 0, CASE WHEN (r + s) % 9 = 0 THEN 'finished' ELSE 'confirmed' END,
+              '[]'::json, now() - r * interval '1 day',
+              CASE WHEN (r + s) % 9 <> 0 THEN now() - r * interval '1 day' + ((r + s) % 5) * interval '1 hour' END,
+              0, 1, now(), now()
+       FROM generate_series(1, 60) r, generate_series(0, :staff - 1) s""",
+    """INSERT INTO orders (order_id, external_userid, amount_fen, paid_at, status, source, created_at, updated_at)
+       SELECT 'SO' || i, 'wm' || lpad((i * 7 % :customers + 1)::text, 9, '0'), 1000 + i % 50000,
+              now() - (i % 365) * interval '1 day', CASE WHEN i % 15 = 0 THEN 'refunded' ELSE 'paid' END, 'csv',
+              now(), now()
+       FROM generate_series(1, :customers / 2) i""",
+    "ANALYZE",
+]
+
+
+def generate(customers: int) -> None:
+    params = {"customers": customers, "staff": STAFF, "departments": DEPARTMENTS}
+    for statement in GENERATE:
+        started = time.monotonic()
+        with db.engine.begin() as conn:
+            conn.execute(text(statement), params if ":" in statement else {})
+        print(f"  {' '.join(statement.split()[:3])}: {time.monotonic() - started:.1f} s", flush=True)
+
+
+def pages(args) -> None:
+    from app.team import report
+
+    admin = SimpleNamespace(role="admin", wecom_userid=None)
+    with scratch_console(args, f"{STAFF:,} staff, {args.customers:,} customers, 180 days of snapshots",
+                         lambda: generate(args.customers)):
+        last = report.today() - timedelta(days=1)
+        worst = 0.0
+        print(f"{'case':44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        for days in (30, 180):
+            period = report.Period(last - timedelta(days=days - 1), last)
+            cases = [(f"overview, whole company, {days} days", lambda: report.overview(admin, None, period)),
+                     (f"overview, department 2 and below, {days} days", lambda: report.overview(admin, 2, period)),
+                     (f"scorecard u0042, {days} days", lambda: report.scorecard(admin, "u0042", period))]
+            for name, call in cases:
+                timings, _answer = timed_calls(call, args.repeat)
+                p95 = percentile(timings, 95)
+                worst = max(worst, p95)
+                print(f"{name:44} {percentile(timings, 50):8.1f} {p95:8.1f} {max(timings):8.1f}", flush=True)
+        print(f"\nworst p95 {worst:.1f} ms (target < 500 ms): {'OK' if worst < 500 else 'TOO SLOW'}")
+
+
+def _console(tmp: str, emu):
+    from app import create_app
+    from app.contacts.models import Staff
+    from app.core import settings
+    from config import TestConfig
+
+    app = create_app(type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/team.sqlite3",
+                                                          "WECOM_API_BASE": emu.api_base}))
+    with app.app_context():
+        db.create_all()
+        settings.save({"wecom.corp_id": emu.corp_id, "wecom.secret": emu.secret}, "bench")
+        users = emu.emulator.company.follow_users
+        db.session.add_all([Staff(userid=u, name=u, department_ids=[1], is_follow_user=True) for u in users])
+        db.session.commit()
+    return app, len(users)
+
+
+def _prefill_all_but_last_day(members: int) -> None:
+    """Every member's 179 older days, as a completed first run leaves them."""
+    from app.team.models import BehaviorDay, GroupDay
+    from app.team.snapshot import members as member_ids, window
+
+    from app.core.db import utcnow
+    from app.team.report import today
+    start, last = window(today())
+    db.session.execute(delete(BehaviorDay))
+    db.session.execute(delete(GroupDay))
+    days = [start + timedelta(days=n) for n in range((last - start).days)]
+    now = utcnow()
+    for userid in member_ids():
+        db.session.execute(BehaviorDay.__table__.insert(), [{"userid": userid, "day": d, "chat_cnt": 1,
+                                                             "message_cnt": 1, "negative_feedback_cnt": 0,
+                                                             "new_apply_cnt": 0, "new_contact_cnt": 0,
+                                                             "fetched_at": now} for d in days])
+        db.session.execute(GroupDay.__table__.insert(), [{"owner": userid, "day": d, "new_chat_cnt": 0,
+                                                          "chat_total": 0, "chat_has_msg": 0, "new_member_cnt": 0,
+                                                          "member_total": 0, "member_has_msg": 0, "msg_total": 0,
+                                                          "fetched_at": now} for d in days])
+    db.session.commit()
+
+
+def snapshot_bench(args) -> None:
+    from app.team.snapshot import snapshot
+    from scripts.wecom_emulator.testing import RunningEmulator
+
+    with RunningEmulator(seed="large") as emu, tempfile.TemporaryDirectory() as tmp:
+        app, members = _console(tmp, emu)
+        times = []
+        with app.app_context():
+            for i in range(args.repeat):
+                _prefill_all_but_last_day(members)
+                started = time.monotonic()
+                outcome = snapshot(lambda done, total, message: None)
+                times.append(time.monotonic() - started)
+                print(f"nightly run {i + 1}: {times[-1]:.1f} s, {outcome.calls} calls, {outcome.rows} rows, "
+                      f"refused {len(outcome.refused)}, stopped: {outcome.stopped or 'no'}", flush=True)
+            median = statistics.median(times)
+            print(f"\nnightly snapshot of {members} members: median {median:.1f} s over {len(times)} runs "
+                  f"(target < 600 s): {'OK' if median < 600 else 'TOO SLOW'}")
+            if args.backfill_staff:
+                from app.contacts.models import Staff
+                from app.team.models import BehaviorDay, GroupDay
+
+                keep = [u for u in sorted(emu.emulator.company.follow_users)][:args.backfill_staff]
+                db.session.execute(delete(BehaviorDay))
+                db.session.execute(delete(GroupDay))
+                db.session.execute(delete(Staff).where(Staff.userid.not_in(keep)))
+                db.session.commit()
+                started = time.monotonic()
+                outcome = snapshot(lambda done, total, message: None)
+                took = time.monotonic() - started
+                print(f"first run (180-day backfill) of {len(keep)} members: {took:.1f} s, {outcome.calls} calls; "
+                      f"x{members / len(keep):.0f} for {members}: ~{took * members / len(keep) / 60:.1f} min")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    scratch_options(sub.add_parser("pages"), repeat=7)
+    snap = sub.add_parser("snapshot")
+    snap.add_argument("--repeat", type=int, default=3)
+    snap.add_argument("--backfill-staff", type=int, default=0)
+    args = parser.parse_args()
+    (pages if args.part == "pages" else snapshot_bench)(args)
+
+
+if __name__ == "__main__":
+    main()
