@@ -16,6 +16,7 @@ from app.campaigns.models import (
 )
 from app.campaigns.polling import advance_run, cancel_on_wecom, set_deliveries
 from app.core.db import transaction, utcnow
+from app.media import service as media
 from app.extensions import db
 from app.wecom.errors import WeComError, WeComNetworkError, WeComRateLimited
 
@@ -100,7 +101,7 @@ def _prepare(claimed: list[tuple[int, bool]]) -> list[Job]:
         content = t.content or {}
         mine = targets.get(t.id, [])
         body = sendrules.message(chat_types[t.run_id], t.sender_userid, mine, content.get("text") or "",
-                                 content.get("attachments") or [])
+                                 media.resolve_for_send(content.get("attachments") or []))  # ids valid now
         jobs.append(Job(t.id, t.run_id, t.sender_userid, t.submitted_at, maybe[t.id], mine, body))
     return jobs
 

@@ -13,6 +13,7 @@ from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Fo
 from app.contacts.scope import Scope
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, Order
+from app.welcome.channel_names import channel_label, names_by_state
 
 ORDER_LIMIT = 50
 
@@ -34,6 +35,7 @@ class CustomerView:
     orders: list[Order]
     rfm: CustomerRfmScore | None
     timeline: list[TimelineEntry]
+    channels: dict[str, str]  # channel name by state
 
 
 def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
@@ -45,7 +47,7 @@ def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
     return TimelineEntry(event.occurred_at, event.kind, _("同意了与 %(staff)s 的会话存档", staff=staff))
 
 
-def _timeline(relations, names, groups, orders, events) -> list[TimelineEntry]:
+def _timeline(relations, names, groups, orders, events, channels) -> list[TimelineEntry]:
     entries = [_event_entry(e, names) for e in events]
     for rel in relations:
         staff = names.get(rel.userid, rel.userid)
@@ -53,7 +55,7 @@ def _timeline(relations, names, groups, orders, events) -> list[TimelineEntry]:
             way = _(ADD_WAY_LABELS.get(rel.add_way, "未知来源"))
             text = _("添加了员工 %(staff)s（%(way)s）", staff=staff, way=way)
             if rel.state:
-                text += " · " + _("渠道 %(state)s", state=rel.state)
+                text += " · " + _("渠道 %(state)s", state=channel_label(rel.state, channels))
             entries.append(TimelineEntry(rel.added_at, "added", text))
         if rel.ended_at:
             who = _(ENDED_BY_LABELS[rel.ended_by]) if rel.ended_by in ENDED_BY_LABELS else _("关系结束")
@@ -90,5 +92,6 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
     orders = db.session.scalars(select(Order).where(Order.external_userid == external_userid)
                                 .order_by(Order.paid_at.desc()).limit(ORDER_LIMIT)).all()
     rfm = db.session.get(CustomerRfmScore, external_userid)
+    channels = names_by_state(r.state for r in relations)
     return CustomerView(customer, relations, names, tag_names(), groups, orders, rfm,
-                        _timeline(relations, names, groups, orders, events))
+                        _timeline(relations, names, groups, orders, events, channels), channels)
