@@ -1,7 +1,9 @@
 """Browsing, filtering and exporting the audit log."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 from flask import render_template, request
 from sqlalchemy import Select, select
@@ -35,11 +37,17 @@ def _query(f: dict[str, str]) -> Select:
     return q
 
 
+def details_text(details: Any) -> str:
+    """An entry's details as readable JSON: Chinese as written, not \\uXXXX escapes."""
+    return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else ""
+
+
 def audit():
     f = _filters()
     page = db.paginate(_query(f), per_page=PAGE_SIZE, error_out=False)
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return render_template("admin/audit.html", page=page, f=f, actions=actions, action_labels=ACTION_LABELS)
+    return render_template("admin/audit.html", page=page, f=f, actions=actions, action_labels=ACTION_LABELS,
+                           details_text=details_text)
 
 
 def audit_export():
@@ -52,5 +60,5 @@ def audit_export():
     return csv_response(
         ["时间", "操作人", "操作", "对象", "IP", "详情"],
         ([r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), r.actor_name, r.action, r.target,
-          r.ip, r.details] for r in rows),
+          r.ip, details_text(r.details)] for r in rows),
         "audit-log.csv")

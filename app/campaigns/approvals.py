@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, select
 
-from app.campaigns import checks, editing, planner, policies, preview, runs
+from app.campaigns import checks, editing, planner, policies, preview, review, runs
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.core import audit
 from app.core.db import transaction, utcnow
@@ -20,7 +20,8 @@ class ApprovalError(UserError):
 
 def _decide(campaign: Campaign, decision: str, actor: str, comment: str = "", recipients: int | None = None) -> None:
     db.session.add(CampaignApproval(campaign_id=campaign.id, version=campaign.version, decision=decision,
-                                    actor=actor, comment=comment, recipients=recipients))
+                                    actor=actor, comment=comment, recipients=recipients,
+                                    spec=review.snapshot(editing.spec_of(campaign))))
     audit.record(f"campaigns.{decision}", target=f"campaign:{campaign.id}",
                  details={"version": campaign.version, "recipients": recipients, "comment": comment})
 

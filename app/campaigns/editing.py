@@ -23,6 +23,7 @@ from app.core.db import transaction, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_, Permission
 from app.extensions import db
+from app.media import service as media
 from app.segments import service as segments
 from app.sending import guards, sendrules
 
@@ -145,11 +146,13 @@ class _Checker:
         value = value if isinstance(value, dict) else {}
         text, attachments = str(value.get("text") or ""), list(value.get("attachments") or [])
         try:
-            clean = content.parse(text, attachments, offered=sendrules.VARIABLES).to_json()
+            clean = content.parse(text, attachments, offered=sendrules.VARIABLES, library=True).to_json()
         except content.ContentInvalid as exc:
             clean = {"text": text.strip(), "attachments": attachments}
             for error in exc.errors:
                 self.add(name, error)
+        for error in media.library_errors(clean["attachments"]):
+            self.add(name, error)
         if (seen := customer_sees(clean["text"])) is not None:
             self.add(name, PER_CUSTOMER_REFUSED, seen=seen)
         if hits := sensitive.find_sensitive(clean["text"], self.words):

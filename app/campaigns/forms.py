@@ -6,6 +6,12 @@ from typing import Any
 
 from app.core import content
 
+# Fields the push editor shows per attachment kind: no media_id is typed anywhere (images come from the media
+# library below the editor, a mini program's cover from the library's images).
+EDITOR_FIELDS = {**content.FIELDS,
+                 "image": tuple(f for f in content.FIELDS["image"] if f[0] != "media_id"),
+                 "miniprogram": tuple(f for f in content.FIELDS["miniprogram"] if f[0] != "pic_media_id")}
+
 
 def _ints(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.strip().lstrip("-").isdigit()]
@@ -17,7 +23,8 @@ def _lines(text: str) -> list[str]:
 
 def spec_from_form(form) -> dict[str, Any]:
     """The spec the editor's fields describe; bad JSON in the rule box becomes a rule the checker reports."""
-    text, attachments = content.from_form(form)  # the shared content editor's fields
+    text, attachments = content.from_form(form)  # the shared content editor's fields, then the library's files
+    attachments += content.library_from_form(form.getlist("library"))
     body = {"text": text, "attachments": attachments}
     variants = []
     if form.get("variant_b_text", "").strip():
@@ -35,7 +42,7 @@ def spec_from_form(form) -> dict[str, Any]:
         "sender_userids": form.getlist("sender_userids"),
         "sender_department_ids": _ints(form.getlist("sender_department_ids")),
         "group_filter": {"owners": form.getlist("group_owners"), "name_contains": form.get("group_name", ""),
-                         "chat_ids": _lines(form.get("group_chat_ids", ""))},
+                         "chat_ids": [c for value in form.getlist("group_chat_ids") for c in _lines(value)]},
     }
     if form.get("audience") == "rule":
         try:
@@ -54,6 +61,8 @@ def form_values(spec: dict[str, Any]) -> dict[str, Any]:
     values = dict(spec)
     values["text"] = body.get("text", "")
     values["attachments"] = list(body.get("attachments") or [])
+    values["editor_attachments"] = [a for a in values["attachments"] if content.library_id(a) is None]
+    values["picked"] = [i for i in map(content.library_id, values["attachments"]) if i is not None]
     values["variant_b_text"] = variants[1]["content"].get("text", "") if len(variants) > 1 else ""
     values["split_a"] = variants[0]["split_percent"] if variants else 50
     values["audience"] = "rule" if spec.get("audience_rule") is not None and not spec.get("segment_id") else "segment"

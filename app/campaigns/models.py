@@ -121,6 +121,7 @@ class CampaignApproval(db.Model):
     recipients: Mapped[int | None]
     actor: Mapped[str] = mapped_column(String(128))
     comment: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the push as decided (editing.spec_of): for diffs
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

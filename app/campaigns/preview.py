@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from app.campaigns import planner
+from app.campaigns import editing, planner
 from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, CustomerGroup, Staff
 from app.contacts.scope import Scope
+from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
 from app.sending.models import Delivery, DeliveryStatus as D
@@ -27,6 +28,7 @@ class Preview:
     samples: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # status or reason -> (key, name)
     senders: list[dict] = field(default_factory=list)  # userid, name, recipients, tasks
     error: str | None = None
+    as_of: datetime | None = None  # the moment planned for: the push's next scheduled time, or when it was checked
 
     @property
     def recipients(self) -> int:
@@ -34,12 +36,16 @@ class Preview:
 
     def to_json(self) -> dict:
         return {"counts": self.counts, "not_before": self.not_before.isoformat() if self.not_before else None,
-                "samples": self.samples, "senders": self.senders, "error": self.error}
+                "samples": self.samples, "senders": self.senders, "error": self.error,
+                "as_of": self.as_of.isoformat() if self.as_of else None}
 
     @classmethod
     def from_json(cls, data: dict) -> Preview:
-        not_before = datetime.fromisoformat(data["not_before"]) if data.get("not_before") else None
-        return cls(data["counts"], not_before, data["samples"], data["senders"], data.get("error"))
+        def moment(key: str) -> datetime | None:
+            return datetime.fromisoformat(data[key]) if data.get(key) else None
+
+        return cls(data["counts"], moment("not_before"), data["samples"], data["senders"], data.get("error"),
+                   moment("as_of"))
 
 
 def within(preview: Preview, scope: Scope, chat_type: str) -> Preview:
@@ -86,17 +92,28 @@ def _senders(run_id: int, chat_type: str) -> list[dict]:
     return sorted(per.values(), key=lambda e: (-e["recipients"], e["userid"]))
 
 
+def planned_time(campaign: Campaign, now: datetime) -> datetime:
+    """When the campaign's next run will be planned: its time for a one-off or the next due time of a recurring
+    one, `now` for a push sent on approval (or one whose schedule has no time left)."""
+    if campaign.schedule_kind == "now":
+        return now
+    return editing.schedule_of(campaign).next_time(now, settings.corp_timezone()) or now
+
+
 def dry_run(campaign: Campaign) -> Preview:
-    """Plan the campaign as a run now would, read the numbers, then roll everything back."""
+    """Plan the campaign as its next run will be planned, at its scheduled time (quiet hours, caps and relative
+    dates as of then, on today's data), read the numbers, then roll everything back."""
     chat_type = campaign.chat_type
+    as_of = planned_time(campaign, utcnow())
     try:
         run = CampaignRun(campaign_id=campaign.id, kind="dry", scheduled_for=DRY_RUN_AT,
                           campaign_version=campaign.version, created_by="dry-run")
         db.session.add(run)
         db.session.flush()
-        planner.fill(run, campaign, utcnow())
-        return Preview(dict(run.counts), run.not_before, _samples(run.id, chat_type), _senders(run.id, chat_type))
+        planner.fill(run, campaign, as_of)
+        return Preview(dict(run.counts), run.not_before, _samples(run.id, chat_type), _senders(run.id, chat_type),
+                       as_of=as_of)
     except (planner.PlanError, planner.segments.RuleError) as exc:
-        return Preview({}, None, error=str(exc))
+        return Preview({}, None, error=str(exc), as_of=as_of)
     finally:
         db.session.rollback()

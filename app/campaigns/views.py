@@ -6,21 +6,26 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, checks, editing, forms, policies, preview, runs, sensitive
+from app.campaigns import approvals, checks, editing, forms, policies, preview, review, runs, sensitive
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus)
 from app.campaigns.results import skip_labeller
-from app.contacts.models import Department, Staff
+from app.contacts import contact_list
+from app.contacts.models import CustomerGroup, Department, Staff
 from app.contacts.scope import scope_for
+from app.contacts.staff_labels import staff_labels
 from app.core import content
 from app.core.errors import UserError
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
+from app.media import service as media
+from app.media.views import preview_attachment
 from app.segments import service as segments
 from app.sending import sendrules
 from app.sending.models import Delivery, RunStatus
+from app.sending import sendrules
 from app.sending.sendrules import render_text
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
@@ -72,8 +77,20 @@ def index():
                            sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
 
 
+def _group_chips(values: dict) -> dict:
+    """What the group pickers show as chosen: owners and groups by name."""
+    gf = values["group_filter"]
+    owners = staff_labels(gf.get("owners") or [])
+    names = dict(db.session.execute(select(CustomerGroup.chat_id, CustomerGroup.name)
+                                    .where(CustomerGroup.chat_id.in_(gf.get("chat_ids") or []))).all())
+    return {"owner_chips": [(u, owners.get(u, u)) for u in gf.get("owners") or []],
+            "group_chips": [(c, names.get(c) or c) for c in gf.get("chat_ids") or []]}
+
+
 def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | None = None, status: int = 200):
-    staff = list(db.session.scalars(select(Staff).where(Staff.removed_at.is_(None)).order_by(Staff.name)))
+    active = db.session.scalars(select(Staff.userid).where(Staff.removed_at.is_(None))
+                                .order_by(Staff.name, Staff.userid)).all()
+    labels = staff_labels(active, always=True)
     departments = list(db.session.scalars(select(Department).where(Department.removed_at.is_(None))
                                           .order_by(Department.id)))
     problems = invalid.messages(_) if invalid else []
@@ -82,12 +99,17 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
     texts = {"content": spec.get("content", {}).get("text", ""),
              "variants.B": (spec.get("variants") or [{}, {}])[1].get("content", {}).get("text", "")
              if len(spec.get("variants") or []) > 1 else ""}
-    return render_template("campaigns/edit.html", campaign=campaign, v=forms.form_values(spec), staff=staff,
+    values = forms.form_values(spec)
+    library = media.attachable()
+    return render_template("campaigns/edit.html", campaign=campaign, v=values,
+                           staff_choices=[(u, labels[u]) for u in active], tags=contact_list.tag_choices(),
+                           library=library, covers=[i for i in library if i.kind == "image"],
+                           editor_attachments=values["editor_attachments"], **_group_chips(values),
                            departments=departments, segments=segments.list_segments(), weekdays=WEEKDAYS,
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
                            marked={f: sensitive.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
-                           fields_of=content.FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
+                           fields_of=forms.EDITOR_FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
                            sensitive=policies.current().words,
                            unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
@@ -116,13 +138,20 @@ def detail(campaign_id: int):
     spec = editing.spec_of(campaign)
     run_list = list(db.session.scalars(select(CampaignRun).where(CampaignRun.campaign_id == campaign.id)
                                        .order_by(CampaignRun.id.desc()).limit(50)))
-    staff = list(db.session.scalars(select(Staff).where(Staff.status == 1, Staff.removed_at.is_(None))
-                                    .order_by(Staff.name)))
+    active = db.session.scalars(select(Staff.userid).where(Staff.status == 1, Staff.removed_at.is_(None))
+                                .order_by(Staff.name, Staff.userid)).all()
+    labels = staff_labels(active)
+    staff = [(userid, labels[userid]) for userid in active]
     sample_staff = editing.sample_sender()
+    approved = review.last_approved(campaign)
+    counted = checks.latest(campaign, checks.SUBMIT) or checks.latest(campaign)
     return render_template("campaigns/detail.html", campaign=campaign, spec=spec, runs=run_list, staff=staff,
+                           audience=review.audience(review.snapshot(spec)), approved=approved,
+                           changes=review.changes(approved.spec, review.snapshot(spec)) if approved else [],
+                           counted=preview.Preview.from_json(counted.result) if counted and counted.result else None,
                            may_change=editing.may_change(current_user, campaign),
                            rendered=[(v.get("key", "A"), (render_text(v["content"].get("text", ""), sample_staff),
-                                                                  v["content"].get("attachments") or []))
+                                                          [preview_attachment(a) for a in v["content"].get("attachments") or []]))
                                      for v in (spec["variants"] or [{"key": "A", "content": spec["content"]}])],
                            history=approvals.history(campaign.id), sample_staff=sample_staff,
                            rejection=approvals.rejections([campaign.id]).get(campaign.id),
@@ -219,3 +248,4 @@ def approvals_queue():
 
 from app.campaigns import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)
 from app.campaigns import results_views  # noqa: E402,F401  (routes of the results page, owned by campaigns-exec)
+from app.campaigns import media_use  # noqa: E402,F401  (registers pushes as users of the media library)

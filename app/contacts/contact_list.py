@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from app.contacts.labels import normalize_mobile
 from app.contacts.models import (REMARK_MOBILE_DIGITS, Customer, CustomerGroup, CustomerGroupMember, Department,
                                  FollowRelation, Staff)
+from app.contacts.staff_labels import staff_labels
 from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
 from app.core.permissions import N_
@@ -183,9 +184,8 @@ def relations_of(external_userids: list[str], scope: Scope) -> dict[str, list[Fo
 
 
 def staff_names(userids) -> dict[str, str]:
-    ids = sorted(set(userids))
-    return dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.userid.in_(ids))).all()) if ids \
-        else {}
+    """{userid: how the page names them}: same-named members told apart (app/contacts/staff_labels.py)."""
+    return staff_labels(userids)
 
 
 def load_page(f: Filters, scope: Scope, page: int, mobiles: bool) -> ContactPage:

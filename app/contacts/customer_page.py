@@ -17,6 +17,7 @@ from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABE
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation, RelationEvent
 from app.contacts.scope import Scope
 from app.extensions import db
+from app.welcome.channel_names import channel_label, names_by_state
 
 # providers called with an external_userid, each returning a Section or None; in the order their cards are shown
 SECTIONS = ("app.rfm.customer_section:rfm_section",)
@@ -48,6 +49,7 @@ class CustomerView:
     groups: list[tuple[CustomerGroup, CustomerGroupMember]]
     sections: list[Section]
     timeline: list[TimelineEntry]
+    channels: dict[str, str]  # channel name by state
 
 
 def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
@@ -59,7 +61,7 @@ def _event_entry(event: RelationEvent, names: dict[str, str]) -> TimelineEntry:
     return TimelineEntry(event.occurred_at, event.kind, _("同意了与 %(staff)s 的会话存档", staff=staff))
 
 
-def _timeline(relations, names, groups, sections, events) -> list[TimelineEntry]:
+def _timeline(relations, names, groups, sections, events, channels) -> list[TimelineEntry]:
     entries = [_event_entry(e, names) for e in events] + [e for s in sections for e in s.timeline]
     for rel in relations:
         staff = names.get(rel.userid, rel.userid)
@@ -67,7 +69,7 @@ def _timeline(relations, names, groups, sections, events) -> list[TimelineEntry]
             way = _(ADD_WAY_LABELS.get(rel.add_way, "未知来源"))
             text = _("添加了员工 %(staff)s（%(way)s）", staff=staff, way=way)
             if rel.state:
-                text += " · " + _("渠道 %(state)s", state=rel.state)
+                text += " · " + _("渠道 %(state)s", state=channel_label(rel.state, channels))
             entries.append(TimelineEntry(rel.added_at, "added", text))
         if rel.ended_at:
             who = _(ENDED_BY_LABELS[rel.ended_by]) if rel.ended_by in ENDED_BY_LABELS else _("关系结束")
@@ -98,8 +100,9 @@ def load(external_userid: str, scope: Scope) -> CustomerView | None:
         CustomerGroupMember, CustomerGroupMember.chat_id == CustomerGroup.chat_id).where(
         CustomerGroupMember.userid == external_userid).order_by(CustomerGroupMember.join_time.desc())).all()
     sections = [s for s in (_provider(target)(external_userid) for target in SECTIONS) if s is not None]
+    channels = names_by_state(r.state for r in relations)
     return CustomerView(customer, relations, names, tag_names(), groups, sections,
-                        _timeline(relations, names, groups, sections, events))
+                        _timeline(relations, names, groups, sections, events, channels), channels)
 
 
 def _provider(target: str):

@@ -17,6 +17,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.wecom import connection
+from app.welcome.channel_names import names_by_state
 from app.wecom.connection import NotConfigured
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts", template_folder="templates")
@@ -48,6 +49,8 @@ def index():
     f = contact_list.Filters.from_args(request.args)
     page = contact_list.load_page(f, scope, _page_number(), current_user.can(P.CONTACTS_VIEW_MOBILE))
     return render_template("contacts/index.html", f=f, page=page, scope=scope, choices=contact_list.choices(scope),
+                           channels=names_by_state(), row_channels=names_by_state(
+                               r.state for rels in page.relations.values() for r in rels),
                            settable_tags=contact_list.tag_choices(settable=True) if current_user.can(P.CONTACTS_EDIT) else [],
                            tag_names=contact_list.tag_names(), sorts=contact_list.SORTS, mobile=_mobile,
                            count_cap=contact_list.COUNT_CAP, mark_budget=connection.mark_tag_budget(), **CODE_LABELS)
@@ -167,3 +170,6 @@ def sync_run(run_id: int):
     job = jobs.active("contacts.sync") if run.status == sync.RUNNING else None
     return render_template("contacts/sync_run.html", run=run, job=job if job and job.state == "running" else None,
                            **LABELS)
+
+
+from app.contacts import pickers  # noqa: E402,F401  (the pickers' JSON search, on this blueprint)

@@ -36,6 +36,10 @@ FIELDS: dict[str, tuple[tuple[str, str, bool, int | None], ...]] = {
 # {"msgtype": kind, kind: {"library_id": id}} and turned into a fresh media_id just before sending.
 LIBRARY_KINDS = ("image", "video", "file")
 LIBRARY_ID = "library_id"
+# A cover from the library, where a feature allows them: the field it stands for and the key that names the image
+# ({"miniprogram": {..., "pic_library_id": 7}}); turned into a media_id (mini program) or a permanent image URL
+# (link) just before sending.
+COVERS = {"miniprogram": ("pic_media_id", "pic_library_id"), "link": ("picurl", "picurl_library_id")}
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 # Control characters (C0, DEL, C1) but the line break and the tab: invisible in the editor, garbled or refused in
 # WeCom's clients, and a NUL is refused by PostgreSQL.
@@ -112,6 +116,19 @@ def library_id(attachment: Any) -> int | None:
     return int(value) if str(value or "").isdigit() else None
 
 
+def cover_id(attachment: Any) -> int | None:
+    """The media-library image a link's or mini program's cover names, or None."""
+    kind = attachment.get("msgtype") if isinstance(attachment, dict) else None
+    obj = attachment.get(kind) if kind in COVERS else None
+    value = obj.get(COVERS[kind][1]) if isinstance(obj, dict) else None
+    return int(value) if str(value or "").isdigit() else None
+
+
+def library_ids(attachments: list[Any]) -> list[int]:
+    """Every media-library item the attachments name: files and covers."""
+    return [i for a in attachments for i in (library_id(a), cover_id(a)) if i is not None]
+
+
 def _attachment(index: int, raw: Any, library: bool) -> tuple[dict[str, Any] | None, list[ContentError]]:
     where = f"attachments[{index}]"
     kind = raw.get("msgtype") if isinstance(raw, dict) else None
@@ -121,8 +138,13 @@ def _attachment(index: int, raw: Any, library: bool) -> tuple[dict[str, Any] | N
         return None, [ContentError(where, N_("第 %(n)s 个附件的类型不支持（可用：图片、链接、小程序）"), {"n": index + 1})]
     values = raw.get(kind) if isinstance(raw.get(kind), dict) else raw
     obj, errors = {}, []
+    cover = cover_id({"msgtype": kind, kind: values}) if library else None
+    if cover is not None:
+        obj[COVERS[kind][1]] = cover
     for name, label, required, max_bytes in FIELDS[kind]:
         value = str(values.get(name) or "").strip()
+        if cover is not None and name == COVERS[kind][0]:
+            continue  # the library's image stands for it
         if required and not value:
             errors.append(ContentError(f"{where}.{name}", N_("第 %(n)s 个附件缺少「%(label)s」"),
                                        {"n": index + 1, "label": label}))
@@ -188,6 +210,16 @@ def render(content: Content, values: Mapping[str, str]) -> tuple[str, list[dict[
     return _fill(text, blanks).strip(), [dict(a) for a in content.attachments]
 
 
+def library_from_form(values: list[str]) -> list[dict[str, Any]]:
+    """Attachments of the library files a form picked (values "kind-id", app/templates/_media_library.html)."""
+    picked = []
+    for value in values:
+        kind, _sep, item_id = value.partition("-")
+        if kind in LIBRARY_KINDS and item_id.isdigit():
+            picked.append({"msgtype": kind, kind: {LIBRARY_ID: int(item_id)}})
+    return picked
+
+
 def from_form(form: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
     """(text, attachments) from the content editor's fields (`text`, `att-N-msgtype`, `att-N-<kind>-<field>`);
     rows without a type are blank and left out. Pass the result to `parse`."""
@@ -197,6 +229,7 @@ def from_form(form: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
         kind = (form.get(f"att-{n}-msgtype") or "").strip()
         if kind:
             names = [name for name, *_ in FIELDS.get(kind, ())]
+            names += [key for key in COVERS.get(kind, ())[1:] if f"att-{n}-{kind}-{key}" in form]  # a library cover
             values = {name: form.get(f"att-{n}-{kind}-{name}") or "" for name in names}
             attachments.append({"msgtype": kind, kind: values})
     return form.get("text") or "", attachments

@@ -92,8 +92,25 @@ def search(query: str = "", kind: str = "", page: int = 1):
     return db.paginate(stmt, page=page, per_page=PAGE_SIZE, error_out=False)
 
 
+def attachable(kinds: tuple[str, ...] = content.LIBRARY_KINDS) -> list[MediaItem]:
+    """The items an editor offers to attach (by kind, then name)."""
+    return list(db.session.scalars(select(MediaItem).where(MediaItem.kind.in_(kinds))
+                                   .order_by(MediaItem.kind, MediaItem.name)))
+
+
 def data_of(item: MediaItem) -> bytes:
     return db.session.get(MediaBlob, item.id).data
+
+
+def library_errors(attachments: list[dict[str, Any]]) -> list[content.ContentError]:
+    """Library attachments must name existing items of their kind, and library covers existing images."""
+    wanted = {i: a["msgtype"] for a in attachments if (i := content.library_id(a)) is not None}
+    covers = {i for i in map(content.cover_id, attachments) if i is not None}
+    kinds = dict(db.session.execute(select(MediaItem.id, MediaItem.kind)
+                                    .where(MediaItem.id.in_(set(wanted) | covers))).all())
+    wanted.update({i: "image" for i in covers})
+    return [content.ContentError("library", N_("素材库里已没有所选的素材（编号 %(id)s），请重新选择"), {"id": i})
+            for i, kind in sorted(wanted.items()) if kinds.get(i) != kind]
 
 
 def fresh(item: MediaItem, now: datetime | None = None, margin: timedelta = MARGIN) -> bool:
@@ -136,22 +153,39 @@ def permanent_url(item: MediaItem) -> str:
 
 def resolve(attachments: list[dict[str, Any]], renew: bool = False) -> list[dict[str, Any]]:
     """The attachments with every library item replaced by a media_id valid now (see `media_id_for`; `renew`:
-    uploaded again whatever we hold); the hot path of a send: ids renewed ahead (`refresh`) are only read.
+    uploaded again whatever we hold), a mini program's library cover by its media_id and a link's by its permanent
+    URL (`permanent_url`); the hot path of a send: ids renewed ahead (`refresh`) are only read.
     MediaMissing when an item was deleted."""
-    wanted = {i for i in map(content.library_id, attachments) if i is not None}
+    wanted = set(content.library_ids(attachments))
     if not wanted:
         return attachments
     items = {item.id: item for item in db.session.scalars(select(MediaItem).where(MediaItem.id.in_(wanted)))}
     if missing := wanted - set(items):
         raise MediaMissing(f"media library items {sorted(missing)} no longer exist")
+
+    def media_id(item_id: int) -> str:
+        return upload(items[item_id]) if renew else media_id_for(items[item_id])
+
     resolved = []
     for attachment in attachments:
-        item_id = content.library_id(attachment)
-        if item_id is not None:
-            media_id = upload(items[item_id]) if renew else media_id_for(items[item_id])
-            attachment = {"msgtype": attachment["msgtype"], attachment["msgtype"]: {"media_id": media_id}}
+        kind = attachment["msgtype"]
+        if (item_id := content.library_id(attachment)) is not None:
+            attachment = {"msgtype": kind, kind: {"media_id": media_id(item_id)}}
+        elif (item_id := content.cover_id(attachment)) is not None:
+            field, key = content.COVERS[kind]
+            obj = {k: v for k, v in attachment[kind].items() if k != key}
+            obj[field] = media_id(item_id) if kind == "miniprogram" else permanent_url(items[item_id])
+            attachment = {"msgtype": kind, kind: obj}
         resolved.append(attachment)
     return resolved
+
+
+def resolve_for_send(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`resolve` for a sender outside any transaction (the push dispatcher): an id uploaded again is kept at once."""
+    if not content.library_ids(attachments):
+        return attachments
+    with transaction():
+        return resolve(attachments)
 
 
 def refresh_in_use() -> int:

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core import content
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
@@ -16,6 +17,21 @@ from app.wecom.connection import NotConfigured
 from app.wecom.errors import WeComError
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates")
+
+
+def preview_attachment(attachment: dict) -> dict:
+    """An attachment as a preview shows it: a library image itself, a video's or file's name, a library cover's
+    image (others as they are)."""
+    item_id = content.library_id(attachment) or content.cover_id(attachment)
+    item = db.session.get(MediaItem, item_id) if item_id else None
+    if item is None:
+        return attachment
+    kind = attachment["msgtype"]
+    if kind in content.COVERS:
+        return {"msgtype": kind, kind: dict(attachment[kind], cover_url=url_for("media.file", item_id=item.id))}
+    if item.kind == "image":
+        return {"msgtype": "image", "image": {"pic_url": url_for("media.file", item_id=item.id)}}
+    return {"msgtype": item.kind, item.kind: {"title": item.name}}
 
 
 @bp.get("/", endpoint="index")

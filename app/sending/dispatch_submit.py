@@ -11,6 +11,7 @@ from itertools import groupby
 from sqlalchemy import select, update
 
 from app.core.db import transaction, utcnow
+from app.media import service as media
 from app.extensions import db
 from app.sending import sendrules
 from app.sending.models import Delivery, DeliveryStatus, Send, SendTask, TaskStatus
@@ -97,7 +98,7 @@ def _prepare(claimed: list[tuple[int, bool]]) -> list[Job]:
         content = t.content or {}
         mine = targets.get(t.id, [])
         body = sendrules.message(chat_types[t.run_id], t.sender_userid, mine, content.get("text") or "",
-                                 content.get("attachments") or [])
+                                 media.resolve_for_send(content.get("attachments") or []))  # ids valid now
         jobs.append(Job(t.id, t.run_id, t.sender_userid, t.submitted_at, maybe[t.id], mine, body))
     return jobs
 

@@ -13,7 +13,6 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.core import content
 from app.media import service as media
-from app.media.models import MediaItem
 from app.welcome.models import SCOPE_DEFAULT, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 
@@ -60,22 +59,14 @@ def _validate(data: TemplateInput, template: WelcomeTemplate | None) -> content.
     except content.ContentInvalid as exc:
         errors += exc.errors
         message = None
-    errors += _library_errors(data.attachments)
+    errors += media.library_errors(data.attachments)
     if errors:
         raise TemplateInvalid(errors)
     return message
 
 
-def _library_errors(attachments: list[dict[str, Any]]) -> list[content.ContentError]:
-    """Library attachments must name existing items of their kind."""
-    wanted = {i: a["msgtype"] for a in attachments if (i := content.library_id(a)) is not None}
-    kinds = dict(db.session.execute(select(MediaItem.id, MediaItem.kind).where(MediaItem.id.in_(wanted))).all())
-    return [content.ContentError("library", N_("素材库里已没有所选的素材（编号 %(id)s），请重新选择"), {"id": i})
-            for i, kind in wanted.items() if kinds.get(i) != kind]
-
-
 def library_items(template: WelcomeTemplate) -> list[int]:
-    return [i for i in map(content.library_id, template.attachments) if i is not None]
+    return content.library_ids(template.attachments)
 
 
 def _templates_using(item_id: int) -> list[str]:

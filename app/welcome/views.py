@@ -14,7 +14,8 @@ from app.core.export import csv_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
-from app.media.models import MediaItem
+from app.media import service as media
+from app.media.views import preview_attachment
 from app.welcome import messages, report
 from app.welcome.handlers import (AWAITING_CONSENT, EXPIRED, INTERRUPTED, NO_CODE, NO_CODE_HALF, NO_CODE_PARTNER,
                                   NO_TEMPLATE)
@@ -81,16 +82,14 @@ def templates():
 
 # The welcome editor types no media_id: images, videos and files come from the media library (below the editor).
 EDITOR_KINDS = content.KINDS
-EDITOR_FIELDS = {**content.FIELDS, "image": tuple(f for f in content.FIELDS["image"] if f[0] != "media_id")}
+EDITOR_FIELDS = {**content.FIELDS, "image": tuple(f for f in content.FIELDS["image"] if f[0] != "media_id"),
+                 "miniprogram": tuple(f for f in content.FIELDS["miniprogram"] if f[0] != "pic_media_id")}
 
 
 def _template_input() -> messages.TemplateInput:
     """The form's content: the editor's attachments, then the picked library files (values "kind-id")."""
     text, attachments = content.from_form(request.form)
-    for value in request.form.getlist("library"):
-        kind, _sep, item_id = value.partition("-")
-        if kind in content.LIBRARY_KINDS and item_id.isdigit():
-            attachments.append({"msgtype": kind, kind: {content.LIBRARY_ID: int(item_id)}})
+    attachments += content.library_from_form(request.form.getlist("library"))
     return messages.TemplateInput(name=request.form.get("name", ""), scope=request.form.get("scope", ""),
                                   text=text, attachments=attachments, userids=request.form.getlist("userids"),
                                   enabled=bool(request.form.get("enabled")))
@@ -113,7 +112,7 @@ def template_edit(template_id: int | None = None):
             if request.form.get("action") == "preview":
                 message = content.parse(data.text, data.attachments, library=True)
                 text, attachments = content.render(message, content.SAMPLE_VALUES)
-                preview = text, [_library_preview(a) for a in attachments]
+                preview = text, [preview_attachment(a) for a in attachments]
             else:
                 saved = messages.save(template, data)
                 if saved.enabled and messages.library_items(saved):  # media_ids ready before the first welcome
@@ -124,28 +123,13 @@ def template_edit(template_id: int | None = None):
         except (messages.TemplateInvalid, content.ContentInvalid) as exc:
             errors = exc.errors
     editor = [a for a in data.attachments if content.library_id(a) is None]
+    library = media.attachable()
     return render_template("welcome/template_edit.html", template=template, data=data, errors=errors,
                            preview=preview, staff=_staff_choices(), scope_labels=SCOPE_LABELS,
                            kinds=EDITOR_KINDS, fields=EDITOR_FIELDS, variables=content.VARIABLES,
                            samples=content.SAMPLE_VALUES, max_attachments=content.MAX_ATTACHMENTS,
-                           editor_attachments=editor, library=_library_choices(),
+                           editor_attachments=editor, library=library, covers=[i for i in library if i.kind == "image"],
                            picked=[content.library_id(a) for a in data.attachments if content.library_id(a)])
-
-
-def _library_choices() -> list[MediaItem]:
-    return db.session.scalars(select(MediaItem).where(MediaItem.kind.in_(content.LIBRARY_KINDS))
-                              .order_by(MediaItem.kind, MediaItem.name)).all()
-
-
-def _library_preview(attachment: dict) -> dict:
-    """A library attachment as the preview shows it: the image itself, or the video's or file's name."""
-    item_id = content.library_id(attachment)
-    item = db.session.get(MediaItem, item_id) if item_id else None
-    if item is None:
-        return attachment
-    if item.kind == "image":
-        return {"msgtype": "image", "image": {"pic_url": url_for("media.file", item_id=item.id)}}
-    return {"msgtype": item.kind, item.kind: {"title": item.name}}
 
 
 @bp.post("/templates/<int:template_id>/delete", endpoint="template_delete")

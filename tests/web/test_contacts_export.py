@@ -19,7 +19,7 @@ def test_csv_export_has_the_filtered_customers_and_is_audited(client, signed_in_
     by_id = {r[0]: r for r in rows[1:]}
     assert set(by_id) == {"wm-zhang", "wm-li"}
     assert by_id["wm-zhang"][3:7] == ["王丽", "老客户张总", "13812345678", "高意向"]
-    assert by_id["wm-zhang"][7:10] == ["spring-fair", "扫描二维码", "2026-03-01 12:00"]
+    assert by_id["wm-zhang"][7:11] == ["", "spring-fair", "扫描二维码", "2026-03-01 12:00"]  # a state no channel has
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.exported")).one()
     assert entry.actor_name == "operator-user"
     assert entry.details == {"filters": {"department": "2", "sort": "newest"}, "format": "csv", "rows": 2,
@@ -34,7 +34,7 @@ def test_excel_export_guards_formulas_and_keeps_every_relation(client, signed_in
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert len(rows) == 2
     assert rows[1][0] == "wm-wang" and rows[1][2] == "'=cmd|' /C calc'!A0" and rows[1][3] == "陈卡"
-    assert rows[1][10] and rows[1][11]  # relation ended, customer lost
+    assert rows[1][11] and rows[1][12]  # relation ended, customer lost
 
 
 def test_export_masks_mobiles_for_roles_without_the_permission(app, client, signed_in_as, company):  # noqa: F811

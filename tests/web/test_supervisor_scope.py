@@ -83,6 +83,7 @@ def _pages(campaign: Campaign) -> list[str]:
     urls += [f"/rfm/customers?{q}" for q in ("segment=champions", "class8=important_value", "r=5&f=5",
                                                "from=loyal", "mark_state=failed")]
     urls += ["/contacts/?q=圈外", "/contacts/export?format=csv", "/contacts/staff?q=陈"]
+    urls += ["/contacts/pick/customers?q=圈外", "/contacts/pick/groups?q=客服", "/contacts/pick/groups?owner=carol"]
     return urls
 
 
