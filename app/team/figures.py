@@ -8,8 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, case, func, select, true
 
-from app.campaigns.models import CampaignRun, SendTask, TaskStatus
-from app.campaigns.polling import Timing
+from app.campaigns.models import CampaignRun
+from app.sending.models import SendTask, TaskStatus
+from app.sending.polling import Timing
 from app.contacts.models import FollowRelation
 from app.core import settings
 from app.core.db import utcnow

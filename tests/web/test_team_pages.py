@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from app.campaigns.models import Campaign, CampaignRun, SendTask
+from app.campaigns.models import Campaign, CampaignRun
+from app.sending.models import SendTask
 from app.contacts.models import Customer, Department, FollowRelation, Staff
 from app.core import settings, tokens
 from app.extensions import db
