@@ -15,10 +15,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\2" * 400
 
 
 def attach(run_id: int, attachments: list[dict]) -> None:
-    campaign_id = db.session.get(CampaignRun, run_id).campaign_id
+    """The push's content with these attachments, in the campaign and in its run (the send engine reads the run's)."""
+    content = {"text": "双十二海报见图", "attachments": attachments}
     with transaction():
-        db.session.execute(update(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id)
-                           .values(content={"text": "双十二海报见图", "attachments": attachments}))
+        run = db.session.get(CampaignRun, run_id)
+        db.session.execute(update(CampaignVariant).where(CampaignVariant.campaign_id == run.campaign_id)
+                           .values(content=content))
+        run.variants = [{**variant, "content": content} for variant in run.variants]
 
 
 def test_a_push_sends_a_library_image_with_a_fresh_media_id(wired, wecom):

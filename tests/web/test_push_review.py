@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.campaigns import policies
 from app.campaigns.models import Campaign
-from app.contacts.models import (CorpTag, CorpTagGroup, Customer, CustomerGroup, CustomerGroupMember, Department,
-                                 FollowRelation, Staff)
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff
+from app.tags.models import CorpTag, CorpTagGroup
 from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
@@ -99,7 +99,7 @@ def test_the_dry_run_plans_for_the_scheduled_time_with_its_quiet_hours(client, s
     at = datetime.combine(tomorrow, datetime.min.time(), tz).replace(hour=23, minute=30)
     signed_in_as("operator")
     campaign = create(client, schedule_kind="at", run_at=at.strftime("%Y-%m-%dT%H:%M"))
-    client.get(f"/campaigns/{campaign.id}/preview")
+    post(client, f"/campaigns/{campaign.id}/preview")  # 开始试算: a GET starts nothing
     wait_for_push_work()
     html = client.get(f"/campaigns/{campaign.id}/preview").get_data(as_text=True)
     assert f"试算的发送时间：{at.strftime('%Y-%m-%d %H:%M')}" in html
