@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, checks, editing, forms, guards, policies, preview, runs
+from app.campaigns import approvals, checks, editing, forms, policies, preview, runs
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignCheck, CampaignStatus, Delivery, RunStatus)
@@ -21,6 +21,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.segments import service as segments
+from app.wordlist import matcher as wordlist
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
@@ -84,10 +85,9 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
     return render_template("campaigns/edit.html", campaign=campaign, v=forms.form_values(spec), staff=staff,
                            departments=departments, segments=segments.list_segments(), weekdays=WEEKDAYS,
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
-                           marked={f: guards.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
+                           marked={f: wordlist.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
                            fields_of=content.FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words,
                            unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
 
