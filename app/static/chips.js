@@ -17,6 +17,7 @@
     select.dataset.chipsReady = "1";
     var box = document.createElement("div"), chips = document.createElement("div");
     var input = document.createElement("input"), list = document.createElement("ul"), active = -1, shown = [];
+    var closed = false;  /* after a pick or Escape, until the next key or click in the box */
     var listId = (select.id || "chips-" + Math.random().toString(36).slice(2)) + "-options";
     box.className = "chips-picker form-control form-control-sm";
     chips.className = "chips-list";
@@ -68,7 +69,7 @@
     }
     function drawList() {
       var words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-      var open = document.activeElement === input || words.length > 0;
+      var open = !closed && (document.activeElement === input || words.length > 0);
       shown = Array.from(select.options).filter(function (o) {
         var text = label(o).toLowerCase();
         return !o.selected && !o.disabled && words.every(function (w) { return text.indexOf(w) !== -1; });
@@ -99,24 +100,30 @@
       option.selected = true;
       input.value = "";
       active = -1;
+      closed = true;
       changed();
     }
-    input.addEventListener("input", function () { active = 0; drawList(); });
-    input.addEventListener("focus", drawList);
+    input.addEventListener("input", function () { closed = false; active = 0; drawList(); });
+    input.addEventListener("click", function () { closed = false; drawList(); });
+    input.addEventListener("focus", function () { closed = false; drawList(); });
     input.addEventListener("blur", function () { list.hidden = true; input.setAttribute("aria-expanded", "false"); });
     input.addEventListener("keydown", function (e) {
       var count = Math.min(shown.length, LIMIT);
       if (e.key === "ArrowDown" || e.key === "ArrowUp") {
         e.preventDefault();
+        if (closed) { closed = false; drawList(); }
+        count = Math.min(shown.length, LIMIT);
         if (!count) { return; }
         active = e.key === "ArrowDown" ? (active + 1) % count : (active - 1 + count) % count;
         drawList();
         var current = document.getElementById(listId + "-" + active);
         if (current) { current.scrollIntoView({block: "nearest"}); }
       } else if (e.key === "Enter") {
-        if (!list.hidden && count) { e.preventDefault(); pick(shown[Math.max(active, 0)]); }
+        e.preventDefault();  /* never submits the form from the picker */
+        if (!list.hidden && count) { pick(shown[Math.max(active, 0)]); }
       } else if (e.key === "Escape") {
-        list.hidden = true;
+        closed = true;
+        drawList();
       } else if (e.key === "Backspace" && !input.value) {
         var chosen = Array.from(select.options).filter(function (o) { return o.selected; });
         if (chosen.length) { chosen[chosen.length - 1].selected = false; changed(); }
