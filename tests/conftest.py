@@ -174,3 +174,14 @@ def wait_for_push_work(timeout: float = 30.0) -> None:
         db.session.expire_all()
         db.session.commit()
     db.session.expire_all()
+
+
+@pytest.fixture
+def word_library(app):
+    """The word library with the words the console blocked before it had a library (the migration adds them)."""
+    from app.wordlist import service
+
+    for word, category in (("全网第一", "广告法极限词"), ("最低价", "广告法极限词"), ("稳赚", "金融"), ("保本", "金融"),
+                           ("根治", "医疗")):
+        service.add(word, category, "test")
+    return service

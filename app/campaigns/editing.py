@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.campaigns import policies, sensitive
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignStatus as S,
                                   CampaignVariant)
 from app.campaigns.schedule import Schedule
@@ -26,6 +25,7 @@ from app.extensions import db
 from app.media import service as media
 from app.segments import service as segments
 from app.sending import guards, sendrules
+from app.wordlist import service as wordlist
 
 EDITABLE = (S.DRAFT, S.PENDING_APPROVAL, S.APPROVED, S.SCHEDULED, S.RUNNING)
 MAX_HOLDOUT = 50
@@ -55,7 +55,7 @@ class CampaignInvalid(Exception):
     """The spec cannot be saved: (field, message) problems, and the sensitive words found per content field."""
 
     problems: list[Problem]
-    words: dict[str, list[sensitive.WordHit]] = field(default_factory=dict)
+    words: dict[str, list[wordlist.Hit]] = field(default_factory=dict)
 
     def messages(self, gettext=None) -> list[tuple[str, str]]:
         """(field, text) per problem, translated with `gettext`; a variant's prefixed with its key."""
@@ -120,10 +120,10 @@ def unfillable(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 class _Checker:
-    def __init__(self, spec: dict[str, Any], words: list[str]):
-        self.spec, self.words = spec, words
+    def __init__(self, spec: dict[str, Any]):
+        self.spec = spec
         self.problems: list[Problem] = []
-        self.hits: dict[str, list[sensitive.WordHit]] = {}
+        self.hits: dict[str, list[wordlist.Hit]] = {}
         self.values: dict[str, Any] = {}
 
     def add(self, name: str, message: str | content.ContentError, **params) -> None:
@@ -155,14 +155,15 @@ class _Checker:
             self.add(name, error)
         if (seen := customer_sees(clean["text"])) is not None:
             self.add(name, PER_CUSTOMER_REFUSED, seen=seen)
-        if hits := sensitive.find_sensitive(clean["text"], self.words):
-            self.hits[name] = hits
-            self.add(name, N_("含敏感词：%(words)s，请修改后再保存"), words="、".join(sorted({h.word for h in hits})))
+        if hits := wordlist.content_hits(clean["text"], clean["attachments"]):
+            if "text" in hits:
+                self.hits[name] = hits["text"]
+            self.add(name, wordlist.REFUSED, words=wordlist.named(h for found in hits.values() for h in found))
         return clean
 
 
-def _check(spec: dict[str, Any], words: list[str]) -> tuple[dict[str, Any], list[dict]]:
-    c = _Checker(spec, words)
+def _check(spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+    c = _Checker(spec)
     v = c.values
     v["name"] = str(spec.get("name") or "").strip()
     if not v["name"] or len(v["name"]) > 64:
@@ -285,7 +286,7 @@ def _check_senders(c: _Checker) -> None:
 
 def check(spec: dict[str, Any]) -> None:
     """Raise CampaignInvalid unless the spec can be saved (the editor's live check)."""
-    _check(spec, policies.current().words)
+    _check(spec)
 
 
 NOT_YOURS = N_("你的角色只能向客户群群发，不能一对一发给客户")
@@ -316,7 +317,7 @@ def save(campaign: Campaign | None, spec: dict[str, Any], actor: str) -> Campaig
     """Create or change a campaign in one transaction; CampaignInvalid (nothing saved) when the spec is bad."""
     if campaign is not None and campaign.status not in EDITABLE:
         raise CampaignInvalid([("status", FieldError(N_("已结束或已取消的群发不能再修改")))])
-    values, variants = _check(spec, policies.current().words)
+    values, variants = _check(spec)
     with transaction():
         reset = False
         if campaign is None:

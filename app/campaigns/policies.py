@@ -1,11 +1,9 @@
-"""Push policies the console edits: the engine's (frequency caps, quiet hours, app.sending.policies) and the pushes'
-own (sensitive words, approval threshold, misfire limit)."""
+"""Push policies the console edits: frequency caps, quiet hours, approval threshold, misfire limit (words: app/wordlist)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from app.campaigns import sensitive
 from app.campaigns.schedule import MISFIRE_MINUTES
 from app.core import audit
 from app.core.db import transaction
@@ -14,14 +12,12 @@ from app.core.permissions import N_
 from app.sending import guards, policies as send_policies
 
 DEFAULT_APPROVAL_THRESHOLD = 1000
-MAX_WORDS = 2000
 
 
 @dataclass(frozen=True)
 class Policies:
     cap_rules: list[guards.CapRule]
     quiet: guards.QuietHours
-    words: list[str]
     approval_threshold: int
     misfire_minutes: int
 
@@ -35,7 +31,6 @@ def current() -> Policies:
     return Policies(
         cap_rules=send_policies.cap_rules(),
         quiet=send_policies.quiet_hours(),
-        words=list(stored("sensitive_words", list(sensitive.DEFAULT_SENSITIVE_WORDS))),
         approval_threshold=int(stored("approval_threshold", DEFAULT_APPROVAL_THRESHOLD)),
         misfire_minutes=int(stored("misfire_minutes", MISFIRE_MINUTES)),
     )
@@ -49,9 +44,6 @@ def parse(form: dict[str, Any]) -> dict[str, Any]:
                  "end": guards.parse_hhmm(form["quiet_end"]).strftime("%H:%M")}
     except UserError as exc:
         raise PolicyError(exc.message, **exc.params) from None
-    words = sorted({w.strip() for w in str(form.get("sensitive_words") or "").splitlines() if w.strip()})
-    if len(words) > MAX_WORDS or any(len(w) > 32 for w in words):
-        raise PolicyError(N_("敏感词最多 %(n)s 个，每个最长 32 个字符"), n=MAX_WORDS)
     numbers = {}
     for key, low, high in (("approval_threshold", 0, 10_000_000), ("misfire_minutes", 1, 1440)):
         try:
@@ -60,7 +52,7 @@ def parse(form: dict[str, Any]) -> dict[str, Any]:
             numbers[key] = None
         if numbers[key] is None or not low <= numbers[key] <= high:
             raise PolicyError(N_("%(field)s 须是 %(low)s 到 %(high)s 之间的整数"), field=key, low=low, high=high)
-    return {"cap_rules": [r.as_dict() for r in rules], "quiet_hours": quiet, "sensitive_words": words, **numbers}
+    return {"cap_rules": [r.as_dict() for r in rules], "quiet_hours": quiet, **numbers}
 
 
 def save(values: dict[str, Any], actor: str) -> list[str]:
@@ -68,7 +60,5 @@ def save(values: dict[str, Any], actor: str) -> list[str]:
     with transaction():
         changed = send_policies.store(values, actor)
         if changed:
-            audit.record("campaigns.policies_changed", target=",".join(changed),
-                         details={k: values[k] for k in changed if k != "sensitive_words"}
-                         | ({"sensitive_words": len(values["sensitive_words"])} if "sensitive_words" in changed else {}))
+            audit.record("campaigns.policies_changed", target=",".join(changed), details={k: values[k] for k in changed})
     return changed

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, checks, editing, forms, policies, preview, review, runs, sensitive
+from app.campaigns import approvals, checks, editing, forms, policies, preview, review, runs
 from app.campaigns.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus)
@@ -25,8 +25,8 @@ from app.media.views import preview_attachment
 from app.segments import service as segments
 from app.sending import sendrules
 from app.sending.models import Delivery, RunStatus
-from app.sending import sendrules
 from app.sending.sendrules import render_text
+from app.wordlist import matcher as wordlist
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns", template_folder="templates")
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
@@ -107,10 +107,9 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            editor_attachments=values["editor_attachments"], **_group_chips(values),
                            departments=departments, segments=segments.list_segments(), weekdays=WEEKDAYS,
                            problems=problems, fields={f for f, _m in problems}, texts=texts,
-                           marked={f: sensitive.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
+                           marked={f: wordlist.highlighted(texts.get(f, ""), hits) for f, hits in words.items()},
                            errors=invalid.content_errors() if invalid else [], kinds=content.KINDS,
                            fields_of=forms.EDITOR_FIELDS, variables=sendrules.VARIABLES, max_attachments=content.MAX_ATTACHMENTS,
-                           sensitive=policies.current().words,
                            unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
 

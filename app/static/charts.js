@@ -15,10 +15,12 @@
     var cells = rfm.cells;
     var heat = chart("rfm-heatmap", {
       tooltip: {formatter: function (p) { return "R" + (p.value[1] + 1) + " F" + (p.value[0] + 1) + ": " + p.value[2]; }},
-      grid: {top: 10, bottom: 60, left: 50, right: 20},
-      xAxis: {type: "category", data: ["F1", "F2", "F3", "F4", "F5"], name: "F"},
-      yAxis: {type: "category", data: ["R1", "R2", "R3", "R4", "R5"], name: "R"},
-      visualMap: {min: 0, max: Math.max.apply(null, cells.concat([1])), orient: "horizontal", left: "center", bottom: 0, calculable: true},
+      /* the legend stands right of the grid, so it never covers the F axis or its labels */
+      grid: {top: 24, bottom: 44, left: 50, right: 90},
+      xAxis: {type: "category", data: ["F1", "F2", "F3", "F4", "F5"], name: "F", nameLocation: "middle", nameGap: 28},
+      yAxis: {type: "category", data: ["R1", "R2", "R3", "R4", "R5"], name: "R", nameLocation: "middle", nameGap: 34},
+      visualMap: {min: 0, max: Math.max.apply(null, cells.concat([1])), orient: "vertical", right: 8, top: "middle",
+                  itemHeight: 140, calculable: true},
       series: [{type: "heatmap", data: rfm.keys.map(function (k, i) { return [k[1] - 1, k[0] - 1, cells[i]]; }), label: {show: true}}]
     });
     heat.on("click", function (p) { go({r: p.value[1] + 1, f: p.value[0] + 1}); });

@@ -13,6 +13,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.core import content
 from app.media import service as media
+from app.wordlist import service as wordlist
 from app.welcome.models import SCOPE_DEFAULT, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 
@@ -59,6 +60,9 @@ def _validate(data: TemplateInput, template: WelcomeTemplate | None) -> content.
     except content.ContentInvalid as exc:
         errors += exc.errors
         message = None
+    if message is not None:
+        errors += [content.ContentError(where, wordlist.REFUSED, {"words": wordlist.named(hits)})
+                   for where, hits in wordlist.content_hits(message.text, message.attachments).items()]
     errors += media.library_errors(data.attachments)
     if errors:
         raise TemplateInvalid(errors)

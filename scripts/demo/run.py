@@ -33,6 +33,7 @@ from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
 from scripts.demo.tag_rule import seed_example_rule
 from scripts.demo.welcome import seed_demo_welcome, simulate_live_adds
+from scripts.demo.words import seed_demo_words
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = {
@@ -95,6 +96,8 @@ def first_sync() -> None:
     customers = run.counts.get("customers", {}).get("added", 0)
     click.echo(f"同步完成：{customers} 位客户；生成演示订单 …")
     click.echo(f"已生成 {seed_orders()} 条演示订单")
+    if added := seed_demo_words():
+        click.echo(f"已导入 {added} 个演示敏感词（广告法极限词、医疗、金融；见敏感词库）")
     seed_example_rule()
     click.echo("已创建示例规则标签：近 90 天消费满 1000 元 → 「高价值客户」（见标签页）")
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")

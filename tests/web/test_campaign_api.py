@@ -61,7 +61,7 @@ def test_create_submit_and_read_status(client, auth):
     assert again.status_code == 409 and "还有一次执行未结束" in again.json["error"]["message"]
 
 
-def test_bad_spec_is_422_with_fields_and_nothing_saved(client, auth):
+def test_bad_spec_is_422_with_fields_and_nothing_saved(client, auth, word_library):
     response = client.post("/api/v1/campaigns", json={**SPEC, "content": {"text": "保本稳赚"}, "holdout_percent": 90},
                            headers=auth("operator"))
     assert response.status_code == 422

@@ -49,7 +49,7 @@ def test_the_nav_item_leads_to_the_list_and_an_empty_state(client, signed_in_as)
     assert 'href="/campaigns/"' in html and "还没有群发" in html
 
 
-def test_sensitive_words_block_the_save_and_are_highlighted(client, signed_in_as, company):
+def test_sensitive_words_block_the_save_and_are_highlighted(client, signed_in_as, company, word_library):
     signed_in_as("operator")
     response = post(client, "/campaigns/new", {**FORM, "text": "全网第一的好货，稳赚不赔"})
     html = response.get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_push_content_errors_are_translated(client, signed_in_as, company):
     assert "Attachment 1 is missing “Link URL”" in html and "缺少" not in html
 
 
-def test_editor_field_errors_are_translated(client, signed_in_as, company):
+def test_editor_field_errors_are_translated(client, signed_in_as, company, word_library):
     signed_in_as("operator")
     client.post("/auth/language/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
     response = post(client, "/campaigns/new", {**FORM, "name": "", "holdout_percent": "80",
@@ -265,11 +265,11 @@ def test_policies_page_saves_rules_for_admins_only(client, signed_in_as):
     data = {"cap0_key": "promotion_daily", "cap0_max": "1", "cap0_days": "1", "cap0_chat_type": "single",
             "cap0_category": "promotion", "cap1_key": "group_week", "cap1_max": "2", "cap1_days": "7",
             "cap1_chat_type": "group", "quiet_start": "22:00", "quiet_end": "08:30",
-            "sensitive_words": "最便宜\n第一", "approval_threshold": "500", "misfire_minutes": "15"}
+            "approval_threshold": "500", "misfire_minutes": "15"}
     assert post(client, "/campaigns/settings", data).status_code == 302
     current = policies.current()
     assert [r.key for r in current.cap_rules] == ["promotion_daily", "group_week"]
-    assert current.quiet.start.hour == 22 and current.words == ["最便宜", "第一"]
+    assert current.quiet.start.hour == 22 and current.approval_threshold == 500
     bad = post(client, "/campaigns/settings", {**data, "cap1_days": "0"}).get_data(as_text=True)
     assert "天数须在" in bad
 

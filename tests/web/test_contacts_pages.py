@@ -181,7 +181,7 @@ def test_staff_page_counts_customers_new_and_lost(client, signed_in_as, company)
     html = client.get("/contacts/staff").get_data(as_text=True)
     row = html[html.index("陈卡"):html.index("</tr>", html.index("陈卡"))]
     assert "已离职" in row and "客服部" in row
-    assert row.count('<td class="text-end">0</td>') == 1  # no current customers
+    assert row.count('<td class="text-end">0</td>') == 2  # no current customers, none new in 7 days (zeros plain)
     assert '<td class="text-end text-success">1</td>' in row and '<td class="text-end text-danger">1</td>' in row
 
 

@@ -46,8 +46,10 @@ def test_build_a_rule_watch_the_count_and_save(app, live_server, make_user):
         expect(page.locator("#live-count")).to_have_text("12")  # no condition yet: every customer
 
         page.get_by_role("button", name="+ 条件", exact=True).first.press("Enter")
-        tags = page.get_by_role("listbox", name="企业标签")
-        tags.select_option(["t-hot"])
+        tags = page.get_by_role("combobox", name="企业标签")  # the tag picker's chips search box
+        tags.fill("高意向")
+        tags.press("Enter")
+        expect(page.locator('[data-chip="t-hot"]')).to_contain_text("高意向")
         expect(page.locator("#live-count")).to_have_text("6")
         expect(page.locator("#sample-rows tr")).to_have_count(6)
         assert "138****5678" in page.locator("#sample-rows").inner_text() or "13812345678" in page.locator(

@@ -60,12 +60,12 @@
       oninput: e => { obj[key] = e.target.value; changed(); }}));
   }
   function multiSelect(values, options, onchange, label, groups) {
-    const select = el('select', {multiple: true, class: 'form-select form-select-sm', size: 5, style: 'min-width:16rem', 'aria-label': label,
+    const select = el('select', {multiple: true, 'data-chips': true, class: 'form-select form-select-sm', size: 5, 'aria-label': label,
       onchange: e => { onchange(Array.from(e.target.selectedOptions).map(o => o.value)); changed(); }});
     const add = (parent, [value, text]) => parent.appendChild(el('option', {value: value, text: text, selected: values.map(String).includes(String(value))}));
     if (groups) groups.forEach(g => { const og = el('optgroup', {label: g.name}); g.tags.forEach(t => add(og, t)); select.appendChild(og); });
     else options.forEach(o => add(select, o));
-    return el('div', {}, [select, el('div', {class: 'form-text', text: T.multi_hint})]);
+    return el('div', {class: 'chips-cell'}, [select]);
   }
   function checkboxes(node, options) {
     return el('div', {class: 'd-flex flex-wrap gap-2', role: 'group'}, options.map(([key, text]) => {
