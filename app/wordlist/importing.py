@@ -11,7 +11,7 @@ from app.core import audit
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
-from app.rfm.order_files import OrderFileError, read_table
+from app.rfm.order_files import Limits, OrderFileError, read_rows
 from app.wordlist import service
 from app.wordlist.models import SensitiveWord
 
@@ -43,7 +43,13 @@ class ImportReport:
     by_category: dict[str, int]
 
 
-def _table(filename: str, data: bytes):
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[tuple[int, dict[str, str]]]  # (line, cells by column name)
+
+
+def _table(filename: str, data: bytes) -> _Table:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ImportInvalid([RowProblem(0, N_("只支持 Excel（.xlsx）或 CSV 文件"))])
@@ -53,7 +59,8 @@ def _table(filename: str, data: bytes):
         path = Path(folder) / f"words{suffix}"
         path.write_bytes(data)
         try:
-            return read_table(path)
+            header, rows = read_rows(path, Limits(rows=MAX_ROWS))  # the one reader of uploaded tables
+            return _Table(header, [(line, dict(zip(header, cells))) for line, cells in rows])
         except OrderFileError as exc:
             raise ImportInvalid([RowProblem(e.line, e.message) for e in exc.errors]) from None  # already in words
         except Exception:  # openpyxl raises several kinds for a file that is not a workbook
