@@ -14,7 +14,6 @@ from app.contacts.models import (REMARK_MOBILE_DIGITS, Customer, CustomerGroup, 
 from app.contacts.staff_labels import staff_labels
 from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
-from app.core.permissions import N_
 from app.extensions import db
 from app.tags.models import CorpTag, CorpTagGroup
 from app.tags.read_only import RFM_GROUPS

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.rfm import writeback
 from app.rfm.fast_score import CLASS_KEYS, SEGMENT_KEYS, score_arrays
 from app.rfm.matching import match_orders
-from app.rfm.models import CustomerRfmScore, Order, RfmRun
+from app.rfm.models import Order, RfmRun
 from app.tags import rules
 
 log = logging.getLogger("scrm.rfm.recompute")

@@ -19,7 +19,6 @@ import statistics
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 from sqlalchemy import delete, text

@@ -7,7 +7,6 @@ from app.campaigns import editing, planner, preview, runs
 from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import settings
-from app.core.db import utcnow
 from app.extensions import db
 from app.sending import guards
 from app.sending.models import CustomerOptOut, Delivery, OutsideSend, RunStatus
