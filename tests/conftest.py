@@ -50,6 +50,18 @@ _schema_ready: set[str] = set()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """An empty database (no tables at all) on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    url = create_scratch_database(server)
+    yield url
+    drop_scratch_database(server, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def app(request, database_url_for, tmp_path_factory):
     """The console app on an empty schema, once on SQLite and once on PostgreSQL."""
     url = database_url_for(request.param)

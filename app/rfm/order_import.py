@@ -60,7 +60,7 @@ def launch(import_id: int, requested_by: str) -> None:
 
 def run_job(import_id: int, job) -> dict:
     """The job kind's entry: the import taken as far as it goes, with its progress on the job as well."""
-    return {"status": run_import(import_id, lambda done, total, message: job.progress(done, total, message)).status}
+    return {"status": run_import(import_id, job.progress).status}
 
 
 def choose_mapping(job: OrderImport, mapping: dict[str, str]) -> bool:

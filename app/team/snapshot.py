@@ -178,5 +178,5 @@ def snapshot(progress: Progress = _log_progress, *, today: date | None = None,
 
 def run_job(job) -> dict:
     """The job kind's entry (后台任务 «团队绩效快照»): the snapshot, its progress shown on the job."""
-    out = snapshot(lambda done, total, message: job.progress(done, total, message))
+    out = snapshot(job.progress)
     return {"calls": out.calls, "rows": out.rows}

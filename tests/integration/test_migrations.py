@@ -3,7 +3,6 @@ again revision by revision, and never import application code (a revision is fro
 import ast
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -38,18 +37,6 @@ def _upgrade_and_diff(url: str):
         tables, diff = _tables_and_diff()
         db.engine.dispose()
     return tables, diff
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database_url(request, tmp_path):
-    """An empty database (no tables at all) on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    server = request.getfixturevalue("postgres_server_url")
-    url = create_scratch_database(server)
-    yield url
-    drop_scratch_database(server, url)
 
 
 def test_sqlite_upgrade_reaches_head_without_pending_changes(tmp_path):
