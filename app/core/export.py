@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 from flask import Response
@@ -12,12 +13,22 @@ from openpyxl import Workbook
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("xlsx", "csv")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")  # "-1", "-2.5", "-3.0%": a value, never a formula
 
 
 def excel_safe(value: Any) -> str:
     """The cell text, with a leading apostrophe where Excel would otherwise run it as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def excel_cell(value: Any) -> Any:
+    """A number stays a number (so Excel can sum it); anything else is guarded text."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return value
+    return excel_safe(value)
 
 
 def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
@@ -32,12 +43,12 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
 
 
 def xlsx_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str) -> Response:
-    """One sheet named `sheet` (streamed row by row by openpyxl's write-only mode), every cell as text."""
+    """One sheet named `sheet` (streamed row by row by openpyxl's write-only mode): numbers as numbers, the rest text."""
     book = Workbook(write_only=True)
     table = book.create_sheet(re.sub(r"[][:*?/\\]", " ", sheet)[:31] or "Sheet1")  # Excel's rules for sheet names
     table.append(list(header))
     for row in rows:
-        table.append([excel_safe(v) for v in row])
+        table.append([excel_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return Response(out.getvalue(), mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"})
