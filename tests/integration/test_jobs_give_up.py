@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import runs as campaign_runs
+from app.campaigns.execution import runs as campaign_runs
 from app.campaigns.models import CampaignRun
 from app.contacts import sync
 from app.contacts.models import SyncRun
@@ -123,7 +123,7 @@ def test_a_job_function_that_raises_closes_its_record_with_the_error(app, monkey
     def broken(*_args, **_kwargs):
         raise RuntimeError("数据库连接中断")
 
-    monkeypatch.setattr("app.campaigns.planner.fill", broken)
+    monkeypatch.setattr("app.campaigns.execution.planner.fill", broken)
     assert runner.drain() == 1
     job = db.session.scalars(select(Job).where(Job.kind == "campaigns.plan")).one()
     assert (job.state, job.error) == ("failed", "数据库连接中断")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.campaigns import preview
+from app.campaigns.editor import preview
 from app.campaigns.models import Campaign, CampaignCheck
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_

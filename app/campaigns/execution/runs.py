@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app import sending
-from app.campaigns import editing, planner, policies
-from app.campaigns.editing import schedule_of
+from app.campaigns.editor import editing
+from app.campaigns.execution import planner
+from app.campaigns.policy import policies
+from app.campaigns.editor.editing import schedule_of
 from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S
-from app.campaigns.schedule import misfired
+from app.campaigns.execution.schedule import misfired
 from app.contacts.models import Customer, FollowRelation
 from app.core import audit, settings
 from app.core.db import transaction, upsert_ignore, utcnow
