@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.api.auth import token_required
 from app.api.campaigns import blp
 from app.api.errors import error_response
-from app.campaigns import results
+from app.campaigns.reporting import results
 from app.campaigns.models import Campaign
 from app.contacts.scope import scope_for
 from app.core.bounds import MAX_DB_ID

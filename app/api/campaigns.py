@@ -10,8 +10,10 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.auth import token_required
 from app.api.errors import error_response, handle_http_exception
-from app.campaigns import approvals, checks, editing, preview, runs
-from app.campaigns.editing import CampaignInvalid
+from app.campaigns.approval import approvals
+from app.campaigns.editor import checks, editing, preview
+from app.campaigns.execution import runs
+from app.campaigns.editor.editing import CampaignInvalid
 from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
 from app.core.bounds import MAX_DB_ID
 from app.core.errors import UserError

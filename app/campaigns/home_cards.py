@@ -6,7 +6,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.campaigns import approvals
+from app.campaigns.approval import approvals
 from app.campaigns.models import Campaign, CampaignApproval, CampaignRun, CampaignStatus
 from app.core.permissions import Permission as P
 from app.extensions import db

@@ -6,11 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, checks, editing, forms, policies, preview, review, runs
-from app.campaigns.editing import CampaignInvalid
+from app.campaigns.approval import approvals, review
+from app.campaigns.editor import checks, editing, forms, preview
+from app.campaigns.execution import runs
+from app.campaigns.policy import policies
+from app.campaigns.editor.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus)
-from app.campaigns.results import skip_labeller
+from app.campaigns.reporting.results import skip_labeller
 from app.contacts import contact_list
 from app.contacts.models import CustomerGroup, Department, Staff
 from app.contacts.scope import scope_for
@@ -245,6 +248,6 @@ def approvals_queue():
     return render_template("campaigns/approvals.html", queue=queue, latest=latest, **LABELS)
 
 
-from app.campaigns import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)
-from app.campaigns import results_views  # noqa: E402,F401  (routes of the results page, owned by campaigns-exec)
-from app.campaigns import media_use  # noqa: E402,F401  (registers pushes as users of the media library)
+from app.campaigns.policy import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)
+from app.campaigns.reporting import results_views  # noqa: E402,F401  (routes of the results page)
+from app.campaigns.editor import media_use  # noqa: E402,F401  (registers pushes as users of the media library)

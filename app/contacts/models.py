@@ -172,7 +172,6 @@ class SyncRun(db.Model):
     attempts: Mapped[int] = mapped_column(default=1)
     started_by: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
 

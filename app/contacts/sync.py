@@ -61,10 +61,10 @@ def begin(started_by: str) -> SyncRun:
         latest = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(1).with_for_update()).first()
         if latest is not None and interrupted(latest):
             run = latest
-            run.status, run.attempts, run.heartbeat_at, run.finished_at = RUNNING, run.attempts + 1, now, None
+            run.status, run.attempts, run.finished_at = RUNNING, run.attempts + 1, None
         else:
             run = SyncRun(kind="full", status=RUNNING, stage="directory", state={}, counts={}, errors=[],
-                          started_by=started_by, started_at=now, heartbeat_at=now)
+                          started_by=started_by, started_at=now)
             db.session.add(run)
             db.session.flush()
         record("contacts.sync_started", target=f"sync#{run.id}", details={"attempt": run.attempts})
@@ -90,7 +90,6 @@ def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> S
                         run.status, run.finished_at = (FAILED if failed else SUCCEEDED), utcnow()
                         return run
                     STEPS[run.stage](run, gw, utcnow())
-                    run.heartbeat_at = utcnow()
             except Exception as exc:
                 with transaction():
                     run = db.session.get(SyncRun, run_id)
@@ -105,8 +104,23 @@ def execute(run_id: int, progress: Callable[[SyncRun], None] | None = None) -> S
 
 
 def _record_error(run: SyncRun, exc: BaseException) -> None:
+    _add_error(run, _describe(exc), _summarize(exc))
+
+
+def _add_error(run: SyncRun, message: str, summary: str) -> None:
     run.errors = [*run.errors, {"at": utcnow().isoformat(), "stage": run.stage, "attempt": run.attempts,
-                                "message": _describe(exc), "summary": _summarize(exc)}]
+                                "message": message, "summary": summary}]
+
+
+def give_up(job) -> None:
+    """The job `contacts.sync` ended failed or cancelled for good (its worker died too often, its time ran out ...):
+    the run it drove, if still marked running, fails with the job's end as its error, resumable from its stage."""
+    with transaction():
+        run = db.session.scalars(select(SyncRun).where(SyncRun.status == RUNNING).order_by(SyncRun.id.desc())
+                                 .limit(1).with_for_update()).first()
+        if run is not None:
+            run.status, run.finished_at = FAILED, utcnow()
+            _add_error(run, job.end_note, job.end_note)
 
 
 def _finish_with_error(run_id: int, exc: BaseException) -> SyncRun:

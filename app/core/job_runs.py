@@ -1,4 +1,5 @@
-"""Run records of one-at-a-time jobs (RFM recompute, rule tags): the latest, and a new one that closes an abandoned one."""
+"""Run records of one-at-a-time jobs (RFM recompute, rule tags): the latest, a new one that closes an abandoned one,
+and closing the running one when its job gives up."""
 from __future__ import annotations
 
 from typing import TypeVar
@@ -27,9 +28,19 @@ def start(model: type[Run], interrupted: str, audit_action: str, target: str, **
         last = db.session.scalars(select(model).order_by(model.id.desc()).limit(1).with_for_update()).first()
         if last is not None and last.status == RUNNING:
             last.status, last.finished_at, last.error = FAILED, now, last.error or interrupted
-        run = model(status=RUNNING, started_at=now, heartbeat_at=now, **fields)
+        run = model(status=RUNNING, started_at=now, **fields)
         db.session.add(run)
         db.session.flush()
         record(audit_action, target=f"{target}#{run.id}")
     return run
 
+
+
+def close(model: type[Run], job) -> None:
+    """The job driving the running run of `model` ended failed or cancelled for good (app.jobs on_give_up): the run
+    fails with the job's end as its error; nothing changes when no run is running (the job closed it itself)."""
+    with transaction():
+        run = db.session.scalars(select(model).where(model.status == RUNNING).order_by(model.id.desc()).limit(1)
+                                 .with_for_update()).first()
+        if run is not None:
+            run.status, run.finished_at, run.error = FAILED, utcnow(), job.end_note

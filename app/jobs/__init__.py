@@ -15,7 +15,9 @@
 #
 # The rules live here and nowhere else: one-at-a-time (a partial unique index on the active jobs' key), the dead
 # worker (queue.reap: a running job without a heartbeat for LOST_AFTER is queued again, or failed after its
-# attempts), cancel and retry (the admin page 后台任务, /jobs).
+# attempts), cancel and retry (the admin page 后台任务, /jobs), and the end of the domain record a job drives: a kind
+# that drives one (a sync run, a recompute, an import ...) names `on_give_up`, called with the job whenever it ends
+# failed or cancelled for good, however it got there (queue.given_up).
 from app.jobs.kinds import Kind, register
 from app.jobs.queue import JobBusy, JobStateError, enqueue, progress_of
 from app.jobs.queue import active_with_key as active, latest_with_key as latest

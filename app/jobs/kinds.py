@@ -21,12 +21,11 @@ class Kind:
     time_limit_seconds: int = 3600          # past this, the job is asked to stop (as by a cancel) and fails
     max_attempts: int = 3                   # runs a lost heartbeat may cost before the job fails
     permission: P | None = None             # besides admins, who may read its progress
-    abandoned: str | None = None            # "module:function"(**args) when the job fails for good without running
-                                            # to its end (heartbeat lost too often): the domain closes its record
+    on_give_up: str | None = None           # "module:function"(job), called once the job ended failed or cancelled
+                                            # for good (see queue.given_up): the domain closes the record it drives
 
     def function(self) -> Callable:
-        module, name = self.target.split(":")
-        return getattr(importlib.import_module(module), name)
+        return resolve(self.target)
 
     def wants_handle(self) -> bool:
         return "job" in inspect.signature(self.function()).parameters
@@ -34,27 +33,35 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "contacts.sync": Kind(N_("全量同步"), "app.contacts.sync:run_job", one_at_a_time=True, cancellable=True,
-                          time_limit_seconds=6 * 3600, permission=P.SYNC_RUN),
+                          time_limit_seconds=6 * 3600, permission=P.SYNC_RUN, on_give_up="app.contacts.sync:give_up"),
     "contacts.bulk_tags": Kind(N_("批量打标签"), "app.contacts.bulk_tags:run_job",
                                permission=P.CONTACTS_EDIT),
     "rfm.recompute": Kind(N_("RFM 重算"), "app.rfm.recompute:run_job", one_at_a_time=True, cancellable=True,
-                          time_limit_seconds=3 * 3600, permission=P.RFM_VIEW),
+                          time_limit_seconds=3 * 3600, permission=P.RFM_VIEW, on_give_up="app.rfm.recompute:give_up"),
     "tags.rules": Kind(N_("规则标签"), "app.tags.rules:run_job", one_at_a_time=True, cancellable=True,
-                       permission=P.TAGS_MANAGE),
-    "campaigns.check": Kind(N_("群发试算"), "app.campaigns.checks:run_job", permission=P.CAMPAIGNS_VIEW,
-                            abandoned="app.campaigns.checks:abandon"),
-    "campaigns.plan": Kind(N_("群发规划"), "app.campaigns.planner:plan"),
-    "campaigns.schedule": Kind(N_("到期群发的创建与规划"), "app.campaigns.runs:tick", one_at_a_time=True),
+                       permission=P.TAGS_MANAGE, on_give_up="app.tags.rules:give_up"),
+    "campaigns.check": Kind(N_("群发试算"), "app.campaigns.editor.checks:run_job", permission=P.CAMPAIGNS_VIEW,
+                            on_give_up="app.campaigns.editor.checks:give_up"),
+    "campaigns.plan": Kind(N_("群发规划"), "app.campaigns.execution.planner:plan",
+                           on_give_up="app.campaigns.execution.runs:plan_given_up"),
+    "campaigns.schedule": Kind(N_("到期群发的创建与规划"), "app.campaigns.execution.runs:tick", one_at_a_time=True),
     "campaigns.poll": Kind(N_("群发结果查询与提醒"), "app.sending.polling:tick", one_at_a_time=True),
     "campaigns.outside_sends": Kind(N_("导入控制台以外的群发"), "app.sending.outside_sends:scheduled_import",
                                     one_at_a_time=True),
-    "rfm.order_import": Kind(N_("订单导入"), "app.rfm.order_import:run_job", time_limit_seconds=3 * 3600,
-                             permission=P.ORDERS_IMPORT),
+    "rfm.order_import": Kind(N_("订单导入"), "app.rfm.order_import:run_job", cancellable=True,
+                             time_limit_seconds=3 * 3600, permission=P.ORDERS_IMPORT,
+                             on_give_up="app.rfm.order_import:give_up"),
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
+
+
+def resolve(target: str) -> Callable:
+    """The function named by "module:function"."""
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def register(name: str, kind: Kind) -> None:

@@ -51,3 +51,8 @@ class Job(db.Model):
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
+
+    @property
+    def end_note(self) -> str:
+        """How a job that did not succeed ended, for the record it drove (stored text, like the job's error)."""
+        return f"后台任务 #{self.id} {'已取消' if self.state == CANCELLED else '失败'}：{self.error or ''}"

@@ -1,7 +1,6 @@
 """The queue's rules: enqueue (one-at-a-time by key), claim, the dead-worker rule, cancel, retry, progress."""
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from datetime import timedelta
@@ -99,9 +98,9 @@ def claim(worker: str) -> Job | None:
 
 def reap() -> int:
     """The one rule for dead work: a running job whose heartbeat stopped is queued again while it has attempts
-    left (a cancelled one is cancelled), otherwise failed, saying why; its domain's `abandoned` hook runs."""
+    left (a cancelled one is cancelled), otherwise failed, saying why; either way given up, its domain is told."""
     now = utcnow()
-    given_up = []
+    ended = []
     with transaction():
         lost = db.session.scalars(select(Job).where(Job.state == RUNNING, Job.heartbeat_at < now - LOST_AFTER)
                                   .with_for_update(skip_locked=True)).all()
@@ -109,20 +108,34 @@ def reap() -> int:
             note = f"第 {job.attempts} 次执行的进程（{job.worker}）失去心跳"
             if job.cancel_requested:
                 job.state, job.finished_at, job.error = CANCELLED, now, f"{note}，已取消"
+                ended.append(job)
             elif job.attempts < job.max_attempts:
                 job.state, job.worker, job.error = QUEUED, None, f"{note}，已重新排队"
             else:
                 job.state, job.finished_at = FAILED, now
                 job.error = f"{note}，已执行 {job.attempts} 次，不再重试"
-                given_up.append(job)
+                ended.append(job)
             log.warning("job #%s %s: %s", job.id, job.kind, job.error)
-    for job in given_up:
-        if hook := kinds.get(job.kind).abandoned:
-            module, name = hook.split(":")
-            getattr(importlib.import_module(module), name)(**job.args)
+    for job in ended:
+        given_up(job)
     if lost and any(job.state == QUEUED for job in lost):
         WAKE.set()
     return len(lost)
+
+
+def given_up(job: Job) -> None:
+    """The job ended failed or cancelled for good (its function raised or was stopped, its time ran out, its worker
+    died too often, it was cancelled before it started): its kind's `on_give_up(job)` closes the domain record the
+    job drove (a sync run, a recompute ...) with the job's error. Every path to such an end calls this, once; a hook
+    leaves a record that is no longer running as it is (the job's function may have closed it itself)."""
+    hook = kinds.get(job.kind).on_give_up
+    if hook is None:
+        return
+    try:
+        kinds.resolve(hook)(job)
+    except Exception:  # noqa: BLE001 (the job's own end is recorded; the domain record is left to its next run)
+        log.exception("job #%s %s: closing its record failed", job.id, job.kind)
+        db.session.rollback()
 
 
 def prune() -> int:
@@ -163,6 +176,8 @@ def cancel(job_id: int, actor: str) -> Job:
         else:
             job.cancel_requested = True
         record("jobs.cancelled", target=f"job#{job.id}", details={"kind": job.kind, "state": job.state})
+    if job.state == CANCELLED:
+        given_up(job)
     return job
 
 

@@ -137,6 +137,8 @@ def run(job: Job, worker: str, observe: Callable[[int, int, str], object] | None
         state = FAILED
     if not queue.finish(job.id, worker, attempt, state, result=result, error=error):
         log.warning("job #%s was taken over by another worker; this attempt's end is not recorded", job.id)
+    elif state != SUCCEEDED:
+        queue.given_up(db.session.get(Job, job.id))
     log.info("job #%s %s ended: %s", job.id, job.kind, state)
 
 

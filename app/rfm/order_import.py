@@ -25,11 +25,12 @@ from app.rfm.order_rows import validated
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (done, total, message); total 0 while unknown
 
-READING, MAPPING, CHECKING, IMPORTING, DONE, INVALID, FAILED = (
-    "reading", "mapping", "checking", "importing", "done", "invalid", "failed")
+READING, MAPPING, CHECKING, IMPORTING, DONE, INVALID, FAILED, CANCELLED = (
+    "reading", "mapping", "checking", "importing", "done", "invalid", "failed", "cancelled")
 RUNNING = (READING, CHECKING, IMPORTING)
 STAGE_LABELS = {READING: N_("读取文件"), MAPPING: N_("等待确认列对应关系"), CHECKING: N_("校验每一行"),
-                IMPORTING: N_("写入订单"), DONE: N_("导入完成"), INVALID: N_("有错误，未导入"), FAILED: N_("导入失败")}
+                IMPORTING: N_("写入订单"), DONE: N_("导入完成"), INVALID: N_("有错误，未导入"), FAILED: N_("导入失败"),
+                CANCELLED: N_("导入已取消")}
 PREVIEW_ROWS = 10
 REPORT_ROWS = 500
 BATCH = ingest.MAX_BATCH  # rows per transaction: short, so callbacks and other writers get in between
@@ -54,13 +55,41 @@ def create(path: Path, filename: str, source: str, user_id: int | None, mapping:
 
 def launch(import_id: int, requested_by: str) -> None:
     """Hand the import's next step to a worker (后台任务 «订单导入»); at most one job per import at a time."""
-    jobs.enqueue("rfm.order_import", {"import_id": import_id}, requested_by=requested_by,
-                 unique=f"rfm.order_import:{import_id}")
+    jobs.enqueue("rfm.order_import", {"import_id": import_id}, requested_by=requested_by, unique=job_key(import_id))
+
+
+def job_key(import_id: int) -> str:
+    return f"rfm.order_import:{import_id}"
+
+
+def job_of(import_id: int):
+    """The import's newest job: its progress is what the import page polls, its cancel stops the import."""
+    return jobs.latest(job_key(import_id))
 
 
 def run_job(import_id: int, job) -> dict:
-    """The job kind's entry: the import taken as far as it goes, with its progress on the job as well."""
-    return {"status": run_import(import_id, job.progress).status}
+    """The job kind's entry: the import taken as far as it goes, its progress (checking the first half, storing the
+    second) on the job, which the import page polls; a cancel stops it after the batch in hand (JobCancelled)."""
+    record = db.session.get(OrderImport, import_id)
+
+    def show(_done: int, _total: int, message: str) -> None:
+        share = percent(record)
+        job.progress(share or 0, 0 if share is None else 100, message)
+
+    return {"status": run_import(import_id, show).status}
+
+
+def give_up(job) -> None:
+    """The job `rfm.order_import` ended failed or cancelled for good: an import still under way stops there, saying
+    why; the batches stored before stay stored (each committed with its counts), the page says how many."""
+    with transaction():
+        record = db.session.get(OrderImport, job.args["import_id"], with_for_update=True)
+        if record is None or record.status not in RUNNING:
+            return
+        record.status = CANCELLED if job.state == "cancelled" else FAILED
+        record.message, record.updated_at = job.end_note, utcnow()
+    if record.status == CANCELLED:
+        staged_path(record.id).unlink(missing_ok=True)
 
 
 def choose_mapping(job: OrderImport, mapping: dict[str, str]) -> bool:
@@ -101,6 +130,9 @@ def run_import(import_id: int, progress: Progress) -> OrderImport:
     except OrderFileError as exc:
         db.session.rollback()
         _finish(job, INVALID, errors=exc.errors)
+    except jobs.JobCancelled:  # asked to stop (or out of time): the job's end closes the import (give_up)
+        db.session.rollback()
+        raise
     except Exception as exc:
         log.exception("order import #%s failed", import_id)
         db.session.rollback()

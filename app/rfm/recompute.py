@@ -62,7 +62,6 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
     """Run all stages; a failure before the tags stage fails the run and leaves the stored scores as they were."""
 
     def tick(run: RfmRun) -> None:
-        run.heartbeat_at = utcnow()
         if progress:
             progress(run)
 
@@ -109,6 +108,11 @@ def run_job(job, started_by: str, as_of: str | None = None) -> dict:
     if run.status == FAILED:
         raise RuntimeError(f"RFM 重算 #{run.id} 失败：{run.error}")
     return {"run_id": run.id}
+
+
+def give_up(job) -> None:
+    """The job `rfm.recompute` ended failed or cancelled for good: its run, if still running, fails saying so."""
+    job_runs.close(RfmRun, job)
 
 
 def customer_totals(as_of: date, zone) -> pd.DataFrame:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
-from app.core.db import utcnow
+from app import jobs
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
@@ -63,19 +63,11 @@ def map_orders(import_id: int):
         if order_import.choose_mapping(job, mapping):
             order_import.launch(job.id, current_user.username)
         return redirect(url_for("rfm.map_orders", import_id=job.id))
+    work = order_import.job_of(job.id)
     return render_template("rfm/map.html", job=job, mapping=job.mapping or auto_mapping(job.header or []),
                            fields=FIELDS, labels=FIELD_LABELS, required=IMPORT_COLUMNS, running=order_import.RUNNING,
-                           stage_labels=order_import.STAGE_LABELS, percent=order_import.percent(job))
-
-
-@bp.get("/orders/import/<int:import_id>/progress", endpoint="import_progress")
-@requires(P.ORDERS_IMPORT)
-def import_progress(import_id: int):
-    """What the import page polls while the file is read, checked or stored."""
-    job = _own_import(import_id) or abort(404)
-    return jsonify(status="running" if job.status in order_import.RUNNING else job.status,
-                   stage=_(order_import.STAGE_LABELS[job.status]), percent=order_import.percent(job),
-                   seconds=int((utcnow() - job.created_at).total_seconds()), done=job.done_rows)
+                           stage_labels=order_import.STAGE_LABELS, work=work if work and work.active else None,
+                           progress_of=jobs.progress_of)
 
 
 from app.rfm import pages  # noqa: E402,F401  (the RFM page and its customer lists, on this blueprint)

@@ -209,7 +209,7 @@ def execute(run_id: int, match: bool = True, progress: Callable[[int, int], obje
     def tick(done: int, total: int) -> None:
         with transaction():
             run = db.session.get(TagRuleRun, run_id)
-            run.done, run.total, run.heartbeat_at = done, total, utcnow()
+            run.done, run.total = done, total
         if progress:
             progress(done, total)
 
@@ -253,6 +253,11 @@ def run_job(job, started_by: str, match: bool = True) -> dict:
     """The job `tags.rules` (the 「立即执行」 button, after each RFM recompute)."""
     run = execute(begin(started_by).id, match, lambda done, total: job.progress(done, total))
     return {"run_id": run.id}
+
+
+def give_up(job) -> None:
+    """The job `tags.rules` ended failed or cancelled for good: its run, if still running, fails saying so."""
+    job_runs.close(TagRuleRun, job)
 
 
 def clear_failures(rule_id: int) -> None:

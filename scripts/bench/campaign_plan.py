@@ -2,7 +2,8 @@
 
 The company is generated as in the contact list benchmark (customers, two relations each, 5 % lost), plus push
 history that the guards must read: 10,000 opt-outs, yesterday's and today's promotions to 300,000 customers
-(sent), 100,000 sends made outside the console. Then the real planner (`app.campaigns.planner.plan`, through the send engine) plans a
+(sent), 100,000 sends made outside the console. Then the real planner (`app.campaigns.execution.planner.plan`,
+through the send engine) plans a
 promotion to every customer with a 10 % holdout, an A/B split, the default caps, WeCom's receive quota and quiet
 hours; each repetition plans a new run (the previous one is cancelled, so it does not count as history).
 
@@ -17,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text, update
 
-from app.campaigns import editing, planner, runs
+from app.campaigns.editor import editing
+from app.campaigns.execution import planner, runs
 from app.campaigns.models import Campaign, CampaignRun
 from app.core.db import utcnow
 from app.extensions import db

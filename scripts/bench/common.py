@@ -126,7 +126,11 @@ def console_processes(env: dict[str, str], web_workers: int = 2, queue_workers: 
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(10)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # a worker finishing a long job, gunicorn a request in flight
+                proc.kill()
+                proc.wait(10)
 
 
 def start_emulator(port: int) -> tuple[subprocess.Popen, str]:

@@ -32,8 +32,8 @@ CLASS_KEYS = "ARRAY[" + ", ".join(f"'{key}'" for key, *_rest in CLASSES) + "]"
 CATEGORY_KEYS = "ARRAY[" + ", ".join(f"'{c}'" for c in CATEGORIES) + "]"
 
 GENERATE = [
-    """INSERT INTO rfm_runs (id, status, stage, done, total, counts, started_by, started_at, heartbeat_at)
-       VALUES (1, 'succeeded', 'done', 0, 0, '{}'::json, 'bench', now(), now())""",
+    """INSERT INTO rfm_runs (id, status, stage, done, total, counts, started_by, started_at)
+       VALUES (1, 'succeeded', 'done', 0, 0, '{}'::json, 'bench', now())""",
     # 70 % of customers have paid orders and thus scores
     f"""INSERT INTO customer_rfm_scores (external_userid, recency_days, frequency, monetary_fen, r_score, f_score,
                                         m_score, segment, class8, run_id, mark_state, mark_attempts, updated_at)

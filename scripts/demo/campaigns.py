@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.campaigns import approvals, editing
+from app.campaigns.approval import approvals
+from app.campaigns.editor import editing
 from app.campaigns.models import Campaign
 from app.extensions import db
 

@@ -145,6 +145,8 @@ def dispatch(emu, path: str) -> Response:
         empty = route.empty if route else {}
         answer = {**err.body(), **{k: v for k, v in empty.items() if k not in err.extra}}
     emu.record_call(path, request.method, answer["errcode"], time.monotonic() - started)
+    if answer["errcode"] == 0:
+        emu.faults.after_call(path)  # done at WeCom; its answer may be held back (a lost answer)
     return json_response(answer)
 
 

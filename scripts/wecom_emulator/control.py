@@ -166,7 +166,13 @@ def verify_request():
 
 @bp.get("/faults")
 def get_faults():
-    return jsonify(faults=emu().faults.rules())
+    return jsonify(faults=emu().faults.rules(), held=emu().faults.held())
+
+
+@bp.post("/faults/release")
+def release_held_answers():
+    """Send the answers held by a `hold_answers` rule (their callers may have gone meanwhile)."""
+    return jsonify(released=emu().faults.release())
 
 
 @bp.post("/faults")

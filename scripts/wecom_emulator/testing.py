@@ -81,8 +81,17 @@ class ControlClient:
         return self.post("groupmsg/confirm", msgid=msgid, send=send, **({"userid": userid} if userid else {}))
 
     def set_fault(self, spec: dict) -> dict:
-        """Add a fault rule: {"api": path or "*", "error_rate", "errcodes", "fail_next", "fail_code", "latency_ms", "seed"}."""
+        """Add a fault rule: {"api": path or "*", "error_rate", "errcodes", "fail_next", "fail_code", "latency_ms",
+        "hold_answers", "seed"}. hold_answers=N: the next N calls that succeed are carried out, then their answers
+        are held back until `release_held()` (or clear_faults): the caller never learns the outcome in time."""
         return self.post("faults", **spec)
+
+    def held(self) -> int:
+        """How many answers are being held back right now."""
+        return self.get("faults")["held"]
+
+    def release_held(self) -> int:
+        return self.post("faults/release")["released"]
 
     def fault(self, **spec) -> dict:
         return self.set_fault(spec)

@@ -1,6 +1,6 @@
 """Test support for the jobs: a slow job kind (steps, each a committed heartbeat of progress, until cancelled or
-done), and a real worker process (`python -m tests.integration.job_support DB_URL API_BASE`) for the kill -9 tests, and an enqueue from another
-process (`... enqueue DB_URL TOTAL`)."""
+done), a real worker process (`python -m tests.integration.job_support DB_URL API_BASE`) for the kill -9 tests, with
+short leases and two send threads, and an enqueue from another process (`... enqueue DB_URL TOTAL`)."""
 from __future__ import annotations
 
 import sys
@@ -11,6 +11,8 @@ from app.jobs import Kind, kinds
 
 STEPS = "test.steps"
 LOST_AFTER_IN_WORKERS = timedelta(seconds=3)  # the worker processes below notice a dead one quickly
+LEASE_IN_WORKERS = timedelta(seconds=3)  # ... and take over a dead one's send tasks as quickly
+SUBMIT_THREADS_IN_WORKERS = 2  # two add_msg_template calls in flight: a batch of more is partly called at a kill
 
 
 def steps(job, total: int = 10_000) -> dict:
@@ -29,11 +31,14 @@ def main(database_url: str, api_base: str) -> None:
     """A worker process on `database_url` whose dead-worker rule applies after LOST_AFTER_IN_WORKERS."""
     from app import create_app, worker
     from app.jobs import queue, runner
+    from app.sending import dispatch, dispatch_submit
     from config import TestConfig
 
     register()
     queue.LOST_AFTER = LOST_AFTER_IN_WORKERS
     runner.REAP_SECONDS = 0.5
+    dispatch.LEASE, dispatch_submit.CALL_WINDOW = LEASE_IN_WORKERS, LEASE_IN_WORKERS / 2
+    dispatch_submit.SUBMIT_THREADS = SUBMIT_THREADS_IN_WORKERS
     config = type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, "WECOM_API_BASE": api_base})
     worker.run_forever(create_app(config))
 

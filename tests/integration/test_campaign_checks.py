@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.campaigns import approvals, checks, editing
+from app.campaigns.approval import approvals
+from app.campaigns.editor import checks, editing
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import transaction, utcnow

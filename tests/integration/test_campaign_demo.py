@@ -1,7 +1,7 @@
 """The demo's pushes: submitted once through the real editor and approval flow, one sent, one awaiting approval."""
 from sqlalchemy import func, select
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from scripts.demo.campaigns import DEMO_CAMPAIGNS, seed_demo_campaigns
 from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S
 from app.extensions import db

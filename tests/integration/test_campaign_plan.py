@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from app.campaigns import editing, planner, preview, runs
+from app.campaigns.editor import editing, preview
+from app.campaigns.execution import planner, runs
 from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import settings

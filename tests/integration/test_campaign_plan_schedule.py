@@ -4,9 +4,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.campaigns import editing, planner, policies, runs
+from app.campaigns.editor import editing
+from app.campaigns.execution import planner, runs
+from app.campaigns.policy import policies
 from app.campaigns.models import Campaign, CampaignRun
-from app.campaigns.schedule import Schedule, misfired
+from app.campaigns.execution.schedule import Schedule, misfired
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.extensions import db
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.campaigns import results
+from app.campaigns.reporting import results
 from app.contacts.models import Staff
 from app.contacts.scope import Scope
 from app.core.db import transaction

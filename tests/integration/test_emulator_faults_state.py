@@ -134,3 +134,29 @@ def test_demo_seed_is_fast_and_full_sync_is_quick():
                 if not cursor:
                     break
         assert len(seen) == 20000 and time.monotonic() - started < 20
+
+
+def test_held_answers_are_done_at_wecom_and_answered_only_when_released(emulator, wecom):
+    """hold_answers: WeCom carries the call out (the message exists) while its caller still waits for the answer."""
+    import threading
+
+    emulator.control.post("groupmsg/audience", userids=["wmholder"], per_user=2)
+    send = {"chat_type": "single", "sender": "wmholder", "external_userid": ["wmbulkwmholderx0", "wmbulkwmholderx1"],
+            "text": {"content": "held"}}
+    emulator.control.fault(api="externalcontact/add_msg_template", hold_answers=1)
+    answers = []
+    caller = threading.Thread(target=lambda: answers.append(wecom.post("externalcontact/add_msg_template", send)[1]))
+    caller.start()
+    deadline = time.monotonic() + 30
+    while emulator.control.held() != 1:  # the observable state a test waits for: never a fixed sleep
+        assert time.monotonic() < deadline, "the call was never held"
+        time.sleep(0.02)
+    created = emulator.control.get("groupmsgs")["group_msgs"]
+    assert len(created) == 1 and answers == [] and caller.is_alive()
+    assert emulator.control.release_held() == 1
+    caller.join(30)
+    assert answers[0]["errcode"] == 0 and answers[0]["msgid"] == created[0]["msgid"]
+    assert emulator.control.held() == 0
+    assert wecom.post("externalcontact/add_msg_template", send)[1]["errcode"] == 0  # one answer held, no more
+    bad = requests.post(emulator.base_url + "/_emulator/faults", json={"hold_answers": -1}, timeout=5)
+    assert bad.status_code == 400 and "hold_answers" in bad.json()["error"]

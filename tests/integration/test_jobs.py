@@ -26,6 +26,7 @@ from app.rfm.models import CustomerRfmScore, RfmRun
 from app.rfm.segments import SEGMENT_LABELS
 from tests.conftest import csrf_token
 from tests.integration import job_support
+from tests.integration.campaign_exec_support import deliveries, make_run, run_status, tasks
 from tests.integration.test_campaign_checks import shop
 from tests.integration.test_rfm_recompute import (AS_OF, MARK_API, add_orders, followed_customers, tag_marks,
                                                   wecom_relation_tags, wecom_tags)
@@ -313,3 +314,34 @@ def test_kill_9_mid_recompute_another_worker_finishes_it_and_the_tags_are_right(
     for who, score in scores.items():
         relation = db.session.scalar(select(FollowRelation).where(FollowRelation.external_userid == who))
         assert segment_tags[SEGMENT_LABELS[score.segment]] in wecom_relation_tags(relation.userid, who)
+
+
+def test_kill_9_mid_push_dispatch_another_worker_finishes_it_and_no_customer_is_messaged_twice(app, wired):
+    """Five senders' tasks, two add_msg_template calls in flight: WeCom carries both out but their answers are held
+    (lost), the worker is killed while it waits for them, three tasks never called. Another worker takes the tasks
+    over once their lease passes: it adopts the two messages WeCom has (looked up) and sends the other three."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("several workers share the outbox on PostgreSQL; SQLite has one")
+    senders = [f"wmkill{i}" for i in range(5)]
+    wired.control.post("groupmsg/audience", userids=senders, per_user=3)
+    pairs = [(f"wmbulk{s}x{n}", s) for s in senders for n in range(3)]  # (customer, sender) as the emulator made them
+    customers = [c for c, _ in pairs]
+    run_id = make_run(pairs)
+    wired.control.fault(api="externalcontact/add_msg_template", hold_answers=job_support.SUBMIT_THREADS_IN_WORKERS)
+    with worker_processes(app, wired.api_base) as start:
+        first = start()
+        wait_until(lambda: wired.control.held() == job_support.SUBMIT_THREADS_IN_WORKERS,
+                   "WeCom to have carried out two calls whose answers the worker waits for")
+        kill_9(first)
+        assert wired.control.release_held() == 2  # the answers go to a dead process
+        wired.control.clear_faults()
+        assert len(wired.control.get("groupmsgs")["group_msgs"]) == 2
+        assert {(t.status, t.msgid) for t in tasks(run_id)} == {("submitting", None)}  # nothing learned, nothing lost
+        start()
+        wait_until(lambda: {t.status for t in tasks(run_id)} == {"submitted"}, "another worker to submit every task",
+                   timeout=120)
+    msgs = wired.control.get("groupmsgs")["group_msgs"]
+    assert len(msgs) == 5
+    assert wired.control.get("groupmsg/received")["addressed"] == {c: 1 for c in customers}  # nobody twice
+    assert sorted(t.msgid for t in tasks(run_id)) == sorted(m["msgid"] for m in msgs)  # each task its own message
+    assert set(deliveries(run_id).values()) == {("submitted", None)} and run_status(run_id) == "polling"

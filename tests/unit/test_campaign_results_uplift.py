@@ -1,7 +1,7 @@
 """Treated vs holdout: rates, difference and the 95 % interval on a hand-computed example; too-small samples."""
 import pytest
 
-from app.campaigns.uplift import Uplift
+from app.campaigns.reporting.uplift import Uplift
 
 
 def test_hand_computed_interval():

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from app.campaigns.models import Campaign
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import tokens

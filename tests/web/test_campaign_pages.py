@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from app.campaigns.models import Campaign, CampaignCheck, CampaignRun
 from app.contacts.models import Customer, FollowRelation, Staff
 from app.core.db import utcnow
@@ -226,7 +226,7 @@ def test_large_send_waits_for_a_supervisor_and_edits_reset_the_approval(client, 
 
 
 def test_an_approval_of_an_outdated_version_is_refused(client, signed_in_as, company):
-    from app.campaigns import approvals
+    from app.campaigns.approval import approvals
     from app.core.accounts import User
 
     policies.save({"approval_threshold": 5}, "test")

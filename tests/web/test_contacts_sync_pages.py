@@ -16,7 +16,7 @@ def _running_run() -> SyncRun:
     with transaction():
         run = SyncRun(status="running", stage="customers", state={"done": 3, "total": 6},
                       counts={"customers": {"added": 120, "changed": 2, "removed": 0}}, errors=[],
-                      started_by="admin-user", heartbeat_at=utcnow())
+                      started_by="admin-user")
         db.session.add(run)
     enqueue("contacts.sync", {"started_by": "admin-user"}, requested_by="admin-user")
     job = queue.claim("other-worker")
@@ -85,7 +85,7 @@ def test_a_run_whose_stage_failed_says_which_and_why_here_and_on_the_home_card(c
     signed_in_as("admin")
     with transaction():
         run = SyncRun(status="failed", stage="done", state={}, attempts=1, started_by="scheduler",
-                      counts={"customers": {"added": 4000, "changed": 0, "removed": 0}}, heartbeat_at=utcnow(),
+                      counts={"customers": {"added": 4000, "changed": 0, "removed": 0}},
                       finished_at=utcnow(),
                       errors=[{"at": utcnow().isoformat(), "stage": "groups", "attempt": 1,
                                "message": "企业微信接口调用失败 (api=externalcontact/groupchat/list, errcode=81017)",

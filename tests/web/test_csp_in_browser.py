@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.campaigns import editing
+from app.campaigns.editor import editing
 from app.contacts.models import Customer, FollowRelation
 from app.core import tokens
 from app.core.db import utcnow

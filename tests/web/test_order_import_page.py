@@ -165,17 +165,27 @@ def test_the_mapping_page_shows_what_was_read_once_and_never_reads_the_file_agai
     assert "导入完成：新增 2，更新 0，未变 0" in _post(client, location, form)  # a second confirmation starts nothing
 
 
-def test_progress_is_reported_to_the_uploader_only(client, signed_in_as, make_user):
-    signed_in_as("operator")
+def test_a_running_import_shows_its_jobs_progress_and_cancel_and_its_uploader_may_cancel_it(client, signed_in_as,
+                                                                                                make_user):
+    user = signed_in_as("operator")
     location = _upload(client, CHINESE_HEADERS).headers["Location"]
-    wait_for_imports()
-    progress = client.get(location + "/progress").get_json()
-    assert progress["status"] == "mapping" and progress["stage"] == "等待确认列对应关系"
+    work = order_import.job_of(db.session.scalars(select(OrderImport)).one().id)
+    page = client.get(location).get_data(as_text=True)
+    assert f'data-progress-url="/jobs/{work.id}/progress"' in page and f"/jobs/{work.id}/cancel" in page
+    assert "/orders/import/" not in page.split('data-progress-url="')[1][:40]  # the one progress API, no twin
+    progress = client.get(f"/jobs/{work.id}/progress").get_json()
+    assert progress["state"] == "queued" and progress["active"]
     client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
-    make_user("operator", username="other-operator")
+    make_user("viewer", username="a-viewer")
     from tests.conftest import sign_in
-    sign_in(client, "other-operator")
-    assert client.get(location + "/progress").status_code == 404
+    sign_in(client, "a-viewer")
+    assert client.get(f"/jobs/{work.id}/progress").status_code == 403  # orders are not a viewer's to watch
+    assert client.post(f"/jobs/{work.id}/cancel", data={"csrf_token": csrf_token(client, "/")}).status_code == 403
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    sign_in(client, user.username)
+    client.post(f"/jobs/{work.id}/cancel", data={"csrf_token": csrf_token(client, location), "next": location})
+    page = _page(client, location)
+    assert "导入已取消" in page and "没有写入任何订单" in page and _count() == 0
 
 
 def test_a_row_beyond_a_column_is_named_by_line_and_field_in_the_report(client, signed_in_as):

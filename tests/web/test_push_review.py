@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from app.campaigns.models import Campaign
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff
 from app.tags.models import CorpTag, CorpTagGroup

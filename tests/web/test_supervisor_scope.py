@@ -127,7 +127,7 @@ def test_rfm_figures_count_only_the_customers_in_scope(client, signed_in_as, com
 
 
 def test_push_results_count_only_the_deliveries_in_scope(app, make_user, company):
-    from app.campaigns import results
+    from app.campaigns.reporting import results
     from app.contacts.scope import scope_for
     run_ids = [r.id for r in results.runs_of(company.id)]
     supervisor = make_user("supervisor", wecom_userid="alice")

@@ -1,6 +1,6 @@
 """Dry runs off the web request, their state kept in the database: the preview page's numbers, and the recipient
 count a submission waits for. A check is a job (`campaigns.check`) run by a worker; one whose worker dies is run
-again by the jobs' dead-worker rule, and closed as failed (`abandon`) when that rule gives up."""
+again by the jobs' dead-worker rule, and closed as failed (`give_up`) when its job ends without a result."""
 from __future__ import annotations
 
 import importlib
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.campaigns import preview
+from app.campaigns.editor import preview
 from app.campaigns.models import Campaign, CampaignCheck
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
@@ -73,9 +73,13 @@ def run_job(check_id: int, then: Then | None = None) -> None:
     execute(check_id, then=_function(then) if then else None)
 
 
-def abandon(check_id: int, then: Then | None = None) -> None:
-    """The jobs' dead-worker rule gave the check up: say so (a submission can then be made again)."""
-    finish(check_id, FAILED, error=N_("试算被中断（执行进程停止），请重新试算"))
+def give_up(job) -> None:
+    """The check's job ended failed or cancelled for good (its worker died too often ...): a check still running is
+    closed as failed, so a submission can be made again."""
+    check = db.session.get(CampaignCheck, job.args["check_id"])
+    if check is not None and check.status == RUNNING:
+        finish(check.id, FAILED, error=N_("试算已取消，请重新试算") if job.state == "cancelled"
+               else N_("试算被中断（执行进程停止），请重新试算"))
 
 
 def _function(target: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.campaigns.schedule import MISFIRE_MINUTES
+from app.campaigns.execution.schedule import MISFIRE_MINUTES
 from app.core import audit
 from app.core.db import transaction
 from app.core.errors import UserError

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from app.campaigns import editing, planner
+from app.campaigns.editor import editing
+from app.campaigns.execution import planner
 from app.campaigns.models import Campaign, CampaignRun
 from app.contacts.models import Customer, CustomerGroup, Staff
 from app.contacts.scope import Scope

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, select
 
-from app.campaigns import checks, editing, planner, policies, preview, review, runs
+from app.campaigns.approval import review
+from app.campaigns.editor import checks, editing, preview
+from app.campaigns.execution import planner, runs
+from app.campaigns.policy import policies
 from app.campaigns.models import Campaign, CampaignApproval, CampaignCheck, CampaignStatus as S
 from app.core import audit
 from app.core.db import transaction, utcnow
@@ -37,7 +40,7 @@ def submit(campaign: Campaign, actor: str) -> CampaignCheck:
     if campaign.status != S.DRAFT:
         raise ApprovalError(N_("只有草稿可以提交，当前状态：%(status)s"), status=S.LABELS[campaign.status])
     editing.check(editing.spec_of(campaign))
-    return checks.start(campaign, checks.SUBMIT, actor, then="app.campaigns.approvals:finish_submission")
+    return checks.start(campaign, checks.SUBMIT, actor, then="app.campaigns.approval.approvals:finish_submission")
 
 
 def finish_submission(check: CampaignCheck) -> None:

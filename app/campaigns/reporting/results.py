@@ -8,9 +8,9 @@ from typing import Callable
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from app.campaigns.models import CATEGORY_LABELS, CampaignRun
-from app.campaigns.uplift import Uplift
+from app.campaigns.reporting.uplift import Uplift
 from app.contacts.models import Staff
 from app.contacts.scope import Scope
 from app.core.permissions import N_

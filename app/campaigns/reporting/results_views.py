@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.campaigns import editing, results
+from app.campaigns.editor import editing
+from app.campaigns.reporting import results
 from app.campaigns.models import Campaign, CampaignRun
 from app.campaigns.views import bp
 from app.contacts.models import Customer, Staff

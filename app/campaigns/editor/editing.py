@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignStatus as S,
                                   CampaignVariant)
-from app.campaigns.schedule import Schedule
+from app.campaigns.execution.schedule import Schedule
 from app.contacts.models import Staff
 from app.core import audit, content, settings
 from app.core.db import transaction, utcnow

@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.campaigns import policies
+from app.campaigns.policy import policies
 from app.campaigns.models import CATEGORY_LABELS, CHAT_TYPE_LABELS
 from app.campaigns.views import bp
 from app.core import settings

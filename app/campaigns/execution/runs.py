@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app import sending
-from app.campaigns import editing, planner, policies
-from app.campaigns.editing import schedule_of
+from app.campaigns.editor import editing
+from app.campaigns.execution import planner
+from app.campaigns.policy import policies
+from app.campaigns.editor.editing import schedule_of
 from app.campaigns.models import Campaign, CampaignRun, CampaignStatus as S
-from app.campaigns.schedule import misfired
+from app.campaigns.execution.schedule import misfired
 from app.contacts.models import Customer, FollowRelation
 from app.core import audit, settings
 from app.core.db import transaction, upsert_ignore, utcnow
@@ -128,6 +130,20 @@ def plan_in_background(run_ids: list[int]) -> None:
     planning is planned by the scheduler's next tick."""
     for run_id in run_ids:
         enqueue("campaigns.plan", {"run_id": run_id}, requested_by="campaigns", unique=f"campaigns.plan:{run_id}")
+
+
+def plan_given_up(job) -> None:
+    """The job `campaigns.plan` ended failed or cancelled for good: a run still in planning (planned all or nothing,
+    so it has no deliveries) ends failed or cancelled with the job's end as its error, shown on the campaign page,
+    and the campaign's status follows."""
+    now = utcnow()
+    with transaction():
+        run = db.session.get(CampaignRun, job.args["run_id"], with_for_update=True)
+        if run is None or run.status != R.PLANNING:
+            return
+        run.status = R.CANCELLED if job.state == "cancelled" else R.FAILED
+        run.error, run.finished_at = job.end_note, now
+        refresh_status(db.session.get(Campaign, run.campaign_id), now)
 
 
 def run_now(campaign: Campaign, actor: str) -> CampaignRun:

@@ -1,0 +1,1 @@
+"""Submitting a push and its approval by a supervisor: the review of what changed, the decision."""

@@ -1,0 +1,1 @@
+"""Runs of a push: schedules, due runs, the misfire rule, planning a run into the send engine."""

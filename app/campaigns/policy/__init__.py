@@ -1,0 +1,1 @@
+"""Push policies (caps, quiet hours, sensitive words, approval threshold) and their pages."""
