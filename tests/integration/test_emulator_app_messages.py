@@ -1,5 +1,7 @@
 """The emulator's message/send follows wecom-api.md §13: per-member limits that drop silently, duplicate check,
 invalid users reported, content checked — over real HTTP."""
+
+
 def _send(wecom, emulator, touser, content="你好", **extra):
     body = {"touser": touser, "msgtype": "text", "agentid": int(emulator.agent_id), "text": {"content": content},
             **extra}
