@@ -3,6 +3,7 @@ from app.campaigns import models as campaign_models  # noqa: F401
 from app.contacts import models as contact_models  # noqa: F401
 from app.core import accounts, audit, settings, tokens  # noqa: F401
 from app.jobs import models as job_models  # noqa: F401
+from app.lifecycle import models as lifecycle_models  # noqa: F401
 from app.media import models as media_models  # noqa: F401
 from app.rfm import models as rfm_models  # noqa: F401
 from app.segments import models as segment_models  # noqa: F401
