@@ -6,23 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from app.contacts.models import Customer, Department, Staff
+from app.contacts.models import Customer
 from app.extensions import db
 from app.journeys.models import Journey, JourneyEntry as E, JourneyStepLog as L
 from app.rfm.models import CustomerRfmScore, Order
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.staffmsg.service import notify
 from app.tasks.service import TaskError, create_task
+from app.tasks.supervisors import supervisors_of
 
 LAST_ORDERS = 3
-
-
-def supervisors(userid: str) -> list[str]:
-    """The leaders (WeCom department_leader) of the member's departments, the member left out."""
-    depts = db.session.scalar(select(Staff.department_ids).where(Staff.userid == userid)) or []
-    rows = db.session.scalars(select(Department.leader_userids).where(Department.id.in_(depts),
-                                                                      Department.removed_at.is_(None)))
-    return sorted({leader for leaders in rows for leader in leaders or [] if leader != userid})
 
 
 def _fen(amount: int) -> str:
@@ -63,7 +56,7 @@ def _notify(journey: Journey, index: int, step: dict, entry, now: datetime) -> s
         return None
     body = customer_brief(entry.external_userid)
     url = f"/contacts/{entry.external_userid}"
-    for userid in [entry.owner_userid, *supervisors(entry.owner_userid)]:
+    for userid in [entry.owner_userid, *supervisors_of([entry.owner_userid])[entry.owner_userid]]:
         notify(userid, f"journey:{journey.id}:{entry.id}:{index}:{userid}", step["title"], body, url=url,
                feature="journeys")
     return entry.owner_userid

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
@@ -49,8 +49,11 @@ class Task(db.Model):
 
 class FollowupRule(db.Model):
     """A rule that creates a task: when `trigger` happens to a customer, their owning staff member must follow up
-    within `due_hours`. Triggers: "tag_added" (`tag_id`), "stage_entered" (`stage`, optionally only customers of
-    RFM class `rfm_class`)."""
+    within `due_hours`. Triggers: "tag_added" (`tag_id`; a tag WeCom marks per relation, so the relation's staff
+    member follows up) and "stage_entered" (a lifecycle `stage`; the customer's first-added current staff member).
+    `rfm_filter` keeps only customers of an RFM segment or 8-class key (e.g. cant_lose 不能失去). `watermark`: the
+    last lifecycle movement a stage rule has looked at (set at creation: what happened before the rule never
+    fires it)."""
 
     __tablename__ = "followup_rules"
 
@@ -59,7 +62,8 @@ class FollowupRule(db.Model):
     trigger: Mapped[str] = mapped_column(String(32))
     tag_id: Mapped[str | None] = mapped_column(String(64))
     stage: Mapped[str | None] = mapped_column(String(32))
-    rfm_class: Mapped[str | None] = mapped_column(String(32))
+    rfm_filter: Mapped[str | None] = mapped_column(String(32))
+    watermark: Mapped[int] = mapped_column(BigInteger, default=0)
     due_hours: Mapped[int] = mapped_column(default=24)
     task_title: Mapped[str] = mapped_column(String(128))
     task_body: Mapped[str] = mapped_column(Text, default="")

@@ -1,7 +1,7 @@
 """staff tasks, follow-up rules and staff app messages
 
 Revision ID: 37e5ce57b76b
-Revises: 9e241438a9cf
+Revises: ea3f208ad7af
 Create Date: 2026-12-05 20:55:33
 
 staff_tasks: to-dos for staff with due times (idempotent by source_key); followup_rules and their hits;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '37e5ce57b76b'
-down_revision = '9e241438a9cf'
+down_revision = 'ea3f208ad7af'  # lifecycle stages (stage rules read their movements)
 branch_labels = None
 depends_on = None
 
@@ -27,7 +27,8 @@ def upgrade():
     sa.Column('trigger', sa.String(length=32), nullable=False),
     sa.Column('tag_id', sa.String(length=64), nullable=True),
     sa.Column('stage', sa.String(length=32), nullable=True),
-    sa.Column('rfm_class', sa.String(length=32), nullable=True),
+    sa.Column('rfm_filter', sa.String(length=32), nullable=True),
+    sa.Column('watermark', sa.BigInteger(), nullable=False),
     sa.Column('due_hours', sa.Integer(), nullable=False),
     sa.Column('task_title', sa.String(length=128), nullable=False),
     sa.Column('task_body', sa.Text(), nullable=False),

@@ -1,10 +1,8 @@
 """customer journeys: journeys with their versions, entries, step logs, and the journey columns of sends
 
 Revision ID: b789f90244a4
-Revises: ea3f208ad7af, 37e5ce57b76b
+Revises: 37e5ce57b76b
 Create Date: 2026-12-05 21:00:25.532784
-
-Also the merge point of the lifecycle (stages, movements) and the staff tasks revisions, which journeys read.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b789f90244a4'
-down_revision = ('ea3f208ad7af', '37e5ce57b76b')
+down_revision = '37e5ce57b76b'  # staff tasks (which follow the lifecycle stages)
 branch_labels = None
 depends_on = None
 
