@@ -14,6 +14,10 @@ from app.journeys.models import EntryStatus, Journey, JourneyEntry, JourneyStatu
 from app.wordlist import service as words
 
 
+HISTORY_LABELS = {"saved": N_("保存草稿"), "submitted": N_("提交"), "approved": N_("批准并运行"), "rejected": N_("驳回"),
+                  "commented": N_("审批留言"), "paused": N_("暂停"), "resumed": N_("恢复"), "archived": N_("归档")}
+
+
 class JourneyError(UserError):
     """A change the rules refuse; the message says why."""
 

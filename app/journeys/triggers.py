@@ -22,7 +22,7 @@ def _has_tag(tag_id: str):
         tag=tag_id)
 
 
-def _owner():
+def owner_column():
     """The staff member of the customer's newest current relation (who sends and gets the tasks)."""
     return (select(FR.userid).where(FR.external_userid == Customer.external_userid, FR.ended_at.is_(None))
             .order_by(FR.added_at.desc().nulls_last(), FR.id.desc()).limit(1).correlate(Customer).scalar_subquery())
@@ -33,7 +33,7 @@ def candidates(journey: Journey, now: datetime, upper: int | None = None):
     trigger reads the movements after the journey's watermark up to `upper`."""
     trigger = (journey.live or {}).get("trigger") or {}
     kind, since = trigger.get("kind"), journey.started_at or now
-    owner = _owner()
+    owner = owner_column()
     where = [Customer.lost_at.is_(None)]
     if kind == "stage":
         stage = trigger["stage"]
