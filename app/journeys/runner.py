@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import case, insert, literal, select, update
 
 from app import sending
 from app.core import settings
@@ -83,7 +83,8 @@ def _message(journey: Journey, index: int, step: dict, where: list, now: datetim
     spec = journey.live
     slot = slot_after(now, spec.get("slots"))
     send = _slot_send(journey, index, slot, spec.get("slots"))
-    _log(journey, index, where, literal("message"), now, send.id)
+    # held-out entries are logged as such but stay in the send: the engine counts them as its holdout
+    _log(journey, index, where, case((E.held, literal("held")), else_=literal("message")), now, send.id)
     members = select(E.customer_id.label("customer_id")).where(
         E.id.in_(select(L.entry_id).where(L.send_id == send.id)))
     sending.plan(send, sending.Request(

@@ -69,13 +69,16 @@ def _withdraw(send: Send, now: datetime) -> None:
     found = send.withdrawn()
     if found is None:
         return
-    reason, customer_ids = found
-    skipped = db.session.execute(update(Delivery).where(Delivery.run_id == send.id,
-                                                        Delivery.status == DeliveryStatus.PLANNED,
-                                                        Delivery.send_task_id.is_(None),
-                                                        Delivery.customer_id.in_(customer_ids))
-                                 .values(status=DeliveryStatus.SKIPPED, skip_reason=reason, updated_at=now),
-                                 execution_options={"synchronize_session": False}).rowcount
+    reason, query = found
+    # read first, then mark by id: a planner never folds the origin's query into the outbox's UPDATE
+    customer_ids = sorted(set(db.session.scalars(query)))
+    skipped = 0
+    for start in range(0, len(customer_ids), 1000):
+        skipped += db.session.execute(update(Delivery).where(
+            Delivery.run_id == send.id, Delivery.status == DeliveryStatus.PLANNED, Delivery.send_task_id.is_(None),
+            Delivery.customer_id.in_(customer_ids[start:start + 1000]))
+            .values(status=DeliveryStatus.SKIPPED, skip_reason=reason, updated_at=now),
+            execution_options={"synchronize_session": False}).rowcount
     if skipped:
         send.counts = summary(send.id)
 
