@@ -71,6 +71,14 @@ ACTION_LABELS = {
     "wordlist.category_disabled": N_("停用敏感词分类"),
     "campaigns.saved": N_("保存群发"),
     "campaigns.submitted": N_("提交群发审批"),
+    "journeys.saved": N_("保存客户旅程"),
+    "journeys.submitted": N_("提交客户旅程"),
+    "journeys.approved": N_("批准客户旅程版本"),
+    "journeys.rejected": N_("驳回客户旅程版本"),
+    "journeys.commented": N_("审批客户旅程时留言"),
+    "journeys.paused": N_("暂停客户旅程"),
+    "journeys.resumed": N_("恢复客户旅程"),
+    "journeys.archived": N_("归档客户旅程"),
     "campaigns.auto_approved": N_("群发自动通过（未超审批阈值）"),
     "campaigns.approved": N_("批准群发"),
     "campaigns.rejected": N_("驳回群发"),
@@ -85,6 +93,11 @@ ACTION_LABELS = {
     "campaigns.opt_out_added": N_("加入免打扰"),
     "campaigns.opt_out_removed": N_("移出免打扰"),
     "team.exported": N_("导出团队绩效"),
+    "tasks.created": N_("创建跟进任务"),
+    "tasks.completed": N_("完成跟进任务"),
+    "tasks.cancelled": N_("取消跟进任务"),
+    "tasks.exported": N_("导出跟进任务"),
+    "tasks.rule_saved": N_("保存跟进规则"),
 }
 
 

@@ -54,6 +54,11 @@ KINDS: dict[str, Kind] = {
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
+    "journeys.tick": Kind(N_("客户旅程：退出、进入与到期步骤"), "app.journeys.jobs:tick", one_at_a_time=True,
+                          permission=P.WAKEUP_MANAGE),
+    "staffmsg.dispatch": Kind(N_("发送员工应用消息"), "app.staffmsg.dispatch:run_job", one_at_a_time=True),
+    "tasks.sweep": Kind(N_("跟进任务提醒与逾期上报"), "app.tasks.sweep:run_job", one_at_a_time=True),
+    "tasks.rules": Kind(N_("跟进规则生成任务"), "app.tasks.rules:run_job", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
 

@@ -11,6 +11,7 @@ from app.core import bounds, settings
 from app.core.audit import record
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
+from app.journeys import exits as journey_exits
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
@@ -80,6 +81,8 @@ def store_orders(records: list[OrderRecord], source: str) -> OrderCounts:
     with transaction():
         counts = store_batch(records, source)
         record("orders.imported", target=source, details=counts.__dict__)
+        # its customers leave the journeys that end on an order before the sender hears back (issue: within 5 s)
+        journey_exits.on_activity([r.external_userid for r in records if r.status == "paid"], utcnow())
     return counts
 
 
@@ -167,4 +170,6 @@ def store_events(raw: list[Mapping[str, Any]]) -> tuple[int, int]:
             seen.add(row["event_id"])
             fresh.append(CustomerEvent(**row))
         db.session.add_all(fresh)
+        db.session.flush()
+        journey_exits.on_activity([e.external_userid for e in fresh], utcnow())
     return len(fresh), len(rows) - len(fresh)

@@ -8,7 +8,8 @@ The interface, all a sender needs:
 
     why   a Send subclass mapped on the sends table (single-table inheritance on `origin`), with its own columns
           naming the originating object, e.g. campaigns.models.CampaignRun; it may override `veto()` (a reason not
-          to send after all, asked when the send is cut into tasks) and `describe()` (its name in the audit log).
+          to send after all, asked when the send is cut into tasks), `withdrawn()` (recipients to skip after all,
+          asked then too: a customer who left a journey) and `describe()` (its name in the audit log).
     who   customers(query of customer ids, allowed senders=None) or groups(query of CustomerGroup, allowed=None):
           read when the send is planned (the snapshot).
     what  Variant(key, percent, {"text", "attachments"}): one, or an A/B split adding up to 100 %.

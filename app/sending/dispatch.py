@@ -24,6 +24,7 @@ from app.contacts.models import Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.sending import dispatch_submit, sendrules
+from app.sending.planner import summary
 from app.sending.models import Delivery, DeliveryStatus, RunStatus, Send, SendTask, TaskStatus
 
 log = logging.getLogger("scrm.sending.dispatch")
@@ -52,6 +53,7 @@ def start_due_run(now: datetime | None = None) -> int | None:
                                .values(status=DeliveryStatus.SKIPPED, skip_reason="not_approved", updated_at=now),
                                execution_options={"synchronize_session": False})
             return send.id
+        _withdraw(send, now)
         tasks = _make_tasks(send, sendrules.chunk_size(send.chat_type))
         send.status = RunStatus.DISPATCHING if tasks else RunStatus.FINISHED
         if not tasks:
@@ -60,6 +62,25 @@ def start_due_run(now: datetime | None = None) -> int | None:
     if tasks:
         _refresh_statistics()
     return send.id
+
+
+def _withdraw(send: Send, now: datetime) -> None:
+    """Skip the planned recipients the send's origin withdraws now (Send.withdrawn), before any task is cut."""
+    found = send.withdrawn()
+    if found is None:
+        return
+    reason, query = found
+    # read first, then mark by id: a planner never folds the origin's query into the outbox's UPDATE
+    customer_ids = sorted(set(db.session.scalars(query)))
+    skipped = 0
+    for start in range(0, len(customer_ids), 1000):
+        skipped += db.session.execute(update(Delivery).where(
+            Delivery.run_id == send.id, Delivery.status == DeliveryStatus.PLANNED, Delivery.send_task_id.is_(None),
+            Delivery.customer_id.in_(customer_ids[start:start + 1000]))
+            .values(status=DeliveryStatus.SKIPPED, skip_reason=reason, updated_at=now),
+            execution_options={"synchronize_session": False}).rowcount
+    if skipped:
+        send.counts = summary(send.id)
 
 
 def _refresh_statistics() -> None:

@@ -60,8 +60,8 @@ class Send(db.Model):
 
     The origin ("why") is a subclass mapped on this table (single-table inheritance, `origin` says which), with
     its own columns: a campaign run (campaigns.models.CampaignRun), later a journey step or a referral task.
-    A subclass may override `veto` (a reason not to send after all, asked when the send is cut into tasks) and
-    `describe` (how the audit log names it)."""
+    A subclass may override `veto` (a reason not to send after all, asked when the send is cut into tasks),
+    `withdrawn` (recipients to skip after all, asked then too) and `describe` (how the audit log names it)."""
 
     __tablename__ = "campaign_runs"
 
@@ -87,6 +87,11 @@ class Send(db.Model):
 
     def veto(self) -> str | None:
         """Why this send must not go out after all (checked when it is cut into tasks), or None."""
+        return None
+
+    def withdrawn(self):
+        """(skip reason, query of customer ids) of planned recipients who must not get it after all (asked when the
+        send is cut into tasks: e.g. a customer who left a journey between planning and sending), or None."""
         return None
 
     def describe(self) -> str:

@@ -28,6 +28,7 @@ from app.extensions import db
 from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 from scripts.demo.campaigns import seed_demo_campaigns
+from scripts.demo.journeys import seed_demo_journeys
 from scripts.demo.orders import seed_orders
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
@@ -106,6 +107,8 @@ def first_sync() -> None:
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")
+    if journeys := seed_demo_journeys(DEMO_ACCOUNTS[Role.SUPERVISOR][0]):
+        click.echo(journeys)
 
 
 def link_demo_supervisor() -> None:
