@@ -53,6 +53,10 @@ KINDS: dict[str, Kind] = {
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
+    "lifecycle.recompute": Kind(N_("生命周期阶段重算"), "app.lifecycle.recompute:run_job", one_at_a_time=True,
+                                permission=P.WAKEUP_MANAGE),
+    "lifecycle.tags": Kind(N_("写入生命周期标签"), "app.lifecycle.writeback:run_job", one_at_a_time=True,
+                           cancellable=True, permission=P.WAKEUP_MANAGE),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
 

@@ -11,6 +11,7 @@ from app.core import bounds, settings
 from app.core.audit import record
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
+from app.lifecycle import signals
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
@@ -109,6 +110,7 @@ def store_batch(records: list[OrderRecord], source: str) -> OrderCounts:
                 setattr(order, key, value)
             order.updated_at = now
             updated += 1
+    signals.orders_stored(r.external_userid for r in records)  # their customers' lifecycle stages, at once
     return OrderCounts(len(added), updated, len(records) - len(added) - updated)
 
 
@@ -167,4 +169,6 @@ def store_events(raw: list[Mapping[str, Any]]) -> tuple[int, int]:
             seen.add(row["event_id"])
             fresh.append(CustomerEvent(**row))
         db.session.add_all(fresh)
+        db.session.flush()
+        signals.events_stored(event.external_userid for event in fresh)
     return len(fresh), len(rows) - len(fresh)
