@@ -28,7 +28,13 @@ from app.lifecycle.stages import bound, stage_sql, window
 log = logging.getLogger("scrm.lifecycle.recompute")
 STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), FAILED: N_("失败")}
 NEW = "lifecycle_new"
-_POSTGRES_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off", "SET LOCAL synchronous_commit = off")
+_POSTGRES_SETTINGS = (  # for the recompute's transaction only
+    "SET LOCAL work_mem = '256MB'",  # the aggregate over every signal and the joins with the stages stay in memory
+    "SET LOCAL jit = off",  # compiling the big statements costs seconds and saves none here
+    "SET LOCAL enable_nestloop = off",  # never row by row: on a fresh (unanalysed) stages table the anti-join of the
+    # INSERT would rescan it for each customer, seeing its own new rows (quadratic)
+    "SET LOCAL synchronous_commit = off",  # a crash right after commit loses at most a rerunnable recompute
+)
 _DAY = bindparam("day", type_=Date())
 _DIFFERS = {"postgresql": "s.last_interaction_at IS DISTINCT FROM n.last_at",
             "sqlite": "s.last_interaction_at IS NOT n.last_at"}
