@@ -47,7 +47,7 @@ GENERATE = [
        SELECT 'wr' || g, '群' || g, 'u001', '', 0, '[]'::json, '' FROM generate_series(1, 500) g""",
     """INSERT INTO customer_group_members (chat_id, userid, type, name, group_nickname, join_time, join_scene, state)
        SELECT 'wr' || (1 + i % 500), 'wm' || lpad(i::text, 9, '0'), 2, '', '',
-              timestamptz '2025-01-01' + ((i * 7919) % 540) * interval '1 day', 1, ''
+              timestamptz '2025-01-01' + ((i::bigint * 7919) % 540) * interval '1 day', 1, ''
        FROM generate_series(1, :customers, 4) i""",
 ]
 ORDERS = """INSERT INTO orders (order_id, external_userid, unionid, mobile, amount_fen, paid_at, status, source,
