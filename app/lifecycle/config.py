@@ -11,11 +11,10 @@ from app.core.db import transaction, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
-from app.lifecycle.models import ACTIVE, DEEP_DORMANT, DORMANT, LOST, WARNING, LifecycleSettings
+from app.lifecycle.labels import STAGE_LABELS
+from app.lifecycle.models import DEEP_DORMANT, DORMANT, STAGES, WARNING, LifecycleSettings
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 
-STAGE_LABELS = {ACTIVE: N_("活跃"), WARNING: N_("预警"), DORMANT: N_("沉睡"), DEEP_DORMANT: N_("深度沉睡"),
-                LOST: N_("已流失")}
 SILENT = (WARNING, DORMANT, DEEP_DORMANT)  # the stages entered by days of silence, in order
 
 # The interactions a customer's last interaction is taken from (each switchable).
@@ -31,6 +30,7 @@ FILTER_LABELS = {NO_FILTER: N_("不限"), BELOW_MEAN: N_("客单价低于平均"
                  CLASS8: N_("RFM 八类属于")}
 FILTER_VALUES = {SEGMENT: SEGMENT_LABELS, CLASS8: CLASS_LABELS}
 MAX_DAYS = 3650
+assert tuple(STAGE_LABELS) == STAGES
 
 DEFAULTS: dict[str, Any] = {
     "signals": {key: True for key in SIGNAL_LABELS},

@@ -208,3 +208,23 @@ def test_tags_are_written_to_wecom_only_for_customers_whose_stage_changed(synced
     relations = db.session.scalars(select(FollowRelation).where(FollowRelation.external_userid == customers[0],
                                                                 FollowRelation.ended_at.is_(None))).all()
     assert relations and all([tag_names[t] for t in r.tag_ids if t in tag_names] == ["活跃"] for r in relations)
+
+
+def test_a_segment_can_target_customers_by_their_stage(app):
+    from app.segments import describe, service
+    from app.segments.rules import RuleError
+
+    with transaction():
+        for ext, days in (("wmseg1", 3), ("wmseg2", 45), ("wmseg3", 120)):
+            customer(ext)
+            order(ext, local(AS_OF - timedelta(days=days), time(12)))
+    recompute_as_of(AS_OF)
+    rule = {"op": "and", "rules": [{"field": "lifecycle_stage", "operator": "in", "value": ["dormant", "deep_dormant"]}]}
+    members = set(db.session.scalars(select(Customer.external_userid).where(
+        Customer.id.in_(service.member_ids(rule)))))
+    assert members == {"wmseg2", "wmseg3"}
+    with app.test_request_context():
+        [line] = describe.lines(rule)
+    assert line.text.startswith("生命周期阶段是") and "深度沉睡" in line.text
+    with pytest.raises(RuleError):
+        service.member_ids({"op": "and", "rules": [{"field": "lifecycle_stage", "operator": "in", "value": ["asleep"]}]})
