@@ -76,8 +76,8 @@ def samples(scope: Scope, stage: str, limit: int = SAMPLES) -> list[Sample]:
 
 
 def member_query(args: dict[str, str], scope: Scope) -> Select:
-    """Stage rows (joined with their customer) of the customers matching the list's filters: a stage, the stage they came from
-    (with `since`, an ISO day: moved on or after it), the tag state; longest in their stage first."""
+    """Stage rows (joined with their customer) of the customers matching the list's filters: a stage, the stage they
+    came from (with `since`, an ISO day: moved on or after it), the tag state; longest in their stage first."""
     query = (select(CustomerStage).join(Customer, Customer.external_userid == CustomerStage.external_userid)
              .where(scope.customer_filter(CustomerStage.external_userid)))
     if args.get("stage"):

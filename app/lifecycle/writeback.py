@@ -92,7 +92,8 @@ def owed(states: tuple[str, ...], seen: set[str]) -> list[str]:
         CustomerStage.mark_state.in_(states)).order_by(CustomerStage.external_userid)) if key not in seen]
 
 
-def write_tags(retry_failed: bool, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, int], str | None]:
+def write_tags(retry_failed: bool,
+               progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, int], str | None]:
     """Mark every owed customer (pending ones, and failed ones when `retry_failed`), a committed batch at a time.
     Returns counts (done / failed / no_staff / deferred) and the problem that stopped it, if any."""
     counts = {"done": 0, "failed": 0, "no_staff": 0, "deferred": 0}

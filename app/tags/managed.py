@@ -20,7 +20,8 @@ def ensure_groups(gw: WeComGateway, groups: Sequence[tuple[str, Mapping[str, str
         missing = [(i, label) for i, label in enumerate(labels.values()) if label not in by_name]
         if missing:  # a larger order sorts first in WeCom: keep the caller's order
             tags = [{"name": label, "order": len(labels) - i} for i, label in missing]
-            made = gw.add_corp_tag(tags, group_id=group["group_id"]) if group else gw.add_corp_tag(tags, group_name=group_name)
+            made = (gw.add_corp_tag(tags, group_id=group["group_id"]) if group
+                    else gw.add_corp_tag(tags, group_name=group_name))
             by_name.update({t["name"]: t["id"] for t in made.get("tag") or []})
             created = True
         result.append({key: by_name[label] for key, label in labels.items()})
