@@ -43,6 +43,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "contacts.sync", {"hour": 3, "minute": 0}, {"started_by": "scheduler"}),
     PeriodicJob("rfm.recompute", "每晚 RFM 重算并把变化写回企业微信标签，随后按新分数执行规则标签",
                 "rfm.recompute", {"hour": 4, "minute": 0}, {"started_by": "scheduler"}),
+    PeriodicJob("lifecycle.tags", "每分钟把阶段有变化的客户的生命周期标签写回企业微信（每日阶段重算紧随 RFM 重算）",
+                "lifecycle.tags", {"minute": "*"}, {"started_by": "scheduler", "retry_failed": False}),
     PeriodicJob("campaigns.schedule", "每分钟为到期的群发创建并规划执行（错过太久的记为已错过）",
                 "campaigns.schedule", {"minute": "*"}),
     PeriodicJob("campaigns.poll", "每分钟查询群发任务：成员确认、发送结果、提醒未确认成员",

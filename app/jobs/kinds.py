@@ -59,6 +59,10 @@ KINDS: dict[str, Kind] = {
     "staffmsg.dispatch": Kind(N_("发送员工应用消息"), "app.staffmsg.dispatch:run_job", one_at_a_time=True),
     "tasks.sweep": Kind(N_("跟进任务提醒与逾期上报"), "app.tasks.sweep:run_job", one_at_a_time=True),
     "tasks.rules": Kind(N_("跟进规则生成任务"), "app.tasks.rules:run_job", one_at_a_time=True),
+    "lifecycle.recompute": Kind(N_("生命周期阶段重算"), "app.lifecycle.recompute:run_job", one_at_a_time=True,
+                                permission=P.WAKEUP_MANAGE),
+    "lifecycle.tags": Kind(N_("写入生命周期标签"), "app.lifecycle.writeback:run_job", one_at_a_time=True,
+                           cancellable=True, permission=P.WAKEUP_MANAGE),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
 

@@ -29,7 +29,8 @@ class CustomerStage(db.Model):
     since: Mapped[date] = mapped_column(Date)  # the corp-local day the customer entered `stage`
     last_interaction_at: Mapped[datetime | None]
     tagged_stage: Mapped[str | None] = mapped_column(String(16))
-    mark_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # done, pending, failed, no_staff
+    # done, pending, failed, no_staff
+    mark_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     mark_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -8,14 +8,14 @@ exactly that transaction's movements as the id range (after_id, last_id].
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy import func, select, text
 
 from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
-from app.lifecycle.models import STAGES, CustomerStage, StageMovement
+from app.lifecycle.models import LOST, STAGES, CustomerStage, StageMovement
 
 LOCK_KEY = 74_530_161  # pg_advisory_xact_lock key of the movement writers
 Listener = Callable[[int, int], None]  # (after_id, last_id): the movements this transaction recorded
@@ -47,33 +47,61 @@ def notify(after_id: int, last: int) -> None:
             listener(after_id, last)
 
 
+def owed_state(tagged: str | None, stage: str, state: str | None, error: str | None) -> tuple[str, str | None]:
+    """(mark_state, mark_error) of a customer now in `stage`: nothing owed when WeCom carries it (or 已流失, which no
+    relation can carry), a failed mark stays failed with its error, else pending."""
+    if stage == LOST or tagged == stage:
+        return "done", None
+    return ("failed", error) if state == "failed" else ("pending", error)
+
+
 def move(external_userid: str, to_stage: str, cause: str, at: datetime | None = None,
          last_interaction_at: datetime | None | object = _UNCHANGED) -> StageMovement | None:
     """Put one customer in `to_stage` (in the caller's transaction): a movement row when the stage changed, the
     tag owed to WeCom when it differs from the one WeCom carries; None when the customer was there already."""
-    if to_stage not in STAGES:
-        raise ValueError(f"unknown lifecycle stage {to_stage!r}")
+    moved = move_many([(external_userid, to_stage, last_interaction_at)], cause, at)
+    return moved[0] if moved else None
+
+
+def move_many(targets: Iterable[tuple[str, str, datetime | None | object]], cause: str,
+              at: datetime | None = None) -> list[StageMovement]:
+    """`move` for many customers at once: (external_userid, stage, last interaction), one lock and one call of the
+    listeners for all of them; returns the movements (customers already in their stage have none)."""
+    targets = list(targets)
+    if unknown := {stage for _, stage, _ in targets} - set(STAGES):
+        raise ValueError(f"unknown lifecycle stage {sorted(unknown)!r}")
     at = at or utcnow()
     day = at.astimezone(settings.corp_timezone()).date()
-    row = db.session.get(CustomerStage, external_userid)
-    if last_interaction_at is not _UNCHANGED and row is not None:
-        row.last_interaction_at = last_interaction_at
-    if row is not None and row.stage == to_stage:
-        return None
+    rows = {row.external_userid: row for start in range(0, len(targets), 500)
+            for row in db.session.scalars(select(CustomerStage).where(
+                CustomerStage.external_userid.in_([t[0] for t in targets[start:start + 500]])))}
+    changed = []
+    for external_userid, stage, last in targets:
+        row = rows.get(external_userid)
+        if row is not None and last is not _UNCHANGED:
+            row.last_interaction_at = last
+        if row is None or row.stage != stage:
+            changed.append((external_userid, stage, None if last is _UNCHANGED else last))
+    if not changed:
+        return []
     lock()
     before = last_id()
-    if row is None:
-        row = CustomerStage(external_userid=external_userid, tagged_stage=None,
-                            last_interaction_at=None if last_interaction_at is _UNCHANGED else last_interaction_at)
-        db.session.add(row)
-    movement = StageMovement(external_userid=external_userid, from_stage=row.stage, to_stage=to_stage, day=day,
-                             at=at, cause=cause)
-    row.stage, row.since, row.updated_at = to_stage, day, at
-    row.mark_state, row.mark_error = ("done", None) if row.tagged_stage == to_stage else ("pending", row.mark_error)
-    db.session.add(movement)
+    moved = []
+    for external_userid, stage, last in changed:
+        row = rows.get(external_userid)
+        if row is None:
+            row = rows[external_userid] = CustomerStage(external_userid=external_userid, last_interaction_at=last)
+            db.session.add(row)
+        moved.append(StageMovement(external_userid=external_userid, from_stage=row.stage, to_stage=stage, day=day,
+                                   at=at, cause=cause))
+        row.stage, row.since, row.updated_at = stage, day, at
+        if stage == LOST:  # no relation left, so no tag left on WeCom's side and none to write
+            row.tagged_stage = None
+        row.mark_state, row.mark_error = owed_state(row.tagged_stage, stage, row.mark_state, row.mark_error)
+    db.session.add_all(moved)
     db.session.flush()
-    notify(before, movement.id)
-    return movement
+    notify(before, max(m.id for m in moved))
+    return moved
 
 
 def movements_after(watermark: int, limit: int = 1000) -> list[StageMovement]:

@@ -12,6 +12,7 @@ from app.core.audit import record
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 from app.journeys import exits as journey_exits
+from app.lifecycle import signals
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
@@ -112,6 +113,7 @@ def store_batch(records: list[OrderRecord], source: str) -> OrderCounts:
                 setattr(order, key, value)
             order.updated_at = now
             updated += 1
+    signals.orders_stored(r.external_userid for r in records)  # their customers' lifecycle stages, at once
     return OrderCounts(len(added), updated, len(records) - len(added) - updated)
 
 
@@ -172,4 +174,5 @@ def store_events(raw: list[Mapping[str, Any]]) -> tuple[int, int]:
         db.session.add_all(fresh)
         db.session.flush()
         journey_exits.on_activity([e.external_userid for e in fresh], utcnow())
+        signals.events_stored(event.external_userid for event in fresh)
     return len(fresh), len(rows) - len(fresh)

@@ -23,6 +23,7 @@ from app.core.db import UTCDateTime, transaction, utcnow
 from app.core.job_runs import FAILED, PARTIAL, RUNNING, SUCCEEDED
 from app.core.permissions import N_
 from app.extensions import db
+from app.lifecycle import recompute as lifecycle
 from app.rfm import writeback
 from app.rfm.fast_score import CLASS_KEYS, SEGMENT_KEYS, score_arrays
 from app.rfm.matching import match_orders
@@ -96,6 +97,7 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
             raise
     if run.status != FAILED:  # every recompute, nightly or started by hand: the rule tags follow the new scores
         rules.follow_recompute(run.started_by)
+    lifecycle.follow_rfm(run.started_by)  # the stages follow every day, even when the scores could not be updated
     return run
 
 

@@ -19,9 +19,9 @@ from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.tags import marking
+from app.tags.managed import ensure_groups
 from app.tags.marking import Outcome
 from app.tags.read_only import CLASS_GROUP, SEGMENT_GROUP
-from app.tags.sync import sync_corp_tags
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError
 from app.wecom.gateway import WeComGateway
@@ -36,23 +36,8 @@ TagIds = dict[str, dict[str, str]]  # dimension -> key -> tag_id
 
 def ensure_tags(gw: WeComGateway) -> TagIds:
     """The tag id of every segment and class, creating the groups and any missing tag in WeCom."""
-    existing = gw.get_corp_tag_list()
-    result: TagIds = {}
-    created = False
-    for dimension, group_name, labels in TAG_GROUPS:
-        group = next((g for g in existing if g.get("group_name") == group_name), None)
-        by_name = {t["name"]: t["id"] for t in (group or {}).get("tag") or []}
-        missing = [(i, label) for i, label in enumerate(labels.values()) if label not in by_name]
-        if missing:  # a larger order sorts first in WeCom: keep the design's order
-            tags = [{"name": label, "order": len(labels) - i} for i, label in missing]
-            made = gw.add_corp_tag(tags, group_id=group["group_id"]) if group else gw.add_corp_tag(tags, group_name=group_name)
-            by_name.update({t["name"]: t["id"] for t in made.get("tag") or []})
-            created = True
-        result[dimension] = {key: by_name[label] for key, label in labels.items()}
-    if created:  # the console's copy of WeCom's tags learns the new ones now, not at the next sync
-        with transaction():
-            sync_corp_tags(gw, utcnow())
-    return result
+    ids = ensure_groups(gw, [(group_name, labels) for _dimension, group_name, labels in TAG_GROUPS])
+    return {dimension: tag_ids for (dimension, _name, _labels), tag_ids in zip(TAG_GROUPS, ids)}
 
 
 def _changes(row: CustomerRfmScore, relation_tags: list[str], ids: TagIds) -> tuple[list[str], list[str]]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.contacts.contact_list import staff_names, tag_names
 from app.contacts.models import CustomerGroup, Department
 from app.extensions import db
+from app.lifecycle.labels import STAGE_LABELS
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.segments.rule_checks import FIELDS
 from app.welcome.channel_names import names_by_state
@@ -88,6 +89,8 @@ def _sentence(node: dict, names: _Names) -> str:
         return _("RFM 分层是 %(values)s 之一", values=_joined(value, lambda k: _(SEGMENT_LABELS.get(k, k))))
     if field == "rfm_class8":
         return _("RFM 八类是 %(values)s 之一", values=_joined(value, lambda k: _(CLASS_LABELS.get(k, k))))
+    if field == "lifecycle_stage":
+        return _("生命周期阶段是 %(values)s 之一", values=_joined(value, lambda k: _(STAGE_LABELS.get(k, k))))
     if field in ("r_score", "f_score", "m_score"):
         return _("%(field)s在 %(low)s 到 %(high)s 之间", field=_(FIELDS[field].label), low=value["min"],
                  high=value["max"])

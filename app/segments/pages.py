@@ -13,6 +13,7 @@ from app.contacts.models import Customer, CustomerGroup, Department, Staff
 from app.contacts.scope import Scope
 from app.core import settings
 from app.extensions import db
+from app.lifecycle.labels import STAGE_LABELS
 from app.rfm.models import CustomerRfmScore, Order
 from app.rfm.segments import CLASSES, SEGMENT_LABELS, SEGMENTS
 from app.segments import rules, service
@@ -45,6 +46,7 @@ def builder_choices() -> dict[str, Any]:
         "tag_groups": list(groups.values()),
         "segments": [[key, _(label)] for key, label, _r, _f in SEGMENTS],
         "classes": [[key, _(label)] for key, label, *_flags in CLASSES],
+        "stages": [[key, _(label)] for key, label in STAGE_LABELS.items()],
         "staff": [[userid, name] for userid, name in staff],
         "departments": [[dept_id, name] for dept_id, name in departments],
         "groups": [[chat_id, name or chat_id] for chat_id, name in chats],

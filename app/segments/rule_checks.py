@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from app.core import bounds
 from app.core.permissions import N_
+from app.lifecycle.labels import STAGE_LABELS
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 
 MAX_DEPTH = 8
@@ -90,6 +91,10 @@ def _check_segment(op, value, problems, path):
 
 def _check_class8(op, value, problems, path):
     _strings(value, problems, path, N_("请至少选择一个 RFM 八类"), CLASS_LABELS, N_("未知的 RFM 八类：%(keys)s"))
+
+
+def _check_stage(op, value, problems, path):
+    _strings(value, problems, path, N_("请至少选择一个生命周期阶段"), STAGE_LABELS, N_("未知的生命周期阶段：%(keys)s"))
 
 
 def _check_score(op, value, problems, path):
@@ -186,6 +191,7 @@ FIELDS: dict[str, FieldSpec] = {
     "tags": FieldSpec(N_("企业标签"), ("any", "all", "none"), _check_tags),
     "rfm_segment": FieldSpec(N_("RFM 分层"), ("in",), _check_segment),
     "rfm_class8": FieldSpec(N_("RFM 八类"), ("in",), _check_class8),
+    "lifecycle_stage": FieldSpec(N_("生命周期阶段"), ("in",), _check_stage),
     "r_score": FieldSpec(N_("R 评分"), ("between",), _check_score),
     "f_score": FieldSpec(N_("F 评分"), ("between",), _check_score),
     "m_score": FieldSpec(N_("M 评分"), ("between",), _check_score),

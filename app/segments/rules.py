@@ -15,6 +15,7 @@ Fields, operators and values (days: 1..3650, dates "YYYY-MM-DD" in the corp time
 
 - ``tags``: ``any`` / ``all`` / ``none`` of corp tag ids (a list), on the customer's current relations.
 - ``rfm_segment`` / ``rfm_class8``: ``in`` a list of keys of app/rfm/segments.py.
+- ``lifecycle_stage``: ``in`` a list of stage keys of app/lifecycle/labels.py (the current stage).
 - ``r_score`` / ``f_score`` / ``m_score``: ``between`` ``{"min": 1..5, "max": 1..5}`` (both inclusive).
 - ``order_count`` / ``order_amount`` (fen): ``between`` ``{"days": N, "min": a, "max": b}``, at least one bound;
   counts and sums paid orders in the window (a customer without any counts 0).
@@ -49,6 +50,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, func, or_, select, true, union_all
 
 from app.contacts.models import Customer, CustomerGroupMember, FollowRelation
+from app.lifecycle.models import CustomerStage
 from app.rfm.models import CustomerEvent, CustomerRfmScore, Order
 from app.segments import fact_rules
 from app.segments.models import CustomerFacts
@@ -205,6 +207,8 @@ COMPILERS: dict[str, Callable[[str, Any, Context], Compiled]] = {
     "tags": _tags,
     "rfm_segment": _rfm_column(CustomerRfmScore.segment),
     "rfm_class8": _rfm_column(CustomerRfmScore.class8),
+    "lifecycle_stage": lambda op, value, ctx: select(CustomerStage.external_userid).where(
+        CustomerStage.stage.in_(value)),
     "r_score": _score(CustomerRfmScore.r_score),
     "f_score": _score(CustomerRfmScore.f_score),
     "m_score": _score(CustomerRfmScore.m_score),

@@ -1,5 +1,6 @@
 /* The console's ECharts: each chart reads its data from a JSON block in the page (no inline script, see console.js).
-   #rfm-heatmap with #rfm-segments / #rfm-classes on the RFM page (clicks open the customers), #welcome-latency. */
+   #rfm-heatmap with #rfm-segments / #rfm-classes on the RFM page (clicks open the customers), #welcome-latency,
+   #lifecycle-chart (customers entering each lifecycle stage per day). */
 (function () {
   function data(id) { var el = document.getElementById(id); return el && JSON.parse(el.textContent); }
   function chart(id, option) {
@@ -43,6 +44,17 @@
       yAxis: {type: "value", minInterval: 1, name: welcome.y_name},
       series: [{type: "bar", data: welcome.histogram,
                 itemStyle: {color: function (p) { return p.dataIndex >= 6 ? "#dc3545" : (p.dataIndex >= 4 ? "#f0ad4e" : "#198754"); }}}]
+    });
+  }
+  var lifecycle = data("lifecycle-data");
+  if (lifecycle) {
+    var colors = ["#198754", "#f0ad4e", "#fd7e14", "#6f42c1", "#6c757d"];
+    chart("lifecycle-chart", {
+      tooltip: {trigger: "axis"}, legend: {top: 0}, grid: {top: 36, bottom: 30, left: 50, right: 20},
+      xAxis: {type: "category", data: lifecycle.days}, yAxis: {type: "value", minInterval: 1},
+      series: lifecycle.series.map(function (s, i) {
+        return {name: s.name, type: "bar", stack: "entered", data: s.data, itemStyle: {color: colors[i]}};
+      })
     });
   }
 })();

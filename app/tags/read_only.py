@@ -10,6 +10,7 @@ from app.tags.models import CorpTag, CorpTagGroup
 SEGMENT_GROUP = "RFM分层"
 CLASS_GROUP = "RFM八类"
 RFM_GROUPS = (SEGMENT_GROUP, CLASS_GROUP)
+LIFECYCLE_GROUP = "生命周期"  # the lifecycle stages (app/lifecycle/writeback.py)
 RFM_TAGS_REFUSED = N_("「%(tags)s」是 RFM 标签：每晚由 RFM 计算按消费数据自动改写，不能手动添加、移除或作为渠道标签")
 
 

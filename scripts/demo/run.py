@@ -29,6 +29,7 @@ from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 from scripts.demo.campaigns import seed_demo_campaigns
 from scripts.demo.journeys import seed_demo_journeys
+from scripts.demo.lifecycle import seed_lifecycle_history
 from scripts.demo.orders import seed_orders
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
@@ -97,6 +98,7 @@ def first_sync() -> None:
     customers = run.counts.get("customers", {}).get("added", 0)
     click.echo(f"同步完成：{customers} 位客户；生成演示订单 …")
     click.echo(f"已生成 {seed_orders()} 条演示订单")
+    click.echo(f"已回放近 30 天的生命周期阶段：{seed_lifecycle_history()} 次阶段变化（见沉睡唤醒 › 生命周期）")
     if added := seed_demo_words():
         click.echo(f"已导入 {added} 个演示敏感词（广告法极限词、医疗、金融；见敏感词库）")
     seed_example_rule()

@@ -55,6 +55,7 @@ def test_nightly_rfm_recompute_runs_after_the_reconcile(app):
 
 
 def test_the_nightly_rfm_job_then_evaluates_rule_tags_on_the_new_scores(app, synced):
+    from app.lifecycle.models import LifecycleRun
     from app.rfm.models import RfmRun
     from app.tags import rule_admin
     from app.tags.models import TagRuleRun
@@ -66,7 +67,8 @@ def test_the_nightly_rfm_job_then_evaluates_rule_tags_on_the_new_scores(app, syn
     rule_admin.save(None, "近90天消费满1000", tag, spent_rule(), True, "test")
     scheduler.build(app)
     scheduler.run_job("rfm.recompute")
-    assert run_jobs() == 2  # the recompute, then the rule tags it queued
+    assert run_jobs() == 4  # the recompute, then the rule tags and lifecycle stages it queued, then the stages' tags
     assert db.session.scalars(select(RfmRun)).one().started_by == "scheduler"
+    assert db.session.scalars(select(LifecycleRun)).one().started_by == "scheduler"
     assert db.session.scalars(select(TagRuleRun)).one().started_by == "scheduler"
     assert buyer in carriers(tag)

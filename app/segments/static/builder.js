@@ -86,6 +86,7 @@
       case 'tags': return multiSelect(v, null, x => { node.value = x; }, C.fields.tags.label, C.tag_groups);
       case 'rfm_segment': return checkboxes(node, C.segments);
       case 'rfm_class8': return checkboxes(node, C.classes);
+      case 'lifecycle_stage': return checkboxes(node, C.stages);
       case 'r_score': case 'f_score': case 'm_score':
         return el('div', {}, [labelled(T.from, numberInput(v, 'min', {min: 1, max: 5})), labelled(T.to, numberInput(v, 'max', {min: 1, max: 5}))]);
       case 'order_count':
