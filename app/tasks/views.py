@@ -140,7 +140,7 @@ def detail(task_id: int):
     task, now = _task(task_id), utcnow()
     names, customers = _names([task])
     return render_template("tasks/detail.html", task=task, names=names, customers=customers, now=now,
-                           clock=listing.clock(task, now), clock_text=clock_text(task, now),
+                           clock=listing.clock, clock_text=clock_text,
                            may_complete=listing.can_complete(current_user, task),
                            may_cancel=task.state == "open" and current_user.can(P.TASKS_MANAGE), bare=True,
                            sources=SOURCE_LABELS)
