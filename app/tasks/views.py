@@ -21,6 +21,7 @@ from app.extensions import db
 from app.lifecycle.models import STAGES
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.tags.models import CorpTag, CorpTagGroup
+from app.staffmsg.dispatch import dispatch_soon
 from app.tasks import listing, rules, service
 from app.tasks.models import FollowupRule, Task
 from app.web import error_page, localtime
@@ -213,6 +214,30 @@ def rules_page():
                            stages=[(s, STAGE_LABELS.get(s, s)) for s in STAGES], triggers=rules.TRIGGERS,
                            segments=SEGMENT_LABELS, classes=CLASS_LABELS,
                            rfm_labels={**SEGMENT_LABELS, **CLASS_LABELS}, stage_labels=STAGE_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@requires(P.TASKS_MANAGE)
+def new():
+    """A task created by hand for one staff member (optionally about one of their customers)."""
+    form = request.form
+    if request.method == "POST":
+        try:
+            task = service.create_manual(assignee=form.get("assignee", "").strip(), title=form.get("title", ""),
+                                         due_local=form.get("due", ""), body=form.get("body", "")[:2000],
+                                         external_userid=form.get("external_userid", "").strip() or None,
+                                         scope=scope_for(current_user), actor=current_user.username)
+        except service.TaskError as exc:
+            flash(exc.localized(), "danger")
+        else:
+            dispatch_soon(current_user.username)
+            flash(_("已创建任务并通知 %(name)s", name=staff_labels([task.assignee]).get(task.assignee, task.assignee)),
+                  "success")
+            return redirect(url_for("tasks.detail", task_id=task.id))
+    chosen_staff = form.get("assignee", "")
+    return render_template("tasks/new.html", form=form,
+                           chosen_staff=[(chosen_staff, staff_labels([chosen_staff]).get(chosen_staff, chosen_staff))]
+                           if chosen_staff else [])
 
 
 @bp.post("/rules/<int:rule_id>/toggle", endpoint="rule_toggle")

@@ -104,3 +104,18 @@ def test_a_rule_without_a_tag_is_refused_and_nothing_saved(client, signed_in_as,
     assert "请选择一个已有的标签" in page
     from app.tasks.models import FollowupRule
     assert db.session.query(FollowupRule).count() == 0
+
+
+def test_a_task_made_by_hand_for_someone_in_scope(client, signed_in_as, tasks):
+    signed_in_as("operator")
+    token = csrf_token(client, "/tasks/new")
+    base = {"csrf_token": token, "title": "电话回访 VIP", "body": "确认到货"}
+    refused = client.post("/tasks/new", data={**base, "assignee": "bob", "due": "2020-01-01T09:00"})
+    assert "截止时间必须晚于现在" in refused.get_data(as_text=True)
+    refused = client.post("/tasks/new", data={**base, "assignee": "nobody", "due": "2099-01-01T09:00"})
+    assert "不存在或已离职" in refused.get_data(as_text=True)
+    made = client.post("/tasks/new", data={**base, "assignee": "bob", "due": "2099-01-01T09:00"})
+    assert made.status_code == 302
+    task = db.session.query(Task).filter_by(title="电话回访 VIP").one()
+    assert task.source == "manual" and task.created_by == "operator-user"
+    assert task.due_at.isoformat() == "2099-01-01T01:00:00+00:00"  # 09:00 in Shanghai
