@@ -20,8 +20,8 @@ from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.lifecycle.models import STAGES
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
-from app.tags.models import CorpTag, CorpTagGroup
 from app.staffmsg.dispatch import dispatch_soon
+from app.tags.models import CorpTag, CorpTagGroup
 from app.tasks import listing, rules, service
 from app.tasks.models import FollowupRule, Task
 from app.web import error_page, localtime
@@ -76,7 +76,8 @@ def _list(view: str, staff: str, title: str):
                        per_page=PAGE_SIZE, error_out=False)
     names, customers = _names(page.items)
     return render_template("tasks/index.html", page=page, view=view, staff=staff, names=names, customers=customers,
-                           now=now, clock=listing.clock, clock_text=clock_text, summary=listing.staff_summary(scope, now),
+                           now=now, clock=listing.clock, clock_text=clock_text,
+                           summary=listing.staff_summary(scope, now),
                            scope=scope, title=title, views=listing.VIEWS, can_complete=listing.can_complete,
                            summary_days=listing.SUMMARY_DAYS, sources=SOURCE_LABELS)
 
@@ -106,8 +107,8 @@ def export():
     header = [_("任务"), _("负责员工"), "userid", _("客户"), "external_userid", _("来源"), _("创建时间"), _("截止时间"),
               _("SLA"), _("完成时间"), _("完成人")]
     rows = [[t.title, names.get(t.assignee, t.assignee), t.assignee, customers.get(t.external_userid, ""),
-             t.external_userid or "", _(SOURCE_LABELS.get(t.source, t.source)), localtime(t.created_at), localtime(t.due_at), clock_text(t, now),
-             localtime(t.done_at), t.done_by or ""] for t in tasks]
+             t.external_userid or "", _(SOURCE_LABELS.get(t.source, t.source)), localtime(t.created_at),
+             localtime(t.due_at), clock_text(t, now), localtime(t.done_at), t.done_by or ""] for t in tasks]
     with transaction():
         record("tasks.exported", target=view, details={"staff": staff, "rows": len(rows)})
     return table_response(requested_format(request.args.get("format")), header, rows, f"tasks-{view}", _("跟进任务"))

@@ -1,5 +1,5 @@
-"""Demo data for 跟进任务: two follow-up rules and a month of tasks for the staff (done on time, late, overdue and
-open), including the demo supervisor's team, so the list, the SLA figures and the overdue view have something to show."""
+"""Demo data for 跟进任务: two follow-up rules and two weeks of tasks for the staff (done on time, late, overdue,
+open), the demo supervisor's team included, so the list, the SLA figures and the overdue view have something to show."""
 from __future__ import annotations
 
 import random
@@ -20,8 +20,9 @@ TITLES = ("跟进潜在客户：了解需求并推荐方案", "一对一关怀�
           "邀请参加会员日活动")
 
 
-def seed_demo_tasks(console_url: str) -> str:
-    """Rules and tasks, once (nothing when tasks exist already); the console address for the messages' links."""
+def seed_demo_tasks(console_url: str, supervisor: str | None) -> str:
+    """Rules and tasks, once (nothing when tasks exist already); the console address for the messages' links. The
+    demo supervisor (`supervisor`, a userid) gets two open tasks of their own, shown on 我的任务."""
     if "console.url" not in settings.stored_keys():
         settings.save({"console.url": console_url}, "demo")
     if db.session.scalar(select(func.count()).select_from(Task)):
@@ -36,9 +37,10 @@ def seed_demo_tasks(console_url: str) -> str:
     relations = list(db.session.execute(select(FollowRelation.userid, FollowRelation.external_userid)
                                         .where(FollowRelation.ended_at.is_(None)).order_by(FollowRelation.id)))
     picked = rng.sample(relations, min(240, len(relations)))
+    picked += [r for r in relations if r[0] == supervisor][:2]
     with transaction():
         for n, (userid, external_userid) in enumerate(picked):
-            created = now - timedelta(hours=rng.uniform(1, 14 * 24))
+            created = now - timedelta(hours=rng.uniform(1, 14 * 24) if n < 240 else rng.uniform(1, 20))
             due = created + timedelta(hours=24)
             task = create_task(userid, rng.choice(TITLES), due, source=FOLLOWUP_RULE,
                                source_key=f"demo:{n}", external_userid=external_userid, created_by="demo",
