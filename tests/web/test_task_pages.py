@@ -119,3 +119,10 @@ def test_a_task_made_by_hand_for_someone_in_scope(client, signed_in_as, tasks):
     task = db.session.query(Task).filter_by(title="电话回访 VIP").one()
     assert task.source == "manual" and task.created_by == "operator-user"
     assert task.due_at.isoformat() == "2099-01-01T01:00:00+00:00"  # 09:00 in Shanghai
+
+
+def test_home_counts_overdue_tasks_in_scope(client, signed_in_as, tasks):
+    signed_in_as("supervisor", wecom_userid="alice")
+    page = client.get("/").get_data(as_text=True)
+    assert "逾期跟进任务" in page and "进行中 2 个" in page  # bob's overdue one and alice's own, not carol's
+    assert "我的任务" in page
