@@ -37,6 +37,7 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(P.CAMPAIGNS_VIEW, "app.campaigns.home_cards:campaign_cards"),
     Provider(P.WELCOME_MANAGE, "app.welcome.home_cards:welcome_cards"),
     Provider(P.RFM_VIEW, "app.rfm.home_cards:rfm_cards"),
+    Provider(P.TASKS_VIEW, "app.tasks.home_cards:task_cards"),
     Provider(P.SYNC_RUN, "app.contacts.home_cards:sync_cards"),
     Provider(P.CALLBACKS_MANAGE, "app.wecom.home_cards:callback_cards"),
 )

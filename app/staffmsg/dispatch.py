@@ -27,7 +27,7 @@ PER_MINUTE, PER_HOUR = 25, 900       # our budget per member (WeCom drops past 3
 GIVE_UP_AFTER = timedelta(hours=24)  # a message unsent this long after it was due is given up (and shown)
 MAX_ATTEMPTS = 5                     # WeCom refusals (other than an unknown member) before a message is given up
 DUPLICATE_CHECK_SECONDS = 1800      # WeCom's duplicate check (a retried call shows nothing twice)
-BATCH = 5000                         # due messages looked at per run
+BATCH = 5000                         # due messages looked at per run (at most PER_MINUTE of each member's)
 BUSY_MINUTES = {59: 1, 0: 1, 29: 31, 30: 31}  # minute of the hour -> the minute to wait for
 NOT_SENT = "24 小时内未能发出"
 
@@ -77,20 +77,30 @@ def _content(message: StaffMessage, base_url: str) -> tuple[str, dict]:
     return message.kind, {"content": message.body}
 
 
-def _pick(due: list[StaffMessage], now: datetime) -> tuple[list[StaffMessage], int]:
-    """The due messages our per-member budget allows now (oldest first), and how many are held for later."""
+def _due(now: datetime) -> tuple[list[StaffMessage], int]:
+    """The oldest due messages, at most a minute's budget per member (so one member's backlog never keeps the
+    others waiting), at most BATCH in all; and how many are due in all."""
+    due = (StaffMessage.state == QUEUED) & (StaffMessage.not_before <= now)
+    rank = func.row_number().over(partition_by=StaffMessage.userid, order_by=StaffMessage.id).label("rank")
+    ranked = select(StaffMessage.id, rank).where(due).subquery()
+    first = select(ranked.c.id).where(ranked.c.rank <= PER_MINUTE).order_by(ranked.c.id).limit(BATCH)
+    messages = list(db.session.scalars(select(StaffMessage).where(StaffMessage.id.in_(first))
+                                       .order_by(StaffMessage.id)))
+    return messages, db.session.scalar(select(func.count()).select_from(StaffMessage).where(due))
+
+
+def _pick(due: list[StaffMessage], now: datetime) -> list[StaffMessage]:
+    """The due messages our per-member budget allows now (oldest first)."""
     counts, recent = _recent(sorted({m.userid for m in due}), now)
     room = {u: min(PER_MINUTE - counts.get(u, (0, 0))[0], PER_HOUR - counts.get(u, (0, 0))[1]) for u in counts}
-    picked, held = [], 0
+    picked = []
     for message in due:
         left = room.setdefault(message.userid, PER_MINUTE)
         if left > 0 and _same(message) not in recent:
             picked.append(message)
             recent.add(_same(message))
             room[message.userid] = left - 1
-        else:
-            held += 1
-    return picked, held
+    return picked
 
 
 def _send(gateway, agent_id: str, kind: str, content: dict, messages: list[StaffMessage], counts: dict) -> bool:
@@ -149,10 +159,9 @@ def run_job(avoid_busy_minutes: bool = True) -> dict:
     agent_id, base_url = settings.get("wecom.agent_id"), settings.get("console.url")
     if not agent_id:
         return {**counts, "error": "应用 AgentId 未配置"}
-    due = list(db.session.scalars(select(StaffMessage).where(StaffMessage.state == QUEUED,
-                                                             StaffMessage.not_before <= now)
-                                  .order_by(StaffMessage.id).limit(BATCH)))
-    picked, counts["held"] = _pick(due, now)
+    due, all_due = _due(now)
+    picked = _pick(due, now)
+    counts["held"] = all_due - len(picked)
     gateway = connection.gateway()
     calls: dict[tuple, list[StaffMessage]] = defaultdict(list)
     for message in picked:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, literal, select, text
 
-from app.contacts.models import FollowRelation
+from app.contacts.models import FollowRelation, Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.errors import UserError
@@ -18,8 +18,8 @@ from app.lifecycle.models import STAGES, StageMovement
 from app.rfm.models import CustomerRfmScore
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.tags.models import CorpTag
-from app.tasks.models import FOLLOWUP_RULE, FollowupRule, FollowupRuleHit
-from app.tasks.service import create_task
+from app.tasks.models import FOLLOWUP_RULE, FollowupRule, FollowupRuleHit, Task
+from app.tasks.service import TaskError, create_task
 
 TAG_ADDED, STAGE_ENTERED = "tag_added", "stage_entered"
 TRIGGERS = {TAG_ADDED: N_("客户被打上标签"), STAGE_ENTERED: N_("客户进入生命周期阶段")}
@@ -97,10 +97,15 @@ def _in_filter(rule: FollowupRule, external_userids: list[str]) -> set[str]:
         CustomerRfmScore.external_userid.in_(external_userids), column == rule.rfm_filter)))
 
 
-def _task(rule: FollowupRule, userid: str, external_userid: str, key: str, started: datetime):
-    return create_task(userid, rule.task_title, started + timedelta(hours=rule.due_hours), source=FOLLOWUP_RULE,
-                       source_key=key, body=rule.task_body, external_userid=external_userid,
-                       created_by=f"rule:{rule.id}")
+def _task(rule: FollowupRule, userid: str, external_userid: str, key: str, started: datetime) -> Task | None:
+    """The rule's task, or None when it cannot have one (the staff member left): a relation that can never get a
+    task must not stop the rule for everyone else."""
+    try:
+        return create_task(userid, rule.task_title, started + timedelta(hours=rule.due_hours), source=FOLLOWUP_RULE,
+                           source_key=key, body=rule.task_body, external_userid=external_userid,
+                           created_by=f"rule:{rule.id}")
+    except TaskError:
+        return None
 
 
 def _run_tag_rule(rule: FollowupRule) -> int:
@@ -118,18 +123,19 @@ def _run_tag_rule(rule: FollowupRule) -> int:
         created = 0
         for userid, external_userid in new:
             hit = FollowupRuleHit(rule_id=rule.id, userid=userid, external_userid=external_userid, since=now)
-            if external_userid in wanted:
-                key = f"followup:{rule.id}:{userid}:{external_userid}:{int(now.timestamp())}"
-                hit.task_id = _task(rule, userid, external_userid, key, now).id
+            key = f"followup:{rule.id}:{userid}:{external_userid}:{int(now.timestamp())}"
+            if external_userid in wanted and (task := _task(rule, userid, external_userid, key, now)) is not None:
+                hit.task_id = task.id
                 created += 1
             db.session.add(hit)
     return created
 
 
 def _owner(external_userid: str) -> str | None:
-    """The customer's first-added current staff member."""
-    return db.session.scalar(select(FollowRelation.userid).where(
-        FollowRelation.external_userid == external_userid, FollowRelation.ended_at.is_(None))
+    """The customer's first-added current staff member (who has not left)."""
+    return db.session.scalar(select(FollowRelation.userid).join(Staff, Staff.userid == FollowRelation.userid).where(
+        FollowRelation.external_userid == external_userid, FollowRelation.ended_at.is_(None),
+        Staff.removed_at.is_(None))
         .order_by(FollowRelation.added_at.is_(None), FollowRelation.added_at, FollowRelation.id).limit(1))
 
 
@@ -143,9 +149,8 @@ def _run_stage_rule(rule: FollowupRule) -> int:
         created = 0
         for movement in entering:
             owner = _owner(movement.external_userid) if movement.external_userid in wanted else None
-            if owner:
-                _task(rule, owner, movement.external_userid, f"followup:{rule.id}:movement:{movement.id}",
-                      movement.at)
+            if owner and _task(rule, owner, movement.external_userid, f"followup:{rule.id}:movement:{movement.id}",
+                               movement.at) is not None:
                 created += 1
         if moved:
             db.session.get(FollowupRule, rule.id, with_for_update=True).watermark = moved[-1].id

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.contacts.models import Customer, Staff
+from app.contacts.models import Customer, FollowRelation, Staff
 from app.core import settings
 from app.core.audit import record
 from app.core.db import transaction, utcnow
@@ -85,6 +85,29 @@ def create_task(assignee: str, title: str, due_at: datetime, *, source: str = MA
         return db.session.scalar(select(Task).where(Task.source_key == source_key))
     if deliver:
         _deliver(task)
+    return task
+
+
+def create_manual(*, assignee: str, title: str, due_local: str, body: str, external_userid: str | None, scope,
+                  actor: str) -> Task:
+    """A task made by hand on the console (`due_local` "YYYY-MM-DDTHH:MM" in the corp's timezone), for a staff
+    member within the actor's `scope`, about one of that member's current customers if given; committed."""
+    try:
+        due = datetime.strptime(due_local, "%Y-%m-%dT%H:%M").replace(tzinfo=settings.corp_timezone())
+    except ValueError:
+        raise TaskError(N_("请填写截止时间（年-月-日 时:分）")) from None
+    if due <= utcnow():
+        raise TaskError(N_("截止时间必须晚于现在"))
+    if not assignee or not (scope.everything or assignee in scope.userids):
+        raise TaskError(N_("请选择负责员工（您可管理范围内的员工）"))
+    if external_userid and db.session.scalar(select(FollowRelation.id).where(
+            FollowRelation.userid == assignee, FollowRelation.external_userid == external_userid,
+            FollowRelation.ended_at.is_(None))) is None:
+        raise TaskError(N_("所选客户不是该员工当前的客户"))
+    with transaction():
+        task = create_task(assignee, title, due, source=MANUAL, body=body, external_userid=external_userid,
+                           created_by=actor)
+        record("tasks.created", target=f"task#{task.id}", details={"assignee": assignee, "title": task.title})
     return task
 
 

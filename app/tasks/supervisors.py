@@ -1,5 +1,6 @@
 """Who supervises a staff member: the leaders (WeCom's department_leader) of their departments, or of the nearest
-department above that has a leader other than the member (a leader's supervisor is the leader one level up)."""
+department above that has a leader other than the member (a leader's supervisor is the leader one level up); leaders
+who left the company are passed over."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ def supervisors_of(userids: list[str]) -> dict[str, list[str]]:
     departments = {d.id: d for d in db.session.scalars(select(Department).where(Department.removed_at.is_(None)))}
     staff = dict(db.session.execute(select(Staff.userid, Staff.department_ids)
                                     .where(Staff.userid.in_(sorted(set(userids))))).all())
+    present = set(db.session.scalars(select(Staff.userid).where(Staff.removed_at.is_(None))))
     found = {}
     for userid in userids:
         leaders: list[str] = []
@@ -21,7 +23,7 @@ def supervisors_of(userids: list[str]) -> dict[str, list[str]]:
             while dept_id in departments and dept_id not in seen:
                 seen.add(dept_id)
                 dept = departments[dept_id]
-                others = [u for u in dept.leader_userids or [] if u != userid]
+                others = [u for u in dept.leader_userids or [] if u != userid and u in present]
                 if others:
                     leaders += [u for u in others if u not in leaders]
                     break

@@ -34,6 +34,7 @@ from scripts.demo.orders import seed_orders
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
 from scripts.demo.tag_rule import seed_example_rule
+from scripts.demo.tasks import seed_demo_tasks
 from scripts.demo.welcome import seed_demo_welcome, simulate_live_adds
 from scripts.demo.words import seed_demo_words
 
@@ -142,6 +143,8 @@ def run_demo(host: str, port: int) -> None:
     emulator = start_emulator(api_base, f"http://{host}:{port}/wecom/callback")
     first_sync()
     link_demo_supervisor()
+    supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
+    click.echo(seed_demo_tasks(f"http://{host}:{port}", supervisor.wecom_userid if supervisor else None))
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()

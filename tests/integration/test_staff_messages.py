@@ -119,3 +119,15 @@ def test_without_the_console_address_a_card_goes_as_text(staff_app):
     _run()
     received = staff_app.control.app_messages(userid)["received"][userid]
     assert received[0]["msgtype"] == "text" and "控制台地址未配置" in received[0]["content"]["content"]
+
+
+def test_one_members_backlog_does_not_keep_another_waiting(staff_app, monkeypatch):
+    monkeypatch.setattr(dispatch, "BATCH", 30)  # a small run, so the backlog below fills it
+    busy, other = [u["userid"] for u in staff_app.control.users() if not u.get("outside_range")][:2]
+    with transaction():
+        for n in range(60):
+            notify(busy, f"test:busy:{n}", f"提醒 {n}", "请跟进", url=f"/tasks/{n}")
+        notify(other, "test:other", "提醒", "请跟进", url="/tasks/99")
+    result = _run()
+    assert result["sent"] == dispatch.PER_MINUTE + 1 and result["held"] == 60 - dispatch.PER_MINUTE
+    assert len(staff_app.control.app_messages(other)["received"][other]) == 1

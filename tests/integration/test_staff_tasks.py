@@ -183,3 +183,19 @@ def test_24h_sla_across_the_corp_midnight(corp):
     assert days == {userid: {datetime(2026, 12, 7).date(): (1, 2)}}
     assert sla.totals(datetime(2026, 12, 7).date(), datetime(2026, 12, 7).date()) == {userid: (1, 2)}
     assert sla.rate(1, 2) == 0.5
+
+
+def test_a_relation_of_someone_who_left_does_not_stop_the_rule(corp):
+    tag_id, _relation = _tag_and_relation()
+    rule = rules.save_rule(name="高意向 24 小时跟进", trigger=rules.TAG_ADDED, due_hours=24, task_title="跟进高意向客户",
+                           tag_id=tag_id, actor="tester")
+    untagged = [r for r in db.session.scalars(select(FollowRelation).where(FollowRelation.ended_at.is_(None))
+                                              .order_by(FollowRelation.id)) if tag_id not in r.tag_ids]
+    gone = untagged[0]
+    stays = next(r for r in untagged if r.userid != gone.userid)
+    mark([Change(r.userid, r.external_userid, add=(tag_id,)) for r in (gone, stays)], "contacts.tags_marked")
+    with transaction():
+        db.session.scalar(select(Staff).where(Staff.userid == gone.userid)).removed_at = utcnow()
+    assert rules.run_job()["created"] == {str(rule.id): 1}
+    assert [t.assignee for t in db.session.scalars(select(Task))] == [stays.userid]
+    assert rules.run_job()["created"] == {str(rule.id): 0}  # the left member's relation is not tried every run

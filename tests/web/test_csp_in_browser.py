@@ -23,7 +23,8 @@ PAGES = ["/", "/contacts/", "/contacts/groups", "/contacts/staff", "/contacts/sy
          "/welcome/templates/new", "/welcome/channels", "/welcome/channels/1", "/contacts/wm0", "/admin/settings",
          "/admin/users", "/admin/tokens",
          "/admin/audit", "/wecom/events", "/campaigns/1", "/campaigns/1/edit", "/campaigns/1/preview",
-         "/campaigns/1/results", "/media/", "/jobs/"]
+         "/campaigns/1/results", "/media/", "/jobs/", "/tasks/", "/tasks/new", "/tasks/rules", "/tasks/mine",
+         "/staffmsg/"]
 
 
 def _seed():
