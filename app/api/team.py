@@ -46,6 +46,7 @@ class DaySchema(ma.Schema):
 class StaffFiguresSchema(ma.Schema):
     userid = ma.fields.String()
     name = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "页面显示的名称：同名成员附部门与 userid"})
     figures = _figures()
 
 
@@ -68,6 +69,7 @@ class LostSchema(ma.Schema):
 class ScorecardSchema(ma.Schema):
     userid = ma.fields.String()
     name = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "页面显示的名称：同名成员附部门与 userid"})
     start = ma.fields.Date()
     end = ma.fields.Date()
     totals = _figures()
@@ -101,7 +103,8 @@ def team_overview(query):
         return refused
     return {"start": data.period.first, "end": data.period.last, "department_id": query["dept"],
             "totals": data.totals, "days": _days(data.period, data.series),
-            "staff": [{"userid": s.userid, "name": s.name, "figures": f} for s, f in data.rows]}
+            "staff": [{"userid": s.userid, "name": s.name, "label": data.labels.get(s.userid, s.name), "figures": f}
+                      for s, f in data.rows]}
 
 
 @blp.route("/team/staff/<userid>")
@@ -114,7 +117,7 @@ def team_scorecard(query, userid: str):
     card, refused = _answer(report.scorecard, userid, query=query)
     if refused:
         return refused
-    return {"userid": card.staff.userid, "name": card.staff.name, "start": card.period.first,
+    return {"userid": card.staff.userid, "name": card.staff.name, "label": card.label, "start": card.period.first,
             "end": card.period.last, "totals": card.totals, "days": _days(card.period, card.series),
             "lost": [{"external_userid": rel.external_userid, "name": (customer.name if customer else "") or rel.remark,
                       "ended_at": rel.ended_at, "ended_by": rel.ended_by or "staff"} for rel, customer in card.lost]}

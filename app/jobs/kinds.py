@@ -52,6 +52,8 @@ KINDS: dict[str, Kind] = {
                              permission=P.ORDERS_IMPORT),
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
+    "team.rollup": Kind(N_("团队绩效汇总与预警"), "app.team.rollup:run_job", one_at_a_time=True,
+                        permission=P.TEAM_VIEW),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }

@@ -15,7 +15,8 @@ class Order(db.Model):
     """One order, unique by the shop's order_id; a later status (refund) updates it."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_paid", "external_userid", "paid_at"),)
+    __table_args__ = (Index("ix_orders_customer_paid", "external_userid", "paid_at"),
+                      Index("ix_orders_paid_at", "paid_at"))  # team figures: orders paid in a window
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -58,7 +58,8 @@ def export():
     department_id = _department()
     data = _load(report.overview, department_id)
     header = [_("员工"), "userid", *[_(label) for _key, label, _kind in COLUMNS]]
-    rows = [[s.name, s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]] for s, f in data.rows]
+    rows = [[data.labels.get(s.userid, s.name), s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]]
+            for s, f in data.rows]
     rows.append([_("合计"), "", *[show(key, data.totals[key]) for key, _l, _k in COLUMNS]])
     stem = f"team-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
     report.audit_export("overview", str(department_id) if department_id else "", data.period, len(data.rows))
