@@ -85,6 +85,9 @@ ACTION_LABELS = {
     "campaigns.opt_out_added": N_("加入免打扰"),
     "campaigns.opt_out_removed": N_("移出免打扰"),
     "team.exported": N_("导出团队绩效"),
+    "team.weights_changed": N_("修改绩效排名权重"),
+    "team.target_saved": N_("设置团队目标"),
+    "team.target_deleted": N_("删除团队目标"),
 }
 
 
