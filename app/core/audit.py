@@ -88,6 +88,11 @@ ACTION_LABELS = {
     "team.weights_changed": N_("修改绩效排名权重"),
     "team.target_saved": N_("设置团队目标"),
     "team.target_deleted": N_("删除团队目标"),
+    "tasks.created": N_("创建跟进任务"),
+    "tasks.completed": N_("完成跟进任务"),
+    "tasks.cancelled": N_("取消跟进任务"),
+    "tasks.exported": N_("导出跟进任务"),
+    "tasks.rule_saved": N_("保存跟进规则"),
 }
 
 

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
     TEAM_MANAGE = "team.manage"  # targets and ranking weights (supervisors: of the departments they lead)
+    TASKS_VIEW = "tasks.view"      # the 跟进任务 list (supervisors: their departments); everyone sees their own tasks
+    TASKS_MANAGE = "tasks.manage"  # follow-up rules, tasks created by hand, cancel; complete anyone's task
     SYNC_RUN = "sync.run"
     SETTINGS_MANAGE = "settings.manage"
     USERS_MANAGE = "users.manage"
@@ -55,7 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CONTACTS_VIEW, P.CONTACTS_EDIT, P.CONTACTS_EXPORT, P.CONTACTS_VIEW_MOBILE,
         P.GROUPS_VIEW, P.TAGS_MANAGE, P.RFM_VIEW, P.ORDERS_IMPORT, P.SEGMENTS_MANAGE,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_MANAGE,
-        P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE,
+        P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE, P.TASKS_VIEW, P.TASKS_MANAGE,
     }),
     Role.COMMUNITY_MANAGER: frozenset({
         P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK,
@@ -64,8 +66,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.TEAM_MANAGE, P.MEDIA_VIEW,
+        P.TASKS_VIEW,
     }),
-    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW}),
+    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW}),
 }
 
 def N_(message: str) -> str:

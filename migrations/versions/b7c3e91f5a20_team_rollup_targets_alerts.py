@@ -1,7 +1,7 @@
 """team performance: the per-staff-per-day roll-up, ranking weights, monthly targets and alerts
 
 Revision ID: b7c3e91f5a20
-Revises: 9e241438a9cf
+Revises: 37e5ce57b76b
 Create Date: 2026-12-05 21:10:00
 
 The overview read 180 days of source rows on every request (4.2 s p95 at 1M customers); the nightly roll-up keeps
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c3e91f5a20'
-down_revision = "9e241438a9cf"
+down_revision = "37e5ce57b76b"
 branch_labels = None
 depends_on = None
 
