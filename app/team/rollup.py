@@ -123,8 +123,10 @@ def build(today: date | None = None, progress: Callable[[int, int, str], None] |
 
 
 def run_job(job) -> dict:
-    """The job kind's entry (后台任务 «团队绩效汇总»)."""
-    return build(progress=job.progress)
+    """The job kind's entry (后台任务 «团队绩效汇总与预警»): the build, then the alert rules on the new figures."""
+    from app.team import alerts
+
+    return {**build(progress=job.progress), **alerts.evaluate()}
 
 
 def built_at() -> datetime | None:

@@ -11,7 +11,8 @@ from flask_login import current_user
 from app.core.export import requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P
-from app.team import report
+from app.team import ranking, report, scoreboard
+from app.team.alerts import describe
 from app.team.report import COLUMNS, TILES, NotInScope, TeamRequestError, show
 from app.web import error_page
 
@@ -47,9 +48,17 @@ def _chart(period, series: dict) -> dict:
 def overview():
     department_id = _department()
     data = _load(report.overview, department_id)
-    return render_template("team/overview.html", data=data, tree=report.department_tree(current_user), tiles=TILES,
-                           columns=COLUMNS, show=show, chart=_chart(data.period, data.series),
-                           department_id=department_id, max_days=report.MAX_DAYS)
+    tree = report.department_tree(current_user)
+    first, last = ranking.last_month(report.today())
+    month = report.overview(current_user, department_id, report.Period(first, last))
+    alerts = scoreboard.visible_alerts(tree)
+    return render_template("team/overview.html", data=data, tree=tree, tiles=TILES, columns=COLUMNS, show=show,
+                           chart=_chart(data.period, data.series), department_id=department_id,
+                           max_days=report.MAX_DAYS, stars=ranking.stars(month.rows), star_month=first,
+                           star_labels=month.labels, targets=scoreboard.tile_targets(tree, department_id),
+                           alerts=alerts, alert_labels=scoreboard.alert_labels(alerts), describe=describe,
+                           explain=scoreboard.explain, percent=scoreboard.percent,
+                           goal_value=scoreboard.goal_value)
 
 
 @bp.get("/export", endpoint="export")
@@ -85,3 +94,6 @@ def scorecard_export(userid: str):
     stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
     report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
     return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"))
+
+
+from app.team import goal_views  # noqa: E402,F401  (排名 and 目标与预警 routes on this blueprint)
