@@ -29,7 +29,7 @@ def ranking_page():
     data = _load(report.overview, department_id)
     return render_template("team/ranking.html", data=data, roles=_ranked(data), classes=CLASSES,
                            figure_labels=ranking.FIGURE_LABELS,
-                           tree=report.department_tree(current_user), department_id=department_id,
+                           tree=data.tree, department_id=department_id,
                            max_days=report.MAX_DAYS, can_weigh=current_user.role == Role.ADMIN,
                            default=ranking.weights_of({""})[""])
 

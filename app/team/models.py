@@ -78,6 +78,18 @@ class StaffDay(db.Model):
 
 
 @_sum_columns
+class StaffRunning(db.Model):
+    """Running totals of StaffDay over the roll-up's window, one row per member (with any figure in it) and day: a
+    period's sums are two rows apart (the last day's minus the day before the first), whatever its length."""
+
+    __tablename__ = "team_staff_running"
+    __table_args__ = (Index("ix_team_staff_running_day", "day"),)
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+@_sum_columns
 class SelectionDay(db.Model):
     """The sums of a selection of staff on one day, each order once however many of them follow its customer.
     key: "all" (every relation), or "dept:<id>" (the members with customer contact in that department and below)."""

@@ -11,10 +11,11 @@ is the weighted sum of the classes. The weights are edited per role; a role with
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.contacts.models import Staff
 from app.core.audit import record
@@ -22,6 +23,8 @@ from app.core.db import transaction
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
+from app.team import rollup
+from app.team.figures import Period
 from app.team.models import Weights
 
 DEFAULT_WEIGHTS = (60, 30, 10)
@@ -58,15 +61,17 @@ def weights_of(roles: set[str]) -> dict[str, tuple[int, int, int]]:
 
 
 def percentile_scores(values: dict[str, float | None], higher_is_better: bool) -> dict[str, float]:
-    """{key: 0..100} for the measured values: the share of the other measured values this one beats, ties half."""
-    measured = {k: v for k, v in values.items() if v is not None}
+    """{key: 0..100} for the measured values: the share of the other measured values this one beats, ties half
+    (sorted once: a role of thousands of members is ranked in milliseconds)."""
+    measured = {k: (v if higher_is_better else -v) for k, v in values.items() if v is not None}
     if len(measured) == 1:
         return {k: 100.0 for k in measured}
+    ordered = sorted(measured.values())
+    others = len(measured) - 1
     out = {}
     for key, value in measured.items():
-        beaten = sum(1 for k, v in measured.items() if k != key and (v < value if higher_is_better else v > value))
-        tied = sum(1 for k, v in measured.items() if k != key and v == value)
-        out[key] = round(100 * (beaten + tied / 2) / (len(measured) - 1), 1)
+        below, upto = bisect_left(ordered, value), bisect_right(ordered, value)
+        out[key] = round(100 * (below + (upto - below - 1) / 2) / others, 1)
     return out
 
 
@@ -106,6 +111,21 @@ def stars(rows: list[tuple[Staff, dict]]) -> list[tuple[str, Ranked]]:
     """「私域运营之星」: the first of each role with at least two members, (role, ranked), best score first."""
     found = [(role, ranked[0]) for role, (_w, ranked) in rankings(rows).items() if len(ranked) >= 2]
     return sorted(found, key=lambda item: -item[1].score)
+
+
+_STARS: dict[tuple, list] = {}
+
+
+def stars_of(data, month: Period) -> list[tuple[str, Ranked]]:
+    """The stars of an overview's members over a complete month, kept per process until the roll-up is rebuilt
+    or the weights change (the month's figures are the roll-up's, so they change only then)."""
+    changed = db.session.scalar(select(func.max(Weights.updated_at)))
+    key = (data.key, hash(tuple(s.userid for s, _f in data.rows)), month.first, rollup.built_at(), changed)
+    if key not in _STARS:
+        if len(_STARS) > 64:
+            _STARS.clear()
+        _STARS[key] = stars(data.rows_over(month))
+    return _STARS[key]
 
 
 def parse_weights(core: str, process: str, behavior: str) -> tuple[int, int, int]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from app.contacts.models import Customer, Department, FollowRelation, Staff
 from app.contacts.staff_labels import staff_labels
@@ -128,8 +129,9 @@ def department_tree(user) -> Tree:
 
 def selected_staff(tree: Tree, department_id: int | None) -> list[Staff]:
     """The members with customer contact in a department and below (or everyone the account sees)."""
-    query = select(Staff).where(Staff.removed_at.is_(None), Staff.is_follow_user.is_(True),
-                                tree.scope.staff_filter(Staff.userid)).order_by(Staff.name, Staff.userid)
+    query = select(Staff).options(load_only(Staff.userid, Staff.name, Staff.position, Staff.department_ids)).where(
+        Staff.removed_at.is_(None), Staff.is_follow_user.is_(True), tree.scope.staff_filter(Staff.userid)) \
+        .order_by(Staff.name, Staff.userid)
     staff = db.session.scalars(query).all()
     if department_id is None:
         return list(staff)
@@ -147,6 +149,14 @@ class Overview:
     series: dict[str, list]       # figure key -> one value per day
     rows: list[tuple[Staff, dict]]
     labels: dict[str, str]        # userid -> the name shown (same-named members told apart)
+    tree: Tree
+    userids: list[str] | None     # the selection (None: every staff member) and its roll-up key
+    key: str | None
+
+    def rows_over(self, period: Period) -> list[tuple[Staff, dict]]:
+        """The same members' figures over another period (the monthly star)."""
+        per_staff = rollup.collect(self.userids, period, self.key).per_staff()
+        return [(s, per_staff[s.userid].figures) for s, _f in self.rows]
 
 
 def _series(collector: Collector) -> dict[str, list]:
@@ -170,12 +180,13 @@ def overview(user, department_id: int | None, period: Period) -> Overview:
     tree = department_tree(user)
     staff = selected_staff(tree, department_id)
     whole = tree.everything and department_id is None
-    collector = rollup.collect(None if whole else [s.userid for s in staff], period, _selection_key(tree, department_id))
+    userids, key = None if whole else [s.userid for s in staff], _selection_key(tree, department_id)
+    collector = rollup.collect(userids, period, key)
     per_staff = collector.per_staff()
     rows = [(s, per_staff[s.userid].figures) for s in staff]
     department = db.session.get(Department, department_id) if department_id is not None else None
     return Overview(period, department, collector.total().figures, _series(collector), rows,
-                    staff_labels(s.userid for s in staff))
+                    staff_labels(s.userid for s in staff), tree, userids, key)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import delete, func, insert, literal, literal_column, or_, select, union_all
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, select, true, union_all
 
 from app.contacts.models import Department, FollowRelation, Staff
 from app.core import settings
@@ -20,7 +20,7 @@ from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import Order
 from app.team.figures import SUMS, Collector, Period, local_date
-from app.team.models import RollupDay, SelectionDay, SelectionMember, StaffDay
+from app.team.models import RollupDay, SelectionDay, SelectionMember, StaffDay, StaffRunning
 from app.team.snapshot import runs
 
 log = logging.getLogger("scrm.team.rollup")
@@ -56,6 +56,18 @@ def _staff_days(c: Collector):
                  .select_from(o).join(r, r.external_userid == o.external_userid).where(*c.paid())
                  .group_by(r.userid, paid_day))
     return _summed(parts, StaffDay, "userid")
+
+
+def _running():
+    """StaffDay as running totals: every member with a staff day, on every day of the window (RollupDay)."""
+    s = StaffDay
+    users = select(s.userid).distinct().subquery()
+    grid = select(users.c.userid, RollupDay.day).select_from(users.join(RollupDay, true())).subquery()
+    totals = [func.sum(func.coalesce(getattr(s, name), 0)).over(partition_by=grid.c.userid, order_by=grid.c.day)
+              for name in SUMS]
+    return insert(StaffRunning).from_select(["userid", "day", *SUMS], select(grid.c.userid, grid.c.day, *totals)
+                                            .select_from(grid.outerjoin(s, and_(s.userid == grid.c.userid,
+                                                                                s.day == grid.c.day))))
 
 
 def selections() -> dict[str, set[str]]:
@@ -103,17 +115,17 @@ def build(today: date | None = None, progress: Callable[[int, int, str], None] |
     c = Collector(None, Period(first, last))
     members = selections()
     with transaction():
-        for model in (StaffDay, SelectionDay, SelectionMember, RollupDay):
+        for model in (StaffDay, StaffRunning, SelectionDay, SelectionMember, RollupDay):
             db.session.execute(delete(model))
         progress(0, 3, "staff days")
         db.session.execute(_staff_days(c))
+        db.session.execute(insert(RollupDay), [{"day": day, "built_at": utcnow()} for day in c.period.days])
+        db.session.execute(_running())
         progress(1, 3, "selections")
         member_rows = [{"key": key, "userid": userid} for key, userids in members.items() for userid in userids]
         if member_rows:
             db.session.execute(insert(SelectionMember), member_rows)
         db.session.execute(_selection_days(c, first, last))
-        now = utcnow()
-        db.session.execute(insert(RollupDay), [{"day": day, "built_at": now} for day in c.period.days])
         progress(2, 3, "done")
     staff_days = db.session.scalar(select(func.count()).select_from(StaffDay))
     log.info("team roll-up %s..%s: %d staff days, %d selections", first, last, staff_days, len(members) + 1)
@@ -170,12 +182,17 @@ def collect(userids: list[str] | None, period: Period, key: str | None = None) -
     if not held:
         return out
     day_runs = list(runs(held, len(period.days)))
-    s = StaffDay
+    window_first = db.session.scalar(select(func.min(RollupDay.day)))
+    s, t = StaffDay, StaffRunning
     staff_filter = () if userids is None else (s.userid.in_(userids),)
-    per_staff = select(s.userid, *[func.sum(getattr(s, n)) for n in SUMS]).where(
-        _in_runs(s.day, day_runs), *staff_filter).group_by(s.userid)
-    for userid, *values in db.session.execute(per_staff):
-        _add(out.staff_sums[userid], dict(zip(SUMS, values)))
+    for a, b in day_runs:  # per member: the running totals of the run's last day minus those of the day before it
+        before = a - timedelta(days=1)
+        days = [b] if a == window_first else [before, b]
+        signed = [func.sum(case((t.day == b, getattr(t, n)), else_=-getattr(t, n))) for n in SUMS]
+        per_staff = select(t.userid, *signed).where(
+            t.day.in_(days), *(() if userids is None else (t.userid.in_(userids),))).group_by(t.userid)
+        for userid, *values in db.session.execute(per_staff):
+            _add(out.staff_sums[userid], dict(zip(SUMS, values)))
     if _selection_holds(key, userids):
         d = SelectionDay
         per_day = select(d.day, *[getattr(d, n) for n in SUMS]).where(d.key == key, _in_runs(d.day, day_runs))

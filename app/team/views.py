@@ -2,6 +2,7 @@
 each with its Excel export; the figures and their formatting come from app/team/report.py, as in the API."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from flask import Blueprint, abort, render_template, request
@@ -43,19 +44,48 @@ def _chart(period, series: dict) -> dict:
             "kinds": {key: kind for key, _label, kind in TILES}}
 
 
+MEMBERS_PER_PAGE = 200  # the member table of a whole company is paged; the export and the API have every row
+
+
+@dataclass
+class MemberPage:
+    """One page of the overview's member table (the shared `pager` macro reads these names)."""
+
+    rows: list
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // MEMBERS_PER_PAGE))
+
+    has_prev = property(lambda self: self.page > 1)
+    has_next = property(lambda self: self.page < self.pages)
+    prev_num = property(lambda self: self.page - 1)
+    next_num = property(lambda self: self.page + 1)
+
+
+def _member_page(rows: list) -> MemberPage:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        abort(error_page(400, _("page 必须是正整数")))
+    page = min(int(raw), max(1, -(-len(rows) // MEMBERS_PER_PAGE)))
+    return MemberPage(rows[(page - 1) * MEMBERS_PER_PAGE:page * MEMBERS_PER_PAGE], len(rows), page)
+
+
 @bp.get("/", endpoint="overview")
 @requires(P.TEAM_VIEW)
 def overview():
     department_id = _department()
     data = _load(report.overview, department_id)
-    tree = report.department_tree(current_user)
+    tree = data.tree
     first, last = ranking.last_month(report.today())
-    month = report.overview(current_user, department_id, report.Period(first, last))
     alerts = scoreboard.visible_alerts(tree)
-    return render_template("team/overview.html", data=data, tree=tree, tiles=TILES, columns=COLUMNS, show=show,
+    return render_template("team/overview.html", data=data, members=_member_page(data.rows), tree=tree, tiles=TILES, columns=COLUMNS, show=show,
                            chart=_chart(data.period, data.series), department_id=department_id,
-                           max_days=report.MAX_DAYS, stars=ranking.stars(month.rows), star_month=first,
-                           star_labels=month.labels, targets=scoreboard.tile_targets(tree, department_id),
+                           max_days=report.MAX_DAYS, stars=ranking.stars_of(data, report.Period(first, last)),
+                           star_month=first, star_labels=data.labels,
+                           targets=scoreboard.tile_targets(tree, department_id),
                            alerts=alerts, alert_labels=scoreboard.alert_labels(alerts), describe=describe,
                            explain=scoreboard.explain, percent=scoreboard.percent,
                            goal_value=scoreboard.goal_value)

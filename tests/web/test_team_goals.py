@@ -161,6 +161,7 @@ def test_same_named_members_are_told_apart_on_page_export_and_api(client, signed
     card = client.get("/team/staff/bob2").get_data(as_text=True)
     assert "蔡杰（销售部 · bob2）" in card
     assert "蔡杰（销售部 · bob）" in client.get("/team/ranking?dept=2").get_data(as_text=True)
+    assert client.get("/team/?page=abc").status_code == 400  # the member table's page: a positive number
 
 
 def test_rankings_per_role_with_weights_the_admin_edits_and_the_star(client, signed_in_as, company):
