@@ -236,16 +236,17 @@ def describe(alert: Alert, labels: dict | None = None) -> tuple[str, str]:
     """(title, body) of an alert, as the message and the pages say it."""
     who = goals.scope_name(alert.scope_kind, alert.scope_value, labels)
     d = alert.details or {}
+    ratio, drop = f"{d.get('ratio', 0) * 100:.0f}%", f"{-d.get('ratio', 0) * 100:.0f}%"
     if alert.rule == "under_target":
         return (_("预警：%(who)s %(figure)s低于目标", who=who, figure=_(goals.FIGURES[alert.figure][0])),
                 _("%(month)s 截至第 %(days)s 天：实际 %(actual)s，按进度应达 %(expected)s，达成率 %(ratio)s",
                   month=alert.period, days=d.get("days"), actual=_show(alert.figure, d.get("actual")),
-                  expected=_show(alert.figure, d.get("expected")), ratio=f"{d.get('ratio', 0) * 100:.0f}%"))
+                  expected=_show(alert.figure, d.get("expected")), ratio=ratio))
     if alert.rule == "attainment_low":
-        return (_("预警：%(who)s KPI 达成率 %(ratio)s", who=who, ratio=f"{d.get('ratio', 0) * 100:.0f}%"),
+        return (_("预警：%(who)s KPI 达成率 %(ratio)s", who=who, ratio=ratio),
                 _("%(month)s 各项目标的综合达成率低于 80%%", month=alert.period))
     adds = d.get("adds", [0, 0])
-    return (_("预警：%(who)s 新增客户环比下降 %(drop)s", who=who, drop=f"{-d.get('ratio', 0) * 100:.0f}%"),
+    return (_("预警：%(who)s 新增客户环比下降 %(drop)s", who=who, drop=drop),
             _("%(day)s 新增 %(after)s，前一天 %(before)s", day=alert.period, after=adds[1], before=adds[0]))
 
 

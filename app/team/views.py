@@ -44,7 +44,7 @@ def _chart(period, series: dict) -> dict:
             "kinds": {key: kind for key, _label, kind in TILES}}
 
 
-MEMBERS_PER_PAGE = 200  # the member table of a whole company is paged; the export and the API have every row
+MEMBERS_PER_PAGE = 100  # the member table of a whole company is paged; the export and the API have every row
 
 
 @dataclass
