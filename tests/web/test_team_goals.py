@@ -116,7 +116,10 @@ def test_a_supervisor_sees_and_sets_targets_only_of_the_departments_they_lead(cl
     assert 'data-scope="department:2"' in page and 'data-scope="department:4"' not in page
     assert "data-scope=\"staff:carol\"" not in page and "客服部" not in page and 'data-alert="' not in page
     assert "客服部" not in client.get("/").get_data(as_text=True)  # nor on the home page
-    assert "客服部" not in client.get("/team/alerts/export").get_data(as_text=False).decode("latin-1", "ignore")
+    assert _xlsx(client.get("/team/alerts/export"))[1:] == []  # 客服部's alert is not exported to them either
+    token = tokens.issue("boss", "admin", created_by="test")[1]
+    assert [a["scope_value"] for a in client.get("/api/v1/team/alerts",
+                                                  headers={"Authorization": f"Bearer {token}"}).get_json()] == ["4"]
     sheet = _xlsx(client.get(f"/team/goals/export?month={month}"))
     assert [row[2] for row in sheet[1:]] == ["销售部"]
 
@@ -208,3 +211,15 @@ def test_tiles_turn_red_amber_green_against_the_departments_target(client, signe
     assert 'data-goal-badge="losses"' in page and page.count('data-goal="green"') == 1  # no losses: on target
     goals_page = client.get(f"/team/goals?month={month}").get_data(as_text=True)
     assert goals_page.count('data-figure="net_new"') == 1 and "低于目标 20%" in goals_page
+    # the page, the export and the API give the same attainment
+    from app.team.scoreboard import percent
+    exported = {row[3]: row[7] for row in _xlsx(client.get(f"/team/goals/export?month={month}"))[1:]}
+    header = {"Authorization": f"Bearer {tokens.issue('bi', 'admin', created_by='test')[1]}"}
+    api = client.get(f"/api/v1/team/goals?month={month}", headers=header).get_json()
+    by_figure = {line["figure"]: line for line in api["targets"]}
+    assert exported == {"净增客户": percent(by_figure["net_new"]["attainment"]),
+                        "流失客户": percent(by_figure["losses"]["attainment"])}
+    assert by_figure["net_new"]["colour"] == "red" and by_figure["losses"]["colour"] == "green"
+    for figure, line in by_figure.items():
+        assert re.search(rf'data-figure="{figure}">.*?data-col="ratio">{re.escape(percent(line["attainment"]))}<',
+                         goals_page, re.S)
