@@ -63,6 +63,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "tasks.rules", {"minute": "2-59/5"}),
     PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",
                 "team.snapshot", {"hour": 5, "minute": 30}),
+    PeriodicJob("team.rollup", "每晚汇总前一天的团队绩效（每人每天）并检查目标与预警；快照完成后再汇总一次",
+                "team.rollup", {"hour": 0, "minute": 20}),
 )
 _app: Flask | None = None
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from app.api.auth import token_required
 from app.api.errors import error_response, handle_http_exception
 from app.core.permissions import Permission
-from app.team import report
+from app.team import goals, report, scoreboard
 from app.team.report import NotInScope, TeamRequestError
 
 blp = Blueprint("api_team", __name__, url_prefix="/api/v1", description="团队绩效")
@@ -46,6 +46,7 @@ class DaySchema(ma.Schema):
 class StaffFiguresSchema(ma.Schema):
     userid = ma.fields.String()
     name = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "页面显示的名称：同名成员附部门与 userid"})
     figures = _figures()
 
 
@@ -68,6 +69,7 @@ class LostSchema(ma.Schema):
 class ScorecardSchema(ma.Schema):
     userid = ma.fields.String()
     name = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "页面显示的名称：同名成员附部门与 userid"})
     start = ma.fields.Date()
     end = ma.fields.Date()
     totals = _figures()
@@ -101,7 +103,8 @@ def team_overview(query):
         return refused
     return {"start": data.period.first, "end": data.period.last, "department_id": query["dept"],
             "totals": data.totals, "days": _days(data.period, data.series),
-            "staff": [{"userid": s.userid, "name": s.name, "figures": f} for s, f in data.rows]}
+            "staff": [{"userid": s.userid, "name": s.name, "label": data.labels.get(s.userid, s.name), "figures": f}
+                      for s, f in data.rows]}
 
 
 @blp.route("/team/staff/<userid>")
@@ -114,7 +117,74 @@ def team_scorecard(query, userid: str):
     card, refused = _answer(report.scorecard, userid, query=query)
     if refused:
         return refused
-    return {"userid": card.staff.userid, "name": card.staff.name, "start": card.period.first,
+    return {"userid": card.staff.userid, "name": card.staff.name, "label": card.label, "start": card.period.first,
             "end": card.period.last, "totals": card.totals, "days": _days(card.period, card.series),
             "lost": [{"external_userid": rel.external_userid, "name": (customer.name if customer else "") or rel.remark,
                       "ended_at": rel.ended_at, "ended_by": rel.ended_by or "staff"} for rel, customer in card.lost]}
+
+
+class GoalsQuerySchema(ma.Schema):
+    month = ma.fields.String(load_default=None, validate=ma.validate.Length(max=7),
+                             metadata={"description": "月份 YYYY-MM（企业时区）；默认本月"})
+
+
+class GoalLineSchema(ma.Schema):
+    id = ma.fields.Integer()
+    scope_kind = ma.fields.String(metadata={"description": "department / role / staff（职务目标按每位成员各列一行）"})
+    scope_value = ma.fields.String()
+    name = ma.fields.String()
+    figure = ma.fields.String()
+    target = ma.fields.Float(metadata={"description": "整月目标：数量、分（GMV）、比率 0..1 或分钟"})
+    expected = ma.fields.Float(metadata={"description": "按已过完整天数折算的应达值（比率即目标本身）"})
+    actual = ma.fields.Float(allow_none=True)
+    attainment = ma.fields.Float(allow_none=True, metadata={"description": "达成率，1 = 达标"})
+    colour = ma.fields.String(metadata={"description": "green ≥ 1，amber ≥ 0.8，red < 0.8，空 = 尚无数据"})
+
+
+class GoalsSchema(ma.Schema):
+    month = ma.fields.String()
+    targets = ma.fields.List(ma.fields.Nested(GoalLineSchema))
+
+
+class AlertSchema(ma.Schema):
+    id = ma.fields.Integer()
+    rule = ma.fields.String(metadata={"description": "under_target / attainment_low / adds_drop"})
+    level = ma.fields.String()
+    scope_kind = ma.fields.String()
+    scope_value = ma.fields.String()
+    figure = ma.fields.String()
+    period = ma.fields.String()
+    details = ma.fields.Dict(metadata={"description": "数字与解释（渠道、成员）"})
+    opened_at = ma.fields.DateTime()
+    closed_at = ma.fields.DateTime(allow_none=True)
+    notified_at = ma.fields.DateTime(allow_none=True)
+
+
+@blp.route("/team/goals")
+@blp.doc(security=SECURITY)
+@token_required(Permission.TEAM_VIEW)
+@blp.arguments(GoalsQuerySchema, location="query")
+@blp.response(200, GoalsSchema)
+def team_goals(query):
+    """目标与达成：本月（或指定月份）令牌可查看的目标，与「目标与预警」页和导出相同"""
+    month = query["month"] or report.today().strftime("%Y-%m")
+    try:
+        goals.check_month(month)
+    except goals.TargetError as exc:
+        return error_response(400, str(exc))
+    tree = report.department_tree(g.api_token)
+    board = scoreboard.board(g.api_token, tree, month)
+    return {"month": month, "targets": [
+        {"id": line.target.id, "scope_kind": line.target.scope_kind, "scope_value": line.target.scope_value,
+         "name": line.name, "figure": line.target.figure, "target": line.attainment.target,
+         "expected": line.attainment.expected, "actual": line.attainment.actual, "attainment": line.attainment.ratio,
+         "colour": line.attainment.colour} for line in board.lines]}
+
+
+@blp.route("/team/alerts")
+@blp.doc(security=SECURITY)
+@token_required(Permission.TEAM_VIEW)
+@blp.response(200, AlertSchema(many=True))
+def team_alerts():
+    """预警：令牌可查看的部门与成员的预警（未解除的在前）"""
+    return scoreboard.visible_alerts(report.department_tree(g.api_token), open_only=False)

@@ -81,6 +81,8 @@ class FollowRelation(db.Model):
     __tablename__ = "follow_relations"
     __table_args__ = (UniqueConstraint("userid", "external_userid"),
                       Index("ix_follow_relations_external_userid", "external_userid"),
+                      Index("ix_follow_relations_added_at", "added_at"),  # team figures: adds in a window
+                      Index("ix_follow_relations_ended_at", "ended_at"),  # team figures: losses in a window
                       trigram_index("follow_relations", "remark"),
                       Index("ix_follow_relations_tag_ids_gin", text("(tag_ids::jsonb)"),
                             postgresql_using="gin").ddl_if(dialect="postgresql"),

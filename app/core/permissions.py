@@ -28,6 +28,7 @@ class Permission(StrEnum):
     WAKEUP_MANAGE = "wakeup.manage"
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
+    TEAM_MANAGE = "team.manage"  # targets and ranking weights (supervisors: of the departments they lead)
     TASKS_VIEW = "tasks.view"      # the 跟进任务 list (supervisors: their departments); everyone sees their own tasks
     TASKS_MANAGE = "tasks.manage"  # follow-up rules, tasks created by hand, cancel; complete anyone's task
     SYNC_RUN = "sync.run"
@@ -64,7 +65,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.TEAM_MANAGE, P.MEDIA_VIEW,
+        P.TASKS_VIEW,
     }),
     Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW}),
 }

@@ -40,6 +40,7 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(P.TASKS_VIEW, "app.tasks.home_cards:task_cards"),
     Provider(P.SYNC_RUN, "app.contacts.home_cards:sync_cards"),
     Provider(P.CALLBACKS_MANAGE, "app.wecom.home_cards:callback_cards"),
+    Provider(P.TEAM_VIEW, "app.team.scoreboard:home_cards"),
 )
 
 

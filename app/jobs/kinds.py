@@ -53,6 +53,8 @@ KINDS: dict[str, Kind] = {
                              on_give_up="app.rfm.order_import:give_up"),
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
+    "team.rollup": Kind(N_("团队绩效汇总与预警"), "app.team.rollup:run_job", one_at_a_time=True,
+                        permission=P.TEAM_VIEW),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "journeys.tick": Kind(N_("客户旅程：退出、进入与到期步骤"), "app.journeys.jobs:tick", one_at_a_time=True,
                           permission=P.WAKEUP_MANAGE),

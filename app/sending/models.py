@@ -106,7 +106,8 @@ class SendTask(db.Model):
 
     __tablename__ = "campaign_send_tasks"
     __table_args__ = (UniqueConstraint("run_id", "sender_userid", "variant_key", "chunk_no",
-                                       name="uq_campaign_send_tasks_chunk"),)
+                                       name="uq_campaign_send_tasks_chunk"),
+                      Index("ix_campaign_send_tasks_submitted_at", "submitted_at"))  # team figures: tasks in a window
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id"))

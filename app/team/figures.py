@@ -16,14 +16,11 @@ from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm.models import Order
-from app.team.models import BehaviorDay, GroupDay
+from app.team.models import ROLLUP_SUMS, BehaviorDay, GroupDay
 from app.welcome.models import Outcome, WelcomeRecord
 
 # The raw sums kept per staff member and day; every figure shown is one of these or a ratio of two.
-SUMS = ("adds", "lost_by_customer", "lost_by_staff", "welcome_sent", "welcome_tried", "push_assigned",
-        "push_on_time", "push_late", "push_never", "orders", "gmv_fen", "chats", "messages", "reply_chats",
-        "reply_pct_chats", "reply_min_chats", "negative_feedback", "friend_requests", "new_contacts",
-        "members_spoke", "members", "group_messages")
+SUMS = ROLLUP_SUMS
 GREETED = (Outcome.SENT, Outcome.ALREADY)
 NO_PUSH_CONFIRMATION = (TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
@@ -120,10 +117,14 @@ class Collector:
     def _staff(self, column) -> ColumnElement[bool]:
         return true() if self.userids is None else column.in_(self.userids)
 
+    def sources(self) -> list[tuple]:
+        """(staff column, day column, {sum name: expression}, where) of each source but orders."""
+        return [source() for source in (self._adds, self._losses, self._welcomes, self._pushes, self._behavior,
+                                        self._groups)]
+
     def collect(self) -> Collector:
         """Each source is one query per grouping; orders per day count each order once (team totals)."""
-        for source in (self._adds, self._losses, self._welcomes, self._pushes, self._behavior, self._groups):
-            staff_column, day_column, sums, where = source()
+        for staff_column, day_column, sums, where in self.sources():
             for by_staff, key_column in ((True, staff_column), (False, day_column)):
                 query = select(key_column, *sums.values()).where(*where).group_by(key_column)
                 for key, *values in db.session.execute(query):
@@ -189,15 +190,23 @@ class Collector:
         """Paid orders of each staff member's customers (anyone the member follows or followed); an order of a
         customer several members follow counts for each of them, and once per day for the team."""
         o, r = Order, FollowRelation
-        paid = (o.status == "paid", o.paid_at >= self.start, o.paid_at < self.end)
         per_staff = select(r.userid, func.count(), func.sum(o.amount_fen)).join(
-            r, r.external_userid == o.external_userid).where(self._staff(r.userid), *paid).group_by(r.userid)
+            r, r.external_userid == o.external_userid).where(self._staff(r.userid), *self.paid()).group_by(r.userid)
         for userid, orders, amount in db.session.execute(per_staff):
             self.staff_sums[userid].add({"orders": orders, "gmv_fen": int(amount or 0)})
+        self.orders_per_day()
+
+    def paid(self) -> tuple:
+        o = Order
+        return o.status == "paid", o.paid_at >= self.start, o.paid_at < self.end
+
+    def orders_per_day(self) -> None:
+        """The team's orders and GMV per day: each order once, however many of the staff follow its customer."""
+        o, r = Order, FollowRelation
         followed = select(r.external_userid).where(self._staff(r.userid))
         day = local_date(o.paid_at)
         per_day = select(day, func.count(), func.sum(o.amount_fen)).where(
-            *paid, o.external_userid.in_(followed)).group_by(day)
+            *self.paid(), o.external_userid.in_(followed)).group_by(day)
         for key, orders, amount in db.session.execute(per_day):
             if (totals := self.day_sums.get(_as_date(key))) is not None:
                 totals.add({"orders": orders, "gmv_fen": int(amount or 0)})

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from app.contacts.models import Customer, Department, FollowRelation, Staff
+from app.contacts.staff_labels import staff_labels
 from app.contacts.scope import Scope, led_department_ids, scope_for, with_sub_departments
 from app.core import settings
 from app.core.audit import record
@@ -15,6 +17,7 @@ from app.core.db import transaction
 from app.core.errors import UserError
 from app.core.permissions import N_, Role
 from app.extensions import db
+from app.team import rollup
 from app.team.figures import Collector, Period
 
 MAX_DAYS = 180
@@ -126,8 +129,9 @@ def department_tree(user) -> Tree:
 
 def selected_staff(tree: Tree, department_id: int | None) -> list[Staff]:
     """The members with customer contact in a department and below (or everyone the account sees)."""
-    query = select(Staff).where(Staff.removed_at.is_(None), Staff.is_follow_user.is_(True),
-                                tree.scope.staff_filter(Staff.userid)).order_by(Staff.name, Staff.userid)
+    query = select(Staff).options(load_only(Staff.userid, Staff.name, Staff.position, Staff.department_ids)).where(
+        Staff.removed_at.is_(None), Staff.is_follow_user.is_(True), tree.scope.staff_filter(Staff.userid)) \
+        .order_by(Staff.name, Staff.userid)
     staff = db.session.scalars(query).all()
     if department_id is None:
         return list(staff)
@@ -144,6 +148,15 @@ class Overview:
     totals: dict
     series: dict[str, list]       # figure key -> one value per day
     rows: list[tuple[Staff, dict]]
+    labels: dict[str, str]        # userid -> the name shown (same-named members told apart)
+    tree: Tree
+    userids: list[str] | None     # the selection (None: every staff member) and its roll-up key
+    key: str | None
+
+    def rows_over(self, period: Period) -> list[tuple[Staff, dict]]:
+        """The same members' figures over another period (the monthly star)."""
+        per_staff = rollup.collect(self.userids, period, self.key).per_staff()
+        return [(s, per_staff[s.userid].figures) for s, _f in self.rows]
 
 
 def _series(collector: Collector) -> dict[str, list]:
@@ -152,15 +165,28 @@ def _series(collector: Collector) -> dict[str, list]:
     return {key: [f[key] for f in figures] for key in figures[0]} if figures else {}
 
 
+def _selection_key(tree: Tree, department_id: int | None) -> str | None:
+    """The roll-up selection the overview's staff are: the company, the department asked for, or the one department
+    a supervisor leads (the roll-up checks it still holds the same members)."""
+    if department_id is not None:
+        return rollup.department_key(department_id)
+    if tree.everything:
+        return rollup.ALL
+    roots = [d for d, depth in tree.rows if depth == 0]
+    return rollup.department_key(roots[0].id) if len(roots) == 1 else None
+
+
 def overview(user, department_id: int | None, period: Period) -> Overview:
     tree = department_tree(user)
     staff = selected_staff(tree, department_id)
     whole = tree.everything and department_id is None
-    collector = Collector(None if whole else [s.userid for s in staff], period).collect()
+    userids, key = None if whole else [s.userid for s in staff], _selection_key(tree, department_id)
+    collector = rollup.collect(userids, period, key)
     per_staff = collector.per_staff()
     rows = [(s, per_staff[s.userid].figures) for s in staff]
     department = db.session.get(Department, department_id) if department_id is not None else None
-    return Overview(period, department, collector.total().figures, _series(collector), rows)
+    return Overview(period, department, collector.total().figures, _series(collector), rows,
+                    staff_labels(s.userid for s in staff), tree, userids, key)
 
 
 @dataclass
@@ -170,6 +196,7 @@ class Scorecard:
     totals: dict
     series: dict[str, list]
     lost: list[tuple[FollowRelation, Customer | None]]
+    label: str                    # the name shown (same-named members told apart)
 
 
 def scorecard(user, userid: str, period: Period) -> Scorecard:
@@ -177,13 +204,14 @@ def scorecard(user, userid: str, period: Period) -> Scorecard:
     staff = db.session.scalar(select(Staff).where(Staff.userid == userid, scope.staff_filter(Staff.userid)))
     if staff is None:
         raise NotInScope(N_("员工 %(userid)s 不存在，或不在您负责的部门之内"), userid=userid[:64])
-    collector = Collector([userid], period).collect()
+    collector = rollup.collect([userid], period)
     start, end = period.bounds()
     r = FollowRelation
     lost = db.session.execute(select(r, Customer).outerjoin(Customer, Customer.external_userid == r.external_userid)
                               .where(r.userid == userid, r.ended_at >= start, r.ended_at < end)
                               .order_by(r.ended_at.desc())).all()
-    return Scorecard(staff, period, collector.total().figures, _series(collector), [tuple(row) for row in lost])
+    return Scorecard(staff, period, collector.total().figures, _series(collector), [tuple(row) for row in lost],
+                     staff_labels([userid]).get(userid, staff.name))
 
 
 def audit_export(page: str, target: str, period: Period, rows: int) -> None:

@@ -177,6 +177,13 @@ def snapshot(progress: Progress = _log_progress, *, today: date | None = None,
 
 
 def run_job(job) -> dict:
-    """The job kind's entry (后台任务 «团队绩效快照»): the snapshot, its progress shown on the job."""
+    """The job kind's entry (后台任务 «团队绩效快照»): the snapshot, its progress shown on the job; then the roll-up is
+    rebuilt (a job of its own) so the pages read the new figures."""
+    from app import jobs
+
     out = snapshot(job.progress)
+    try:
+        jobs.enqueue("team.rollup", requested_by="team.snapshot")
+    except jobs.JobBusy:
+        pass  # a build is waiting or running already (it reads the rows just written if it has not started)
     return {"calls": out.calls, "rows": out.rows}

@@ -2,6 +2,7 @@
 each with its Excel export; the figures and their formatting come from app/team/report.py, as in the API."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from flask import Blueprint, abort, render_template, request
@@ -11,7 +12,8 @@ from flask_login import current_user
 from app.core.export import requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P
-from app.team import report
+from app.team import ranking, report, scoreboard
+from app.team.alerts import describe
 from app.team.report import COLUMNS, TILES, NotInScope, TeamRequestError, show
 from app.web import error_page
 
@@ -42,14 +44,51 @@ def _chart(period, series: dict) -> dict:
             "kinds": {key: kind for key, _label, kind in TILES}}
 
 
+MEMBERS_PER_PAGE = 100  # the member table of a whole company is paged; the export and the API have every row
+
+
+@dataclass
+class MemberPage:
+    """One page of the overview's member table (the shared `pager` macro reads these names)."""
+
+    rows: list
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // MEMBERS_PER_PAGE))
+
+    has_prev = property(lambda self: self.page > 1)
+    has_next = property(lambda self: self.page < self.pages)
+    prev_num = property(lambda self: self.page - 1)
+    next_num = property(lambda self: self.page + 1)
+
+
+def _member_page(rows: list) -> MemberPage:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        abort(error_page(400, _("page 必须是正整数")))
+    page = min(int(raw), max(1, -(-len(rows) // MEMBERS_PER_PAGE)))
+    return MemberPage(rows[(page - 1) * MEMBERS_PER_PAGE:page * MEMBERS_PER_PAGE], len(rows), page)
+
+
 @bp.get("/", endpoint="overview")
 @requires(P.TEAM_VIEW)
 def overview():
     department_id = _department()
     data = _load(report.overview, department_id)
-    return render_template("team/overview.html", data=data, tree=report.department_tree(current_user), tiles=TILES,
-                           columns=COLUMNS, show=show, chart=_chart(data.period, data.series),
-                           department_id=department_id, max_days=report.MAX_DAYS)
+    tree = data.tree
+    first, last = ranking.last_month(report.today())
+    alerts = scoreboard.visible_alerts(tree)
+    return render_template("team/overview.html", data=data, members=_member_page(data.rows), tree=tree, tiles=TILES, columns=COLUMNS, show=show,
+                           chart=_chart(data.period, data.series), department_id=department_id,
+                           max_days=report.MAX_DAYS, stars=ranking.stars_of(data, report.Period(first, last)),
+                           star_month=first, star_labels=data.labels,
+                           targets=scoreboard.tile_targets(tree, department_id),
+                           alerts=alerts, alert_labels=scoreboard.alert_labels(alerts), describe=describe,
+                           explain=scoreboard.explain, percent=scoreboard.percent,
+                           goal_value=scoreboard.goal_value)
 
 
 @bp.get("/export", endpoint="export")
@@ -58,7 +97,8 @@ def export():
     department_id = _department()
     data = _load(report.overview, department_id)
     header = [_("员工"), "userid", *[_(label) for _key, label, _kind in COLUMNS]]
-    rows = [[s.name, s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]] for s, f in data.rows]
+    rows = [[data.labels.get(s.userid, s.name), s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]]
+            for s, f in data.rows]
     rows.append([_("合计"), "", *[show(key, data.totals[key]) for key, _l, _k in COLUMNS]])
     stem = f"team-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
     report.audit_export("overview", str(department_id) if department_id else "", data.period, len(data.rows))
@@ -84,3 +124,6 @@ def scorecard_export(userid: str):
     stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
     report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
     return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"))
+
+
+from app.team import goal_views  # noqa: E402,F401  (排名 and 目标与预警 routes on this blueprint)
