@@ -53,6 +53,8 @@ KINDS: dict[str, Kind] = {
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
+    "referral.tick": Kind(N_("任务宝：开始与结束、考察期到期、活码创建与删除"), "app.referral.jobs:tick",
+                          one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
 
