@@ -41,6 +41,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.home.views import bp as home_bp
     from app.jobs.views import bp as jobs_bp
     from app.media.views import bp as media_bp
+    from app.referral.public_views import bp as referral_bp
     from app.rfm.views import bp as rfm_bp
     from app.segments.views import bp as segments_bp
     from app.tags.views import bp as tags_bp
@@ -50,7 +51,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.wordlist.views import bp as wordlist_bp
 
     for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp, welcome_bp, segments_bp, tags_bp,
-                      campaigns_bp, media_bp, jobs_bp, team_bp, wordlist_bp):
+                      campaigns_bp, media_bp, jobs_bp, team_bp, wordlist_bp, referral_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -181,8 +181,11 @@ def test_the_progress_link_cannot_be_forged_or_used_for_another_inviter(wired, s
         url = links.progress_url(mine.id)
     token = url.rsplit("/", 1)[-1]
     page = client.get(f"/referral/p/{token}")
-    assert page.status_code == 200 and mine.state not in page.get_data(as_text=True)
-    assert (mine.nickname or "") in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and mine.nickname and mine.nickname in text
+    assert mine.nickname == theirs.nickname or theirs.nickname not in text
+    png = client.get(f"/referral/p/{token}/poster.png")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(f"/referral/p/{forged}").status_code == 404
     from itsdangerous import URLSafeSerializer
@@ -190,3 +193,21 @@ def test_the_progress_link_cannot_be_forged_or_used_for_another_inviter(wired, s
     assert client.get(f"/referral/p/{other}").status_code == 404
     unsigned = URLSafeSerializer("not-our-secret", salt=links.SALT).dumps({"p": theirs.id})
     assert client.get(f"/referral/p/{unsigned}").status_code == 404
+
+
+def test_the_invitee_gets_the_tasks_welcome_first(wired, staff):
+    from app.welcome import messages
+    from app.welcome.models import WelcomeRecord
+    messages.save(None, messages.TemplateInput(name="默认", scope="default", text="默认欢迎"))
+    invite = messages.save(None, messages.TemplateInput(name="任务宝", scope="channel", text="欢迎，你也能领好礼"))
+    task = running_task(staff)
+    with transaction():
+        db.session.get(ReferralTask, task.id).welcome_template_id = invite.id
+    me = inviter(wired, task, staff)
+    invitee = add(wired, config_id=me.config_id)
+    work()
+    sent = {w["external_userid"]: w["text"] for w in wired.control.get("welcomes")["welcomes"]}
+    assert sent[invitee["external_userid"]] == "欢迎，你也能领好礼"
+    assert sent[me.external_userid] == "默认欢迎"  # the inviter's own add came through no referral way
+    record = db.session.scalar(select(WelcomeRecord).where(WelcomeRecord.external_userid == invitee["external_userid"]))
+    assert record.template_scope == "referral"

@@ -28,7 +28,8 @@ def test_a_second_row_for_an_event_type_is_refused(monkeypatch):
 def test_an_add_welcomes_first_then_refetches_the_customer_before_applying_channel_tags():
     route = callbacks.route_for("change_external_contact", "add_external_contact")
     assert [f.__name__ for f in route.urgent] == ["welcome_now"]
-    assert [f.__name__ for f in route.follow_up] == ["contact_added", "after_add"]
+    # the referral credit judges "new to the company" before the contact handler stores the invitee
+    assert [f.__name__ for f in route.follow_up] == ["credit_add", "contact_added", "after_add"]
     assert callbacks.route_for("change_external_contact", "no_such_change") == callbacks.NO_HANDLERS
 
 
