@@ -15,7 +15,7 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.export import requested_format, table_response
 from app.core.guard import requires
-from app.core.permissions import Permission as P
+from app.core.permissions import N_, Permission as P
 from app.core.settings import corp_timezone
 from app.extensions import db
 from app.referral import links, poster, results, review, service
@@ -28,8 +28,8 @@ from app.welcome.models import SCOPE_CHANNEL, WelcomeTemplate
 
 bp = Blueprint("referral", __name__, url_prefix="/referral", template_folder="templates")
 LEVEL_ROWS = 5
-ACTION_LABELS = {"schedule": "排期（到开始时间自动开始）", "unschedule": "撤回为草稿", "pause": "暂停",
-                 "resume": "恢复", "end": "立即结束"}
+ACTION_LABELS = {"schedule": N_("排期（到开始时间自动开始）"), "unschedule": N_("撤回为草稿"), "pause": N_("暂停"),
+                 "resume": N_("恢复"), "end": N_("立即结束")}
 
 
 def _task(task_id: int) -> ReferralTask:
