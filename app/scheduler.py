@@ -53,6 +53,12 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "referral.tick", {"minute": "*"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
+    PeriodicJob("staffmsg.dispatch", "每分钟发送员工应用消息（每人每分钟、每小时不超过限额；避开整点和半点）",
+                "staffmsg.dispatch", {"minute": "*"}),
+    PeriodicJob("tasks.sweep", "每 5 分钟：到期前提醒跟进任务的负责人，逾期的上报其主管（每个任务各一次）",
+                "tasks.sweep", {"minute": "*/5"}),
+    PeriodicJob("tasks.rules", "每 5 分钟按跟进规则为新打上标签（或进入阶段）的客户创建跟进任务",
+                "tasks.rules", {"minute": "2-59/5"}),
     PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",
                 "team.snapshot", {"hour": 5, "minute": 30}),
 )

@@ -34,6 +34,8 @@ class BaseConfig:
     WECOM_AES_KEY = _env("WECOM_AES_KEY", "")
     WECOM_API_BASE = _env("WECOM_API_BASE", DEFAULT_WECOM_API_BASE)
     SCRM_TIMEZONE = _env("SCRM_TIMEZONE", "Asia/Shanghai")
+    # The console's address as staff reach it (https://scrm.example.com): links in app messages to staff.
+    SCRM_PUBLIC_URL = _env("SCRM_PUBLIC_URL", "")
     REDIS_URL = _env("REDIS_URL")  # set: the WeCom call budget is shared by every process through Redis
     # Our budget of calls per WeCom API per corp (WeCom allows 10,000 a minute and 150,000 an hour), and the share
     # of each window bulk work (tag write-back, rule tags, bulk tagging) may use; see app/wecom/ratelimit.py.

@@ -25,13 +25,15 @@ class SettingsForm(FlaskForm):
     aes_key = PasswordField(_l("回调 EncodingAESKey"), validators=[Optional(), Length(max=43)],
                             description=_l("43 位字母或数字；留空表示不修改"))
     timezone = StringField(_l("企业时区"), validators=[DataRequired(), Length(max=64)])
+    console_url = StringField(_l("控制台访问地址"), validators=[Optional(), Length(max=256)],
+                              description=_l("员工在企业微信里点开应用消息时打开的地址，例如 https://scrm.example.com"))
     receive_rule = SelectField(_l("客户群发接收规则"),
                                choices=[SelectChoice(k, _l(v)) for k, v in RECEIVE_RULES.items()],
                                description=_l("与企业微信「群发助手-设置群发规则」保持一致"))
 
     FIELD_KEYS = {"corp_id": "wecom.corp_id", "secret": "wecom.secret", "agent_id": "wecom.agent_id",
                   "token": "wecom.token", "aes_key": "wecom.aes_key", "timezone": "timezone",
-                  "receive_rule": "wecom.receive_rule"}
+                  "console_url": "console.url", "receive_rule": "wecom.receive_rule"}
     SECRET_FIELDS = ("secret", "token", "aes_key")
 
 

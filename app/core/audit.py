@@ -98,6 +98,11 @@ ACTION_LABELS = {
     "campaigns.opt_out_added": N_("加入免打扰"),
     "campaigns.opt_out_removed": N_("移出免打扰"),
     "team.exported": N_("导出团队绩效"),
+    "tasks.created": N_("创建跟进任务"),
+    "tasks.completed": N_("完成跟进任务"),
+    "tasks.cancelled": N_("取消跟进任务"),
+    "tasks.exported": N_("导出跟进任务"),
+    "tasks.rule_saved": N_("保存跟进规则"),
 }
 
 

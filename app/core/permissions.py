@@ -28,6 +28,8 @@ class Permission(StrEnum):
     WAKEUP_MANAGE = "wakeup.manage"
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
+    TASKS_VIEW = "tasks.view"      # the 跟进任务 list (supervisors: their departments); everyone sees their own tasks
+    TASKS_MANAGE = "tasks.manage"  # follow-up rules, tasks created by hand, cancel; complete anyone's task
     SYNC_RUN = "sync.run"
     SETTINGS_MANAGE = "settings.manage"
     USERS_MANAGE = "users.manage"
@@ -54,7 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.CONTACTS_VIEW, P.CONTACTS_EDIT, P.CONTACTS_EXPORT, P.CONTACTS_VIEW_MOBILE,
         P.GROUPS_VIEW, P.TAGS_MANAGE, P.RFM_VIEW, P.ORDERS_IMPORT, P.SEGMENTS_MANAGE,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_MANAGE,
-        P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE,
+        P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE, P.TASKS_VIEW, P.TASKS_MANAGE,
     }),
     Role.COMMUNITY_MANAGER: frozenset({
         P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK,
@@ -62,9 +64,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.MEDIA_VIEW,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW,
     }),
-    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW}),
+    Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW}),
 }
 
 def N_(message: str) -> str:

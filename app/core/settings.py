@@ -40,6 +40,7 @@ SPECS = {s.key: s for s in (
     SettingSpec("wecom.token", N_("回调 Token"), "WECOM_TOKEN", secret=True),
     SettingSpec("wecom.aes_key", N_("回调 EncodingAESKey"), "WECOM_AES_KEY", secret=True),
     SettingSpec("timezone", N_("企业时区"), "SCRM_TIMEZONE"),
+    SettingSpec("console.url", N_("控制台访问地址"), "SCRM_PUBLIC_URL"),
     SettingSpec("wecom.receive_rule", N_("客户群发接收规则"), None),
 )}
 DEFAULTS = {"wecom.receive_rule": "month"}
@@ -100,6 +101,8 @@ def _validate(key: str, value: str) -> str:
         raise SettingsError(N_("EncodingAESKey 必须是 43 位字母或数字"))
     if key == "wecom.agent_id" and value and not value.isdigit():
         raise SettingsError(N_("AgentId 必须是数字"))
+    if key == "console.url" and value and (not value.startswith(("https://", "http://")) or " " in value):
+        raise SettingsError(N_("控制台访问地址必须以 https:// 或 http:// 开头，例如 https://scrm.example.com"))
     if len(value) > 512:
         raise SettingsError(N_("%(key)s 过长"), key=key)
     return value

@@ -1,5 +1,6 @@
 """Ladder rewards: a level reached reserves one unit of its stock (a conditional UPDATE: never beyond stock, on
-PostgreSQL and SQLite alike), takes a code from the pool, tells the receiving staff member; no stock left ends it."""
+PostgreSQL and SQLite alike), takes a code from the pool, tells the receiving staff member (a WeCom app message
+through app/staffmsg, kept with the reservation too); no stock left ends it."""
 from __future__ import annotations
 
 import functools
@@ -13,6 +14,7 @@ from app.extensions import db
 from app.referral.models import (ClaimKind, CreditStatus, ReferralCode, ReferralCredit, ReferralLevel,
                                  ReferralParticipant, ReferralReservation, ReferralTask, ReservationStatus, TaskStatus)
 from app.referral.rules import levels_reached
+from app.staffmsg.service import notify
 
 _RESERVATIONS = ReferralReservation.__table__
 
@@ -44,7 +46,7 @@ def _take_code(level_id: int, reservation_id: int) -> str | None:
 
 
 def _notice(inviter: ReferralParticipant, level: ReferralLevel, code: str | None) -> str:
-    """What the receiving staff member is told (shown on the task's 奖励发放 list; no staff message channel yet)."""
+    """What the receiving staff member is told (their app message, and the task's 奖励发放 list)."""
     how = {ClaimKind.CODE: f"兑换码 {code}", ClaimKind.LINK: "领取链接已在活动页展示",
            ClaimKind.STAFF: "请联系客户核销发放"}[level.claim_kind]
     return f"{inviter.nickname or inviter.external_userid} 邀请满 {level.needed} 人，奖励「{level.reward}」：{how}"[:256]
@@ -71,6 +73,8 @@ def reach_levels(participant_id: int) -> list[ReferralReservation]:
             code = _take_code(level.id, reservation_id) if level.claim_kind == ClaimKind.CODE else None
             reservation.status, reservation.code = ReservationStatus.RESERVED, code
             reservation.staff_notice = _notice(inviter, level, code)
+            notify(inviter.userid, f"referral.reward:{reservation.id}", "任务宝奖励待发放", reservation.staff_notice,
+                   url=f"/referral/{inviter.task_id}/rewards", feature="referral")
             record("referral.reward_reserved", target=f"{inviter.external_userid}",
                    details={"task": inviter.task_id, "level": level.needed, "reward": level.reward})
         made.append(reservation)

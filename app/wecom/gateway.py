@@ -29,6 +29,7 @@ DEFAULT_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
 MAX_TEMPLATE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
 MAX_USERIDS_PER_BATCH = 100       # batch/get_by_user: userid_list per call
 MAX_OWNERS_PER_GROUP_LIST = 100   # groupchat/list: owner_filter.userid_list per call
+MAX_APP_MESSAGE_USERS = 1000      # message/send: members in touser per call
 
 Observer = Callable[[str, int | None, float], None]
 
@@ -551,6 +552,25 @@ class WeComGateway:
                             attachments=attachments or None)
         self._call("externalcontact/send_welcome_msg",
                    lambda: self._client.external_contact.send_welcome_msg(template), idempotent=False)
+
+    # -- app messages to staff (应用消息) -------------------------------------------------------------
+
+    def send_app_message(self, agent_id: str, userids: list[str], msgtype: str, content: dict,
+                         duplicate_check_seconds: int = 1800) -> dict:
+        """message/send from the app `agent_id` to at most 1,000 members: {"msgid", "invaliduser": [userids]}.
+
+        WeCom drops messages past 30 a minute or 1,000 an hour per member WITHOUT an error (wecom-api.md §13): the
+        caller keeps its own per-member count (app/staffmsg/dispatch.py). WeCom's duplicate check is on, so a retry
+        after a read timeout cannot show a member the same message twice within `duplicate_check_seconds`; that is
+        what makes the call safe to retry. A call where no member is valid raises WeComError 81013."""
+        if not 0 < len(userids) <= MAX_APP_MESSAGE_USERS:
+            raise WeComInvalidArgument(None, f"{len(userids)} members (1..{MAX_APP_MESSAGE_USERS} per call)",
+                                       "message/send")
+        data = {"touser": "|".join(userids), "msgtype": msgtype, "agentid": int(agent_id), msgtype: content,
+                "enable_duplicate_check": 1, "duplicate_check_interval": duplicate_check_seconds}
+        result = self._post("message/send", data)
+        invalid = [u for u in (result.get("invaliduser") or "").split("|") if u]
+        return {"msgid": result.get("msgid", ""), "invaliduser": invalid}
 
     # -- media (素材) ---------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """referral tasks: ladder, inviters with contact ways, credits, reward reservations
 
 Revision ID: 02d7a6b6b4e4
-Revises: 9e241438a9cf
+Revises: 37e5ce57b76b
 Create Date: 2026-12-05 20:58:45.160674
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '02d7a6b6b4e4'
-down_revision = '9e241438a9cf'
+down_revision = '37e5ce57b76b'  # after the merged staff messages and tasks (wt-tasks)
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ MESSAGES = {
     41054: "user not activated", 40004: "invalid media type", 40005: "invalid file type",
     40006: "invalid file size", 40007: "invalid media_id", 40009: "invalid image size", 40011: "invalid video size",
     41006: "media_id missing", 44001: "empty media data", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
+    40056: "invalid agentid", 40008: "invalid message type", 81013: "user & party & tag all invalid",
     60011: "no privilege to access/modify contact/party/agent", 600018: "invalid start endtime",
 }
 

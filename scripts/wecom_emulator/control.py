@@ -139,6 +139,16 @@ def logs(kind):
         return jsonify({kind: list(c.logs[kind])})
 
 
+@bp.get("/app_messages")
+def app_messages():
+    """What members received by message/send (optionally one `userid`'s), and what WeCom dropped silently, why."""
+    c, userid = emu().company, request.args.get("userid")
+    with c.lock:
+        received = {u: list(m) for u, m in c.app_messages.items() if userid in (None, u)}
+        dropped = [d for d in c.app_message_drops if userid in (None, d["userid"])]
+    return jsonify(received=received, dropped=dropped)
+
+
 @bp.get("/calls")
 def calls():
     c = emu().company

@@ -34,6 +34,8 @@ class Company:
         self.tokens: dict[str, float] = {}         # access_token -> expiry (epoch seconds)
         self.media: dict[str, dict] = {}           # media_id -> {"type", "created_at" (emulator clock), "name", "size"}
         self.uploadimg_times: list[float] = []     # media/uploadimg calls this month (emulator clock)
+        self.app_messages: dict[str, list] = {}     # userid -> app messages received (message/send, emulator clock)
+        self.app_message_drops: list[dict] = []    # app messages WeCom dropped silently (limits, duplicates)
         self.held_groups: dict[str, dict] = {}     # chat_id -> {"group": old details, "until": epoch or None}
         self.logs = {kind: deque(maxlen=LOG_LIMIT) for kind in LOG_KINDS}
         self.call_counts: Counter = Counter()      # (api, errcode) -> calls

@@ -94,6 +94,11 @@ class ControlClient:
         """Every member as WeCom holds it, visible to the app or not: userid, name, department, outside_range,
         follow_user."""
         return self.get("users")["users"]
+
+    def app_messages(self, userid: str | None = None) -> dict:
+        """{"received": {userid: [message]}, "dropped": [message with userid and reason]} of message/send."""
+        return self.get("app_messages", **({"userid": userid} if userid else {}))
+
     def advance_clock(self, seconds: float) -> dict:
         """Move the emulator's clock forward (frequency-limit windows, media_id ages, uploadimg quotas): no waiting."""
         return self.post("clock", advance=seconds)

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.referral import credits, jobs, service
 from app.referral.models import (CreditStatus, ReferralCredit, ReferralLevel, ReferralParticipant,
                                  ReferralReservation, ReferralTask, ReservationStatus, TaskStatus)
+from app.staffmsg.models import StaffMessage
 from app.wecom import connection, inbox
 from app.wecom.errors import WeComError
 
@@ -125,6 +126,8 @@ def test_a_deletion_inside_the_hold_voids_and_one_after_it_does_not(wired, staff
                    late["external_userid"]: (CreditStatus.VALID, "")}
     [reward] = db.session.scalars(select(ReferralReservation)).all()
     assert reward.status == ReservationStatus.RESERVED and "满1人礼" in reward.staff_notice
+    [message] = db.session.scalars(select(StaffMessage).where(StaffMessage.feature == "referral")).all()
+    assert (message.userid, message.body) == (staff[0], reward.staff_notice)  # the staff member is told
 
 
 def test_the_last_unit_goes_to_one_of_two_inviters_and_the_task_ends_with_its_ways_deleted(app, wired, staff):

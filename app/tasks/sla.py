@@ -1,0 +1,51 @@
+"""Follow-up SLA attainment: tasks done on time out of the tasks due, per staff member and corp-local day (the day
+the task was due). A cancelled task does not count; an open one counts once its due time has passed (late); one done
+early counts on its due day. The team pages, their export and the API read the same numbers from here."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Iterable
+
+from sqlalchemy import select
+
+from app.core import settings
+from app.core.db import utcnow
+from app.extensions import db
+from app.tasks.models import CANCELLED, DONE, Task
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    zone = settings.corp_timezone()
+    return (datetime.combine(first, time.min, tzinfo=zone),
+            datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone))
+
+
+def daily(first: date, last: date, userids: Iterable[str] | None = None) -> dict[str, dict[date, tuple[int, int]]]:
+    """{userid: {day: (done on time, due)}} for corp-local days first..last; days without due tasks are absent."""
+    start, end = _bounds(first, last)
+    zone, now = settings.corp_timezone(), utcnow()
+    query = select(Task.assignee, Task.due_at, Task.state, Task.done_at).where(
+        Task.state != CANCELLED, Task.due_at >= start, Task.due_at < end)
+    if userids is not None:
+        query = query.where(Task.assignee.in_(sorted(set(userids))))
+    figures: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for assignee, due_at, state, done_at in db.session.execute(query):
+        if state != DONE and due_at > now:
+            continue  # not due yet
+        cell = figures[assignee][due_at.astimezone(zone).date()]
+        cell[1] += 1
+        if state == DONE and done_at is not None and done_at <= due_at:
+            cell[0] += 1
+    return {u: {d: (c[0], c[1]) for d, c in days.items()} for u, days in figures.items()}
+
+
+def rate(on_time: int, due: int) -> float | None:
+    """The attainment as a share (None when nothing was due: shown as —)."""
+    return round(on_time / due, 4) if due else None
+
+
+def totals(first: date, last: date, userids: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+    """{userid: (done on time, due)} over the whole period."""
+    return {u: (sum(c[0] for c in days.values()), sum(c[1] for c in days.values()))
+            for u, days in daily(first, last, userids).items()}
