@@ -6,11 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.contacts.models import Customer
 from app.core.audit import record
 from app.core.db import utcnow
 from app.extensions import db
-from app.referral import credits
+from app.referral import credits, service
 from app.referral.models import ReferralParticipant, ReferralTask, TaskStatus
+from app.segments import service as segments
+from app.segments.models import Segment
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 
@@ -79,3 +82,25 @@ def tick(now: datetime | None = None) -> dict:
     _move_on_time(now)
     released = credits.release_due(now)
     return {"released": released, "ways_created": create_ways(), "ways_deleted": delete_ways()}
+
+
+ENROLL_BATCH = 500
+
+
+def enroll(task_id: int) -> dict:
+    """The job behind 从人群加入邀请人: every member of the task's segment (WeChat users only: a WeCom user cannot
+    scan as an invitee would) becomes an inviter, 500 a transaction; the tick then makes their contact ways."""
+    task = db.session.get(ReferralTask, task_id)
+    segment = db.session.get(Segment, task.segment_id) if task and task.segment_id else None
+    if segment is None or task.status == TaskStatus.ENDED:
+        return {"joined": 0}
+    members = segments.member_ids(segment.rule).subquery()
+    ids = db.session.scalars(select(Customer.external_userid).where(Customer.id.in_(select(members.c[0])),
+                                                                    Customer.type == 1).order_by(Customer.id)).all()
+    for start in range(0, len(ids), ENROLL_BATCH):
+        for external_userid in ids[start:start + ENROLL_BATCH]:
+            service.join(task, external_userid)
+        db.session.commit()
+    record("referral.enrolled", target=f"{task.name}#{task.id}", details={"segment": segment.id, "members": len(ids)})
+    db.session.commit()
+    return {"joined": len(ids)}

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import jobs
 from app.contacts.models import Staff
 from app.contacts.staff_labels import staff_labels
 from app.core.audit import record
@@ -193,6 +194,23 @@ def enroll(task_id: int):
         for external_userid in ids:
             service.join(task, external_userid)
     flash(_("已加入 %(n)s 位邀请人，专属活码随后在后台创建", n=len(ids)), "success")
+    return redirect(url_for("referral.detail", task_id=task.id))
+
+
+@bp.post("/<int:task_id>/enroll-segment", endpoint="enroll_segment")
+@requires(P.REFERRAL_MANAGE)
+def enroll_segment(task_id: int):
+    """Every member of the task's segment joins as an inviter (a job: a segment may hold many thousands)."""
+    task = _task(task_id)
+    if task.segment_id is None:
+        flash(_("任务没有指定邀请人人群"), "danger")
+    else:
+        try:
+            jobs.enqueue("referral.enroll", {"task_id": task.id}, requested_by=current_user.username,
+                         unique=f"referral.enroll:{task.id}")
+            flash(_("正在从人群加入邀请人，专属活码随后在后台创建"), "success")
+        except jobs.JobBusy:
+            flash(_("上一次加入还在进行"), "warning")
     return redirect(url_for("referral.detail", task_id=task.id))
 
 

@@ -107,3 +107,23 @@ def test_participants_have_one_state_each_within_thirty_characters(app, staff):
     assert len({p.state for p in people}) == 3 and all(len(p.state) <= 30 for p in people)
     assert [p.userid for p in people] == ["zhangsan", "lisi", "lisi"]  # the rota, then the backup at the cap
     assert db.session.scalar(select(func.count()).select_from(ReferralParticipant)) == 3
+
+
+def test_the_segment_joins_as_inviters_through_a_job(client, signed_in_as, staff):
+    from app.contacts.models import Customer
+    from app.segments import service as segments
+    from tests.conftest import run_jobs
+    signed_in_as("operator")
+    with transaction():
+        db.session.add_all([Customer(external_userid="wm-a", name="甲"), Customer(external_userid="wm-b", name="乙"),
+                            Customer(external_userid="wm-partner", name="合作方", type=2)])
+    everyone = segments.create_segment("全部", "", {"op": "and", "rules": []}, "tester")
+    now = utcnow()
+    task = service.create(service.TaskInput("人群", now, now + timedelta(days=3), ["zhangsan"],
+                                            [service.LevelInput(3, "礼盒", 10)], segment_id=everyone.id))
+    token = csrf_token(client, f"/referral/{task.id}")
+    assert client.post(f"/referral/{task.id}/enroll-segment", data={"csrf_token": token}).status_code == 302
+    run_jobs()
+    joined = db.session.scalars(select(ReferralParticipant.external_userid).order_by(ReferralParticipant.id)).all()
+    assert joined == ["wm-a", "wm-b"]  # a WeCom user (partner) is no inviter
+    assert db.session.scalar(select(ReferralParticipant.nickname).where(ReferralParticipant.external_userid == "wm-a")) == "甲"
