@@ -8,7 +8,8 @@ from app.welcome import handlers as welcome
 
 CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
 # the referral credit first: "new to the company" is judged before the contact handler stores the invitee
-_ADDED = Route(urgent=(welcome.welcome_now,), follow_up=(referral.credit_add, contacts.contact_added, welcome.after_add))
+_ADDED = Route(urgent=(welcome.welcome_now,), follow_up=(referral.credit_add, contacts.contact_added,
+                                                                         referral.tag_invitee, welcome.after_add))
 _TAGS_CHANGED = Route(follow_up=(contacts.corp_tags_changed,))
 
 # (Event, ChangeType, route): one row per event type; an event type with no row is kept as 无处理程序 (ignored).

@@ -71,6 +71,7 @@ ACTION_LABELS = {
     "referral.task_ended": N_("任务宝任务结束（到期或奖品发完）"),
     "referral.ways_deleted": N_("删除任务宝邀请人活码"),
     "referral.enrolled": N_("从人群加入任务宝邀请人"),
+    "referral.invitee_tagged": N_("为任务宝被邀请人打标签"),
     "referral.reward_reserved": N_("任务宝奖励预留"),
     "referral.reward_given": N_("任务宝奖励已发放"),
     "referral.credit_reviewed": N_("审核任务宝邀请"),

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.contacts.customers import ENDED_BY_CUSTOMER
 from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, FollowRelation
 from app.core.db import utcnow
 from app.extensions import db
 from app.referral import rewards
+from app.tags import marking
 from app.referral.models import (CreditStatus, ReferralCredit, ReferralParticipant, ReferralTask, TaskStatus)
 from app.referral.rules import is_burst, parse_state
 from app.wecom.connection import gateway
@@ -135,13 +137,16 @@ _DUE = (select(ReferralCredit.id, ReferralCredit.participant_id)
         .order_by(ReferralCredit.id).limit(500))
 
 
-def _ended_inside_hold(credit: ReferralCredit) -> bool:
-    """The invitee's relation ended before the hold did (its deletion event not handled yet)."""
-    return db.session.scalar(select(func.count()).select_from(FollowRelation).where(
+def _ended_inside_hold(credit: ReferralCredit) -> str | None:
+    """Who ended the invitee's relation after the add and before the hold did, its deletion event not handled yet
+    (the void reason), or None."""
+    ended_by = db.session.scalar(select(FollowRelation.ended_by).where(
         FollowRelation.userid == credit.userid, FollowRelation.external_userid == credit.invitee,
-        FollowRelation.ended_at.is_not(None), FollowRelation.ended_at < credit.hold_until,
-        or_(FollowRelation.end_source.is_(None), FollowRelation.end_source != TRANSFER),
-        and_(FollowRelation.added_at.is_(None) | (FollowRelation.added_at <= credit.added_at + SAME_ADD)))) > 0
+        FollowRelation.ended_at >= credit.added_at - SAME_ADD, FollowRelation.ended_at < credit.hold_until,
+        or_(FollowRelation.end_source.is_(None), FollowRelation.end_source != TRANSFER)).limit(1))
+    if ended_by is None:
+        return None
+    return "customer_deleted" if ended_by == ENDED_BY_CUSTOMER else "staff_deleted"
 
 
 def release_due(now: datetime | None = None) -> int:
@@ -154,8 +159,8 @@ def release_due(now: datetime | None = None) -> int:
                            .with_for_update())
         credit = db.session.get(ReferralCredit, credit_id, populate_existing=True)
         if credit.status == CreditStatus.HELD:
-            if _ended_inside_hold(credit):
-                credit.status, credit.reason = CreditStatus.VOIDED, "customer_deleted"
+            if reason := _ended_inside_hold(credit):
+                credit.status, credit.reason = CreditStatus.VOIDED, reason
             else:
                 credit.status = CreditStatus.VALID
             credit.decided_at = now
@@ -165,3 +170,18 @@ def release_due(now: datetime | None = None) -> int:
                 released += 1
         db.session.commit()
     return released
+
+
+def tag_invitee(payload: Payload) -> None:
+    """Follow-up after the contact handler stored the invitee: a counted invitee gets the task's tags in WeCom and
+    here (the interactive lane; owed marks make the inbox handle the follow-up again)."""
+    credit = db.session.scalar(select(ReferralCredit).where(ReferralCredit.inbox_id == payload["_inbox_id"]))
+    if credit is None or credit.status == CreditStatus.REJECTED:
+        return
+    tag_ids = db.session.scalar(select(ReferralTask.invitee_tag_ids).where(ReferralTask.id == credit.task_id))
+    if not tag_ids:
+        return
+    result, = marking.mark([marking.Change(credit.userid, credit.invitee, tuple(tag_ids))], "referral.invitee_tagged",
+                           lane=marking.Lane.INTERACTIVE, details={"task": credit.task_id}, commit=False).results
+    if result.outcome in marking.OWED:
+        raise marking.Owed(result)

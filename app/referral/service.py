@@ -15,6 +15,8 @@ from app.referral.models import (ClaimKind, ReferralCode, ReferralLevel, Referra
                                  TaskStatus)
 from app.referral.rules import state_for
 from app.segments.models import Segment
+from app.tags.models import CorpTag
+from app.tags.read_only import rfm_tags
 from app.welcome.models import WelcomeTemplate
 
 MAX_LEVELS = 5
@@ -104,6 +106,12 @@ def _validate(data: TaskInput) -> None:
         errors["segment_id"] = N_("人群不存在")
     if data.welcome_template_id is not None and db.session.get(WelcomeTemplate, data.welcome_template_id) is None:
         errors["welcome_template_id"] = N_("欢迎语不存在")
+    tag_ids = list(data.invitee_tag_ids)
+    if set(tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(tag_ids),
+                                                                          CorpTag.deleted_at.is_(None)))):
+        errors["invitee_tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
+    elif rfm_tags(tag_ids):
+        errors["invitee_tag_ids"] = N_("RFM 标签由每晚的 RFM 计算改写，不能在这里使用")
     _check_levels(data.levels, errors)
     if errors:
         raise TaskInvalid(errors)

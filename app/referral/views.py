@@ -25,6 +25,7 @@ from app.referral.models import (CLAIM_LABELS, CREDIT_STATUS_LABELS, END_REASON_
                                  ReferralLevel, ReferralParticipant, ReferralReservation, ReferralTask,
                                  ReservationStatus)
 from app.segments.models import Segment
+from app.welcome.channel_pages import tag_choices
 from app.welcome.models import SCOPE_CHANNEL, WelcomeTemplate
 
 bp = Blueprint("referral", __name__, url_prefix="/referral", template_folder="templates")
@@ -94,6 +95,7 @@ def _input() -> service.TaskInput:
         levels=_levels(), segment_id=_int("segment_id"), daily_cap=_int("daily_cap"),
         backup_userid=request.form.get("backup_userid") or None, hold_hours=_int("hold_hours", 168),
         burst_count=_int("burst_count", 5), burst_minutes=_int("burst_minutes", 60),
+        invitee_tag_ids=request.form.getlist("invitee_tag_ids"),
         welcome_template_id=_int("welcome_template_id"), rules_text=(request.form.get("rules_text") or "")[:2000])
 
 
@@ -103,14 +105,14 @@ def _data(task: ReferralTask | None) -> dict:
         start = utcnow().astimezone(tz).replace(second=0, microsecond=0) + timedelta(hours=1)
         return dict(name="", starts_at=start, ends_at=start + timedelta(days=14), staff_userids=[], segment_id=None,
                     daily_cap=None, backup_userid=None, hold_hours=168, burst_count=5, burst_minutes=60,
-                    welcome_template_id=None, rules_text="", levels=[])
+                    welcome_template_id=None, rules_text="", levels=[], invitee_tag_ids=[])
     levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id)
                                 .order_by(ReferralLevel.needed)).all()
     return dict(name=task.name, starts_at=task.starts_at.astimezone(tz), ends_at=task.ends_at.astimezone(tz),
                 staff_userids=task.staff_userids, segment_id=task.segment_id, daily_cap=task.daily_cap,
                 backup_userid=task.backup_userid, hold_hours=task.hold_hours, burst_count=task.burst_count,
                 burst_minutes=task.burst_minutes, welcome_template_id=task.welcome_template_id,
-                rules_text=task.rules_text, levels=levels)
+                rules_text=task.rules_text, levels=levels, invitee_tag_ids=task.invitee_tag_ids)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -141,7 +143,7 @@ def edit(task_id: int | None = None):
     templates = db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name)
                                    .where(WelcomeTemplate.scope == SCOPE_CHANNEL).order_by(WelcomeTemplate.name)).all()
     return render_template("referral/edit.html", task=task, data=data, errors=errors, staff=staff,
-                           segments=segments, templates=templates, claim_labels=CLAIM_LABELS, rows=LEVEL_ROWS)
+                           segments=segments, templates=templates, tag_groups=tag_choices(), claim_labels=CLAIM_LABELS, rows=LEVEL_ROWS)
 
 
 @bp.get("/<int:task_id>", endpoint="detail")

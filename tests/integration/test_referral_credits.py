@@ -214,3 +214,40 @@ def test_the_invitee_gets_the_tasks_welcome_first(wired, staff):
     assert sent[me.external_userid] == "默认欢迎"  # the inviter's own add came through no referral way
     record = db.session.scalar(select(WelcomeRecord).where(WelcomeRecord.external_userid == invitee["external_userid"]))
     assert record.template_scope == "referral"
+
+
+def test_a_relation_ended_inside_the_hold_voids_even_before_its_event_is_handled(wired, staff):
+    from app.contacts.models import FollowRelation
+    task = running_task(staff, levels=((1, 10),))
+    me = inviter(wired, task, staff)
+    invitee = add(wired, config_id=me.config_id)
+    work()
+    [credit] = credits_of(me)
+    with transaction():  # the customer left on day 2; the event is late (WeCom may drop or delay callbacks)
+        relation = db.session.scalar(select(FollowRelation).where(FollowRelation.external_userid == invitee["external_userid"]))
+        relation.ended_at, relation.ended_by = credit.added_at + timedelta(days=2), "customer"
+    assert credits.release_due(utcnow() + timedelta(days=8)) == 0
+    [credit] = credits_of(me)
+    assert (credit.status, credit.reason) == (CreditStatus.VOIDED, "customer_deleted")
+    assert db.session.scalar(select(func.count()).select_from(ReferralReservation)) == 0
+
+
+def test_counted_invitees_get_the_tasks_tags_in_wecom(wired, staff):
+    from app.tags.models import CorpTag
+    from app.tags.sync import sync_corp_tags
+    with transaction():
+        sync_corp_tags(connection.gateway(), utcnow())
+    tag = db.session.scalar(select(CorpTag.tag_id).where(CorpTag.deleted_at.is_(None)).order_by(CorpTag.tag_id).limit(1))
+    task = running_task(staff)
+    with transaction():
+        db.session.get(ReferralTask, task.id).invitee_tag_ids = [tag]
+    me = inviter(wired, task, staff)
+    new = add(wired, config_id=me.config_id)
+    again = add(wired, config_id=me.config_id, external_userid=me.external_userid)  # self-referral: not counted
+    work()
+
+    def tags_of(ext):
+        follows = connection.gateway().get_external_contact(ext)["follow_user"]
+        return {t.get("tag_id") for f in follows if f["userid"] == staff[0] for t in f.get("tags", [])}
+    assert tag in tags_of(new["external_userid"])
+    assert tag not in tags_of(again["external_userid"])

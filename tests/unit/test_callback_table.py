@@ -29,7 +29,7 @@ def test_an_add_welcomes_first_then_refetches_the_customer_before_applying_chann
     route = callbacks.route_for("change_external_contact", "add_external_contact")
     assert [f.__name__ for f in route.urgent] == ["welcome_now"]
     # the referral credit judges "new to the company" before the contact handler stores the invitee
-    assert [f.__name__ for f in route.follow_up] == ["credit_add", "contact_added", "after_add"]
+    assert [f.__name__ for f in route.follow_up] == ["credit_add", "contact_added", "tag_invitee", "after_add"]
     assert callbacks.route_for("change_external_contact", "no_such_change") == callbacks.NO_HANDLERS
 
 
