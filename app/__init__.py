@@ -43,6 +43,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.journeys.views import bp as journeys_bp
     from app.lifecycle.views import bp as lifecycle_bp
     from app.media.views import bp as media_bp
+    from app.referral.public_views import bp as referral_bp
     from app.rfm.views import bp as rfm_bp
     from app.segments.views import bp as segments_bp
     from app.staffmsg.views import bp as staffmsg_bp
@@ -55,7 +56,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
 
     for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp, welcome_bp, segments_bp, tags_bp,
                       campaigns_bp, media_bp, jobs_bp, team_bp, wordlist_bp, journeys_bp, lifecycle_bp,
-                      tasks_bp, staffmsg_bp):
+                      tasks_bp, staffmsg_bp, referral_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from app.contacts import handlers as contacts
 from app.lifecycle import signals as lifecycle
+from app.referral import credits as referral
 from app.wecom.handlers import Route
 from app.welcome import handlers as welcome
 
 CONTACT, CHAT, TAG = "change_external_contact", "change_external_chat", "change_external_tag"
-_ADDED = Route(urgent=(welcome.welcome_now,), follow_up=(contacts.contact_added, welcome.after_add,
-                                                          lifecycle.contact_added))
+# the referral credit first: "new to the company" is judged before the contact handler stores the invitee
+_ADDED = Route(urgent=(welcome.welcome_now,), follow_up=(referral.credit_add, contacts.contact_added,
+                                                                         referral.tag_invitee, welcome.after_add,
+                                                                         lifecycle.contact_added))
 _TAGS_CHANGED = Route(follow_up=(contacts.corp_tags_changed,))
 
 # (Event, ChangeType, route): one row per event type; an event type with no row is kept as 无处理程序 (ignored).
@@ -16,8 +19,10 @@ ROWS: tuple[tuple[str, str, Route], ...] = (
     (CONTACT, "add_external_contact", _ADDED),
     (CONTACT, "add_half_external_contact", _ADDED),
     (CONTACT, "edit_external_contact", Route(follow_up=(contacts.contact_edited,))),
-    (CONTACT, "del_external_contact", Route(follow_up=(contacts.staff_deleted_customer, lifecycle.relation_ended))),
-    (CONTACT, "del_follow_user", Route(follow_up=(contacts.customer_deleted_staff, lifecycle.relation_ended))),
+    (CONTACT, "del_external_contact", Route(follow_up=(contacts.staff_deleted_customer, lifecycle.relation_ended,
+                                                                                  referral.credit_void))),
+    (CONTACT, "del_follow_user", Route(follow_up=(contacts.customer_deleted_staff, lifecycle.relation_ended,
+                                                                                  referral.credit_void))),
     (CONTACT, "transfer_fail", Route(follow_up=(contacts.handover_failed,))),
     (CONTACT, "msg_audit_approved", Route(urgent=(welcome.welcome_after_consent,),
                                           follow_up=(contacts.archiving_approved,

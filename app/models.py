@@ -6,6 +6,7 @@ from app.jobs import models as job_models  # noqa: F401
 from app.journeys import models as journey_models  # noqa: F401
 from app.lifecycle import models as lifecycle_models  # noqa: F401
 from app.media import models as media_models  # noqa: F401
+from app.referral import models as referral_models  # noqa: F401
 from app.rfm import models as rfm_models  # noqa: F401
 from app.segments import models as segment_models  # noqa: F401
 from app.sending import models as sending_models, outside_sends  # noqa: F401

@@ -53,6 +53,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "campaigns.outside_sends", {"minute": "*/30"}),
     PeriodicJob("journeys.tick", "每分钟推进客户旅程：按退出信号移出客户、按触发条件加入客户、执行到期步骤、检查护栏",
                 "journeys.tick", {"minute": "*"}),
+    PeriodicJob("referral.tick", "每分钟处理任务宝：按时开始和结束任务、考察期满的邀请生效、创建邀请人活码、删除已结束任务的活码",
+                "referral.tick", {"minute": "*"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
     PeriodicJob("staffmsg.dispatch", "每分钟发送员工应用消息（每人每分钟、每小时不超过限额；避开整点和半点）",

@@ -34,7 +34,8 @@ def channel_list():
                            people=people)
 
 
-def _tag_choices() -> list[tuple[str, list]]:
+def tag_choices() -> list[tuple[str, list]]:
+    """Corp tags an operator may give, by group (RFM groups left out: they are written by the recompute only)."""
     groups = db.session.execute(select(CorpTagGroup.group_id, CorpTagGroup.name).where(  # RFM tags: read-only
         CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(RFM_GROUPS)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
     tags = db.session.execute(select(CorpTag.group_id, CorpTag.tag_id, CorpTag.name).where(
@@ -79,7 +80,7 @@ def channel_edit(channel_id: int | None = None):
                                    .order_by(WelcomeTemplate.name)).all()
     stats = channels.stats([channel.state]).get(channel.state) if channel and channel.state else None
     return render_template("welcome/channel_edit.html", channel=channel, data=data, errors=errors,
-                           staff=_staff_choices(), tag_groups=_tag_choices(), templates=templates, stats=stats)
+                           staff=_staff_choices(), tag_groups=tag_choices(), templates=templates, stats=stats)
 
 
 @bp.post("/channels/<int:channel_id>/delete", endpoint="channel_delete")

@@ -109,7 +109,7 @@ def _greet(payload: Payload, channel) -> dict[str, Any]:
     The inbox commits the claim before this runs: a second attempt at the same event never calls WeCom again."""
     if payload.get("_attempt", 1) > 1:
         return dict(outcome=Outcome.SENDING, errcode=None, reason=INTERRUPTED)
-    template, scope = template_for(payload.get("UserID", ""), channel)
+    template, scope = template_for(payload.get("UserID", ""), channel, payload.get("State"))
     if template is None:
         return dict(outcome=Outcome.SKIPPED, errcode=None, reason=NO_TEMPLATE)
     received = datetime.fromisoformat(payload["_received_at"])

@@ -12,7 +12,9 @@ from app.core.permissions import N_
 from app.extensions import db
 
 SCOPE_DEFAULT, SCOPE_STAFF, SCOPE_CHANNEL = "default", "staff", "channel"
+SCOPE_REFERRAL = "referral"  # not a template's own scope: the welcome record says a referral task chose it
 SCOPE_LABELS = {SCOPE_CHANNEL: N_("渠道"), SCOPE_STAFF: N_("员工"), SCOPE_DEFAULT: N_("默认")}
+RECORD_SCOPE_LABELS = {SCOPE_REFERRAL: N_("任务宝"), **SCOPE_LABELS}  # what chose a sent welcome
 
 
 class WelcomeTemplate(db.Model):

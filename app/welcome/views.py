@@ -19,7 +19,7 @@ from app.media.views import preview_attachment
 from app.welcome import messages, report
 from app.welcome.handlers import (AWAITING_CONSENT, EXPIRED, INTERRUPTED, NO_CODE, NO_CODE_HALF, NO_CODE_PARTNER,
                                   NO_TEMPLATE)
-from app.welcome.models import OUTCOME_LABELS, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
+from app.welcome.models import OUTCOME_LABELS, RECORD_SCOPE_LABELS, SCOPE_LABELS, SCOPE_STAFF, Channel, WelcomeTemplate
 
 bp = Blueprint("welcome", __name__, url_prefix="/welcome", template_folder="templates")
 REASON_LABELS = {
@@ -49,7 +49,7 @@ def index():
     templates = dict(db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name)).all())
     return render_template("welcome/index.html", data=data, days=days, periods=report.PERIODS, page=page,
                            channels=channels, people=people, templates=templates, outcomes=report.OUTCOMES,
-                           outcome_labels=OUTCOME_LABELS, scope_labels=SCOPE_LABELS, reason_labels=REASON_LABELS,
+                           outcome_labels=OUTCOME_LABELS, scope_labels=RECORD_SCOPE_LABELS, reason_labels=REASON_LABELS,
                            buckets=report.bucket_labels())
 
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import create_engine, text
 
@@ -92,15 +93,16 @@ def warm_up(emu, engine, userids: list[str], workers: int) -> set[str]:
     return codes
 
 
-def fire(emu, userids: list[str], count: int, rate: float) -> float:
+def fire(emu, adds: Callable[[int], dict], count: int, rate: float) -> float:
     """`count` adds paced at `rate` a second, simulated inside the emulator (an HTTP control call per add
-    would be load WeCom never has); the callbacks go out from the emulator's delivery pool as usual."""
+    would be load WeCom never has); the callbacks go out from the emulator's delivery pool as usual.
+    `adds(i)`: what the i-th add is (the emulator's add_customer data)."""
     start = time.monotonic()
     for i in range(count):
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        add_customer(emu.emulator, {"userid": userids[i % len(userids)]})
+        add_customer(emu.emulator, adds(i))
     return time.monotonic() - start
 
 
@@ -138,8 +140,11 @@ def report_jobs(engine) -> None:
 
 
 def run(rate: float, seconds: int, database_url: str, workers: int, with_jobs: bool = False,
-        busy_company: bool = False) -> dict:
-    """One burst; `busy_company`: the demo company with an order per customer (the --with-jobs comparison)."""
+        busy_company: bool = False, scenario: Callable | None = None) -> dict:
+    """One burst; `busy_company`: the demo company with an order per customer (the --with-jobs comparison).
+    `scenario(database_url, emu, userids)`, when given, prepares the console before the burst (e.g. the referral
+    benchmark's task and inviters) and returns (adds(i) -> add data, check(engine) -> dict of figures added to the
+    result)."""
     count = int(rate * seconds)
     engine = create_engine(database_url)
     with RunningEmulator(seed="demo" if busy_company else "small", duplicate_delivery=True) as emu:
@@ -153,11 +158,13 @@ def run(rate: float, seconds: int, database_url: str, workers: int, with_jobs: b
             emu.control.config(callback_url=f"{base}/wecom/callback")
             userids = [u["userid"] for u in _followers(emu)]
             warm = warm_up(emu, engine, userids, workers)
+            adds, check = (scenario(database_url, emu, userids) if scenario
+                           else (lambda i: {"userid": userids[i % len(userids)]}, None))
             database = engine.url.database.rsplit("/", 1)[-1]
             cpu_before = cpu_by_role(database)
             if with_jobs:
                 enqueue_jobs(database_url)
-            took = fire(emu, userids, count, rate)
+            took = fire(emu, adds, count, rate)
             if with_jobs:
                 print(f"  jobs still running when the burst ended: {', '.join(jobs_running(engine)) or 'none'}")
             last, quiet_since = -1, time.monotonic()
@@ -176,6 +183,7 @@ def run(rate: float, seconds: int, database_url: str, workers: int, with_jobs: b
                     "SELECT welcome_code, outcome, latency_ms FROM welcome_records")) if code not in warm]
                 inbox = conn.scalar(text("SELECT count(*) FROM wecom_callback_events")) - len(warm)
                 deliveries = conn.scalar(text("SELECT sum(deliveries) FROM wecom_callback_events")) - 2 * len(warm)
+            checked = check(engine) if check else {}
     engine.dispose()
     ok = Counter(w["welcome_code"] for w in sent if w["errcode"] == 0)
     errors = Counter(w["errcode"] for w in sent if w["errcode"] != 0)
@@ -185,7 +193,7 @@ def run(rate: float, seconds: int, database_url: str, workers: int, with_jobs: b
               "codes_once": sum(1 for n in ok.values() if n == 1), "codes_twice": sum(1 for n in ok.values() if n > 1),
               "errors": dict(errors), "outcomes": dict(Counter(o for o, _ in rows)),
               "p50": percentile(latency, 50), "p95": percentile(latency, 95), "p99": percentile(latency, 99),
-              "max": max(latency, default=float("nan"))}
+              "max": max(latency, default=float("nan")), **checked}
     print(f"  {count} adds in {took:.1f}s ({count / took:.1f}/s); callbacks received {result['deliveries']} "
           f"into {inbox} inbox rows (adds never received: {count - inbox}); outcomes {result['outcomes']}; "
           f"WeCom errors {result['errors'] or 'none'}")

@@ -31,6 +31,7 @@ from scripts.demo.campaigns import seed_demo_campaigns
 from scripts.demo.journeys import seed_demo_journeys
 from scripts.demo.lifecycle import seed_lifecycle_history
 from scripts.demo.orders import seed_orders
+from scripts.demo.referral import seed_demo_referral, simulate_referral_adds
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
 from scripts.demo.tag_rule import seed_example_rule
@@ -107,6 +108,8 @@ def first_sync() -> None:
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
     click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
     click.echo(seed_demo_team())
+    if line := seed_demo_referral():
+        click.echo(line)
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")
@@ -150,6 +153,8 @@ def run_demo(host: str, port: int) -> None:
     queue.start()
     threading.Thread(target=scheduler.run_forever, args=(app,), name="demo-scheduler", daemon=True).start()
     threading.Thread(target=_with_context, args=(app, simulate_live_adds, api_base, stop), name="demo-visitors",
+                     daemon=True).start()
+    threading.Thread(target=_with_context, args=(app, simulate_referral_adds, api_base, stop), name="demo-invitees",
                      daemon=True).start()
     if recompute.latest_run() is None:
         click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")

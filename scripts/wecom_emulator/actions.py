@@ -51,8 +51,8 @@ def _new_customer(company, data: dict) -> str:
     if customer["type"] == 2:  # a WeCom user (business partner): their company, no unionid
         customer.update(corp_name=data.get("corp_name") or "合作伙伴", position="",
                         corp_full_name=data.get("corp_name") or "合作伙伴有限公司")
-    else:
-        customer["unionid"] = "o" + secrets.token_urlsafe(21)[:27]
+    else:  # "unionid": the same WeChat user as another id (a re-registered account, another app's id of them)
+        customer["unionid"] = data.get("unionid") or "o" + secrets.token_urlsafe(21)[:27]
     company.customers[ext] = customer
     return ext
 

@@ -4,7 +4,6 @@ import secrets
 from .apicore import ApiError, api, integer, limit, page, str_list, text
 
 MAX_USERS = 100
-MAX_CONFIGS = 500000
 DAY = 86400
 FIELDS = ("config_id", "type", "scene", "style", "remark", "skip_verify", "state", "qr_code", "user",
           "party", "is_temp", "expires_in", "chat_expires_in", "unionid", "conclusions")
@@ -74,8 +73,8 @@ def add_contact_way(call):
     is_temp = bool(body.get("is_temp"))
     if is_temp and kind != 1:
         raise ApiError(40058, "temporary ways are single-person only")
-    if not is_temp and sum(not w["is_temp"] for w in company.contact_ways.values()) >= MAX_CONFIGS:
-        raise ApiError(41045)
+    if not is_temp and sum(not w["is_temp"] for w in company.contact_ways.values()) >= call.settings.contact_way_quota:
+        raise ApiError(41045, f"at most {call.settings.contact_way_quota} contact ways per corp")
     config_id = secrets.token_hex(16)
     way = {"config_id": config_id, "type": kind, "scene": scene, "remark": "", "skip_verify": True,
            "state": "", "user": [], "party": [], "is_temp": is_temp,

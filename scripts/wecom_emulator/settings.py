@@ -28,12 +28,16 @@ class Settings:
     rate_limits: bool = True              # enforce WeCom's per-API frequency limits (45009), see ratelimits.py
     rate_per_minute: int = 10_000         # calls of one API per corp in any minute ...
     rate_per_hour: int = 150_000          # ... and in any hour
+    # API-made contact ways (and join ways) a corp may hold (wecom-api.md §4: 500,000, 41045 past it); settable so
+    # tests can fill it. A deleted way frees its place (UNCONFIRMED; the doc counts configs, and deleting is how
+    # an SCRM keeps under the quota).
+    contact_way_quota: int = 500_000
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
                "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay", "rate_limits",
-               "rate_per_minute", "rate_per_hour")
+               "rate_per_minute", "rate_per_hour", "contact_way_quota")
 
     def __post_init__(self):
         self.validate()
@@ -53,6 +57,8 @@ class Settings:
             raise ValueError("gettoken_block_threshold must be >= 1")
         if not self.secret:
             raise ValueError("secret must not be empty")
+        if self.contact_way_quota < 0:
+            raise ValueError("contact_way_quota must be >= 0")
         if self.rate_per_minute < 1 or self.rate_per_hour < 1:
             raise ValueError("rate_per_minute and rate_per_hour must be >= 1 (turn limits off with rate_limits)")
 

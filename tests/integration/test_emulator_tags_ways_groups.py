@@ -152,3 +152,29 @@ def test_group_details_stay_old_for_a_while_after_a_change(emulator, wecom, staf
     new = details()
     assert newcomer in {m["userid"] for m in new["member_list"]} and new["name"] == "新名字"
     assert new["member_version"] != old["member_version"]
+
+
+def test_contact_way_state_is_thirty_characters_and_the_corp_quota_frees_on_delete(emulator, wecom, staff):
+    """wecom-api.md §4: state ≤30 characters (characters, not bytes: 30 Chinese ones pass); at most a quota of
+    API-made ways per corp (41045 past it); deleting one makes room again (our reading, see settings.py)."""
+    assert wecom.post("externalcontact/add_contact_way",
+                      {"type": 1, "scene": 2, "state": "任" * 30, "user": [staff[0]]})[1]["errcode"] == 0
+    assert wecom.post("externalcontact/add_contact_way",
+                      {"type": 1, "scene": 2, "state": "任" * 31, "user": [staff[0]]})[1]["errcode"] == 40058
+    held = emulator.control.get("summary")["contact_ways"]
+    ways = wecom.post("externalcontact/list_contact_way", {"limit": 1000, "start_time": 0})[1]["contact_way"]
+    emulator.control.config(contact_way_quota=held)
+    full = wecom.post("externalcontact/add_contact_way", {"type": 1, "scene": 2, "state": "x", "user": [staff[0]]})[1]
+    assert full["errcode"] == 41045
+    assert wecom.post("externalcontact/del_contact_way", {"config_id": ways[-1]["config_id"]})[1]["errcode"] == 0
+    again = wecom.post("externalcontact/add_contact_way", {"type": 1, "scene": 2, "state": "x", "user": [staff[0]]})[1]
+    assert again["errcode"] == 0
+
+
+def test_a_new_customer_may_come_with_a_known_unionid(emulator, wecom, staff):
+    """A second id for the same WeChat user (the self-referral case): the emulator lets a test name the unionid."""
+    first = emulator.control.add_customer(userid=staff[0])
+    unionid = wecom.get("externalcontact/get", external_userid=first["external_userid"])[1]["external_contact"]["unionid"]
+    second = emulator.control.add_customer(userid=staff[1], unionid=unionid)
+    got = wecom.get("externalcontact/get", external_userid=second["external_userid"])[1]["external_contact"]
+    assert second["external_userid"] != first["external_userid"] and got["unionid"] == unionid

@@ -28,8 +28,10 @@ def test_a_second_row_for_an_event_type_is_refused(monkeypatch):
 def test_an_add_welcomes_first_then_refetches_the_customer_before_applying_channel_tags():
     route = callbacks.route_for("change_external_contact", "add_external_contact")
     assert [f.__name__ for f in route.urgent] == ["welcome_now"]
+    # the referral credit judges "new to the company" before the contact handler stores the invitee;
     # the customer's lifecycle stage follows once the relation is stored
-    assert [f.__name__ for f in route.follow_up] == ["contact_added", "after_add", "contact_added"]
+    assert [f.__name__ for f in route.follow_up] == ["credit_add", "contact_added", "tag_invitee", "after_add",
+                                                     "contact_added"]
     assert route.follow_up[-1].__module__ == "app.lifecycle.signals"
     assert callbacks.route_for("change_external_contact", "no_such_change") == callbacks.NO_HANDLERS
 

@@ -1,0 +1,50 @@
+"""The inviter's own pages, opened from their personal link without signing in: progress on the ladder, rewards,
+rules and their poster. The link is signed (links.py): forged, altered or another inviter's id is a 404."""
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+from sqlalchemy import func, select
+
+from app.core.db import transaction
+from app.core.guard import public
+from app.extensions import db
+from app.referral import links, poster, review
+from app.referral.models import (CLAIM_LABELS, CreditStatus, ReferralCredit, ReferralLevel, ReferralParticipant,
+                                 ReferralReservation, ReferralTask, ReservationStatus, TASK_STATUS_LABELS)
+from app.referral.views import bp
+
+
+def _inviter(token: str) -> ReferralParticipant:
+    participant_id = links.participant_id_of(token)
+    return (db.session.get(ReferralParticipant, participant_id) if participant_id else None) or abort(404)
+
+
+@bp.get("/p/<token>", endpoint="progress")
+@public
+def progress(token: str):
+    inviter = _inviter(token)
+    task = db.session.get(ReferralTask, inviter.task_id)
+    with transaction():
+        review.note_visit(inviter, request.remote_addr, request.user_agent.string)
+    counts = dict(db.session.execute(select(ReferralCredit.status, func.count()).where(
+        ReferralCredit.participant_id == inviter.id).group_by(ReferralCredit.status)).all())
+    levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id)
+                                .order_by(ReferralLevel.needed)).all()
+    mine = {r.level_id: r for r in db.session.scalars(select(ReferralReservation).where(
+        ReferralReservation.participant_id == inviter.id))}
+    return render_template("referral/progress.html", task=task, inviter=inviter, levels=levels, mine=mine,
+                           valid=counts.get(CreditStatus.VALID, 0), held=counts.get(CreditStatus.HELD, 0),
+                           reviewing=counts.get(CreditStatus.FLAGGED, 0), claim_labels=CLAIM_LABELS,
+                           status_labels=TASK_STATUS_LABELS, reserved=ReservationStatus.RESERVED,
+                           given=ReservationStatus.GIVEN, token=token)
+
+
+@bp.get("/p/<token>/poster.png", endpoint="poster")
+@public
+def poster_png(token: str):
+    inviter = _inviter(token)
+    if not inviter.qr_code or inviter.way_deleted_at is not None:
+        abort(404)
+    task = db.session.get(ReferralTask, inviter.task_id)
+    data = poster.poster(inviter.id, inviter.nickname, inviter.qr_code, task.poster_background)
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
