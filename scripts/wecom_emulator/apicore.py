@@ -24,6 +24,10 @@ MESSAGES = {
     40006: "invalid file size", 40007: "invalid media_id", 40009: "invalid image size", 40011: "invalid video size",
     41006: "media_id missing", 44001: "empty media data", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
     60011: "no privilege to access/modify contact/party/agent", 600018: "invalid start endtime",
+    40097: "handover user is not dimission", 84074: "no external contact permission",
+    40128: "customer transferred too frequently", 40129: "customer is being transferred",  # codes UNCONFIRMED
+    90500: "group owner has not resigned", 90501: "not a customer group", 90502: "group owner has resigned",
+    90503: "group transfer count of the day exceeds limit", 90507: "group transferred too frequently",
 }
 
 
@@ -129,6 +133,7 @@ def dispatch(emu, path: str) -> Response:
             # for an API the caller may not use, and maps to no retryable or token error in any client.
             raise ApiError(48001, f"unknown api {path}")
         emu.faults.before_call(path)
+        emu.settle_transfers()  # handovers due by now complete before WeCom answers anything
         now = time.time()
         with emu.company.lock:
             if route.token:
