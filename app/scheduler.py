@@ -53,6 +53,10 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "media.refresh", {"minute": 17}),
     PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",
                 "team.snapshot", {"hour": 5, "minute": 30}),
+    PeriodicJob("transfer.poll", "每 10 分钟查询客户继承结果（接替在 24 小时后完成），并续交额度用完时未提交的转接",
+                "transfer.poll", {"minute": "*/10"}),
+    PeriodicJob("transfer.unassigned", "每晚读取离职成员待分配的客户与客户群（离职继承页）",
+                "transfer.unassigned", {"hour": 2, "minute": 40}),
 )
 _app: Flask | None = None
 

@@ -85,6 +85,10 @@ ACTION_LABELS = {
     "campaigns.opt_out_added": N_("加入免打扰"),
     "campaigns.opt_out_removed": N_("移出免打扰"),
     "team.exported": N_("导出团队绩效"),
+    "transfer.planned": N_("发起客户继承"),
+    "transfer.exported": N_("导出继承结果"),
+    "transfer.backup_set": N_("设置 AB 角"),
+    "transfer.unassigned_refreshed": N_("刷新离职待分配客户"),
 }
 
 

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     WAKEUP_MANAGE = "wakeup.manage"
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
+    TRANSFER_MANAGE = "transfer.manage"  # 客户继承: hand customers and groups of staff who left or move to others
     SYNC_RUN = "sync.run"
     SETTINGS_MANAGE = "settings.manage"
     USERS_MANAGE = "users.manage"
@@ -62,7 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.MEDIA_VIEW,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.TRANSFER_MANAGE, P.MEDIA_VIEW,
     }),
     Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW}),
 }

@@ -52,6 +52,12 @@ KINDS: dict[str, Kind] = {
                              permission=P.ORDERS_IMPORT),
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
+    "transfer.submit": Kind(N_("提交客户继承"), "app.transfer.jobs:submit", cancellable=True,
+                            permission=P.TRANSFER_MANAGE),
+    "transfer.poll": Kind(N_("查询继承结果"), "app.transfer.jobs:poll", one_at_a_time=True,
+                          permission=P.TRANSFER_MANAGE),
+    "transfer.unassigned": Kind(N_("读取离职成员的客户"), "app.transfer.jobs:refresh_unassigned", one_at_a_time=True,
+                                cancellable=True, permission=P.TRANSFER_MANAGE),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
