@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.contacts.customers import save_contacts
 from app.contacts.groups import fetch_group, save_groups
-from app.contacts.models import Customer, CustomerGroup
+from app.contacts.models import Customer, CustomerGroup, Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.transfer import limits
@@ -17,10 +17,14 @@ from app.transfer.models import (CUSTOMER, FAILED, GROUP, PENDING, RESIGNED, WAI
                                  UnassignedCustomer)
 from app.transfer.owners import customer_succeeded, group_succeeded
 from app.wecom.connection import gateway
-from app.wecom.errors import RateBudgetExhausted, WeComError, WeComNetworkError, WeComNotFriend
+from app.wecom.errors import WeComBusy, WeComError, WeComNetworkError, WeComNotFriend, WeComRateLimited
 
 log = logging.getLogger("scrm.transfer")
 WAITING_STATUS, DONE_STATUS = 2, 1
+LEFT = 5  # WeCom's member status 退出企业
+# Worth trying again later, never a reason to fail an item: our budget or WeCom's frequency block (45009/45033),
+# system busy after the gateway's retries, no answer. The items stay pending; the poll job resumes the batch.
+TRANSIENT = (WeComRateLimited, WeComBusy, WeComNetworkError)
 
 
 def _progress(job, done: int, total: int, message: str) -> None:
@@ -52,7 +56,7 @@ def submit(batch_id: int, job=None) -> dict:
             try:
                 with transaction():
                     _send(gw, batch, target, items, resigned)
-            except (RateBudgetExhausted, WeComNetworkError) as exc:
+            except TRANSIENT as exc:
                 stopped = exc.message
                 break
             done += len(items)
@@ -71,7 +75,7 @@ def _send(gw, batch: TransferBatch, target: str, items: list[TransferItem], resi
                                            success_msg=batch.success_msg or None)
         else:
             answer = gw.transfer_groups(ids, batch.takeover_userid, resigned=resigned)
-    except (RateBudgetExhausted, WeComNetworkError):
+    except TRANSIENT:
         raise
     except WeComError as exc:  # the whole call refused (e.g. the takeover member lost customer contact)
         for item in items:
@@ -114,7 +118,7 @@ def poll(job=None) -> dict:
             results = {}
             for row in gw.iter_transfer_results(handover, takeover, resigned=kind == RESIGNED):
                 results[row["external_userid"]] = row  # oldest first: the last is the newest handover
-        except RateBudgetExhausted:
+        except TRANSIENT:
             break
         with transaction():
             _apply(kind, handover, takeover, results, counts)
@@ -152,7 +156,10 @@ def refresh_unassigned(job=None) -> dict:
         at = info.get("dimission_time")
         rows[(info["handover_userid"], info["external_userid"])] = datetime.fromtimestamp(int(at), timezone.utc) \
             if at else None
+    left = sorted({h for h, _e in rows})
     with transaction():
+        # They left (WeCom lists them as handovers): never offered as a takeover member before the next sync.
+        db.session.execute(update(Staff).where(Staff.userid.in_(left)).values(status=LEFT, is_follow_user=False))
         db.session.execute(delete(UnassignedCustomer))
         if rows:
             db.session.execute(UnassignedCustomer.__table__.insert(), [
@@ -169,7 +176,7 @@ def refresh_unassigned(job=None) -> dict:
             answer = gw.get_external_contact(ext)
         except WeComNotFriend:
             continue
-        except RateBudgetExhausted:
+        except TRANSIENT:
             break
         with transaction():
             save_contacts((answer["external_contact"], follow) for follow in answer["follow_user"])

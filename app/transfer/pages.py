@@ -4,15 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app.contacts.models import Customer, CustomerGroup, Staff
 from app.contacts.scope import Scope
 from app.contacts.staff_labels import staff_labels
-from app.extensions import db
-from app.transfer.models import (CUSTOMER, FAILED, PENDING, REFUSED, SUCCEEDED, WAITING, StaffBackup, TransferBatch,
-                                 TransferItem, UnassignedCustomer)
 from app.core.permissions import N_
+from app.extensions import db
+from app.transfer.models import (CUSTOMER, FAILED, OPEN, PENDING, REFUSED, SUCCEEDED, WAITING, StaffBackup,
+                                 TransferBatch, TransferItem, UnassignedCustomer)
 
 STATUS_LABELS = {REFUSED: N_("未提交（不符合规则）"), PENDING: N_("待提交"), WAITING: N_("等待接替"),
                  SUCCEEDED: N_("已接替"), FAILED: N_("失败")}
@@ -29,6 +29,7 @@ class Departed:
     dimission_at: datetime | None
     customers: int = 0
     groups: int = 0
+    in_transfer: int = 0      # of the customers: handed over already, waiting for the takeover
     backup: str | None = None
     backup_label: str = ""
 
@@ -49,11 +50,17 @@ def departed(scope: Scope) -> list[Departed]:
                                                                 Staff.removed_at.is_(None), Staff.status == 1)))
     chosen = [p for u, p in people.items() if (p.customers or u not in staying)
               and (scope.everything or u in scope.userids)]
+    moving = dict(db.session.execute(
+        select(UnassignedCustomer.handover_userid, func.count()).join(TransferItem, and_(
+            TransferItem.object_id == UnassignedCustomer.external_userid, TransferItem.target == CUSTOMER,
+            TransferItem.handover_userid == UnassignedCustomer.handover_userid, TransferItem.status.in_(OPEN)))
+        .group_by(UnassignedCustomer.handover_userid)).all())
     backups = dict(db.session.execute(select(StaffBackup.userid, StaffBackup.backup_userid)
                                       .where(StaffBackup.userid.in_([p.userid for p in chosen]))).all())
     labels = staff_labels([p.userid for p in chosen] + list(backups.values()))
     for p in chosen:
         p.label, p.backup = labels.get(p.userid, p.userid), backups.get(p.userid)
+        p.in_transfer = moving.get(p.userid, 0)
         p.backup_label = labels.get(p.backup, p.backup or "")
     return sorted(chosen, key=lambda p: (-p.customers, p.userid))
 

@@ -31,6 +31,7 @@ from scripts.demo.campaigns import seed_demo_campaigns
 from scripts.demo.orders import seed_orders
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
+from scripts.demo.transfers import seed_demo_transfers
 from scripts.demo.tag_rule import seed_example_rule
 from scripts.demo.welcome import seed_demo_welcome, simulate_live_adds
 from scripts.demo.words import seed_demo_words
@@ -103,6 +104,7 @@ def first_sync() -> None:
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
     click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
     click.echo(seed_demo_team())
+    click.echo(seed_demo_transfers())
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")

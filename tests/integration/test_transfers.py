@@ -26,7 +26,8 @@ def _full_sync():
 def _members() -> tuple[str, str, str]:
     """Three follow users, the one with the most customers first."""
     rows = db.session.execute(select(FollowRelation.userid, func.count()).where(FollowRelation.ended_at.is_(None))
-                              .group_by(FollowRelation.userid).order_by(func.count().desc(), FollowRelation.userid)).all()
+                              .group_by(FollowRelation.userid)
+                              .order_by(func.count().desc(), FollowRelation.userid)).all()
     return rows[0][0], rows[1][0], rows[2][0]
 
 
@@ -227,6 +228,8 @@ def test_departed_members_customers_and_groups_go_to_their_backup(synced, client
     assert owners == {takeover}
     page = client.get(f"/transfer/batches/{batch.id}").get_data(as_text=True)
     assert "等待接替" in page and "已接替" in page
+    departed = client.get("/transfer/").get_data(as_text=True)  # still WeCom's unassigned until the takeover
+    assert f'data-in-transfer>{len(customers)}<' in departed
     export = client.get(f"/transfer/batches/{batch.id}/export")
     assert export.status_code == 200 and export.mimetype.endswith("sheet")
     actions = set(db.session.scalars(select(AuditEntry.action)))
@@ -241,3 +244,44 @@ def test_only_supervisors_and_admins_see_the_transfer_pages(app, client, signed_
     signed_in_as("supervisor")
     assert client.get("/transfer/").status_code == 200
     assert client.get("/transfer/backups").status_code == 200
+
+
+def test_wecom_busy_leaves_the_batch_pending_and_the_poll_resumes_it(synced):
+    handover, takeover, _other = _members()
+    customers = service.customers_of(handover)[:30]
+    synced.control.fault(api="externalcontact/transfer_customer", fail_next=4, fail_code=-1)  # every retry busy
+    batch = _plan(ONJOB, handover, takeover, customers)
+    run_jobs()
+    assert {i.status for i in _items(batch.id).values()} == {PENDING}  # not failed: WeCom was only busy
+    assert _emulated(synced) == []
+    assert transfer_jobs.poll()["resumed"] == 1
+    run_jobs()
+    assert {i.status for i in _items(batch.id).values()} == {WAITING}
+    assert sorted(t["external_userid"] for t in _emulated(synced)) == sorted(customers)
+
+
+def test_the_onjob_page_transfers_chosen_customers_and_shows_each_refusal(synced, client, signed_in_as):
+    from tests.conftest import csrf_token
+
+    handover, takeover, other = _members()
+    chosen = service.customers_of(handover)[:3]
+    _history(chosen[0], other, handover, SUCCEEDED, accepted_days=31, finished_days=30)
+    signed_in_as("admin", username="boss")
+    response = client.post("/transfer/onjob", data={
+        "csrf_token": csrf_token(client, "/transfer/onjob"), "handover": handover, "scope": "chosen",
+        "external_userid": chosen + ["wm-not-theirs"], "takeover_mode": "chosen", "takeover": takeover,
+        "success_msg": "您好，我是新的顾问"})
+    assert response.status_code == 302
+    batch_url = response.headers["Location"]
+    page = client.get(batch_url).get_data(as_text=True)
+    assert "90 天保护期内" in page and "未提交（不符合规则）" in page
+    run_jobs()
+    page = client.get(batch_url + "?status=waiting").get_data(as_text=True)
+    assert page.count('data-item-status="waiting"') == 2
+    sent = _emulated(synced)
+    assert sorted(t["external_userid"] for t in sent) == sorted(chosen[1:])
+
+    bad = client.post("/transfer/onjob", data={"csrf_token": csrf_token(client, "/transfer/onjob"),
+                                               "handover": handover, "scope": "all", "takeover_mode": "backup"},
+                      follow_redirects=True)
+    assert "该员工还没有设置 AB 角" in bad.get_data(as_text=True)
