@@ -50,13 +50,14 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.tags.views import bp as tags_bp
     from app.tasks.views import bp as tasks_bp
     from app.team.views import bp as team_bp
+    from app.transfer.views import bp as transfer_bp
     from app.wecom.views import bp as wecom_bp
     from app.welcome.views import bp as welcome_bp
     from app.wordlist.views import bp as wordlist_bp
 
     for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp, welcome_bp, segments_bp, tags_bp,
                       campaigns_bp, media_bp, jobs_bp, team_bp, wordlist_bp, journeys_bp, lifecycle_bp,
-                      tasks_bp, staffmsg_bp, referral_bp):
+                      tasks_bp, staffmsg_bp, referral_bp, transfer_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

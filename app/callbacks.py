@@ -4,6 +4,7 @@ from __future__ import annotations
 from app.contacts import handlers as contacts
 from app.lifecycle import signals as lifecycle
 from app.referral import credits as referral
+from app.transfer import handlers as transfer
 from app.wecom.handlers import Route
 from app.welcome import handlers as welcome
 
@@ -20,10 +21,10 @@ ROWS: tuple[tuple[str, str, Route], ...] = (
     (CONTACT, "add_half_external_contact", _ADDED),
     (CONTACT, "edit_external_contact", Route(follow_up=(contacts.contact_edited,))),
     (CONTACT, "del_external_contact", Route(follow_up=(contacts.staff_deleted_customer, lifecycle.relation_ended,
-                                                                                  referral.credit_void))),
+                                                       referral.credit_void, transfer.handed_over))),
     (CONTACT, "del_follow_user", Route(follow_up=(contacts.customer_deleted_staff, lifecycle.relation_ended,
-                                                                                  referral.credit_void))),
-    (CONTACT, "transfer_fail", Route(follow_up=(contacts.handover_failed,))),
+                                                  referral.credit_void))),
+    (CONTACT, "transfer_fail", Route(follow_up=(contacts.handover_failed, transfer.transfer_failed))),
     (CONTACT, "msg_audit_approved", Route(urgent=(welcome.welcome_after_consent,),
                                           follow_up=(contacts.archiving_approved,
                                                      lifecycle.archiving_approved))),

@@ -14,6 +14,7 @@ from app.staffmsg import models as staffmsg_models  # noqa: F401
 from app.tags import models as tag_models  # noqa: F401
 from app.tasks import models as task_models  # noqa: F401
 from app.team import models as team_models  # noqa: F401
+from app.transfer import models as transfer_models  # noqa: F401
 from app.wecom import inbox, token_status  # noqa: F401
 from app.welcome import models as welcome_models  # noqa: F401
 from app.wordlist import models as wordlist_models  # noqa: F401

@@ -45,6 +45,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
             also=("team.scorecard",)),
     NavItem("tasks", N_("跟进任务"), P.TASKS_VIEW, "tasks.index",
             also=("tasks.overdue", "tasks.rules", "tasks.detail", "tasks.mine", "tasks.new")),
+    NavItem("transfer", N_("客户继承"), P.TRANSFER_MANAGE, "transfer.resigned",
+            also=("transfer.onjob", "transfer.batch", "transfer.backups")),
     NavItem("settings", N_("系统设置"), P.SETTINGS_MANAGE, "admin.settings", "admin"),
     NavItem("wordlist", N_("敏感词库"), P.SETTINGS_MANAGE, "wordlist.index", "admin", also=("wordlist.import_words",)),
     NavItem("users", N_("账号与角色"), P.USERS_MANAGE, "admin.users", "admin", also=("admin.user_edit",)),

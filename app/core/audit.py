@@ -120,6 +120,10 @@ ACTION_LABELS = {
     "tasks.cancelled": N_("取消跟进任务"),
     "tasks.exported": N_("导出跟进任务"),
     "tasks.rule_saved": N_("保存跟进规则"),
+    "transfer.planned": N_("发起客户继承"),
+    "transfer.exported": N_("导出继承结果"),
+    "transfer.backup_set": N_("设置 AB 角"),
+    "transfer.unassigned_refreshed": N_("刷新离职待分配客户"),
 }
 
 

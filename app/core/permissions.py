@@ -31,6 +31,7 @@ class Permission(StrEnum):
     TEAM_MANAGE = "team.manage"  # targets and ranking weights (supervisors: of the departments they lead)
     TASKS_VIEW = "tasks.view"      # the 跟进任务 list (supervisors: their departments); everyone sees their own tasks
     TASKS_MANAGE = "tasks.manage"  # follow-up rules, tasks created by hand, cancel; complete anyone's task
+    TRANSFER_MANAGE = "transfer.manage"  # 客户继承: hand customers and groups of staff who left or move to others
     SYNC_RUN = "sync.run"
     SETTINGS_MANAGE = "settings.manage"
     USERS_MANAGE = "users.manage"
@@ -66,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.TEAM_MANAGE, P.MEDIA_VIEW,
-        P.TASKS_VIEW,
+        P.TASKS_VIEW, P.TRANSFER_MANAGE,
     }),
     Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW}),
 }

@@ -30,6 +30,7 @@ MAX_TEMPLATE_RECIPIENTS = 10_000  # add_msg_template: external_userid per call
 MAX_USERIDS_PER_BATCH = 100       # batch/get_by_user: userid_list per call
 MAX_OWNERS_PER_GROUP_LIST = 100   # groupchat/list: owner_filter.userid_list per call
 MAX_APP_MESSAGE_USERS = 1000      # message/send: members in touser per call
+MAX_TRANSFER_ITEMS = 100          # transfer_customer / groupchat/transfer: customers or groups per call
 
 Observer = Callable[[str, int | None, float], None]
 
@@ -499,6 +500,52 @@ class WeComGateway:
             offset += len(items)
             if not items or offset >= int(page.get("total") or 0):
                 return
+
+    # -- transfers (继承, wecom-api.md §11) ----------------------------------------------------------------
+
+    @staticmethod
+    def _transfer_chunk(items: list[str], api: str) -> None:
+        if not 0 < len(items) <= MAX_TRANSFER_ITEMS:
+            raise WeComInvalidArgument(None, f"{len(items)} items", api, message="每次转接 1 至 100 个客户或客户群")
+
+    def transfer_customers(self, handover: str, takeover: str, external_userids: list[str], *, resigned: bool,
+                           success_msg: str | None = None) -> dict[str, int]:
+        """Start handing ≤100 customers over (在职 or 离职继承): {external_userid: errcode} (0: started). Not retried
+        after a read timeout; a second call answers "being transferred" for what the first started."""
+        api = "externalcontact/resigned/transfer_customer" if resigned else "externalcontact/transfer_customer"
+        self._transfer_chunk(external_userids, api)
+        data = {"handover_userid": handover, "takeover_userid": takeover, "external_userid": list(external_userids)}
+        if success_msg and not resigned:
+            data["transfer_success_msg"] = success_msg
+        answer = self._post(api, data, idempotent=False)
+        return {c["external_userid"]: int(c.get("errcode") or 0) for c in answer.get("customer") or []}
+
+    def transfer_result_page(self, handover: str, takeover: str, *, resigned: bool,
+                             cursor: str = "") -> tuple[list, str]:
+        """([{"external_userid", "status", "takeover_time"}], next_cursor) of the pair's handovers."""
+        api = "externalcontact/resigned/transfer_result" if resigned else "externalcontact/transfer_result"
+        data = {"handover_userid": handover, "takeover_userid": takeover, "cursor": cursor}
+        return self._post_page(api, data, "customer")
+
+    def iter_transfer_results(self, handover: str, takeover: str, *, resigned: bool) -> Iterator[dict]:
+        return iterate_pages(self.transfer_result_page, handover=handover, takeover=takeover, resigned=resigned)
+
+    def unassigned_page(self, cursor: str = "", page_size: int = 1000) -> tuple[list, str]:
+        """([{"handover_userid", "external_userid", "dimission_time"}], next_cursor ("" on the last page))."""
+        answer = self._post("externalcontact/get_unassigned_list", {"cursor": cursor, "page_size": page_size})
+        return answer.get("info") or [], "" if answer.get("is_last") else answer.get("next_cursor") or ""
+
+    def iter_unassigned(self) -> Iterator[dict]:
+        """The customers of members who left, waiting for 离职继承."""
+        return iterate_pages(self.unassigned_page)
+
+    def transfer_groups(self, chat_ids: list[str], new_owner: str, *, resigned: bool) -> dict[str, int]:
+        """Give ≤100 groups a new owner (groupchat/transfer for owners who left, onjob_transfer otherwise):
+        {chat_id: errcode} of the groups that failed (the others moved)."""
+        api = "externalcontact/groupchat/transfer" if resigned else "externalcontact/groupchat/onjob_transfer"
+        self._transfer_chunk(chat_ids, api)
+        answer = self._post(api, {"chat_id_list": list(chat_ids), "new_owner": new_owner}, idempotent=False)
+        return {f["chat_id"]: int(f.get("errcode") or 0) for f in answer.get("failed_chat_list") or []}
 
     # -- mass messages (群发) and welcome -------------------------------------------------------------
 

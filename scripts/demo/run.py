@@ -34,6 +34,7 @@ from scripts.demo.orders import seed_orders
 from scripts.demo.referral import seed_demo_referral, simulate_referral_adds
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
+from scripts.demo.transfers import seed_demo_transfers
 from scripts.demo.tag_rule import seed_example_rule
 from scripts.demo.tasks import seed_demo_tasks
 from scripts.demo.welcome import seed_demo_welcome, simulate_live_adds
@@ -110,6 +111,7 @@ def first_sync() -> None:
     click.echo(seed_demo_team())
     if line := seed_demo_referral():
         click.echo(line)
+    click.echo(seed_demo_transfers())
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")

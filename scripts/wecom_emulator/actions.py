@@ -4,7 +4,7 @@ import random
 import secrets
 import time
 
-from . import events, massmsg
+from . import events, massmsg, transfers
 from .api_tags import add_corp_tag, del_corp_tag, edit_corp_tag
 from .apicore import ApiError, Call
 from .seed import set_member_version
@@ -151,6 +151,19 @@ def transfer_fail(emu, data: dict) -> dict:
         if takeover not in emu.company.follow_users:
             raise ActionError(f"{takeover!r} is not a member with customer-contact permission")
     return _contact_event(emu, data, "transfer_fail", takeover, ext, fail_reason=reason)
+
+
+def transfer_refuse(emu, data: dict) -> dict:
+    """The customer refuses the handover waiting for them (在职 or 离职继承): transfer_fail customer_refused."""
+    (ext,) = _need(data, "external_userid")
+    xml, summary = transfers.refuse(emu, ext)
+    return {"delivery_ids": _emit(emu, xml, summary, data)}
+
+
+def resign(emu, data: dict) -> dict:
+    """A member leaves the company (no event: the directory change is not a customer event)."""
+    (userid,) = _need(data, "userid")
+    return transfers.resign(emu.company, userid, data.get("dimission_time") or emu.clock.now())
 
 
 def msg_audit_approved(emu, data: dict) -> dict:

@@ -25,6 +25,10 @@ MESSAGES = {
     41006: "media_id missing", 44001: "empty media data", 60111: "userid not found", 60123: "invalid party id", 84061: "not external contact", 81017: "user count in visible range exceeds limit, use owner_filter",
     40056: "invalid agentid", 40008: "invalid message type", 81013: "user & party & tag all invalid",
     60011: "no privilege to access/modify contact/party/agent", 600018: "invalid start endtime",
+    40097: "handover user is not dimission", 84074: "no external contact permission",
+    40128: "customer transferred too frequently", 40129: "customer is being transferred",  # codes UNCONFIRMED
+    90500: "group owner has not resigned", 90501: "not a customer group", 90502: "group owner has resigned",
+    90503: "group transfer count of the day exceeds limit", 90507: "group transferred too frequently",
 }
 
 
@@ -130,6 +134,7 @@ def dispatch(emu, path: str) -> Response:
             # for an API the caller may not use, and maps to no retryable or token error in any client.
             raise ApiError(48001, f"unknown api {path}")
         emu.faults.before_call(path)
+        emu.settle_transfers()  # handovers due by now complete before WeCom answers anything
         now = time.time()
         with emu.company.lock:
             if route.token:

@@ -4,7 +4,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import actions, massmsg
+from . import actions, massmsg, transfers
 from .callbacks import verification_request, verify_url
 from .seed import seed_company
 
@@ -15,6 +15,8 @@ SIMULATIONS = {
     "add_half_customer": lambda emu, data: actions.add_customer(emu, {**data, "half": True}),
     "transfer_fail": actions.transfer_fail,
     "msg_audit_approved": actions.msg_audit_approved,
+    "transfer_refuse": actions.transfer_refuse,
+    "resign": actions.resign,
     "del_follow_user": actions.del_follow_user,
     "del_external_contact": actions.del_external_contact,
     "edit_external_contact": actions.edit_external_contact,
@@ -132,6 +134,15 @@ def groupmsg_audience():
     return jsonify(added={u: len(ids) for u, ids in added.items()})
 
 
+@bp.get("/transfers")
+def transfer_records():
+    """Customer handovers and group owner changes as WeCom holds them, and the members who left."""
+    c = emu().company
+    with c.lock:
+        return jsonify(transfers=list(c.transfers), group_transfers=list(c.group_transfers),
+                       resigned=list(c.resigned.values()))
+
+
 @bp.get("/<any(welcomes, tag_marks, remarks, behavior_queries):kind>")
 def logs(kind):
     c = emu().company
@@ -206,6 +217,7 @@ def move_clock():
     """{"advance": seconds}: the frequency-limit windows (and only they) see time move on at once."""
     clock = emu().clock
     clock.advance(body().get("advance"))
+    emu().settle_transfers()  # handovers due by the new time complete now, with their events
     return jsonify(now=clock.now(), offset=clock.offset)
 
 

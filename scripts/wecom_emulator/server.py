@@ -6,7 +6,7 @@ import time
 from flask import Flask, request
 
 from . import (api_auth, api_contact_way, api_contacts, api_directory, api_groupchat,  # noqa: F401
-               api_groupmsg, api_media, api_message, api_stats, api_tags, api_welcome)  # (register routes)
+               api_groupmsg, api_media, api_message, api_stats, api_tags, api_welcome, transfers)  # (register routes)
 from .apicore import dispatch
 from .callbacks import Deliverer
 from .control import bp as control_bp
@@ -43,6 +43,11 @@ class Emulator:
             self.company.call_counts[(path, errcode)] += 1
             self.company.log("calls", {"time": time.time(), "api": path, "method": method,
                                        "errcode": errcode, "ms": round(seconds * 1000, 1)})
+
+    def settle_transfers(self) -> None:
+        """Complete the customer handovers due by the emulator's clock and send their events (transfers.py)."""
+        for xml, summary in transfers.settle(self):
+            self.deliverer.emit(xml, summary)
 
     def later(self, delay: float, fn, *args) -> None:
         """Run ``fn(*args)`` after ``delay`` seconds on a daemon timer (cancelled on close)."""

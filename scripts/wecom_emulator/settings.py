@@ -32,12 +32,14 @@ class Settings:
     # tests can fill it. A deleted way frees its place (UNCONFIRMED; the doc counts configs, and deleting is how
     # an SCRM keeps under the quota).
     contact_way_quota: int = 500_000
+    transfer_delay: float = 86400.0       # a customer handover completes 24 h after the call (emulator clock, §11)
+    member_customer_limit: int = 50_000   # customers a takeover member may have; beyond: transfer status 4
 
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
                "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay", "rate_limits",
-               "rate_per_minute", "rate_per_hour", "contact_way_quota")
+               "rate_per_minute", "rate_per_hour", "contact_way_quota", "transfer_delay", "member_customer_limit")
 
     def __post_init__(self):
         self.validate()
@@ -55,6 +57,8 @@ class Settings:
             raise ValueError("callback_attempts must be 1..10")
         if self.gettoken_block_threshold < 1:
             raise ValueError("gettoken_block_threshold must be >= 1")
+        if self.transfer_delay < 0 or self.member_customer_limit < 0:
+            raise ValueError("transfer_delay and member_customer_limit must be >= 0")
         if not self.secret:
             raise ValueError("secret must not be empty")
         if self.contact_way_quota < 0:

@@ -6,7 +6,8 @@ from collections import Counter, deque
 
 # Attributes written to the --state file; everything else (logs, indexes) is rebuilt or starts empty.
 PERSISTED = ("departments", "users", "follow_users", "customers", "relations", "tag_groups",
-             "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens", "media", "uploadimg_times")
+             "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens", "media", "uploadimg_times",
+             "resigned", "transfers", "group_transfers")
 LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls", "behavior_queries")
 LOG_LIMIT = 20000
 
@@ -36,6 +37,9 @@ class Company:
         self.uploadimg_times: list[float] = []     # media/uploadimg calls this month (emulator clock)
         self.app_messages: dict[str, list] = {}     # userid -> app messages received (message/send, emulator clock)
         self.app_message_drops: list[dict] = []    # app messages WeCom dropped silently (limits, duplicates)
+        self.resigned: dict[str, dict] = {}        # userid -> {"userid", "name", "dimission_time"} (left the corp)
+        self.transfers: list[dict] = []            # customer handovers (transfers.py), oldest first
+        self.group_transfers: list[dict] = []      # group owner changes by API: {"chat_id", "from", "to", "kind", "at"}
         self.held_groups: dict[str, dict] = {}     # chat_id -> {"group": old details, "until": epoch or None}
         self.logs = {kind: deque(maxlen=LOG_LIMIT) for kind in LOG_KINDS}
         self.call_counts: Counter = Counter()      # (api, errcode) -> calls
