@@ -74,7 +74,7 @@ def add_contact_way(call):
     is_temp = bool(body.get("is_temp"))
     if is_temp and kind != 1:
         raise ApiError(40058, "temporary ways are single-person only")
-    if not is_temp and sum(not w["is_temp"] for w in company.contact_ways.values()) >= MAX_CONFIGS:
+    if not is_temp and company.configs_in_quota() >= MAX_CONFIGS:  # shared with 加入群聊 (§13)
         raise ApiError(41045)
     config_id = secrets.token_hex(16)
     way = {"config_id": config_id, "type": kind, "scene": scene, "remark": "", "skip_verify": True,
