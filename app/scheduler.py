@@ -49,6 +49,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "campaigns.poll", {"minute": "*"}),
     PeriodicJob("campaigns.outside_sends", "每 30 分钟导入控制台以外的群发（计入接收上限）",
                 "campaigns.outside_sends", {"minute": "*/30"}),
+    PeriodicJob("community.reminders", "每小时为到期的入群邀请规划提醒（只发给还没入群的客户）",
+                "community.reminders", {"minute": 41}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
     PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",

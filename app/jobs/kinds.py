@@ -52,6 +52,9 @@ KINDS: dict[str, Kind] = {
                              permission=P.ORDERS_IMPORT),
     "team.snapshot": Kind(N_("团队绩效快照"), "app.team.snapshot:run_job", one_at_a_time=True, cancellable=True,
                           time_limit_seconds=2 * 3600),
+    "community.invite": Kind(N_("入群邀请的规划"), "app.community.invitations:run_invite",
+                             permission=P.COMMUNITY_MANAGE),
+    "community.reminders": Kind(N_("入群邀请的提醒"), "app.community.invitations:remind_due", one_at_a_time=True),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
