@@ -1,4 +1,4 @@
-"""community join codes group welcomes tiers invitations
+"""community: join codes (群活码), group welcome templates, group tiers and invitations into a tier's groups
 
 Revision ID: 318dcc7a00a4
 Revises: 9e241438a9cf

@@ -28,6 +28,7 @@ from app.extensions import db
 from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 from scripts.demo.campaigns import seed_demo_campaigns
+from scripts.demo.community import seed_demo_community
 from scripts.demo.orders import seed_orders
 from scripts.demo.segments import seed_demo_segments
 from scripts.demo.team import seed_demo_team
@@ -103,6 +104,8 @@ def first_sync() -> None:
     click.echo(f"已创建 {seed_demo_segments()} 个示例人群（见人群页）")
     click.echo(f"已创建示例欢迎语与 {seed_demo_welcome()} 个渠道活码（见欢迎语页）")
     click.echo(seed_demo_team())
+    if made := seed_demo_community(current_app.config["WECOM_API_BASE"], DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):
+        click.echo(made)
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")

@@ -31,11 +31,15 @@ def _open_group(emu, way: dict, now: int) -> dict:
 
 
 def join_by_code(emu, data: dict) -> dict:
-    """{"config_id", "external_userid"?, "name"?}: the customer (a new WeChat user when none is given) scans the
+    """{"config_id", "external_userid"?, "name"?, "join_time"?}: the customer (a new WeChat user when none is given) scans the
     code and joins the first of its groups below the group capacity, with join_scene 3 and the code's state. When
     all are full: a new group (auto_create_room 1; a `create` event first) or an ActionError (WeCom tells the
-    customer the groups are full)."""
+    customer the groups are full). `join_time` (epoch seconds, not in the future) backdates the scan, for seeding a
+    demo's history."""
     company, now = emu.company, int(time.time())
+    joined_at = data.get("join_time", now)
+    if not isinstance(joined_at, int) or isinstance(joined_at, bool) or not 0 < joined_at <= now:
+        raise ActionError("join_time must be epoch seconds, not in the future")
     capacity = emu.settings.group_capacity
     with company.lock:
         way = company.join_ways.get(data.get("config_id") or "")
@@ -55,7 +59,7 @@ def join_by_code(emu, data: dict) -> dict:
             group = created = _open_group(emu, way, now)
         ext = ext or actions._new_customer(company, data)
         old = copy.deepcopy(group)
-        member = actions._member(company, ext, now, 3, None)
+        member = actions._member(company, ext, joined_at, 3, None)
         if way["state"]:
             member["state"] = way["state"]
         group["member_list"].append(member)

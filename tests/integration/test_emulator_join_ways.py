@@ -56,8 +56,12 @@ def test_a_join_through_a_code_carries_its_state_and_scene_3(emulator, wecom, ow
     assert joined["chat_id"] == chat_id and not joined["opened"]
     member = next(m for m in members(wecom, chat_id) if m["userid"] == joined["external_userid"])
     assert (member["state"], member["join_scene"], member["type"]) == ("store-01", 3, 2)
-    (record,) = [r for r in emulator.control.deliveries() if r["event"].get("update_detail") == "add_member"]
+    (record,) = [r for r in emulator.control.deliveries() if r["event"].get("update_detail") == "add_member"]  # one so far
     assert "<JoinScene>3</JoinScene>" in record["xml"] and record["event"]["chat_id"] == chat_id
+    earlier = emulator.control.post("simulate/group_join_by_code", config_id=config_id, join_time=1700000000)
+    assert next(m for m in members(wecom, chat_id) if m["userid"] == earlier["external_userid"])["join_time"] == 1700000000
+    with pytest.raises(ControlError, match="join_time"):  # a scan cannot happen in the future
+        emulator.control.post("simulate/group_join_by_code", config_id=config_id, join_time=4102444800)
     with pytest.raises(ControlError):  # scanning again: already in the group, nothing happens
         emulator.control.post("simulate/group_join_by_code", config_id=config_id,
                               external_userid=joined["external_userid"])
