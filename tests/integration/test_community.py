@@ -110,3 +110,29 @@ def test_a_reminder_never_goes_to_a_customer_who_already_joined(wired, owner):
     assert reminded and not reminded & set(joiners)
     assert set(invited) - set(joiners) <= reminded  # everyone invited who did not join is reminded
     assert not invitations.remind(invitation.id, utcnow() + timedelta(days=10))  # once only
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\1" * 300
+
+
+def test_group_welcomes_reach_wecom_with_one_library_attachment(wired, wecom):
+    from app.community import welcomes
+    from app.community.models import GroupWelcome
+    from app.media import service as media
+
+    item = media.add("image", "入群海报", "join.png", PNG, "community")
+    image = {"msgtype": "image", "image": {"library_id": item.id}}
+    saved = welcomes.save(None, welcomes.WelcomeInput("VIP 欢迎", "欢迎 %NICKNAME% 加入", [image], "vip"))
+    got = wecom.post("externalcontact/group_welcome_template/get", {"template_id": saved.template_id})[1]
+    assert got["text"]["content"] == "欢迎 %NICKNAME% 加入" and got["image"]["media_id"]  # a fresh media_id
+    with pytest.raises(welcomes.WelcomeInvalid):  # two attachments: refused before WeCom is called
+        welcomes.save(saved, welcomes.WelcomeInput("VIP 欢迎", "欢迎", [image, image], "vip"))
+    with pytest.raises(welcomes.WelcomeInvalid):  # 3,003 bytes
+        welcomes.save(saved, welcomes.WelcomeInput("VIP 欢迎", "字" * 1001, [], "vip"))
+    welcomes.save(saved, welcomes.WelcomeInput("VIP 欢迎", "新的欢迎语", [], "vip"))
+    got = wecom.post("externalcontact/group_welcome_template/get", {"template_id": saved.template_id})[1]
+    assert got["text"]["content"] == "新的欢迎语" and "image" not in got
+    template_id = saved.template_id
+    welcomes.delete(saved)
+    assert wecom.post("externalcontact/group_welcome_template/get", {"template_id": template_id})[1]["errcode"] == 40058
+    assert db.session.scalar(select(GroupWelcome)) is None
