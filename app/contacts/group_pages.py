@@ -45,6 +45,17 @@ class GroupFilter:
                                   ("min", self.smallest), ("max", self.largest)) if v not in ("", None)}
 
 
+def _size_filter(smallest: int, largest: int | None):
+    """Current members between the bounds, from one grouped pass over the members (not a count per group); a group
+    with nobody left has no row there, so "at least 0" is written as "not more than the largest"."""
+    sizes = (select(CustomerGroupMember.chat_id).where(CustomerGroupMember.left_at.is_(None))
+             .group_by(CustomerGroupMember.chat_id))
+    if smallest == 0:
+        return CustomerGroup.chat_id.not_in(sizes.having(func.count() > largest))
+    having = [func.count() >= smallest] + ([func.count() <= largest] if largest is not None else [])
+    return CustomerGroup.chat_id.in_(sizes.having(*having))
+
+
 def group_page(scope: Scope, flt: GroupFilter, page: int):
     """A page of current groups (newest first) matching the filters, their member counts, owners' names, tiers."""
     query = (select(CustomerGroup).where(CustomerGroup.dismissed_at.is_(None), scope.staff_filter(CustomerGroup.owner))
@@ -57,14 +68,8 @@ def group_page(scope: Scope, flt: GroupFilter, page: int):
         query = query.where(CustomerGroup.chat_id.not_in(select(GroupTier.chat_id)))
     elif flt.tier:
         query = query.where(CustomerGroup.chat_id.in_(select(GroupTier.chat_id).where(GroupTier.tier == flt.tier)))
-    if flt.smallest is not None or flt.largest is not None:
-        size = (select(func.count()).where(CustomerGroupMember.chat_id == CustomerGroup.chat_id,
-                                           CustomerGroupMember.left_at.is_(None)).correlate(CustomerGroup)
-                .scalar_subquery())
-        if flt.smallest is not None:
-            query = query.where(size >= flt.smallest)
-        if flt.largest is not None:
-            query = query.where(size <= flt.largest)
+    if flt.smallest or flt.largest is not None:
+        query = query.where(_size_filter(flt.smallest or 0, flt.largest))
     result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     ids = [g.chat_id for g in result.items]
     tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
