@@ -61,6 +61,8 @@ def test_group_list_filters_and_bulk_tier(client, signed_in_as, groups):
     assert 'data-group="wr-small"' in by_owner and 'data-group="wr-full"' not in by_owner
     big = client.get("/contacts/groups?min=100").get_data(as_text=True)
     assert 'data-group="wr-full"' in big and 'data-group="wr-small"' not in big
+    small = client.get("/contacts/groups?max=1").get_data(as_text=True)
+    assert 'data-group="wr-small"' in small and 'data-group="wr-full"' not in small
     token = csrf_token(client, "/contacts/groups")
     answer = client.post("/community/tiers/set", data={"csrf_token": token, "tier": "newcomer",
                                                        "chat_ids": ["wr-small"], "next": "/contacts/groups"})
