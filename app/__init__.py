@@ -37,6 +37,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.api import init_api
     from app.auth.views import bp as auth_bp
     from app.campaigns.views import bp as campaigns_bp
+    from app.community.views import bp as community_bp
     from app.contacts.views import bp as contacts_bp
     from app.home.views import bp as home_bp
     from app.jobs.views import bp as jobs_bp
@@ -57,7 +58,8 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
 
     for blueprint in (auth_bp, home_bp, admin_bp, wecom_bp, contacts_bp, rfm_bp, welcome_bp, segments_bp, tags_bp,
                       campaigns_bp, media_bp, jobs_bp, team_bp, wordlist_bp, journeys_bp, lifecycle_bp,
-                      tasks_bp, staffmsg_bp, referral_bp, transfer_bp):
+                      tasks_bp, staffmsg_bp, referral_bp, transfer_bp,
+                      community_bp):
         app.register_blueprint(blueprint)
     init_api(app)
 

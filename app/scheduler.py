@@ -55,6 +55,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "journeys.tick", {"minute": "*"}),
     PeriodicJob("referral.tick", "每分钟处理任务宝：按时开始和结束任务、考察期满的邀请生效、创建邀请人活码、删除已结束任务的活码",
                 "referral.tick", {"minute": "*"}),
+    PeriodicJob("community.reminders", "每小时为到期的入群邀请规划提醒（只发给还没入群的客户）",
+                "community.reminders", {"minute": 41}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
     PeriodicJob("staffmsg.dispatch", "每分钟发送员工应用消息（每人每分钟、每小时不超过限额；避开整点和半点）",

@@ -1,7 +1,12 @@
-"""Customer groups: the list with owner and member counts, and one group's members."""
+"""Customer groups: the list (filters: name, tier, owner, size) with owner, tier and member counts; one group's
+members."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import case, func, select
+
+from app.community.models import GroupTier
 
 from app.contacts.contact_list import staff_names
 from app.contacts.models import CustomerGroup, CustomerGroupMember
@@ -22,14 +27,53 @@ def member_counts(chat_ids: list[str]) -> dict[str, tuple[int, int]]:
     return {chat_id: (members, customers or 0) for chat_id, members, customers in rows}
 
 
-def group_page(scope: Scope, q: str, page: int):
-    """A page of current groups (newest first), their member counts and the owners' names."""
+NO_TIER = "none"
+
+
+@dataclass(frozen=True)
+class GroupFilter:
+    """The list's filters: name contains, tier (a key, NO_TIER for groups without one, "" any), owner, size."""
+
+    q: str = ""
+    tier: str = ""
+    owner: str = ""
+    smallest: int | None = None
+    largest: int | None = None
+
+    def args(self) -> dict:
+        return {k: v for k, v in (("q", self.q), ("tier", self.tier), ("owner", self.owner),
+                                  ("min", self.smallest), ("max", self.largest)) if v not in ("", None)}
+
+
+def _size_filter(smallest: int, largest: int | None):
+    """Current members between the bounds, from one grouped pass over the members (not a count per group); a group
+    with nobody left has no row there, so "at least 0" is written as "not more than the largest"."""
+    sizes = (select(CustomerGroupMember.chat_id).where(CustomerGroupMember.left_at.is_(None))
+             .group_by(CustomerGroupMember.chat_id))
+    if smallest == 0:
+        return CustomerGroup.chat_id.not_in(sizes.having(func.count() > largest))
+    having = [func.count() >= smallest] + ([func.count() <= largest] if largest is not None else [])
+    return CustomerGroup.chat_id.in_(sizes.having(*having))
+
+
+def group_page(scope: Scope, flt: GroupFilter, page: int):
+    """A page of current groups (newest first) matching the filters, their member counts, owners' names, tiers."""
     query = (select(CustomerGroup).where(CustomerGroup.dismissed_at.is_(None), scope.staff_filter(CustomerGroup.owner))
              .order_by(CustomerGroup.created_at.desc(), CustomerGroup.id.desc()))
-    if q:
-        query = query.where(CustomerGroup.name.contains(q, autoescape=True))
+    if flt.q:
+        query = query.where(CustomerGroup.name.contains(flt.q, autoescape=True))
+    if flt.owner:
+        query = query.where(CustomerGroup.owner == flt.owner)
+    if flt.tier == NO_TIER:
+        query = query.where(CustomerGroup.chat_id.not_in(select(GroupTier.chat_id)))
+    elif flt.tier:
+        query = query.where(CustomerGroup.chat_id.in_(select(GroupTier.chat_id).where(GroupTier.tier == flt.tier)))
+    if flt.smallest or flt.largest is not None:
+        query = query.where(_size_filter(flt.smallest or 0, flt.largest))
     result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
-    return result, member_counts([g.chat_id for g in result.items]), staff_names(g.owner for g in result.items)
+    ids = [g.chat_id for g in result.items]
+    tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
+    return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers
 
 
 def group_detail(chat_id: str, scope: Scope):

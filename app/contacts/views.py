@@ -10,7 +10,9 @@ from app import jobs
 from app.jobs import views as job_pages
 from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
+from app.community.models import TIERS
 from app.contacts.models import SyncRun
+from app.contacts.staff_labels import staff_labels
 from app.contacts.scope import scope_for
 from app.core.export import requested_format
 from app.core.guard import requires
@@ -111,9 +113,15 @@ def staff():
 @requires(P.GROUPS_VIEW)
 def groups():
     scope = scope_for(current_user)
-    q = request.args.get("q", "").strip()
-    page, counts, owners = group_pages.group_page(scope, q, _page_number())
-    return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, q=q, scope=scope)
+    args = request.args
+    sizes = [args.get(k, type=int) for k in ("min", "max")]
+    flt = group_pages.GroupFilter(args.get("q", "").strip(), args.get("tier", ""), args.get("owner", "").strip(),
+                                  *(n if n is not None and 0 <= n <= 100_000 else None for n in sizes))
+    page, counts, owners, tiers = group_pages.group_page(scope, flt, _page_number())
+    owner_label = staff_labels([flt.owner]).get(flt.owner, flt.owner) if flt.owner else ""
+    return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, tiers=tiers, flt=flt,
+                           owner_label=owner_label, tier_labels=TIERS, no_tier=group_pages.NO_TIER, scope=scope,
+                           can_set_tier=current_user.can(P.COMMUNITY_MANAGE))
 
 
 @bp.get("/groups/<chat_id>", endpoint="group")

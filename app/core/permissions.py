@@ -38,6 +38,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     TOKENS_MANAGE = "tokens.manage"
     CALLBACKS_MANAGE = "callbacks.manage"
+    COMMUNITY_MANAGE = "community.manage"  # 社群运营: join codes, group welcome, tiers, invitations into groups
     JOBS_MANAGE = "jobs.manage"  # the 后台任务 page: every background job, retry and cancel
 
 
@@ -62,7 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.COMMUNITY_MANAGER: frozenset({
         P.CONTACTS_VIEW, P.GROUPS_VIEW, P.GROUPS_SEND, P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK,
-        P.WELCOME_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE,
+        P.WELCOME_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE, P.COMMUNITY_MANAGE,
     }),
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,

@@ -462,6 +462,38 @@ class WeComGateway:
     def iter_contact_ways(self, start_time: int | None = None, end_time: int | None = None) -> Iterator[dict]:
         return iterate_pages(self.list_contact_way_page, start_time=start_time, end_time=end_time)
 
+    # -- group join codes (群活码) and group welcome templates (入群欢迎语), wecom-api.md §13 -----------------
+
+    def add_join_way(self, config: dict) -> str:
+        """Create a 「加入群聊」 config (scene, chat_id_list ≤5, state, auto_create_room, ...); its config_id."""
+        return self._post("externalcontact/groupchat/add_join_way", config, idempotent=False)["config_id"]
+
+    def get_join_way(self, config_id: str) -> dict:
+        """The config as WeCom has it, with `qr_code`; `chat_id_list` may hold groups WeCom opened itself."""
+        return self._post("externalcontact/groupchat/get_join_way", {"config_id": config_id})["join_way"]
+
+    def update_join_way(self, config_id: str, config: dict) -> None:
+        """Replace the whole config (send every field: what is left out may fall back to its default)."""
+        self._post("externalcontact/groupchat/update_join_way", {"config_id": config_id, **config})
+
+    def del_join_way(self, config_id: str) -> None:
+        self._post("externalcontact/groupchat/del_join_way", {"config_id": config_id})
+
+    def add_group_welcome_template(self, content: dict, notify: bool) -> str:
+        """`content`: {"text": {"content"}, and at most one of image/link/miniprogram/file/video}; its template_id."""
+        data = {**content, "notify": int(notify)}
+        return self._post("externalcontact/group_welcome_template/add", data, idempotent=False)["template_id"]
+
+    def edit_group_welcome_template(self, template_id: str, content: dict) -> None:
+        """Replace the template's whole content."""
+        self._post("externalcontact/group_welcome_template/edit", {"template_id": template_id, **content})
+
+    def get_group_welcome_template(self, template_id: str) -> dict:
+        return _strip(self._post("externalcontact/group_welcome_template/get", {"template_id": template_id}))
+
+    def del_group_welcome_template(self, template_id: str) -> None:
+        self._post("externalcontact/group_welcome_template/del", {"template_id": template_id})
+
     # -- customer groups ----------------------------------------------------------------------------
 
     def list_group_chats_page(self, status_filter: int = 0, owner_userids: list[str] | None = None,

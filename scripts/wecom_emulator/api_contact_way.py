@@ -73,8 +73,8 @@ def add_contact_way(call):
     is_temp = bool(body.get("is_temp"))
     if is_temp and kind != 1:
         raise ApiError(40058, "temporary ways are single-person only")
-    if not is_temp and sum(not w["is_temp"] for w in company.contact_ways.values()) >= call.settings.contact_way_quota:
-        raise ApiError(41045, f"at most {call.settings.contact_way_quota} contact ways per corp")
+    if not is_temp and company.configs_in_quota() >= call.settings.contact_way_quota:  # shared with 加入群聊 (§13)
+        raise ApiError(41045, f"at most {call.settings.contact_way_quota} contact ways and join ways per corp")
     config_id = secrets.token_hex(16)
     way = {"config_id": config_id, "type": kind, "scene": scene, "remark": "", "skip_verify": True,
            "state": "", "user": [], "party": [], "is_temp": is_temp,

@@ -4,7 +4,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import actions, massmsg, transfers
+from . import actions, join_actions, massmsg, transfers
 from .callbacks import verification_request, verify_url
 from .seed import seed_company
 
@@ -21,6 +21,7 @@ SIMULATIONS = {
     "del_external_contact": actions.del_external_contact,
     "edit_external_contact": actions.edit_external_contact,
     "group_create": actions.group_create,
+    "group_join_by_code": join_actions.join_by_code,
     "group_join": lambda emu, data: actions.group_members(emu, data, joining=True),
     "group_leave": lambda emu, data: actions.group_members(emu, data, joining=False),
     "group_rename": actions.group_rename,
@@ -83,6 +84,7 @@ def summary():
         return jsonify(users=len(c.users), follow_users=len(c.follow_users), customers=len(c.customers),
                        relations=sum(len(r) for r in c.relations.values()), groups=len(c.groups),
                        tags=c.tag_count(), tag_groups=len(c.tag_groups), contact_ways=len(c.contact_ways),
+                       join_ways=len(c.join_ways), group_welcome_templates=len(c.group_welcome_templates),
                        group_msgs=len(c.group_msgs))
 
 

@@ -6,7 +6,8 @@ import time
 from flask import Flask, request
 
 from . import (api_auth, api_contact_way, api_contacts, api_directory, api_groupchat,  # noqa: F401
-               api_groupmsg, api_media, api_message, api_stats, api_tags, api_welcome, transfers)  # (register routes)
+               api_group_welcome, api_groupmsg, api_join_way, api_media, api_message, api_stats, api_tags,
+               api_welcome, transfers)  # (register routes)
 from .apicore import dispatch
 from .callbacks import Deliverer
 from .control import bp as control_bp

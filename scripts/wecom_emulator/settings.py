@@ -25,6 +25,10 @@ class Settings:
     # groupchat/get answers a group's old details this long after a member change or rename (wecom-api.md §5:
     # "可能需要等一段时间(例如2秒)"); None holds them until POST /_emulator/groupchat/release.
     group_detail_delay: float | None = 2.0
+    # Members a customer group holds before a join code (群活码) passes it by. §8 gives no capacity; UNCONFIRMED, the
+    # harder reading for a client: 200 (the figure at which WeCom stops joins by QR code; 500 is the invitation
+    # limit), so codes move on to the next group, or open one, sooner.
+    group_capacity: int = 200
     rate_limits: bool = True              # enforce WeCom's per-API frequency limits (45009), see ratelimits.py
     rate_per_minute: int = 10_000         # calls of one API per corp in any minute ...
     rate_per_hour: int = 150_000          # ... and in any hour
@@ -38,7 +42,7 @@ class Settings:
     # Fields the /_emulator/config endpoint may change while running.
     RUNTIME = ("callback_url", "token_ttl", "welcome_window", "receive_rule", "callback_timeout",
                "callback_attempts", "callback_retry_interval", "duplicate_delivery",
-               "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay", "rate_limits",
+               "auto_confirm_seconds", "gettoken_block_threshold", "group_detail_delay", "group_capacity", "rate_limits",
                "rate_per_minute", "rate_per_hour", "contact_way_quota", "transfer_delay", "member_customer_limit")
 
     def __post_init__(self):
@@ -55,6 +59,8 @@ class Settings:
             raise ValueError("group_detail_delay must be >= 0 seconds, or null (held until released)")
         if not 1 <= self.callback_attempts <= 10:
             raise ValueError("callback_attempts must be 1..10")
+        if self.group_capacity < 2:
+            raise ValueError("group_capacity must be >= 2 (the owner and one more)")
         if self.gettoken_block_threshold < 1:
             raise ValueError("gettoken_block_threshold must be >= 1")
         if self.transfer_delay < 0 or self.member_customer_limit < 0:

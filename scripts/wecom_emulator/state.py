@@ -6,8 +6,8 @@ from collections import Counter, deque
 
 # Attributes written to the --state file; everything else (logs, indexes) is rebuilt or starts empty.
 PERSISTED = ("departments", "users", "follow_users", "customers", "relations", "tag_groups",
-             "contact_ways", "groups", "group_msgs", "receives", "welcome_codes", "tokens", "media", "uploadimg_times",
-             "resigned", "transfers", "group_transfers")
+             "contact_ways", "join_ways", "group_welcome_templates", "groups", "group_msgs", "receives",
+             "welcome_codes", "tokens", "media", "uploadimg_times", "resigned", "transfers", "group_transfers")
 LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls", "behavior_queries")
 LOG_LIMIT = 20000
 
@@ -28,6 +28,8 @@ class Company:
         self.relations: dict[str, dict] = {}       # userid -> {external_userid -> follow info}
         self.tag_groups: dict[str, dict] = {}      # group_id -> group with its "tag" list
         self.contact_ways: dict[str, dict] = {}
+        self.join_ways: dict[str, dict] = {}       # config_id -> 「加入群聊」 (群活码) config
+        self.group_welcome_templates: dict[str, dict] = {}  # template_id -> 入群欢迎语素材
         self.groups: dict[str, dict] = {}          # chat_id -> group chat
         self.group_msgs: dict[str, dict] = {}      # msgid -> mass message with tasks and results
         self.receives: dict[str, list] = {}        # external_userid / chat_id -> receive timestamps
@@ -91,6 +93,10 @@ class Company:
         for c in released:
             del self.held_groups[c]
         return released
+
+    def configs_in_quota(self) -> int:
+        """API-made configs counted in the corp's 500,000 quota: 联系我 (not temporary) and 加入群聊 together (§4, §13)."""
+        return sum(not w["is_temp"] for w in self.contact_ways.values()) + len(self.join_ways)
 
     # -- tags -------------------------------------------------------------------------------
     def find_tag(self, tag_id: str) -> tuple[dict, dict] | None:

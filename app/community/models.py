@@ -1,0 +1,104 @@
+"""Join codes (群活码), group welcome templates (入群欢迎语), group tiers and invitations into a tier's groups."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import utcnow
+from app.core.permissions import N_
+from app.extensions import db
+from app.sending.models import Send
+
+TIER_VIP, TIER_REGULAR, TIER_NEWCOMER = "vip", "regular", "newcomer"
+TIERS = {TIER_VIP: N_("VIP 群"), TIER_REGULAR: N_("普通群"), TIER_NEWCOMER: N_("新人群")}
+
+
+class JoinCode(db.Model):
+    """A WeCom 「加入群聊」 config (群活码): up to 5 groups behind one QR code that never changes, a `state` naming the
+    store or channel, and a new numbered group opened by WeCom when all are full."""
+
+    __tablename__ = "community_join_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    config_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(30), unique=True)
+    chat_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # the operator's choice (≤ 5), in order
+    wecom_chat_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # as WeCom last showed them (+ opened)
+    auto_create_room: Mapped[bool] = mapped_column(default=True)
+    room_base_name: Mapped[str] = mapped_column(String(40), default="")
+    room_base_id: Mapped[int] = mapped_column(default=1)
+    qr_code: Mapped[str] = mapped_column(String(512), default="")
+    tier: Mapped[str | None] = mapped_column(String(16), index=True)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_at: Mapped[datetime | None]  # last get_join_way
+
+    def all_chat_ids(self) -> list[str]:
+        return list(dict.fromkeys([*self.chat_ids, *(self.wecom_chat_ids or [])]))
+
+
+class GroupTier(db.Model):
+    """A customer group's tier (VIP / 普通 / 新人), set by the community manager."""
+
+    __tablename__ = "community_group_tiers"
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16), index=True)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupWelcome(db.Model):
+    """An 入群欢迎语 template kept in WeCom (`template_id`); owners pick it for their groups in the client."""
+
+    __tablename__ = "community_group_welcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # at most one, from the library
+    tier: Mapped[str | None] = mapped_column(String(16))
+    notify: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(db.Model):
+    """标签建群: customers of a segment or tag invited 1:1 by their staff with a tier's join code; a second reminder
+    after `remind_after_days` to those who did not join."""
+
+    __tablename__ = "community_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16))
+    join_code_id: Mapped[int] = mapped_column(ForeignKey("community_join_codes.id"))
+    segment_id: Mapped[int | None]
+    tag_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    reminder_text: Mapped[str] = mapped_column(Text, default="")
+    remind_after_days: Mapped[int] = mapped_column(default=3)
+    status: Mapped[str] = mapped_column(String(16), default="planning")  # planning, sent, reminded, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_send_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id"))
+    reminder_send_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id"))
+    reminded_at: Mapped[datetime | None]
+
+
+class InvitationSend(Send):
+    """The first invitation or its reminder, sent through the send engine (app.sending); the invitation names it."""
+
+    __mapper_args__ = {"polymorphic_identity": "community_invite"}
+
+    def describe(self) -> str:
+        name = db.session.scalar(select(Invitation.name).where(
+            (Invitation.first_send_id == self.id) | (Invitation.reminder_send_id == self.id)))
+        return f"{name} #{self.id}"
