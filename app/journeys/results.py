@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.campaigns.uplift import Uplift
+from app.campaigns.reporting.uplift import Uplift
 from app.contacts.models import FollowRelation
 from app.extensions import db
 from app.journeys.models import Journey, JourneyEntry as E, JourneySend, JourneyStatus, JourneyStepLog as L

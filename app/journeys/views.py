@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.campaigns.models import CATEGORY_LABELS
-from app.campaigns.results import skip_labeller
+from app.campaigns.reporting.results import skip_labeller
 from app.contacts.staff_labels import staff_labels
 from app.core.db import utcnow
 from app.core.errors import UserError

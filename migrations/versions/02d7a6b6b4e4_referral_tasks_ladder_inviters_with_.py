@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '02d7a6b6b4e4'
-down_revision = '37e5ce57b76b'  # after the merged staff messages and tasks (wt-tasks)
+down_revision = 'b7c3e91f5a20'  # after the team roll-up
 branch_labels = None
 depends_on = None
 

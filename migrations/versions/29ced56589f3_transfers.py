@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '29ced56589f3'
-down_revision = '9e241438a9cf'
+down_revision = 'b4e6d8f0a2c1'  # after the heartbeat columns are gone
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '318dcc7a00a4'
-down_revision = '9e241438a9cf'
+down_revision = '29ced56589f3'  # after the transfers
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e6d8f0a2c1'
-down_revision = '9e241438a9cf'
+down_revision = '02d7a6b6b4e4'  # after the referral tasks
 branch_labels = None
 depends_on = None
 

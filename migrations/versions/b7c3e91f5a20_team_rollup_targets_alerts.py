@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c3e91f5a20'
-down_revision = "37e5ce57b76b"
+down_revision = "b789f90244a4"  # after the journeys
 branch_labels = None
 depends_on = None
 

@@ -88,21 +88,15 @@ def test_a_full_group_passes_to_the_next_and_then_a_new_one_opens(emulator, weco
 
 
 def test_join_ways_share_the_contact_way_quota(emulator, wecom, owner):
-    from scripts.wecom_emulator import api_contact_way, api_join_way
-
     chat_id = new_group(emulator, owner)
     assert code(wecom, [chat_id])["errcode"] == 0
     way = {"type": 1, "scene": 2, "user": [owner]}
     assert wecom.post("externalcontact/add_contact_way", way)[1]["errcode"] == 0
     used = emulator.control.get("summary")
     total = used["join_ways"] + used["contact_ways"]
-    saved = api_contact_way.MAX_CONFIGS, api_join_way.MAX_CONFIGS
-    api_contact_way.MAX_CONFIGS = api_join_way.MAX_CONFIGS = total  # the shared quota is reached
-    try:
-        assert code(wecom, [chat_id])["errcode"] == 41045
-        assert wecom.post("externalcontact/add_contact_way", way)[1]["errcode"] == 41045
-    finally:
-        api_contact_way.MAX_CONFIGS, api_join_way.MAX_CONFIGS = saved
+    emulator.control.config(contact_way_quota=total)  # the shared quota is reached
+    assert code(wecom, [chat_id])["errcode"] == 41045
+    assert wecom.post("externalcontact/add_contact_way", way)[1]["errcode"] == 41045
 
 
 def test_group_welcome_templates(wecom):
