@@ -113,16 +113,15 @@ def _first_follow_user(base: str) -> str:
                         timeout=5).json()["follow_user"][0]
 
 
-def test_demo_seed_is_fast_and_full_sync_is_quick():
-    started = time.monotonic()
+def test_demo_seed_is_complete_and_every_customer_is_reached_by_paging():
+    """The demo company's size and shape; its speed is the benchmarks' business, not a timed test's."""
     with RunningEmulator(seed="demo") as emu:
-        assert time.monotonic() - started < 3
         summary = emu.control.get("summary")
         assert summary["customers"] == 20000 and summary["groups"] == 150 and summary["users"] >= 30
         assert 0.12 < summary["relations"] / summary["customers"] - 1 < 0.25  # ~15% followed by several
         token = emu.access_token()
         follow = requests.get(emu.api_base + API, params={"access_token": token}, timeout=5).json()["follow_user"]
-        session, seen, started = requests.Session(), set(), time.monotonic()
+        session, seen = requests.Session(), set()
         for i in range(0, len(follow), 100):
             cursor = ""
             while True:
@@ -133,7 +132,7 @@ def test_demo_seed_is_fast_and_full_sync_is_quick():
                 cursor = body["next_cursor"]
                 if not cursor:
                     break
-        assert len(seen) == 20000 and time.monotonic() - started < 20
+        assert len(seen) == 20000
 
 
 def test_held_answers_are_done_at_wecom_and_answered_only_when_released(emulator, wecom):
