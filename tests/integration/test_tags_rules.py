@@ -153,7 +153,7 @@ def test_a_rule_whose_tag_was_deleted_in_wecom_reports_it(app, synced):
 
 def _finished_rule_run(started_by: str) -> TagRuleRun:
     """The rule run the recompute job queues when it ends, after a worker ran both."""
-    assert run_jobs() == 2  # the recompute, then the rule tags it queued
+    assert run_jobs() == 4  # the recompute, then what it queues: rule tags, lifecycle stages and their tags
     return db.session.scalars(select(TagRuleRun).where(TagRuleRun.started_by == started_by)).first()
 
 

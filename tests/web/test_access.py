@@ -53,13 +53,13 @@ def test_home_page_is_for_every_signed_in_role(client, signed_in_as, app):
     assert client.get("/").status_code == 200
 
 
-def test_navigation_marks_unbuilt_capabilities_and_links_nothing_to_them(client, signed_in_as):
+def test_navigation_links_every_capability_and_marks_none_unbuilt(client, signed_in_as):
     signed_in_as("admin")
     page = client.get("/").get_data(as_text=True)
-    assert "建设中" in page
-    assert 'href="/lifecycle/"' in page and '沉睡唤醒 <span class="badge' not in page  # built: linked, no 建设中
-    for built, href in (("团队绩效", "/team/"), ("任务宝", "/referral/")):  # built: linked, no 建设中
-        assert f'href="{href}"' in page and f'{built} <span class="badge' not in page
+    assert "建设中" not in page
+    for built, href in (("沉睡唤醒", "/lifecycle/"), ("团队绩效", "/team/"), ("任务宝", "/referral/"),
+                        ("社群运营", "/community/"), ("跟进任务", "/tasks/"), ("客户继承", "/transfer/")):
+        assert f'href="{href}"' in page and f'{built} <span class="badge' not in page, built
 
 
 def test_viewer_does_not_see_admin_navigation(client, signed_in_as):
