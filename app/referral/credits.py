@@ -65,11 +65,22 @@ def _contact(payload: Payload) -> dict | None:
     return answer["external_contact"]
 
 
+def _running_at(task: ReferralTask, at: datetime) -> bool:
+    """Whether the task ran when the invitee added (the event's time, not the time a worker reads it): an add
+    just before the task ended (its last unit taken by another inviter's add) still counts, whichever is read
+    first."""
+    if not task.starts_at <= at <= task.ends_at:
+        return False
+    if task.status == TaskStatus.RUNNING:
+        return True
+    return task.status == TaskStatus.ENDED and task.ended_at is not None and at <= task.ended_at
+
+
 def _verdict(task: ReferralTask, inviter: ReferralParticipant, invitee: str, contact: dict | None,
              userid: str, at: datetime) -> tuple[str, str, str | None]:
     """(status, reason, unionid) of a new credit, before the first-referrer check."""
     unionid = (contact or {}).get("unionid") or None
-    if task.status != TaskStatus.RUNNING or not task.starts_at <= at <= task.ends_at:
+    if not _running_at(task, at):
         return CreditStatus.REJECTED, "task_not_running", unionid
     inviter_union = inviter.unionid or db.session.scalar(
         select(Customer.unionid).where(Customer.external_userid == inviter.external_userid))

@@ -130,7 +130,10 @@ def test_a_deletion_inside_the_hold_voids_and_one_after_it_does_not(wired, staff
     assert (message.userid, message.body) == (staff[0], reward.staff_notice)  # the staff member is told
 
 
-def test_the_last_unit_goes_to_one_of_two_inviters_and_the_task_ends_with_its_ways_deleted(app, wired, staff):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one_after_the_other", "side_by_side"])
+def test_the_last_unit_goes_to_one_of_two_inviters_and_the_task_ends_with_its_ways_deleted(app, wired, staff, workers):
+    """Both adds came while the task ran: whichever a worker reads first takes the unit and ends the task, and the
+    other is still a valid invite that finds the stock gone (not "task not running"), in either order."""
     task = running_task(staff, levels=((1, 1),), hold_hours=0)
     first, second = inviter(wired, task, staff), inviter(wired, task, staff)
     add(wired, config_id=first.config_id)
@@ -145,7 +148,7 @@ def test_the_last_unit_goes_to_one_of_two_inviters_and_the_task_ends_with_its_wa
             except Exception as exc:  # noqa: BLE001 (reported below)
                 errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
     for t in threads:
         t.start()
     for t in threads:
