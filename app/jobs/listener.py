@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 
 import psycopg
@@ -13,11 +15,26 @@ from app.jobs import queue, runner
 log = logging.getLogger("scrm.jobs")
 POLL_SECONDS = {"postgresql": 10.0, "sqlite": 0.5}  # a claim without a wake-up: NOTIFY missed, another process
                                                     # on SQLite (no NOTIFY there), a retry the dead-worker rule queued
+JOB_NICENESS = 10  # added to the jobs thread's nice value: it yields the CPU to the welcome threads and the main loop of its own process
+
+
+def _yield_cpu_to_welcomes() -> None:
+    """Lower the jobs thread's CPU priority: on Linux a thread is a task with its own nice value, so a sync or a
+    recompute still runs at full speed on an idle machine but waits its turn while a burst of adds wants the CPU
+    (the welcome lane has 20 seconds; the jobs have minutes)."""
+    if sys.platform != "linux":
+        return
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(os.getpriority(os.PRIO_PROCESS, thread) + JOB_NICENESS, 19))
+    except OSError:
+        log.warning("could not lower the jobs thread's priority", exc_info=True)
 
 
 def work(app: Flask, stop: threading.Event) -> None:
     """Claim and run jobs until `stop`; sleep until woken (or the poll interval passes) when none is waiting."""
     name = runner.worker_name()
+    _yield_cpu_to_welcomes()
     with app.app_context():
         poll = POLL_SECONDS[db.engine.dialect.name]
     while not stop.is_set():
