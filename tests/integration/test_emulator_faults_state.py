@@ -1,8 +1,8 @@
 """Fault injection, the call log, persistence across restarts, the CLI and the demo company's speed."""
 import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -64,29 +64,30 @@ def test_state_survives_restart(tmp_path):
         assert added["external_userid"] in ids  # loaded, not re-seeded with "none"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def start_cli(cmd: list[str]) -> tuple[subprocess.Popen, str]:
+    """The emulator's CLI on a port the OS chose (`--port 0`): its first line names the address once it listens, so
+    there is no port to race for and no start-up time to guess."""
+    proc = subprocess.Popen(cmd + ["--port", "0"], cwd=os.getcwd(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if found := re.search(r"WeCom emulator on (http://127\.0\.0\.1:\d+)/cgi-bin/", line):
+            return proc, found.group(1)
+    proc.wait()
+    raise AssertionError("the emulator did not start:\n" + "".join(lines))
 
 
 def test_cli_saves_on_sigterm_and_loads_without_reseeding(tmp_path):
-    path, port = str(tmp_path / "cli.json"), free_port()
-    cmd = [sys.executable, "-m", "scripts.wecom_emulator", "--port", str(port), "--seed", "small",
+    path = str(tmp_path / "cli.json")
+    cmd = [sys.executable, "-m", "scripts.wecom_emulator", "--seed", "small",
            "--state", path, "--quiet", "--callback-url", "http://127.0.0.1:9/none"]
-    base = f"http://127.0.0.1:{port}"
 
     def start():
-        proc = subprocess.Popen(cmd, cwd=os.getcwd(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for _ in range(100):
-            try:
-                return proc, requests.get(base + "/_emulator/summary", timeout=1).json()
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        proc.kill()
-        raise AssertionError(proc.stdout.read())
+        proc, base = start_cli(cmd)
+        return proc, base, requests.get(base + "/_emulator/summary", timeout=5).json()
 
-    proc, summary = start()
+    proc, base, summary = start()
     try:
         assert summary["customers"] == 300
         assert requests.get(base + "/cgi-bin/user/simplelist", timeout=5).json()["errcode"] == 41001
@@ -95,15 +96,15 @@ def test_cli_saves_on_sigterm_and_loads_without_reseeding(tmp_path):
         assert created.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "state saved" in out
     assert len(json.load(open(path))["groups"]) == 6
-    proc, summary = start()
+    proc, base, summary = start()
     try:
         assert summary["groups"] == 6 and summary["customers"] == 300
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
+        proc.communicate(timeout=60)
 
 
 def _first_follow_user(base: str) -> str:
