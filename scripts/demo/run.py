@@ -116,8 +116,6 @@ def first_sync() -> None:
     click.echo(seed_demo_transfers())
     if made := seed_demo_community(current_app.config["WECOM_API_BASE"], DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):
         click.echo(made)
-    if made := seed_demo_group_sop(current_app.config["WECOM_API_BASE"], DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):
-        click.echo(made)
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")
@@ -156,6 +154,8 @@ def run_demo(host: str, port: int) -> None:
     link_demo_supervisor()
     supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
     click.echo(seed_demo_tasks(f"http://{host}:{port}", supervisor.wecom_userid if supervisor else None))
+    if made := seed_demo_group_sop(api_base, DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):  # after: it adds owner tasks
+        click.echo(made)
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()

@@ -2,7 +2,7 @@
 reason (known from sends imported from WeCom, or found when WeCom does not send), a recurring item is planned once per
 due time however often the planner runs, a task item gives each owner a task, and execution per owner."""
 import calendar
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -169,6 +169,14 @@ def test_owners_who_confirm_late_or_never_are_shown_so(wired, owners):
     db.session.expire_all()
     states = {o.owner: o.state for o in execution.of(occ).owners}
     assert states == {first: execution.LATE, second: execution.MISSED}
+
+
+def test_a_template_item_whose_time_has_passed_starts_the_next_day(app):
+    made_at = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+    sop = service.create("新人 21 天打卡", "newcomer", "checkin", "test", made_at)
+    starts = dict(db.session.execute(select(SopItem.title, SopItem.start_on).where(SopItem.sop_id == sop.id)).all())
+    # 08:00 has passed: the check-in runs its 21 days from tomorrow; the day-7 review (20:00) keeps its day
+    assert starts == {"每日打卡提醒": date(2026, 12, 7), "打卡阶段点评": date(2026, 12, 12)}
 
 
 def test_an_item_is_refused_with_the_field_in_error_and_nothing_saved(app):

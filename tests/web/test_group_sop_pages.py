@@ -30,7 +30,8 @@ def test_an_sop_from_a_template_shows_in_the_calendar_and_the_list(client, manag
     assert made.status_code == 302
     sop = db.session.scalar(select(GroupSop))
     assert (sop.name, sop.tier, sop.template_key) == ("新人 21 天打卡", "newcomer", "checkin")
-    month = today().strftime("%Y-%m")
+    first = db.session.scalar(select(SopItem.start_on).where(SopItem.title == "每日打卡提醒"))
+    month = first.strftime("%Y-%m")  # today, or tomorrow when 08:00 has passed
     calendar = client.get(f"/community/sop?month={month}").get_data(as_text=True)
     assert "每日打卡提醒" in calendar and "text-bg-success" in calendar  # newcomer groups' colour
     assert 'tabindex="0"' in calendar and "sop_calendar.js" in calendar

@@ -156,9 +156,17 @@ def delete_item(item: SopItem) -> None:
         db.session.execute(delete(SopItem).where(SopItem.id == item.id))
 
 
+def _first_day(day: date, at: str, now: datetime) -> date:
+    """A template item's first day: the next one when its time has already passed on `day` (a 21-day check-in made
+    after 08:00 starts tomorrow and still runs 21 times)."""
+    tz = settings.corp_timezone()
+    due = datetime.combine(day, guards.parse_hhmm(at), tzinfo=tz)
+    return day + timedelta(days=1) if due <= now.astimezone(tz) else day
+
+
 def create(name: str, tier: str, template_key: str | None, actor: str, now: datetime | None = None) -> GroupSop:
     """A new SOP for a tier, running from `now` (default: this instant), with the template's items starting that day
-    (committed); SopInvalid on bad input."""
+    or, when their time has passed, the next (committed); SopInvalid on bad input."""
     errors: dict[str, content.ContentError] = {}
     name = (name or "").strip()
     if not name or len(name) > 64:
@@ -180,7 +188,8 @@ def create(name: str, tier: str, template_key: str | None, actor: str, now: date
         for spec in template.items if template else ():
             db.session.add(SopItem(
                 sop_id=sop.id, title=spec.title, kind=spec.kind, text=spec.text, attachments=[], time_of_day=spec.at,
-                recurrence=spec.recurrence, start_on=first + timedelta(days=spec.start_in),
+                recurrence=spec.recurrence,
+                start_on=_first_day(first + timedelta(days=spec.start_in), spec.at, now),
                 weekdays=list(spec.weekdays), month_day=spec.month_day, every_days=spec.every_days, times=spec.times,
                 plan_from=now, created_at=now, updated_at=now))
         record("community.sop_created", target=f"{name}#{sop.id}", details={"tier": tier, "template": template_key})
