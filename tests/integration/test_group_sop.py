@@ -194,3 +194,23 @@ def test_an_item_is_refused_with_the_field_in_error_and_nothing_saved(app):
     titles = db.session.scalars(select(SopItem.title).where(SopItem.sop_id == sop.id).order_by(SopItem.id)).all()
     assert titles == ["周末福利预告", "周末秒杀开始"]  # the template's two, nothing more
     assert db.session.scalar(select(func.count()).select_from(SopOccurrence)) == before
+
+
+def test_a_paused_sop_sends_nothing_planned_and_resumes_without_catching_up(wired, owners):
+    chat = empty_group(wired, owners[0], "普通一群")
+    tiers.set_tier([chat], "regular", "test")
+    due = due_minute(utcnow())
+    sop, item_id = sop_with("regular", item_at(due, "早安问候", recurrence="daily"), due - timedelta(hours=1))
+    planner.plan_due(due + timedelta(minutes=1))
+    service.set_paused(db.session.get(GroupSop, sop.id), True)
+    dispatch_all()  # planned before the pause: vetoed when it is cut into tasks
+    [occ] = occurrences(item_id)
+    assert deliveries(occ.send_id) == {chat: ("skipped", "not_approved")}
+    assert db.session.scalar(select(func.count(SendTask.id)).where(SendTask.run_id == occ.send_id)) == 0
+    assert execution.of(occ).note == "群SOP 已暂停，本次未发送"
+    tomorrow = due + timedelta(days=1)
+    assert planner.plan_due(tomorrow + timedelta(minutes=1)) == 0  # paused: nothing planned
+    service.set_paused(db.session.get(GroupSop, sop.id), False, tomorrow + timedelta(minutes=10))
+    planner.plan_due(tomorrow + timedelta(minutes=11))  # resumed after tomorrow's time: it is not made up ...
+    planner.plan_due(tomorrow + timedelta(days=1, minutes=1))  # ... the day after runs again
+    assert [o.due_at for o in occurrences(item_id)] == [due, tomorrow + timedelta(days=1)]

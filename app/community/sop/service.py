@@ -196,12 +196,13 @@ def create(name: str, tier: str, template_key: str | None, actor: str, now: date
     return sop
 
 
-def set_paused(sop: GroupSop, paused: bool) -> None:
-    """Pause (nothing more is planned; planned sends not yet out are vetoed) or resume (from now on, no catch-up)."""
+def set_paused(sop: GroupSop, paused: bool, now: datetime | None = None) -> None:
+    """Pause (nothing more is planned; planned sends not yet out are vetoed) or resume (from `now`, default this
+    instant, on: due times while paused are not made up)."""
     if sop.paused == paused:
         return
     with transaction():
-        sop.paused, sop.updated_at = paused, utcnow()
+        sop.paused, sop.updated_at = paused, now or utcnow()
         if not paused:
             sop.active_since = sop.updated_at
         record("community.sop_paused" if paused else "community.sop_resumed", target=f"{sop.name}#{sop.id}")
