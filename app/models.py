@@ -1,6 +1,7 @@
 """Every model module, imported once so that Alembic and create_all see the whole schema."""
 from app.campaigns import models as campaign_models  # noqa: F401
 from app.community import models as community_models  # noqa: F401
+from app.community.sop import models as community_sop_models  # noqa: F401
 from app.contacts import models as contact_models  # noqa: F401
 from app.core import accounts, audit, settings, tokens  # noqa: F401
 from app.jobs import models as job_models  # noqa: F401

@@ -57,6 +57,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "referral.tick", {"minute": "*"}),
     PeriodicJob("community.reminders", "每小时为到期的入群邀请规划提醒（只发给还没入群的客户）",
                 "community.reminders", {"minute": 41}),
+    PeriodicJob("community.sop_plan", "每分钟安排群SOP到期的事项：群发到该分层的客户群（群主确认）或给群主建任务，每次只安排一次",
+                "community.sop_plan", {"minute": "*"}),
     PeriodicJob("media.refresh", "每小时重新上传一天内过期的企业微信素材（media_id 只有 3 天有效），发送时无需等待上传",
                 "media.refresh", {"minute": 17}),
     PeriodicJob("staffmsg.dispatch", "每分钟发送员工应用消息（每人每分钟、每小时不超过限额；避开整点和半点）",

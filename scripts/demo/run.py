@@ -31,6 +31,7 @@ from scripts.demo.campaigns import seed_demo_campaigns
 from scripts.demo.journeys import seed_demo_journeys
 from scripts.demo.lifecycle import seed_lifecycle_history
 from scripts.demo.community import seed_demo_community
+from scripts.demo.group_sop import seed_demo_group_sop
 from scripts.demo.orders import seed_orders
 from scripts.demo.referral import seed_demo_referral, simulate_referral_adds
 from scripts.demo.segments import seed_demo_segments
@@ -153,6 +154,8 @@ def run_demo(host: str, port: int) -> None:
     link_demo_supervisor()
     supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
     click.echo(seed_demo_tasks(f"http://{host}:{port}", supervisor.wecom_userid if supervisor else None))
+    if made := seed_demo_group_sop(api_base, DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):  # after: it adds owner tasks
+        click.echo(made)
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
