@@ -26,7 +26,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("community", N_("社群运营"), P.COMMUNITY_MANAGE, "community.index",
             also=("community.code_new", "community.code_edit", "community.code_poster", "community.welcomes",
                   "community.welcome_new", "community.welcome_edit", "community.tiers", "community.invitations",
-                  "community.invitation_new", "community.invitation")),
+                  "community.invitation_new", "community.invitation", "community.activity")),
     NavItem("tags", N_("标签"), P.TAGS_MANAGE, "tags.index",
             also=("tags.delete", "tags.new_rule", "tags.rule")),
     NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW, "rfm.index", also=("rfm.customers",)),

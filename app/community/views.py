@@ -123,4 +123,4 @@ def code_delete(code_id: int):
     return redirect(url_for("community.index"))
 
 
-from app.community import tier_pages, welcome_pages  # noqa: E402,F401  (their pages, on this blueprint)
+from app.community import activity_pages, tier_pages, welcome_pages  # noqa: E402,F401  (their pages, on this blueprint)
