@@ -13,8 +13,9 @@ def activity_cards(user) -> list[Card]:  # noqa: ARG001 (community managers see 
     if found.day is None:
         return [Card(_("群健康度"), _("未计算"), url_for("community.activity"),
                      _("每天 06:40 按前一天的客户群统计计算"), "warning")]
-    tone = "danger" if found.score is not None and found.score < health.WATCH else (
-        "warning" if found.silent or found.watch else "success")
+    band = health.band(found.score)
+    tone = "danger" if band == "watch" else "success" if band == "healthy" and not (found.silent or found.watch) else (
+        "warning" if found.silent or found.watch else "")
     return [Card(_("群健康度"), "—" if found.score is None else str(found.score), url_for("community.activity"),
                  _("%(day)s · %(groups)s 个群，沉默 %(silent)s 个，需关注 %(watch)s 个", day=found.day.isoformat(),
                    groups=number(found.groups), silent=number(found.silent), watch=number(found.watch)), tone)]
