@@ -113,11 +113,11 @@ def trend(day: date, days: int = WINDOW) -> dict:
                func.sum(GroupDay.member_has_msg), func.sum(GroupDay.msg_total))
         .where(GroupDay.day >= first, GroupDay.day <= day).group_by(GroupDay.day))}
     leaves: dict[tuple, int] = {}
-    c = GroupMemberChange
+    c, zone = GroupMemberChange, day_start(day).tzinfo
     for occurred, scene, n in db.session.execute(
             select(c.occurred_at, c.scene, c.members).where(c.kind == "leave", c.occurred_at >= day_start(first),
                                                             c.occurred_at < day_start(day + timedelta(days=1)))):
-        key = (occurred.astimezone(day_start(day).tzinfo).date(), scene)  # the corp-local day
+        key = (occurred.astimezone(zone).date(), scene)  # the corp-local day
         leaves[key] = leaves.get(key, 0) + n
     scores = {d: (s, q) for d, s, q in db.session.execute(
         select(GroupHealth.day, func.avg(GroupHealth.score), func.sum(case((GroupHealth.silent == health.SILENT, 1),
