@@ -29,7 +29,7 @@ ROWS: tuple[tuple[str, str, Route], ...] = (
                                           follow_up=(contacts.archiving_approved,
                                                      lifecycle.archiving_approved))),
     (CHAT, "create", Route(follow_up=(contacts.group_changed,))),
-    (CHAT, "update", Route(follow_up=(contacts.group_changed, welcome.group_joined, lifecycle.group_joined))),
+    (CHAT, "update", Route(follow_up=(contacts.group_changed, contacts.members_changed, lifecycle.group_joined))),
     (CHAT, "dismiss", Route(follow_up=(contacts.group_changed,))),
     (TAG, "create", _TAGS_CHANGED),
     (TAG, "update", _TAGS_CHANGED),

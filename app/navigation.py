@@ -28,7 +28,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
                   "community.welcome_new", "community.welcome_edit", "community.tiers", "community.invitations",
                   "community.invitation_new", "community.invitation", "community.sops", "community.sop_list",
                   "community.sop_new", "community.sop", "community.sop_item_new", "community.sop_item_edit",
-                  "community.sop_occurrence")),
+                  "community.sop_occurrence", "community.activity")),
     NavItem("tags", N_("标签"), P.TAGS_MANAGE, "tags.index",
             also=("tags.delete", "tags.new_rule", "tags.rule")),
     NavItem("rfm", N_("RFM 分层"), P.RFM_VIEW, "rfm.index", also=("rfm.customers",)),

@@ -69,6 +69,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "tasks.rules", {"minute": "2-59/5"}),
     PeriodicJob("team.snapshot", "每晚保存企业微信的成员联系客户数据与客户群统计（每人一次调用；首次回补 180 天）",
                 "team.snapshot", {"hour": 5, "minute": 30}),
+    PeriodicJob("community.health", "每天 06:40 按前一天的客户群统计（团队绩效快照 05:30 读取）和入群退群事件计算群活跃度与健康度",
+                "community.health", {"hour": 6, "minute": 40}),
     PeriodicJob("team.rollup", "每晚汇总前一天的团队绩效（每人每天）并检查目标与预警；快照完成后再汇总一次",
                 "team.rollup", {"hour": 0, "minute": 20}),
     PeriodicJob("transfer.poll", "每 10 分钟查询客户继承结果（接替在 24 小时后完成），并续交额度用完时未提交的转接",

@@ -1,10 +1,11 @@
-"""Join codes (群活码), group welcome templates (入群欢迎语), group tiers and invitations into a tier's groups."""
+"""Join codes (群活码), group welcome templates (入群欢迎语), group tiers, invitations into a tier's groups, and
+group health per day (群活跃度)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
@@ -102,3 +103,52 @@ class InvitationSend(Send):
         name = db.session.scalar(select(Invitation.name).where(
             (Invitation.first_send_id == self.id) | (Invitation.reminder_send_id == self.id)))
         return f"{name} #{self.id}"
+
+
+class GroupHealth(db.Model):
+    """One customer group's activity figures and health score (app/community/health.py) as of a corp-local day,
+    kept per day for the trend. Leaves by scene come from our callbacks; leaves they missed (seen by a sync) count
+    in `leaves_30d` only."""
+
+    __tablename__ = "community_group_health"
+    __table_args__ = (Index("ix_community_group_health_day_score", "day", "score"),
+                      Index("ix_community_group_health_day_silent", "day", "silent"))
+
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    members: Mapped[int] = mapped_column(default=0)
+    joins_7d: Mapped[int] = mapped_column(default=0)
+    joins_30d: Mapped[int] = mapped_column(default=0)
+    joins_by_qr_30d: Mapped[int] = mapped_column(default=0)        # join_scene 3: scanned the group QR code
+    leaves_7d: Mapped[int] = mapped_column(default=0)
+    leaves_30d: Mapped[int] = mapped_column(default=0)
+    left_self_30d: Mapped[int] = mapped_column(default=0)          # QuitScene 0
+    removed_30d: Mapped[int] = mapped_column(default=0)            # QuitScene 1: removed by owner or admin
+    retention_eligible: Mapped[int] = mapped_column(default=0)
+    retention_kept: Mapped[int] = mapped_column(default=0)
+    silent: Mapped[int | None]                                     # health.SILENT / NOT_SILENT / None: unknown
+    activity: Mapped[int | None]                                   # the parts, 0–100, None without data
+    growth: Mapped[int | None]
+    retention: Mapped[int | None]
+    leave: Mapped[int | None]
+    score: Mapped[int | None]
+
+
+class OwnerHealth(db.Model):
+    """A group owner's figures over the 7 days ending `day` (groupchat/statistic, stored by the team snapshot) and
+    the health score of their groups."""
+
+    __tablename__ = "community_owner_health"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    groups: Mapped[int] = mapped_column(default=0)
+    members: Mapped[int] = mapped_column(default=0)
+    new_members_7d: Mapped[int] = mapped_column(default=0)
+    leaves_7d: Mapped[int] = mapped_column(default=0)
+    spoke_7d: Mapped[int] = mapped_column(default=0)    # members who spoke, summed over the days
+    member_days_7d: Mapped[int] = mapped_column(default=0)  # members, summed over the days
+    messages_7d: Mapped[int] = mapped_column(default=0)
+    silent_at_least: Mapped[int | None]
+    score: Mapped[int | None]

@@ -123,5 +123,5 @@ def code_delete(code_id: int):
     return redirect(url_for("community.index"))
 
 
-from app.community import tier_pages, welcome_pages  # noqa: E402,F401  (their pages, on this blueprint)
+from app.community import activity_pages, tier_pages, welcome_pages  # noqa: E402,F401  (their pages, on this blueprint)
 from app.community.sop import pages as sop_pages  # noqa: E402,F401  (群SOP / 群日历, on this blueprint too)

@@ -1,11 +1,12 @@
-"""Customer groups: the list (filters: name, tier, owner, size) with owner, tier and member counts; one group's
-members."""
+"""Customer groups: the list (filters: name, tier, owner, size, health band, silent) with owner, tier, member counts
+and health score; one group's members."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
+from app.community import activity_report
 from app.community.models import GroupTier
 
 from app.contacts.contact_list import staff_names
@@ -32,17 +33,21 @@ NO_TIER = "none"
 
 @dataclass(frozen=True)
 class GroupFilter:
-    """The list's filters: name contains, tier (a key, NO_TIER for groups without one, "" any), owner, size."""
+    """The list's filters: name contains, tier (a key, NO_TIER for groups without one, "" any), owner, size, health
+    band of the last built day (healthy / fair / watch, "" any) and silent groups only."""
 
     q: str = ""
     tier: str = ""
     owner: str = ""
     smallest: int | None = None
     largest: int | None = None
+    health: str = ""
+    silent: bool = False
 
     def args(self) -> dict:
         return {k: v for k, v in (("q", self.q), ("tier", self.tier), ("owner", self.owner),
-                                  ("min", self.smallest), ("max", self.largest)) if v not in ("", None)}
+                                  ("min", self.smallest), ("max", self.largest), ("health", self.health),
+                                  ("silent", "1" if self.silent else "")) if v not in ("", None)}
 
 
 def _size_filter(smallest: int, largest: int | None):
@@ -70,10 +75,12 @@ def group_page(scope: Scope, flt: GroupFilter, page: int):
         query = query.where(CustomerGroup.chat_id.in_(select(GroupTier.chat_id).where(GroupTier.tier == flt.tier)))
     if flt.smallest or flt.largest is not None:
         query = query.where(_size_filter(flt.smallest or 0, flt.largest))
+    if flt.health or flt.silent:
+        query = query.where(CustomerGroup.chat_id.in_(activity_report.chats_where(flt.health, flt.silent)))
     result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     ids = [g.chat_id for g in result.items]
     tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
-    return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers
+    return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers, activity_report.scores_of(ids)
 
 
 def group_detail(chat_id: str, scope: Scope):

@@ -11,7 +11,7 @@ from app.contacts.customers import (ENDED_BY_CUSTOMER, ENDED_BY_STAFF, end_relat
 from app.contacts.directory import ensure_staff
 from app.contacts.groups import dismiss, fetch_group, save_groups
 from app.contacts.merge import from_epoch
-from app.contacts.models import CustomerGroup, RelationEvent
+from app.contacts.models import CustomerGroup, GroupMemberChange, RelationEvent
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.tags.sync import sync_corp_tags
@@ -114,6 +114,24 @@ def group_changed(payload: Payload) -> None:
     _ensure_staff(detail.get("owner", ""))
     status = db.session.scalar(select(CustomerGroup.status).where(CustomerGroup.chat_id == chat_id)) or 0
     save_groups([(detail, status)], now)
+
+
+MEMBER_CHANGES = {"add_member": ("join", "JoinScene"), "del_member": ("leave", "QuitScene")}
+
+
+def members_changed(payload: Payload) -> None:
+    """Keep a record of members joining or leaving a group (add_member / del_member) with the event's scene, once
+    per event: the member rows say who is in a group, only these events say how many left of their own accord."""
+    kind, scene_field = MEMBER_CHANGES.get(payload.get("UpdateDetail") or "", (None, None))
+    if kind is None:
+        return
+    members = payload.get("MemChangeList") or []
+    count = int(payload.get("MemChangeCnt") or 0) or (len(members) if isinstance(members, list) else 1)
+    scene = str(payload.get(scene_field) or "")
+    db.session.execute(upsert_ignore(GroupMemberChange, dict(
+        inbox_id=payload["_inbox_id"], chat_id=payload["ChatId"], kind=kind, members=count,
+        scene=int(scene) if scene.isdigit() else None,
+        occurred_at=from_epoch(payload.get("CreateTime")) or utcnow()), ["inbox_id"]))
 
 
 def corp_tags_changed(payload: Payload) -> None:  # noqa: ARG001 (the whole list is cheap and exact)

@@ -159,6 +159,23 @@ class CustomerGroupMember(db.Model):
     left_at: Mapped[datetime | None]
 
 
+class GroupMemberChange(db.Model):
+    """Members joining or leaving a customer group, as one change_external_chat add_member / del_member event told
+    us (one row per inbox event). `scene`: JoinScene (0 invited, 3 scanned the group QR) or QuitScene (0 left,
+    1 removed by owner or admin); None when the event gave none (wecom-api.md §5: both enums weakly sourced)."""
+
+    __tablename__ = "customer_group_member_changes"
+    __table_args__ = (Index("ix_customer_group_member_changes_chat_at", "chat_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(unique=True)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # join | leave
+    members: Mapped[int] = mapped_column(default=0)
+    scene: Mapped[int | None]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class SyncRun(db.Model):
     """One full sync: where it is (stage, cursor state), what it changed, its errors; resumed until it succeeds."""
 

@@ -10,6 +10,8 @@ from app import jobs
 from app.jobs import views as job_pages
 from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
+from app.community.activity_report import BAND_LABELS, BANDS
+from app.community.health import band as band_of
 from app.community.models import TIERS
 from app.contacts.models import SyncRun
 from app.contacts.staff_labels import staff_labels
@@ -115,11 +117,14 @@ def groups():
     scope = scope_for(current_user)
     args = request.args
     sizes = [args.get(k, type=int) for k in ("min", "max")]
+    band = args.get("health", "")
     flt = group_pages.GroupFilter(args.get("q", "").strip(), args.get("tier", ""), args.get("owner", "").strip(),
-                                  *(n if n is not None and 0 <= n <= 100_000 else None for n in sizes))
-    page, counts, owners, tiers = group_pages.group_page(scope, flt, _page_number())
+                                  *(n if n is not None and 0 <= n <= 100_000 else None for n in sizes),
+                                  health=band if band in BANDS else "", silent=args.get("silent") == "1")
+    page, counts, owners, tiers, health = group_pages.group_page(scope, flt, _page_number())
     owner_label = staff_labels([flt.owner]).get(flt.owner, flt.owner) if flt.owner else ""
     return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, tiers=tiers, flt=flt,
+                           health=health, band_labels=BAND_LABELS, band_of=band_of,
                            owner_label=owner_label, tier_labels=TIERS, no_tier=group_pages.NO_TIER, scope=scope,
                            can_set_tier=current_user.can(P.COMMUNITY_MANAGE))
 

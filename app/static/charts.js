@@ -1,6 +1,7 @@
 /* The console's ECharts: each chart reads its data from a JSON block in the page (no inline script, see console.js).
    #rfm-heatmap with #rfm-segments / #rfm-classes on the RFM page (clicks open the customers), #welcome-latency,
-   #lifecycle-chart (customers entering each lifecycle stage per day). */
+   #lifecycle-chart (customers entering each lifecycle stage per day), #group-activity-members and
+   #group-activity-health (群活跃度: WeCom's daily group statistics, leaves by scene, health score). */
 (function () {
   function data(id) { var el = document.getElementById(id); return el && JSON.parse(el.textContent); }
   function chart(id, option) {
@@ -55,6 +56,28 @@
       series: lifecycle.series.map(function (s, i) {
         return {name: s.name, type: "bar", stack: "entered", data: s.data, itemStyle: {color: colors[i]}};
       })
+    });
+  }
+  var activity = data("group-activity-data");
+  if (activity) {
+    var L = activity.labels;
+    chart("group-activity-members", {
+      tooltip: {trigger: "axis"}, legend: {top: 0}, grid: {top: 36, bottom: 30, left: 55, right: 55},
+      xAxis: {type: "category", data: activity.days},
+      yAxis: [{type: "value", minInterval: 1}, {type: "value", max: 100, axisLabel: {formatter: "{value}%"}}],
+      series: [{name: L.members, type: "line", data: activity.members},
+               {name: L.new_members, type: "bar", data: activity.new_members},
+               {name: L.speakers_pct, type: "line", yAxisIndex: 1, data: activity.speakers_pct}]
+    });
+    chart("group-activity-health", {
+      tooltip: {trigger: "axis"}, legend: {top: 0}, grid: {top: 36, bottom: 30, left: 45, right: 45},
+      xAxis: {type: "category", data: activity.days},
+      yAxis: [{type: "value", minInterval: 1}, {type: "value", min: 0, max: 100}],
+      series: [{name: L.left_self, type: "bar", stack: "left", data: activity.left_self, itemStyle: {color: "#f0ad4e"}},
+               {name: L.removed, type: "bar", stack: "left", data: activity.removed, itemStyle: {color: "#dc3545"}},
+               {name: L.left_unknown, type: "bar", stack: "left", data: activity.left_unknown, itemStyle: {color: "#adb5bd"}},
+               {name: L.silent, type: "line", data: activity.silent, itemStyle: {color: "#6c757d"}},
+               {name: L.score, type: "line", yAxisIndex: 1, data: activity.score, itemStyle: {color: "#198754"}}]
     });
   }
 })();

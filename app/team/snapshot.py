@@ -135,14 +135,19 @@ def _write(model, rows: list[dict], keys: list[str]) -> None:
             db.session.execute(upsert(model, rows, keys))
 
 
+PARTS = ("behavior", "groups")
+
+
 def snapshot(progress: Progress = _log_progress, *, today: date | None = None,
-             gw: WeComGateway | None = None) -> Outcome:
+             gw: WeComGateway | None = None, parts: tuple[str, ...] = PARTS) -> Outcome:
     """The nightly job: fetch what is missing of the last 180 days (the last day always) for every member, within
-    the bulk share of WeCom's rate budget. Stops early, resumable, when the budget or WeCom says so."""
+    the bulk share of WeCom's rate budget. Stops early, resumable, when the budget or WeCom says so. `parts`: the
+    behaviour data, the group statistics (groupchat/statistic, 100 owners a call), or both."""
     gw = gw or gateway(bulk=True)
     today = today or datetime.now(settings.corp_timezone()).date()
     userids = members()
-    calls = [("behavior", c) for c in behavior_plan(userids, today)] + [("groups", c) for c in group_plan(userids, today)]
+    calls = ([("behavior", c) for c in behavior_plan(userids, today)] if "behavior" in parts else []) + (
+        [("groups", c) for c in group_plan(userids, today)] if "groups" in parts else [])
     out = Outcome(planned=len(calls))
     progress(0, len(calls), "")
     failures = 0

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from app.contacts.merge import from_epoch
 from app.contacts.models import Customer, Staff
 from app.core import content
 from app.core.db import upsert_ignore, utcnow
@@ -21,7 +20,7 @@ from app.wecom.errors import WeComError, WeComMediaRejected, WelcomeAlreadySent,
 from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
 from app.welcome.choice import channel_for, template_for
-from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
+from app.welcome.models import Outcome, WelcomeRecord
 
 log = logging.getLogger("scrm.welcome")
 ADDS = ("add_external_contact", "add_half_external_contact")
@@ -176,16 +175,3 @@ def after_add(payload: Payload) -> None:
         raise marking.Owed(result)
     if not result.ok:  # a tag deleted in WeCom since, no permission, the customer gone: logged, not retried
         log.warning("channel %s tags not applied to %s: %s", channel.id, external_userid, result.error)
-
-
-def group_joined(payload: Payload) -> None:
-    """Keep a record of members joining a customer group (add_member), once per event."""
-    if payload.get("UpdateDetail") != "add_member":
-        return
-    members = payload.get("MemChangeList") or []
-    count = int(payload.get("MemChangeCnt") or 0) or (len(members) if isinstance(members, list) else 1)
-    scene = payload.get("JoinScene")
-    db.session.execute(upsert_ignore(GroupJoin, dict(
-        inbox_id=payload["_inbox_id"], chat_id=payload["ChatId"], members=count,
-        join_scene=int(scene) if str(scene or "").isdigit() else None,
-        joined_at=from_epoch(payload.get("CreateTime")) or utcnow()), ["inbox_id"]))

@@ -89,16 +89,3 @@ class WelcomeRecord(db.Model):
     received_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     latency_ms: Mapped[int | None]  # from the console's receipt of the event to WeCom's answer
-
-
-class GroupJoin(db.Model):
-    """Members joining a customer group, as WeCom's change_external_chat add_member event told us."""
-
-    __tablename__ = "welcome_group_joins"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    inbox_id: Mapped[int] = mapped_column(unique=True)
-    chat_id: Mapped[str] = mapped_column(String(64), index=True)
-    members: Mapped[int] = mapped_column(default=0)
-    join_scene: Mapped[int | None]
-    joined_at: Mapped[datetime] = mapped_column(index=True)

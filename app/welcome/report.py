@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from app.contacts.contact_list import staff_names
-from app.contacts.models import Customer, CustomerGroup
+from app.contacts.models import Customer, CustomerGroup, GroupMemberChange as Joins
 from app.core.db import utcnow
 from app.extensions import db
-from app.welcome.models import Channel, GroupJoin, Outcome, WelcomeRecord
+from app.welcome.models import Channel, Outcome, WelcomeRecord
 
 OUTCOMES = (Outcome.SENT, Outcome.ALREADY, Outcome.MISSED, Outcome.SKIPPED, Outcome.FAILED, Outcome.SENDING)
 # Histogram buckets of receipt -> WeCom's answer, upper bounds in ms (the last one is open).
@@ -86,10 +86,10 @@ def build(days: int, now: datetime | None = None) -> Report:
     latency = {"n": len(latencies), "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
                "p99": percentile(latencies, 99), "max": latencies[-1] if latencies else None}
     join_rows = db.session.execute(
-        select(GroupJoin.chat_id, func.coalesce(CustomerGroup.name, ""), func.count(), func.sum(GroupJoin.members))
-        .outerjoin(CustomerGroup, CustomerGroup.chat_id == GroupJoin.chat_id)
-        .where(GroupJoin.joined_at >= start).group_by(GroupJoin.chat_id, CustomerGroup.name)
-        .order_by(func.sum(GroupJoin.members).desc()).limit(50)).all()
+        select(Joins.chat_id, func.coalesce(CustomerGroup.name, ""), func.count(), func.sum(Joins.members))
+        .outerjoin(CustomerGroup, CustomerGroup.chat_id == Joins.chat_id)
+        .where(Joins.kind == "join", Joins.occurred_at >= start).group_by(Joins.chat_id, CustomerGroup.name)
+        .order_by(func.sum(Joins.members).desc()).limit(50)).all()
     return Report(start, totals, by_channel, by_staff, latency, histogram,
                   [(c, n, events, members or 0) for c, n, events, members in join_rows])
 

@@ -32,6 +32,7 @@ from scripts.demo.journeys import seed_demo_journeys
 from scripts.demo.lifecycle import seed_lifecycle_history
 from scripts.demo.community import seed_demo_community
 from scripts.demo.group_sop import seed_demo_group_sop
+from scripts.demo.group_activity import seed_demo_group_activity
 from scripts.demo.orders import seed_orders
 from scripts.demo.referral import seed_demo_referral, simulate_referral_adds
 from scripts.demo.segments import seed_demo_segments
@@ -116,6 +117,8 @@ def first_sync() -> None:
     click.echo(seed_demo_transfers())
     if made := seed_demo_community(current_app.config["WECOM_API_BASE"], DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):
         click.echo(made)
+    if line := seed_demo_group_activity(current_app.config["WECOM_API_BASE"]):
+        click.echo(line)
     if pushes := seed_demo_campaigns(DEMO_ACCOUNTS[Role.OPERATOR][0]):
         click.echo("已提交示例群发" + "".join(f"「{c.name}」" for c in pushes)
                    + "：算出发送人数后，小的自动通过并发送，大的等待主管审批（见群发页）")

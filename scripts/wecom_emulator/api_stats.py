@@ -3,7 +3,13 @@
 Numbers are synthetic but deterministic: each member has a stable activity level, weekends are quieter, some days a
 member chats with no one, and on some days with chats there were no replies (the reply fields are then absent, as
 WeCom documents). new_contact_cnt comes from the real relations. Several userids (or a partyid) come back SUMMED into
-one row per day, as WeCom does; every query is logged (``behavior_queries``) so tests can see what was asked.
+one row per day, as WeCom does; every query is logged (``behavior_queries``, ``group_stat_queries``) so tests can see
+what was asked.
+
+Group statistics, where wecom-api.md §8 is silent (UNCONFIRMED, each the harder reading for a client):
+- only complete days are answered: a span reaching today is refused (40058) like one in the future, so a client must
+  not store a day's figures before the day is over;
+- a negative offset is refused (40058), and a page past the end is empty with next_offset = total.
 """
 import hashlib
 
@@ -27,12 +33,13 @@ def _weekend(day: int) -> bool:
     return ((day + TZ) // DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday (weekday 3)
 
 
-def day_range(start: int | None, end: int | None, now: float, code: int) -> list[int]:
-    """Day starts from start to end inclusive: at most 30 days, within the last 180, else ``code``."""
+def day_range(start: int | None, end: int | None, now: float, code: int, *, complete: bool = False) -> list[int]:
+    """Day starts from start to end inclusive: at most 30 days, within the last 180, else ``code``. `complete`:
+    today is refused too (only days that are over)."""
     if start is None or end is None:
         raise ApiError(code, "start and end time required")
     first, last, today = _day(start), _day(end), _day(int(now))
-    if last < first or last > today:
+    if last < first or last > today or (complete and last == today):
         raise ApiError(code, "end before start, or in the future (millisecond timestamps?)")
     if (last - first) // DAY + 1 > MAX_DAYS or first < today - KEEP_DAYS * DAY:
         raise ApiError(code, f"at most {MAX_DAYS} days within the last {KEEP_DAYS}")
@@ -105,7 +112,12 @@ GROUP_FIELDS = ("new_chat_cnt", "chat_total", "chat_has_msg", "new_member_cnt", 
 ORDER_KEYS = {1: "new_chat_cnt", 2: "chat_total", 3: "new_member_cnt", 4: "member_total"}
 
 
+DORMANT_PERCENT = 12  # groups where nobody ever speaks (many customer groups die after their first weeks)
+
+
 def _spoke(owner: str, chat_id: str, day: int) -> bool:
+    if _noise(chat_id, "dormant") % 100 < DORMANT_PERCENT:
+        return False
     chance = (25 + 45 * activity(owner)) * (0.5 if _weekend(day) else 1.0)
     return _noise(chat_id, day, "active") % 100 < chance
 
@@ -133,13 +145,16 @@ def group_figures(owner: str, chats: list[dict], days: list[int]) -> dict:
             "member_total": len(members), "member_has_msg": len(spoke_members), "msg_total": messages}
 
 
-def _group_query(call) -> tuple[list[int], list[str], dict[str, list[dict]]]:
+def _group_query(call, api: str) -> tuple[list[int], list[str], dict[str, list[dict]]]:
     """The days and owners of a group statistics query, and the owners' groups."""
     body = call.body
     begin = integer(body, "day_begin_time", required=True)
     # UNCONFIRMED code for a bad range here (600018 is documented for behaviour data only): 40058.
-    days = day_range(begin, integer(body, "day_end_time", begin), call.now, 40058)
+    days = day_range(begin, integer(body, "day_end_time", begin), call.now, 40058, complete=True)
     owners = owner_filter(body)
+    call.company.log("group_stat_queries", {"api": api, "owners": list(owners),
+                                            "day_begin_time": begin, "day_end_time": body.get("day_end_time"),
+                                            "offset": body.get("offset")})
     if not owners:
         raise ApiError(40058, "owner_filter.userid_list required")
     wanted, by_owner = set(owners), {}
@@ -151,11 +166,13 @@ def _group_query(call) -> tuple[list[int], list[str], dict[str, list[dict]]]:
 
 @api("externalcontact/groupchat/statistic", empty={"items": []})
 def groupchat_statistic(call):
-    days, owners, by_owner = _group_query(call)
+    days, owners, by_owner = _group_query(call, "statistic")
     order_by, asc = integer(call.body, "order_by", 1), integer(call.body, "order_asc", 0)
     if order_by not in ORDER_KEYS or asc not in (0, 1):
         raise ApiError(40058, "order_by must be 1..4 and order_asc 0 or 1")
     offset, size = integer(call.body, "offset", 0), limit(call.body, 500, 1000)
+    if offset < 0:
+        raise ApiError(40058, "offset must be >= 0")
     # UNCONFIRMED whether owners without any group are listed with zeros; the harder reading for a client is that
     # they are left out, so they are: a client must take an absent owner as "no groups", not as "not fetched".
     items = [{"owner": o, "data": group_figures(o, by_owner[o], days)} for o in dict.fromkeys(owners)
@@ -168,7 +185,7 @@ def groupchat_statistic(call):
 @api("externalcontact/groupchat/statistic_group_by_day", empty={"items": []})
 def groupchat_statistic_by_day(call):
     """Per day, the figures of all owners in owner_filter added up (one item per day)."""
-    days, owners, by_owner = _group_query(call)
+    days, owners, by_owner = _group_query(call, "statistic_group_by_day")
     items = []
     for day in days:
         per_owner = [group_figures(o, by_owner[o], [day]) for o in dict.fromkeys(owners) if by_owner.get(o)]

@@ -28,7 +28,7 @@ SIMULATIONS = {
     "group_dismiss": actions.group_dismiss,
     "tag": actions.tag_change,
 }
-LOGS = ("welcomes", "tag_marks", "remarks", "behavior_queries")
+LOGS = ("welcomes", "tag_marks", "remarks", "behavior_queries", "group_stat_queries")
 
 
 @bp.errorhandler(ValueError)
@@ -145,7 +145,7 @@ def transfer_records():
                        resigned=list(c.resigned.values()))
 
 
-@bp.get("/<any(welcomes, tag_marks, remarks, behavior_queries):kind>")
+@bp.get("/<any(welcomes, tag_marks, remarks, behavior_queries, group_stat_queries):kind>")
 def logs(kind):
     c = emu().company
     with c.lock:

@@ -8,7 +8,7 @@ from collections import Counter, deque
 PERSISTED = ("departments", "users", "follow_users", "customers", "relations", "tag_groups",
              "contact_ways", "join_ways", "group_welcome_templates", "groups", "group_msgs", "receives",
              "welcome_codes", "tokens", "media", "uploadimg_times", "resigned", "transfers", "group_transfers")
-LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls", "behavior_queries")
+LOG_KINDS = ("welcomes", "tag_marks", "remarks", "calls", "behavior_queries", "group_stat_queries")
 LOG_LIMIT = 20000
 
 

@@ -8,12 +8,13 @@ from sqlalchemy import func, select, update
 
 from app import worker
 from app.contacts.directory import sync_directory
+from app.contacts.models import GroupMemberChange
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.tags.sync import sync_corp_tags
 from app.wecom import connection, inbox
 from app.welcome import channels, messages
-from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
+from app.welcome.models import Outcome, WelcomeRecord
 
 
 def add(emu, **data) -> dict:
@@ -197,8 +198,8 @@ def test_group_joins_are_recorded_once(wired, staff):
                        duplicate=True)
     wired.control.wait_deliveries(before + 2)
     work()
-    joins = db.session.scalars(select(GroupJoin)).all()
-    assert [(j.chat_id, j.members, j.join_scene) for j in joins] == [(group["chat_id"], 1, 3)]
+    joins = db.session.scalars(select(GroupMemberChange)).all()
+    assert [(j.chat_id, j.kind, j.members, j.scene) for j in joins] == [(group["chat_id"], "join", 1, 3)]
 
 
 def test_a_burst_during_a_large_backlog_still_meets_the_window(app, wired, staff):
