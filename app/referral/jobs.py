@@ -1,5 +1,6 @@
 """The referral tick (a job, every minute): start and end tasks on time, release held credits, create inviters'
-contact ways and delete those of ended tasks (they count against the corp's 500,000 quota, wecom-api.md §4)."""
+contact ways and delete those of ended tasks (they count against the corp's 500,000 quota, wecom-api.md §4), mark
+new inviters' participant tags and plan milestone messages."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +11,7 @@ from app.contacts.models import Customer
 from app.core.audit import record
 from app.core.db import utcnow
 from app.extensions import db
-from app.referral import credits, service
+from app.referral import credits, milestones, participant_tags, service
 from app.referral.models import ReferralParticipant, ReferralTask, TaskStatus
 from app.segments import service as segments
 from app.segments.models import Segment
@@ -81,7 +82,8 @@ def tick(now: datetime | None = None) -> dict:
     now = now or utcnow()
     _move_on_time(now)
     released = credits.release_due(now)
-    return {"released": released, "ways_created": create_ways(), "ways_deleted": delete_ways()}
+    return {"released": released, "ways_created": create_ways(), "ways_deleted": delete_ways(),
+            "participants_tagged": participant_tags.tag_new(now), "milestones": milestones.plan_due(now)}
 
 
 ENROLL_BATCH = 500

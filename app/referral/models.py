@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.db import utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.sending.models import Send
 
 
 class TaskStatus:
@@ -41,6 +42,8 @@ class ReferralTask(db.Model):
     invitee_tag_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     welcome_template_id: Mapped[int | None] = mapped_column(ForeignKey("welcome_templates.id"))
     rules_text: Mapped[str] = mapped_column(Text, default="")
+    milestone_text: Mapped[str] = mapped_column(Text, default="")  # to an inviter reaching a level ("": none)
+    near_text: Mapped[str] = mapped_column(Text, default="")  # to an inviter one invite away from a level ("": none)
     poster_background: Mapped[bytes | None]  # PNG/JPEG; None: the built-in background
     ended_reason: Mapped[str | None] = mapped_column(String(16))  # time / stock / manual
     ended_at: Mapped[datetime | None]
@@ -106,6 +109,7 @@ class ReferralParticipant(db.Model):
     invited_by: Mapped[int | None]  # the participant whose invitee this inviter was (the chain, for the K-factor)
     last_ip: Mapped[str | None] = mapped_column(String(64))
     last_agent: Mapped[str | None] = mapped_column(String(256))
+    tagged_at: Mapped[datetime | None]  # the task's participant tags marked through app/tags (or nothing to mark)
 
 
 class CreditStatus:
@@ -174,3 +178,53 @@ class ReferralReservation(db.Model):
     staff_notice: Mapped[str] = mapped_column(String(256), default="")  # what the receiving staff member is told
     given_at: Mapped[datetime | None]
     given_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class LaunchStatus:
+    COUNTING, PENDING, PLANNED, REJECTED, FAILED = "counting", "pending_approval", "planned", "rejected", "failed"
+
+
+LAUNCH_STATUS_LABELS = {LaunchStatus.COUNTING: N_("计算人数中"), LaunchStatus.PENDING: N_("等待主管审批"),
+                        LaunchStatus.PLANNED: N_("已安排发送"), LaunchStatus.REJECTED: N_("审批未通过"),
+                        LaunchStatus.FAILED: N_("失败")}
+
+
+class ReferralLaunch(db.Model):
+    """One launch push of a task: 1:1 to the task's audience, each with their own progress link. A later launch
+    of the same task reaches only members no launch reached (or held out) before."""
+
+    __tablename__ = "referral_launches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("referral_tasks.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=LaunchStatus.COUNTING)
+    text: Mapped[str] = mapped_column(Text, default="")
+    link_title: Mapped[str] = mapped_column(String(64), default="")
+    holdout_percent: Mapped[int] = mapped_column(default=0)
+    recipients: Mapped[int | None]  # counted when planned (or when it waits for approval)
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id"))
+    requested_by: Mapped[str] = mapped_column(String(128), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(128))  # the supervisor who approved or rejected
+    decided_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferralSend(Send):
+    """A send of a referral task through the send engine: a launch, or a milestone message to one inviter.
+    `referral_key` names it once (launch:<id>, ms:<inviter>:<level>:<reached|near>): never planned twice."""
+
+    referral_task_id: Mapped[int | None] = mapped_column(ForeignKey("referral_tasks.id"))
+    referral_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    __mapper_args__ = {"polymorphic_identity": "referral"}
+
+    def veto(self) -> str | None:
+        status = db.session.scalar(db.select(ReferralTask.status).where(ReferralTask.id == self.referral_task_id))
+        if (self.referral_key or "").startswith("launch:") and status == TaskStatus.ENDED:
+            return "任务宝任务已结束，推送未发送"
+        return None
+
+    def describe(self) -> str:
+        name = db.session.scalar(db.select(ReferralTask.name).where(ReferralTask.id == self.referral_task_id))
+        return f"{name} · {self.referral_key} #{self.id}"

@@ -8,13 +8,17 @@ from sqlalchemy import func, select
 from app.core.db import transaction
 from app.core.guard import public
 from app.extensions import db
-from app.referral import links, poster, review
+from app.referral import joining, links, poster, review
 from app.referral.models import (CLAIM_LABELS, CreditStatus, ReferralCredit, ReferralLevel, ReferralParticipant,
                                  ReferralReservation, ReferralTask, ReservationStatus, TASK_STATUS_LABELS)
 from app.referral.views import bp
 
 
-def _inviter(token: str) -> ReferralParticipant:
+def _inviter(token: str, join: bool = False) -> ReferralParticipant:
+    """The inviter a link names: by participant id, or by task and customer (joined on first open when `join`)."""
+    if customer := links.customer_of(token):
+        found = joining.on_open(*customer) if join else joining.participant(*customer)
+        return found or abort(404)
     participant_id = links.participant_id_of(token)
     return (db.session.get(ReferralParticipant, participant_id) if participant_id else None) or abort(404)
 
@@ -22,7 +26,7 @@ def _inviter(token: str) -> ReferralParticipant:
 @bp.get("/p/<token>", endpoint="progress")
 @public
 def progress(token: str):
-    inviter = _inviter(token)
+    inviter = _inviter(token, join=True)
     task = db.session.get(ReferralTask, inviter.task_id)
     with transaction():
         review.note_visit(inviter, request.remote_addr, request.user_agent.string)
@@ -48,3 +52,6 @@ def poster_png(token: str):
     task = db.session.get(ReferralTask, inviter.task_id)
     data = poster.poster(inviter.id, inviter.nickname, inviter.qr_code, task.poster_background)
     return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+from app.referral import launch_views  # noqa: E402,F401  (the launch pages, on this blueprint)

@@ -1,6 +1,7 @@
 """Referral tasks: create and edit (all-or-nothing checks), the state machine with its audit trail, inviters."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.referral.models import (ClaimKind, ReferralCode, ReferralLevel, ReferralParticipant, ReferralTask,
                                  TaskStatus)
+from app.referral import milestones
 from app.referral.rules import state_for
 from app.segments.models import Segment
 from app.tags.models import CorpTag
@@ -57,6 +59,8 @@ class TaskInput:
     invitee_tag_ids: list[str] = field(default_factory=list)
     welcome_template_id: int | None = None
     rules_text: str = ""
+    milestone_text: str = ""
+    near_text: str = ""
 
 
 def _check_levels(levels: list[LevelInput], errors: dict[str, str]) -> None:
@@ -83,6 +87,15 @@ def _check_levels(levels: list[LevelInput], errors: dict[str, str]) -> None:
         errors["levels"] = N_("成本不能为负")
 
 
+def milestone_text_error(text: str) -> str | None:
+    """Why a milestone message's text cannot be kept (too long, a variable it cannot have), or None."""
+    if len(text) > milestones.MAX_TEXT:
+        return N_("里程碑消息最多 500 个字")
+    if set(re.findall(r"\{([^{}]*)\}", text)) - set(milestones.VARIABLES):
+        return N_("里程碑消息只能使用变量 {奖励}、{邀请人数}、{还差人数}")
+    return None
+
+
 def _validate(data: TaskInput) -> None:
     errors: dict[str, str] = {}
     if not data.name.strip() or len(data.name) > 64:
@@ -106,12 +119,16 @@ def _validate(data: TaskInput) -> None:
         errors["segment_id"] = N_("人群不存在")
     if data.welcome_template_id is not None and db.session.get(WelcomeTemplate, data.welcome_template_id) is None:
         errors["welcome_template_id"] = N_("欢迎语不存在")
-    tag_ids = list(data.invitee_tag_ids)
-    if set(tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(tag_ids),
-                                                                          CorpTag.deleted_at.is_(None)))):
-        errors["invitee_tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
-    elif rfm_tags(tag_ids):
-        errors["invitee_tag_ids"] = N_("RFM 标签由每晚的 RFM 计算改写，不能在这里使用")
+    for name in ("invitee_tag_ids", "participant_tag_ids"):
+        tag_ids = list(getattr(data, name))
+        if set(tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(tag_ids),
+                                                                              CorpTag.deleted_at.is_(None)))):
+            errors[name] = N_("有的标签已在企业微信删除，请重新选择")
+        elif rfm_tags(tag_ids):
+            errors[name] = N_("RFM 标签由每晚的 RFM 计算改写，不能在这里使用")
+    for name in ("milestone_text", "near_text"):
+        if problem := milestone_text_error(getattr(data, name)):
+            errors[name] = problem
     _check_levels(data.levels, errors)
     if errors:
         raise TaskInvalid(errors)
@@ -129,7 +146,7 @@ def _levels(task: ReferralTask, levels: list[LevelInput]) -> None:
 
 _FIELDS = ("starts_at", "ends_at", "staff_userids", "segment_id", "daily_cap", "backup_userid", "hold_hours",
            "burst_count", "burst_minutes", "participant_tag_ids", "invitee_tag_ids", "welcome_template_id",
-           "rules_text")
+           "rules_text", "milestone_text", "near_text")
 
 
 def create(data: TaskInput) -> ReferralTask:

@@ -96,7 +96,10 @@ def _input() -> service.TaskInput:
         backup_userid=request.form.get("backup_userid") or None, hold_hours=_int("hold_hours", 168),
         burst_count=_int("burst_count", 5), burst_minutes=_int("burst_minutes", 60),
         invitee_tag_ids=request.form.getlist("invitee_tag_ids"),
-        welcome_template_id=_int("welcome_template_id"), rules_text=(request.form.get("rules_text") or "")[:2000])
+        participant_tag_ids=request.form.getlist("participant_tag_ids"),
+        welcome_template_id=_int("welcome_template_id"), rules_text=(request.form.get("rules_text") or "")[:2000],
+        milestone_text=(request.form.get("milestone_text") or "").strip(),
+        near_text=(request.form.get("near_text") or "").strip())
 
 
 def _data(task: ReferralTask | None) -> dict:
@@ -105,14 +108,17 @@ def _data(task: ReferralTask | None) -> dict:
         start = utcnow().astimezone(tz).replace(second=0, microsecond=0) + timedelta(hours=1)
         return dict(name="", starts_at=start, ends_at=start + timedelta(days=14), staff_userids=[], segment_id=None,
                     daily_cap=None, backup_userid=None, hold_hours=168, burst_count=5, burst_minutes=60,
-                    welcome_template_id=None, rules_text="", levels=[], invitee_tag_ids=[])
+                    welcome_template_id=None, rules_text="", levels=[], invitee_tag_ids=[], participant_tag_ids=[],
+                    milestone_text="", near_text="")
     levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id)
                                 .order_by(ReferralLevel.needed)).all()
     return dict(name=task.name, starts_at=task.starts_at.astimezone(tz), ends_at=task.ends_at.astimezone(tz),
                 staff_userids=task.staff_userids, segment_id=task.segment_id, daily_cap=task.daily_cap,
                 backup_userid=task.backup_userid, hold_hours=task.hold_hours, burst_count=task.burst_count,
                 burst_minutes=task.burst_minutes, welcome_template_id=task.welcome_template_id,
-                rules_text=task.rules_text, levels=levels, invitee_tag_ids=task.invitee_tag_ids)
+                rules_text=task.rules_text, levels=levels, invitee_tag_ids=task.invitee_tag_ids,
+                participant_tag_ids=task.participant_tag_ids, milestone_text=task.milestone_text,
+                near_text=task.near_text)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")

@@ -17,6 +17,12 @@ The interface, all a sender needs:
     category  for the frequency caps ("promotion", "content", "service", ...).
     holdout key  the seed of the stable holdout and A/B draws: planning again with the same key holds out the same
           customers; Request.holdout_percent says how many.
+    personal  Request.personal(batch of (target_key, customer_id)) -> {target_key: {name: value}}: content that
+          differs by recipient (a personal link). `{name}` in the text and in a link's title, description and url
+          becomes the recipient's value. WeCom sends one content per add_msg_template task, so recipients share a
+          task only when their values are equal: a personal link is one task (one confirmation by the staff member)
+          per recipient. It costs no extra receive quota (each recipient still gets one message). Planned
+          recipients without values are skipped (no_personal).
 
     plan(send, Request(...), now)      writes the outbox inside the caller's transaction; the send becomes
                                        "planned" (or "waiting_window" until send.not_before).

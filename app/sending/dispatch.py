@@ -14,6 +14,7 @@ Exactly-once towards WeCom, step by step:
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -32,6 +33,7 @@ log = logging.getLogger("scrm.sending.dispatch")
 LEASE = timedelta(minutes=5)                 # far longer than a batch's calls (dispatch_submit.CALL_WINDOW)
 BATCH = 50                                   # tasks claimed together: under a second at WeCom's rate
 LINK_BATCH = 100                             # tasks per UPDATE when linking deliveries to their task
+PERSONAL_LINK_BATCH = 1000                   # personalised deliveries per executemany linking them to their task
 DUE_STATUSES = (RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
 
 
@@ -93,26 +95,36 @@ def _refresh_statistics() -> None:
 
 def _make_tasks(run: Send, size: int) -> int:
     """Create the send's tasks, each with its message as planned (the variant's text with the sender's name, the
-    attachments), and link every planned delivery to its task; the number of tasks."""
+    attachments, a recipient's personal values), and link every planned delivery to its task; the number of tasks.
+    Recipients with personal values share a task only with those of the same values (one content per task)."""
     rows = db.session.execute(
-        select(Delivery.id, Delivery.sender_userid, Delivery.variant_key)
+        select(Delivery.id, Delivery.sender_userid, Delivery.variant_key, Delivery.personal)
         .where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
                Delivery.send_task_id.is_(None))
         .order_by(Delivery.sender_userid, Delivery.variant_key, Delivery.id)).all()
     # The name synced from WeCom; before the first sync only the userid is known.
     names = dict(db.session.execute(select(Staff.userid, Staff.name)
                                     .where(Staff.userid.in_(sorted({r.sender_userid for r in rows})))).all())
-    ranges = []  # (sender, variant, first id, last id, task id): a chunk is a contiguous stretch of its group
+    ranges = []  # (sender, variant, first id, last id, task id): a chunk is a contiguous stretch of its plain rows
+    personal = []  # (task id, delivery ids) of personalised tasks
     for (sender, variant), group in groupby(rows, key=lambda r: (r.sender_userid, r.variant_key)):
-        ids = [r.id for r in group]
-        for chunk_no, chunk in enumerate(sendrules.chunks(ids, size)):
-            task = SendTask(run_id=run.id, sender_userid=sender or "", variant_key=variant or "",
-                            chunk_no=chunk_no, content=_message_of(run.content_of(variant),
-                                                                   names.get(sender) or sender or ""),
-                            status=TaskStatus.PENDING)
-            db.session.add(task)
-            db.session.flush()
-            ranges.append((sender, variant, chunk[0], chunk[-1], task.id))
+        by_values: dict[str | None, list[int]] = {}
+        for r in group:
+            by_values.setdefault(r.personal, []).append(r.id)
+        chunk_no = 0
+        for values, ids in by_values.items():
+            message = _message_of(run.content_of(variant), names.get(sender) or sender or "",
+                                  json.loads(values) if values else None)
+            for chunk in sendrules.chunks(ids, size):
+                task = SendTask(run_id=run.id, sender_userid=sender or "", variant_key=variant or "",
+                                chunk_no=chunk_no, content=message, status=TaskStatus.PENDING)
+                db.session.add(task)
+                db.session.flush()
+                chunk_no += 1
+                if values is None:
+                    ranges.append((sender, variant, chunk[0], chunk[-1], task.id))
+                else:
+                    personal.append((task.id, list(chunk)))
     # One pass over the run's rows per batch of senders (a fresh outbox has no statistics: no plan may rely
     # on them), each row finding its task in a CASE over the batch's ranges.
     for batch in _sender_batches(ranges):
@@ -120,14 +132,17 @@ def _make_tasks(run: Send, size: int) -> int:
         task_of = case(*[(and_(Delivery.sender_userid == s, Delivery.variant_key == v, Delivery.id.between(lo, hi)),
                           task_id) for s, v, lo, hi, task_id in batch], else_=Delivery.send_task_id)
         db.session.execute(update(Delivery).where(Delivery.run_id == run.id, Delivery.status == DeliveryStatus.PLANNED,
-                                                  Delivery.sender_userid.in_(senders)).values(send_task_id=task_of),
-                           execution_options={"synchronize_session": False})
-    return len(ranges)
+                                                  Delivery.personal.is_(None), Delivery.sender_userid.in_(senders))
+                           .values(send_task_id=task_of), execution_options={"synchronize_session": False})
+    links = [dict(id=delivery_id, send_task_id=task_id) for task_id, ids in personal for delivery_id in ids]
+    for start in range(0, len(links), PERSONAL_LINK_BATCH):
+        db.session.execute(update(Delivery), links[start:start + PERSONAL_LINK_BATCH])
+    return len(ranges) + len(personal)
 
 
-def _message_of(content: dict, sender_name: str) -> dict:
-    return {"text": sendrules.render_text(content.get("text") or "", sender_name),
-            "attachments": content.get("attachments") or []}
+def _message_of(content: dict, sender_name: str, personal: dict | None = None) -> dict:
+    """The task's message: the variant's text and attachments with the sender's name and the personal values."""
+    return sendrules.personalise(content.get("text") or "", content.get("attachments") or [], sender_name, personal)
 
 
 def _sender_batches(ranges: list[tuple]):

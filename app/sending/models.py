@@ -149,6 +149,9 @@ class Delivery(db.Model):
     variant_key: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     skip_reason: Mapped[str | None] = mapped_column(String(32))  # opt_out, lost, cap:<rule>, wecom_quota, ...
+    # A personalised send's values for this recipient (canonical JSON, e.g. {"专属链接": url}), filled in when
+    # planned: recipients with the same values share a send task, each distinct value is a task of its own
+    personal: Mapped[str | None] = mapped_column(Text)
     fail_reason: Mapped[str | None] = mapped_column(String(32))  # not_friend, over_quota, error
     send_task_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_send_tasks.id"), index=True)
     sent_at: Mapped[datetime | None]

@@ -7,11 +7,13 @@ sent to. Earlier sends of every origin count toward the caps and the quota, by t
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import (BigInteger, Integer, and_, case, cast, delete, func, insert, literal, or_, select, union_all,
+                        update)
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import aliased
 
@@ -67,6 +69,11 @@ class Request:
     holdout_key: str
     holdout_percent: float = 0
     when: datetime | None = None
+    # Per-recipient values, for content that differs by recipient (a personal link): called with batches of
+    # planned recipients [(target_key, customer_id)], it answers {target_key: {variable: value}}; `{variable}` in
+    # the text and in a link's title, description and url becomes the value. WeCom sends one content per task
+    # (add_msg_template), so each distinct set of values is a task of its own; None: one content for everyone.
+    personal: Callable[[Sequence[tuple[str, int | None]]], Mapping[str, Mapping[str, str]]] | None = None
 
 
 def _active_staff():
@@ -192,6 +199,32 @@ def _insert(send: Send, request: Request, rules: list[guards.CapRule], now: date
          "updated_at"], rows))
 
 
+PERSONAL_BATCH = 1000
+
+
+def _personalise(send: Send, personal) -> None:
+    """Each planned recipient's values, asked of the sender in batches and kept on its delivery row (canonical JSON,
+    so equal values are equal rows). Held-out and skipped recipients get none: nothing is made for them. A
+    recipient the sender has no values for is skipped (no_personal): a personal message never goes out without
+    its personal part."""
+    last = 0
+    while True:
+        rows = db.session.execute(select(Delivery.id, Delivery.target_key, Delivery.customer_id).where(
+            Delivery.run_id == send.id, Delivery.status == D.PLANNED, Delivery.id > last)
+            .order_by(Delivery.id).limit(PERSONAL_BATCH)).all()
+        if not rows:
+            return
+        values = personal([(r.target_key, r.customer_id) for r in rows])
+        found = [dict(id=r.id, personal=json.dumps(dict(values[r.target_key]), ensure_ascii=False, sort_keys=True))
+                 if values.get(r.target_key) else dict(id=r.id, status=D.SKIPPED, skip_reason="no_personal",
+                                                       variant_key=None) for r in rows]
+        for group in (True, False):  # executemany wants rows of one shape
+            same = [row for row in found if ("personal" in row) is group]
+            if same:
+                db.session.execute(update(Delivery), same)
+        last = rows[-1].id
+
+
 def summary(send_id: int) -> dict:
     """Counts of a send's deliveries: by status, skipped by reason, treated by variant."""
     counts: dict = {"total": 0, D.PLANNED: 0, D.HOLDOUT: 0, D.SKIPPED: 0, "skip_reasons": {}, "variants": {}}
@@ -228,6 +261,8 @@ def plan(send: Send, request: Request, now: datetime) -> None:
     send.send_at = send.not_before or now
     db.session.flush()
     _insert(send, request, policies.cap_rules(), now)
+    if request.personal is not None:
+        _personalise(send, request.personal)
     send.counts = summary(send.id)
     send.status = RunStatus.WAITING_WINDOW if send.not_before else RunStatus.PLANNED
     send.planned_at = now

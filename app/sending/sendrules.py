@@ -50,6 +50,30 @@ def render_text(text: str, staff_name: str) -> str:
     return content.render(content.Content(text or ""), values)[0]
 
 
+PERSONAL_FIELDS = {"link": ("title", "desc", "url")}  # attachment fields a personal value may stand in
+
+
+def personalise(text: str, attachments: Sequence[dict], staff_name: str, personal: dict | None) -> dict:
+    """A task's message: the text rendered for the sender, every `{name}` of the personal values replaced in the
+    text (before the content variables, its braces escaped) and in a link's title, description and url."""
+    personal = personal or {}
+    for name, value in personal.items():
+        text = text.replace("{%s}" % name, str(value).replace("{", "{{").replace("}", "}}"))
+    out = []
+    for attachment in attachments:
+        kind = attachment.get("msgtype")
+        fields = PERSONAL_FIELDS.get(kind, ())
+        if personal and fields and isinstance(attachment.get(kind), dict):
+            obj = dict(attachment[kind])
+            for key in fields:
+                if isinstance(obj.get(key), str):
+                    for name, value in personal.items():
+                        obj[key] = obj[key].replace("{%s}" % name, str(value))
+            attachment = {**attachment, kind: obj}
+        out.append(attachment)
+    return {"text": render_text(text, staff_name), "attachments": out}
+
+
 def message(chat_type: str, sender: str, targets: Sequence[str], text: str, attachments: Sequence[dict]) -> dict:
     """The add_msg_template body for one task (one sender, one chunk of customers or groups)."""
     body: dict = {"chat_type": chat_type, "sender": sender}

@@ -14,13 +14,14 @@ from app.core import content
 from app.core.db import upsert_ignore, utcnow
 from app.extensions import db
 from app.media import service as media
+from app.referral.lookup import invitee_link
 from app.tags import marking
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError, WeComMediaRejected, WelcomeAlreadySent, WelcomeBeingSent, WelcomeCodeExpired
 from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
 from app.welcome.choice import channel_for, template_for
-from app.welcome.models import Outcome, WelcomeRecord
+from app.welcome.models import SCOPE_REFERRAL, Outcome, WelcomeRecord
 
 log = logging.getLogger("scrm.welcome")
 ADDS = ("add_external_contact", "add_half_external_contact")
@@ -72,11 +73,13 @@ def _values(payload: Payload, needed: set[str]) -> dict[str, str]:
     return values
 
 
-def _send(payload: Payload, template, deadline: datetime) -> tuple[str, int | None, str]:
-    """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason)."""
+def _send(payload: Payload, template, deadline: datetime, extra: list[dict] = ()) -> tuple[str, int | None, str]:
+    """Call send_welcome_msg (again only after 41096, before `deadline`): (outcome, errcode, reason). `extra`:
+    attachments after the template's (a referral invitee's own link)."""
     try:
         message = content.parse(template.text, template.attachments, library=True)
         text, library = content.render(message, _values(payload, message.variables))
+        library = (library + list(extra))[:content.MAX_ATTACHMENTS]
         attachments, renewed = media.resolve(library), False  # ids renewed ahead are only read; uploads are rare
         while True:
             try:
@@ -115,7 +118,9 @@ def _greet(payload: Payload, channel) -> dict[str, Any]:
     if utcnow() - received > WINDOW:  # WeCom would answer 41050: save the call for adds that can still make it
         outcome, errcode, reason = Outcome.MISSED, None, EXPIRED
     else:
-        outcome, errcode, reason = _send(payload, template, received + WINDOW)
+        extra = [link] if scope == SCOPE_REFERRAL and (link := invitee_link(payload.get("State"),
+                                                                            payload.get("ExternalUserID", ""))) else []
+        outcome, errcode, reason = _send(payload, template, received + WINDOW, extra)
     finished = utcnow()
     return dict(outcome=outcome, template_id=template.id, template_scope=scope, errcode=errcode, reason=reason,
                 sent_at=finished, latency_ms=round((finished - received).total_seconds() * 1000))

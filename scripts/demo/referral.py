@@ -13,6 +13,7 @@ from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.referral import jobs, rewards, service
 from app.referral.models import CreditStatus, ReferralCredit, ReferralParticipant, ReferralTask, TaskStatus
+from app.segments.models import Segment
 from app.welcome import messages
 
 RULES = ("1. 活动期间，把你的专属海报分享给朋友，朋友扫码添加我们的顾问即算一位邀请。\n"
@@ -39,7 +40,10 @@ def seed_demo_referral() -> str:
                                                                                   cost_fen=5000,
                                                                                   codes=[f"TEA{n:05d}" for n in range(40)]),
          service.LevelInput(10, "定制紫砂杯", 8, cost_fen=12800)],
-        daily_cap=40, hold_hours=168, welcome_template_id=welcome.id, rules_text=RULES))
+        daily_cap=40, hold_hours=168, welcome_template_id=welcome.id, rules_text=RULES,
+        segment_id=db.session.scalar(select(Segment.id).where(Segment.name == "高价值活跃客户")),
+        milestone_text="恭喜！你已成功邀请 {邀请人数} 位好友，「{奖励}」已为你预留，顾问会尽快联系你。",
+        near_text="只差 {还差人数} 位好友就能领「{奖励}」了，加油！"))
     service.move(task, "schedule")
     jobs.tick()  # it has started
     customers = db.session.scalars(select(Customer.external_userid).where(Customer.type == 1)

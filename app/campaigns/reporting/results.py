@@ -26,7 +26,7 @@ FAIL_LABELS = {
 SKIP_LABELS = {
     "opt_out": N_("客户免打扰"), "lost": N_("已流失"), "wecom_quota": N_("企业微信接收上限"),
     "no_sender": N_("没有可发送的成员"), "cancelled": N_("活动已取消"), "not_approved": N_("规划后被修改或未审批"),
-    "journey_exit": N_("已退出旅程（规划后下单或有互动等）"),
+    "journey_exit": N_("已退出旅程（规划后下单或有互动等）"), "no_personal": N_("没有专属内容（如专属链接）"),
 }
 CAP_CHANNEL_LABELS = {"single": N_("客户"), "group": N_("客户群")}
 TREATED = (D.PLANNED, D.SUBMITTED, D.SENT, D.FAILED)  # assigned to be sent and past every guard
