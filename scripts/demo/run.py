@@ -16,7 +16,7 @@ import click
 import requests
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from app import jobs, scheduler, worker
@@ -25,6 +25,8 @@ from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
 from app.extensions import db
+from app.jobs import runner
+from app.jobs.models import QUEUED, Job
 from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 from scripts.demo.campaigns import seed_demo_campaigns
@@ -122,6 +124,24 @@ def first_sync() -> None:
         click.echo(journeys)
 
 
+def finish_seeding() -> None:
+    """Run here, before the worker, the scheduler and the console start, the background work the seeds queued (the
+    pushes' recipient counts and planning, the transfer, the group invitation) and the first RFM recompute. On
+    SQLite a transaction that writes holds the database's one write lock to its end, and the dry run of the push to
+    all 20,000 customers holds it for minutes: run beside the worker, it left callbacks spooled, the welcome lane and
+    the send dispatch failing with "database is locked", and the scheduler thread dead."""
+    if recompute.latest_run() is None:
+        jobs.enqueue("rfm.recompute", {"started_by": "demo"}, requested_by="demo")
+    queued = db.session.scalar(select(func.count()).select_from(Job).where(Job.state == QUEUED))
+    if not queued:
+        return
+    click.echo(f"运行种子数据排队的 {queued} 个后台任务（群发人数试算与规划、首次 RFM 重算并写回企业微信标签等；"
+               "之后才启动控制台，约需几分钟）…")
+    started = time.monotonic()
+    ran = runner.drain("demo-seed")
+    click.echo(f"已完成 {ran} 个后台任务，用时 {time.monotonic() - started:.0f} 秒（见后台任务页）")
+
+
 def link_demo_supervisor() -> None:
     """The demo supervisor leads a real department of the demo company, so their scoped pages have data."""
     supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
@@ -153,6 +173,7 @@ def run_demo(host: str, port: int) -> None:
     link_demo_supervisor()
     supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
     click.echo(seed_demo_tasks(f"http://{host}:{port}", supervisor.wecom_userid if supervisor else None))
+    finish_seeding()
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()
@@ -161,9 +182,6 @@ def run_demo(host: str, port: int) -> None:
                      daemon=True).start()
     threading.Thread(target=_with_context, args=(app, simulate_referral_adds, api_base, stop), name="demo-invitees",
                      daemon=True).start()
-    if recompute.latest_run() is None:
-        click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
-        jobs.enqueue("rfm.recompute", {"started_by": "demo"}, requested_by="demo")
     click.echo("模拟器每 15 秒模拟一位新客户扫「双十一直播间」渠道码添加员工（欢迎语页与首页可见）")
     click.echo(f"模拟器中的员工会在收到群发任务 {STAFF_CONFIRM_SECONDS} 秒后确认发送（群发效果页可见）")
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
