@@ -126,17 +126,15 @@ def first_sync() -> None:
 
 def finish_seeding() -> None:
     """Run here, before the worker, the scheduler and the console start, the background work the seeds queued (the
-    pushes' recipient counts and planning, the transfer, the group invitation) and the first RFM recompute. On
-    SQLite a transaction that writes holds the database's one write lock to its end, and the dry run of the push to
-    all 20,000 customers holds it for minutes: run beside the worker, it left callbacks spooled, the welcome lane and
-    the send dispatch failing with "database is locked", and the scheduler thread dead."""
-    if recompute.latest_run() is None:
-        jobs.enqueue("rfm.recompute", {"started_by": "demo"}, requested_by="demo")
+    pushes' recipient counts and planning, the transfer, the group invitation). On SQLite a transaction that writes
+    holds the database's one write lock to its end, and the dry run of the push to all 20,000 customers holds it for
+    minutes: run beside the worker, it left callbacks spooled, the welcome lane and the send dispatch failing with
+    "database is locked", and the scheduler thread dead. (The first RFM recompute and what follows it write in
+    short transactions: they run in the background once the console is up.)"""
     queued = db.session.scalar(select(func.count()).select_from(Job).where(Job.state == QUEUED))
     if not queued:
         return
-    click.echo(f"运行种子数据排队的 {queued} 个后台任务（群发人数试算与规划、首次 RFM 重算并写回企业微信标签等；"
-               "之后才启动控制台，约需几分钟）…")
+    click.echo(f"运行种子数据排队的 {queued} 个后台任务（群发人数试算与规划等；之后才启动控制台）…")
     started = time.monotonic()
     ran = runner.drain("demo-seed")
     click.echo(f"已完成 {ran} 个后台任务，用时 {time.monotonic() - started:.0f} 秒（见后台任务页）")
@@ -182,6 +180,9 @@ def run_demo(host: str, port: int) -> None:
                      daemon=True).start()
     threading.Thread(target=_with_context, args=(app, simulate_referral_adds, api_base, stop), name="demo-invitees",
                      daemon=True).start()
+    if recompute.latest_run() is None:
+        click.echo("后台进行首次 RFM 重算并写回企业微信标签（约 1 分钟，进度见 RFM 分层页）…")
+        jobs.enqueue("rfm.recompute", {"started_by": "demo"}, requested_by="demo")
     click.echo("模拟器每 15 秒模拟一位新客户扫「双十一直播间」渠道码添加员工（欢迎语页与首页可见）")
     click.echo(f"模拟器中的员工会在收到群发任务 {STAFF_CONFIRM_SECONDS} 秒后确认发送（群发效果页可见）")
     click.echo(f"\n控制台: http://{host}:{port}/   （Ctrl-C 停止）")
