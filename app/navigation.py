@@ -1,4 +1,4 @@
-"""The console's navigation: every capability of the product, and whether it is built yet."""
+"""The console's navigation: every capability of the product, the page it opens and who sees it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,12 +11,12 @@ class NavItem:
     key: str
     label: str
     permission: P
-    endpoint: str | None = None  # None: not built yet; shown as such, never linked
+    endpoint: str
     section: str = "work"
     also: tuple[str, ...] = ()  # other pages that belong to this item (it is highlighted there too)
 
     def is_current(self, endpoint: str | None) -> bool:
-        return endpoint is not None and (endpoint == self.endpoint or endpoint in self.also)
+        return endpoint == self.endpoint or endpoint in self.also
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (

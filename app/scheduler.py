@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from app import jobs
 from app.core import settings
 from app.extensions import db
+from app.jobs.models import SCHEDULER
 from config import INSTANCE_DIR
 
 log = logging.getLogger("scrm.scheduler")
@@ -128,7 +129,7 @@ def run_job(key: str) -> None:
     job = next(j for j in JOBS if j.key == key)
     with _app.app_context():
         try:
-            queued = jobs.enqueue(job.kind, job.args, requested_by="scheduler")
+            queued = jobs.enqueue(job.kind, job.args, requested_by=SCHEDULER)
         except jobs.JobBusy as exc:
             log.info("job %s not enqueued: #%s is still %s", key, exc.job.id, exc.job.state)
             return
@@ -163,13 +164,21 @@ def _report(event) -> None:
 
 
 def run_forever(app: Flask) -> None:
-    """The `scrm scheduler` command: wait to be the only active scheduler, then run the jobs."""
+    """The `scrm scheduler` command: wait to be the only active scheduler, then run the jobs. A database error
+    in the scheduler's own job store (SQLite busy past its timeout, a lost connection) stops APScheduler: the lock
+    is given up and taken again (another scheduler may be active by then) and the jobs run on, never silently
+    ending the schedule."""
     lock = SingleInstanceLock(app)
-    while not lock.acquire():
-        log.info("another scheduler is active; this one stays idle and checks again in %ss", WAIT_SECONDS)
+    while True:
+        while not lock.acquire():
+            log.info("another scheduler is active; this one stays idle and checks again in %ss", WAIT_SECONDS)
+            time.sleep(WAIT_SECONDS)
+        log.info("scheduler active with %d jobs", len(JOBS))
+        try:
+            build(app).start()
+            return
+        except DBAPIError:
+            log.exception("scheduler stopped by a database error; it starts again in %ss", WAIT_SECONDS)
+        finally:
+            lock.release()
         time.sleep(WAIT_SECONDS)
-    log.info("scheduler active with %d jobs", len(JOBS))
-    try:
-        build(app).start()
-    finally:
-        lock.release()

@@ -12,6 +12,7 @@ from app.extensions import db
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
+SCHEDULER = "scheduler"  # who asked for the jobs the scheduler enqueues (Job.requested_by)
 _ACTIVE_SQL = text("state IN ('queued', 'running')")
 
 

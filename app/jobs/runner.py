@@ -10,6 +10,7 @@ from typing import Callable
 
 from flask import Flask, current_app
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from app.core.db import utcnow
 from app.extensions import db
@@ -147,7 +148,10 @@ def _heartbeat(app: Flask, handle: JobHandle, done: threading.Event) -> None:
         while not done.wait(queue.HEARTBEAT_SECONDS):
             try:
                 handle._beat()
-            except Exception:  # noqa: BLE001 (a busy database: the next beat tries again)
+            except OperationalError as exc:  # a busy database (on SQLite also the job's own long write): next beat
+                log.warning("heartbeat of job #%s not written: %s", handle.id, exc.orig)
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 (the next beat tries again)
                 log.warning("heartbeat of job #%s failed", handle.id, exc_info=True)
                 db.session.rollback()
         try:

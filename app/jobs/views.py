@@ -4,29 +4,31 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from app.admin.audit_browser import details_text
 from app.core.errors import UserError
 from app.core.guard import requires, signed_in
-from app.core.permissions import Permission as P
+from app.core.permissions import N_, Permission as P
 from app.extensions import db
-from app.jobs import kinds, queue
-from app.jobs.models import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from app.jobs import kinds, listing, queue
+from app.jobs.models import Job
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs", template_folder="templates")
-SECTIONS = ((RUNNING, "进行中"), (QUEUED, "排队中"), (FAILED, "失败"), (CANCELLED, "已取消"), (SUCCEEDED, "已完成"))
-SHOWN = 50  # per section: the newest
+_FILTER_PROBLEMS = {"kind": N_("没有这种任务类型"), "state": N_("没有这种任务状态"), "origin": N_("没有这种发起方式")}
 
 
 @bp.get("/", endpoint="index")
 @requires(P.JOBS_MANAGE)
 def index():
-    counts = dict(db.session.execute(select(Job.state, func.count()).group_by(Job.state)).all())
-    sections = [(state, label, db.session.scalars(select(Job).where(Job.state == state)
-                                                  .order_by(Job.id.desc()).limit(SHOWN)).all())
-                for state, label in SECTIONS]
-    return render_template("jobs/index.html", sections=sections, counts=counts, kinds=kinds.KINDS,
-                           progress_of=queue.progress_of)
+    f, problems = listing.filters_from_request()
+    for name in problems:
+        flash(_("%(problem)s：「%(value)s」，已忽略这个筛选条件", problem=_(_FILTER_PROBLEMS[name]),
+                value=request.args[name]), "warning")
+    return render_template("jobs/index.html", f=f, page=listing.listed(f), folds=listing.folds(f),
+                           counts=listing.state_counts(f), states=listing.STATES, state_labels=dict(listing.STATES), origins=dict(listing.ORIGINS),
+                           kind_names=listing.kinds_known(), usernames=listing.usernames(),
+                           origin_of=listing.origin_of, kinds=kinds.KINDS, progress_of=queue.progress_of,
+                           result_text=details_text)
 
 
 def _job_for_watcher(job_id: int) -> Job:
@@ -71,7 +73,7 @@ def retry(job_id: int):
         flash(exc.localized(), "warning")
     else:
         flash(_("后台任务 #%(id)s 已重新排队", id=job_id), "success")
-    return redirect(url_for("jobs.index"))
+    return redirect(_back())
 
 
 def start(kind: str, args: dict | None = None) -> Job | None:
@@ -87,6 +89,6 @@ def start(kind: str, args: dict | None = None) -> Job | None:
 
 
 def _back() -> str:
-    """Where a cancel came from (a page of this console), or the jobs page."""
+    """Where a cancel or retry came from (a page of this console), or the jobs page."""
     target = request.form.get("next", "")
     return target if target.startswith("/") and not target.startswith("//") else url_for("jobs.index")

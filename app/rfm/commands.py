@@ -84,7 +84,10 @@ def _scores_csv(path: Path, as_of: date, zone: ZoneInfo) -> tuple[bytes, int, in
 def import_orders(path: Path) -> None:
     """Import an order file (.csv or .xlsx) as the console does: read once, every row checked, then stored in
     batches; a bad file imports nothing and every bad line is named."""
+    from app.extensions import db
+    from app.jobs.runner import run_here
     from app.rfm import order_import
+    from app.rfm.models import OrderImport
 
     job = order_import.create(path.resolve(), path.name, "file", None, mapping={})
     with click.progressbar(length=1, label="导入订单", show_pos=True) as bar:
@@ -92,7 +95,9 @@ def import_orders(path: Path) -> None:
             bar.length, bar.label = max(total, 1), message
             bar.update(done - bar.pos)
 
-        job = order_import.run_import(job.id, show)
+        # as a job run here: a failure ends the job failed and closes the import with its error (give_up)
+        run_here("rfm.order_import", {"import_id": job.id}, "cli", show)
+    job = db.session.get(OrderImport, job.id)
     if job.status == order_import.INVALID:
         lines = "\n".join(f"第 {line} 行：{message}" for line, message in job.errors)
         more = f"\n……（共 {job.error_count} 处，仅列出前 {len(job.errors)} 处）" if job.error_count > len(job.errors) else ""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import logging
 import os
 from itertools import islice
 from pathlib import Path
@@ -22,7 +21,6 @@ from app.rfm.models import OrderImport
 from app.rfm.order_files import Limits, OrderFileError, auto_mapping, mapped, read_rows
 from app.rfm.order_rows import validated
 
-log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (done, total, message); total 0 while unknown
 
 READING, MAPPING, CHECKING, IMPORTING, DONE, INVALID, FAILED, CANCELLED = (
@@ -71,12 +69,18 @@ def run_job(import_id: int, job) -> dict:
     """The job kind's entry: the import taken as far as it goes, its progress (checking the first half, storing the
     second) on the job, which the import page polls; a cancel stops it after the batch in hand (JobCancelled)."""
     record = db.session.get(OrderImport, import_id)
+    if record.status in (FAILED, CANCELLED):  # e.g. 重试 on 后台任务: an ended import does not start again
+        raise ImportEnded(f"订单导入 #{import_id} 已结束（{STAGE_LABELS[record.status]}），请重新上传文件")
 
     def show(_done: int, _total: int, message: str) -> None:
         share = percent(record)
         job.progress(share or 0, 0 if share is None else 100, message)
 
     return {"status": run_import(import_id, show).status}
+
+
+class ImportEnded(Exception):
+    """The job was asked to run an import that failed or was cancelled before: there is nothing left to do."""
 
 
 def give_up(job) -> None:
@@ -118,7 +122,9 @@ def staged_path(import_id: int) -> Path:
 
 def run_import(import_id: int, progress: Progress) -> OrderImport:
     """Take the import as far as it can go now: read the file into the staged file, check every row, store them.
-    Each step starts from what is committed, so running it again after a crash neither repeats nor loses orders."""
+    Each step starts from what is committed, so running it again after a crash neither repeats nor loses orders.
+    A bad file ends the import INVALID with its lines named; anything else that stops it (a cancel, the time
+    limit, an error) propagates, and the job's end closes the import with the job's error (give_up)."""
     job = db.session.get(OrderImport, import_id)
     try:
         if job.status == READING:
@@ -129,14 +135,7 @@ def run_import(import_id: int, progress: Progress) -> OrderImport:
             _store(job, progress)
     except OrderFileError as exc:
         db.session.rollback()
-        _finish(job, INVALID, errors=exc.errors)
-    except jobs.JobCancelled:  # asked to stop (or out of time): the job's end closes the import (give_up)
-        db.session.rollback()
-        raise
-    except Exception as exc:
-        log.exception("order import #%s failed", import_id)
-        db.session.rollback()
-        _finish(job, FAILED, message=f"{type(exc).__name__}: {exc}")
+        _invalid(job, exc.errors)
     return job
 
 
@@ -221,10 +220,10 @@ def _note(job: OrderImport, done: int) -> None:
         job.done_rows, job.updated_at = done, utcnow()
 
 
-def _finish(job: OrderImport, status: str, errors=None, message: str | None = None) -> None:
+def _invalid(job: OrderImport, errors) -> None:
+    """A bad file: nothing imported, its problems kept for the page (the first REPORT_ROWS) and counted."""
     with transaction():
         job = db.session.get(OrderImport, job.id)
-        job.status, job.message, job.updated_at = status, message, utcnow()
-        if errors is not None:
-            job.errors = [[e.line, e.message] for e in errors[:REPORT_ROWS]]
-            job.error_count = len(errors)
+        job.status, job.updated_at = INVALID, utcnow()
+        job.errors = [[e.line, e.message] for e in errors[:REPORT_ROWS]]
+        job.error_count = len(errors)

@@ -16,7 +16,7 @@ import click
 import requests
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from app import jobs, scheduler, worker
@@ -25,6 +25,8 @@ from app.contacts.models import Department, SyncRun
 from app.core import accounts, settings
 from app.core.permissions import ROLE_LABELS, Role
 from app.extensions import db
+from app.jobs import runner
+from app.jobs.models import QUEUED, Job
 from app.rfm import recompute
 from config import INSTANCE_DIR, PROJECT_ROOT
 from scripts.demo.campaigns import seed_demo_campaigns
@@ -126,6 +128,22 @@ def first_sync() -> None:
         click.echo(journeys)
 
 
+def finish_seeding() -> None:
+    """Run here, before the worker, the scheduler and the console start, the background work the seeds queued (the
+    pushes' recipient counts and planning, the transfer, the group invitation). On SQLite a transaction that writes
+    holds the database's one write lock to its end, and the dry run of the push to all 20,000 customers holds it for
+    minutes: run beside the worker, it left callbacks spooled, the welcome lane and the send dispatch failing with
+    "database is locked", and the scheduler thread dead. (The first RFM recompute and what follows it write in
+    short transactions: they run in the background once the console is up.)"""
+    queued = db.session.scalar(select(func.count()).select_from(Job).where(Job.state == QUEUED))
+    if not queued:
+        return
+    click.echo(f"运行种子数据排队的 {queued} 个后台任务（群发人数试算与规划等；之后才启动控制台）…")
+    started = time.monotonic()
+    ran = runner.drain("demo-seed")
+    click.echo(f"已完成 {ran} 个后台任务，用时 {time.monotonic() - started:.0f} 秒（见后台任务页）")
+
+
 def link_demo_supervisor() -> None:
     """The demo supervisor leads a real department of the demo company, so their scoped pages have data."""
     supervisor = accounts.find_user(DEMO_ACCOUNTS[Role.SUPERVISOR][0])
@@ -159,6 +177,7 @@ def run_demo(host: str, port: int) -> None:
     click.echo(seed_demo_tasks(f"http://{host}:{port}", supervisor.wecom_userid if supervisor else None))
     if made := seed_demo_group_sop(api_base, DEMO_ACCOUNTS[Role.COMMUNITY_MANAGER][0]):  # after: it adds owner tasks
         click.echo(made)
+    finish_seeding()
     stop = threading.Event()
     queue = threading.Thread(target=worker.run, args=(app, stop), name="demo-worker", daemon=True)
     queue.start()

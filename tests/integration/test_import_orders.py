@@ -86,3 +86,14 @@ def test_a_damaged_utf8_csv_is_refused_clearly(app, tmp_path):
     path.write_bytes(CSV.encode("utf-8") + "S9,wmA,,1,2026-01-05,paid,".encode() + "茶叶".encode("utf-8")[:-1] + b"\n")
     result = _import(app, path)
     assert result.exit_code != 0 and "第 5 行：" in result.output and "UTF-8" in result.output and _count() == 0
+
+
+def test_the_command_runs_as_a_job_that_the_jobs_page_lists(app, tmp_path):
+    from app.jobs.models import Job
+
+    path = tmp_path / "orders.csv"
+    path.write_text(CSV, encoding="utf-8")
+    assert _import(app, path).exit_code == 0
+    job = db.session.scalars(select(Job)).one()
+    assert (job.kind, job.state, job.requested_by, job.result) == ("rfm.order_import", "succeeded", "cli",
+                                                                    {"status": "done"})

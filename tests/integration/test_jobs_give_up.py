@@ -197,3 +197,37 @@ def test_cancelling_a_queued_import_from_its_page(app, tmp_path, client, signed_
     db.session.expire_all()
     assert db.session.get(OrderImport, record.id).status == "cancelled"
     assert "没有写入任何订单" in client.get(location).get_data(as_text=True)
+
+
+def test_an_import_that_raises_fails_its_job_and_its_page_says_why(app, tmp_path, client, signed_in_as):
+    """An ordinary error (here the uploaded file vanished before a worker read it) fails the job, not only the
+    import: 后台任务 lists it under 失败 with 重试, and the import page says which job failed and why."""
+    user = signed_in_as("operator")
+    gone = tmp_path / "orders.csv"
+    record = order_import.create(gone, "orders.csv", "upload", user.id, mapping={})
+    order_import.launch(record.id, user.username)
+    assert runner.drain() == 1
+    job = order_import.job_of(record.id)
+    assert job.state == "failed" and "No such file" in job.error
+    record = db.session.get(OrderImport, record.id)
+    assert (record.status, record.message) == ("failed", f"后台任务 #{job.id} 失败：{job.error}")
+    page = client.get(f"/rfm/orders/import/{record.id}").get_data(as_text=True)
+    assert f"导入失败：后台任务 #{job.id} 失败：" in page
+    signed_in_as("admin")
+    jobs_page = client.get("/jobs/?state=failed").get_data(as_text=True)
+    assert f'data-job="{job.id}"' in jobs_page and f"/jobs/{job.id}/retry" in jobs_page
+
+
+def test_retrying_the_job_of_an_ended_import_fails_it_again_and_leaves_the_import_as_it_was(app, tmp_path):
+    record = order_import.create(tmp_path / "gone.csv", "gone.csv", "file", None, mapping={})
+    order_import.launch(record.id, "cli")
+    runner.drain()
+    job = order_import.job_of(record.id)
+    before = db.session.get(OrderImport, record.id).message
+    queue.retry(job.id, "admin-user")
+    assert runner.drain() == 1
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == "failed" and job.error == f"订单导入 #{record.id} 已结束（导入失败），请重新上传文件"
+    record = db.session.get(OrderImport, record.id)
+    assert (record.status, record.message) == ("failed", before)

@@ -72,3 +72,27 @@ def test_the_nightly_rfm_job_then_evaluates_rule_tags_on_the_new_scores(app, syn
     assert db.session.scalars(select(LifecycleRun)).one().started_by == "scheduler"
     assert db.session.scalars(select(TagRuleRun)).one().started_by == "scheduler"
     assert buyer in carriers(tag)
+
+
+def test_a_database_error_in_the_job_store_does_not_end_the_schedule(app, monkeypatch):
+    """SQLite busy past its timeout while APScheduler updates its job store raised out of start() and ended the
+    scheduler for good (in the demo its thread died and no minute job ran again). Now it starts again, having
+    given its lock up meanwhile."""
+    from sqlalchemy.exc import OperationalError
+
+    starts, holders = [], []
+
+    class Store:
+        def start(self):
+            holders.append(scheduler.SingleInstanceLock(app).acquire())  # False: this scheduler holds the lock
+            starts.append(1)
+            if len(starts) == 1:
+                raise OperationalError("UPDATE apscheduler_jobs ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(scheduler, "build", lambda _app: Store())
+    monkeypatch.setattr(scheduler, "WAIT_SECONDS", 0)
+    scheduler.run_forever(app)
+    assert len(starts) == 2 and holders == [False, False]
+    free = scheduler.SingleInstanceLock(app)
+    assert free.acquire() is True  # given up when the schedule ended
+    free.release()
