@@ -30,7 +30,7 @@ SYSTEM_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
                 "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
                 "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
                 "/System/Library/Fonts/PingFang.ttc")
-VERSION = "2"  # part of every cache key: a change of layout draws every poster again
+VERSION = "3"  # part of every cache key: a change of layout draws every poster again
 
 
 @functools.cache
@@ -66,7 +66,9 @@ def _drawable(font_path: str | None, text: str) -> bool:
 
 
 def render(nickname: str, qr_payload: str, background: bytes | None) -> bytes:
-    """The poster as PNG bytes."""
+    """The poster as image bytes: PNG on the built-in background (flat colours: small and quick), JPEG on an
+    uploaded one (a photo as PNG is several times larger and slower to encode; no chroma subsampling keeps the QR
+    code's edges sharp)."""
     bg_hash = hashlib.sha1(background).hexdigest() if background else "default"
     image = _background(bg_hash, background).copy()
     draw = ImageDraw.Draw(image)
@@ -88,8 +90,16 @@ def render(nickname: str, qr_payload: str, background: bytes | None) -> bytes:
     code = code.resize((side, side), Image.NEAREST)
     image.paste(code, (left + 20, top + 20))
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1)
+    if background:
+        image.save(out, format="JPEG", quality=92, subsampling=0)
+    else:
+        image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+def mimetype(data: bytes) -> str:
+    """The content type of a rendered poster."""
+    return "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
 
 
 def _cache_dir() -> Path:
@@ -103,7 +113,7 @@ def poster(participant_id: int, nickname: str, qr_payload: str, background: byte
     bg_hash = hashlib.sha1(background).hexdigest() if background else "default"
     key = hashlib.sha1("|".join((VERSION, str(participant_id), nickname, qr_payload, bg_hash,
                                  str(cjk_font()))).encode()).hexdigest()
-    path = _cache_dir() / f"{participant_id}-{key[:16]}.png"
+    path = _cache_dir() / f"{participant_id}-{key[:16]}.{'jpg' if background else 'png'}"
     if path.exists():
         return path.read_bytes()
     data = render(nickname, qr_payload, background)
@@ -116,9 +126,9 @@ def poster(participant_id: int, nickname: str, qr_payload: str, background: byte
 def forget(participant_ids: set[int]) -> int:
     """Drop the cached posters of these participants (their task's background changed); how many files."""
     gone = 0
-    for path in _cache_dir().glob("*.png"):
+    for path in _cache_dir().iterdir():
         owner = path.name.split("-", 1)[0]
-        if owner.isdigit() and int(owner) in participant_ids:
+        if path.suffix in (".png", ".jpg") and owner.isdigit() and int(owner) in participant_ids:
             path.unlink(missing_ok=True)
             gone += 1
     return gone

@@ -53,4 +53,4 @@ def poster_page(task_id: int):
 def poster_preview(task_id: int):
     task = _task(task_id)
     data = poster.render(SAMPLE_NICKNAME, SAMPLE_QR, task.poster_background)
-    return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})
+    return Response(data, mimetype=poster.mimetype(data), headers={"Cache-Control": "no-store"})

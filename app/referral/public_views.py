@@ -48,6 +48,6 @@ def poster_png(token: str):
         abort(404)
     task = db.session.get(ReferralTask, inviter.task_id)
     data = poster.poster(inviter.id, inviter.nickname, inviter.qr_code, task.poster_background)
-    response = Response(data, mimetype="image/png", headers={"Cache-Control": "private, no-cache"})
+    response = Response(data, mimetype=poster.mimetype(data), headers={"Cache-Control": "private, no-cache"})
     response.add_etag()  # asked again each time: a changed background shows at once, an unchanged one is a 304
     return response.make_conditional(request)

@@ -72,6 +72,7 @@ def test_an_upload_is_used_previewed_and_redraws_every_cached_poster(client, sig
         inviter.nickname, inviter.qr_code = "阿花", "https://wework.qpic.cn/wwpic/abc/0"
     with client.application.test_request_context():
         token = links.token_for(inviter.id)
+    poster.forget({inviter.id})  # the instance folder outlives a test run: an earlier run's inviter 1 is not ours
     before = client.get(f"/referral/p/{token}/poster.png")
     assert before.status_code == 200 and before.headers["ETag"]
     cache = list((poster._cache_dir()).glob(f"{inviter.id}-*.png"))
@@ -88,6 +89,7 @@ def test_an_upload_is_used_previewed_and_redraws_every_cached_poster(client, sig
     assert not cache[0].exists()  # the old poster is gone from the cache
     after = client.get(f"/referral/p/{token}/poster.png", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert (before.mimetype, after.mimetype) == ("image/png", "image/jpeg")  # a photo background: a JPEG poster
     drawn = Image.open(io.BytesIO(after.data)).convert("RGB")
     assert drawn.size == poster.SIZE and drawn.getpixel((20, 1300)) == pytest.approx((142, 44, 72), abs=6)
     preview = client.get(f"/referral/{task.id}/poster/preview.png")
