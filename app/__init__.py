@@ -45,6 +45,7 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     from app.lifecycle.views import bp as lifecycle_bp
     from app.media.views import bp as media_bp
     from app.referral.public_views import bp as referral_bp
+    from app.referral import poster_views  # noqa: F401  (the poster page's routes join the referral blueprint)
     from app.rfm.views import bp as rfm_bp
     from app.segments.views import bp as segments_bp
     from app.staffmsg.views import bp as staffmsg_bp

@@ -48,7 +48,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
                   "journeys.results")),
     NavItem("referral", N_("任务宝"), P.REFERRAL_MANAGE, "referral.index",
             also=("referral.new", "referral.edit", "referral.detail", "referral.review", "referral.rewards",
-                  "referral.launch")),
+                  "referral.launch", "referral.poster_page")),
     NavItem("team", N_("团队绩效"), P.TEAM_VIEW, "team.overview",
             also=("team.scorecard",)),
     NavItem("tasks", N_("跟进任务"), P.TASKS_VIEW, "tasks.index",

@@ -54,7 +54,7 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "campaigns.outside_sends", {"minute": "*/30"}),
     PeriodicJob("journeys.tick", "每分钟推进客户旅程：按退出信号移出客户、按触发条件加入客户、执行到期步骤、检查护栏",
                 "journeys.tick", {"minute": "*"}),
-    PeriodicJob("referral.tick", "每分钟处理任务宝：按时开始和结束任务、考察期满的邀请生效、创建邀请人活码、删除已结束任务的活码、为邀请人打标签、规划里程碑消息",
+    PeriodicJob("referral.tick", "每分钟处理任务宝：按时开始和结束任务、考察期满的邀请生效、核对应答丢失的活码、创建邀请人活码、删除已结束任务的活码、为邀请人打标签、规划里程碑消息",
                 "referral.tick", {"minute": "*"}),
     PeriodicJob("community.reminders", "每小时为到期的入群邀请规划提醒（只发给还没入群的客户）",
                 "community.reminders", {"minute": 41}),

@@ -74,6 +74,8 @@ ACTION_LABELS = {
     "referral.task_end": N_("结束任务宝任务"),
     "referral.task_ended": N_("任务宝任务结束（到期或奖品发完）"),
     "referral.ways_deleted": N_("删除任务宝邀请人活码"),
+    "referral.ways_reconciled": N_("核对任务宝邀请人活码（认领或删除企业微信里未记录的活码）"),
+    "referral.poster_changed": N_("更换任务宝海报背景"),
     "referral.enrolled": N_("从人群加入任务宝邀请人"),
     "referral.invitee_tagged": N_("为任务宝被邀请人打标签"),
     "referral.reward_reserved": N_("任务宝奖励预留"),

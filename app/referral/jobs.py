@@ -1,6 +1,6 @@
-"""The referral tick (a job, every minute): start and end tasks on time, release held credits, create inviters'
-contact ways and delete those of ended tasks (they count against the corp's 500,000 quota, wecom-api.md §4), mark
-new inviters' participant tags and plan milestone messages."""
+"""The referral tick (a job, every minute): start and end tasks on time, release held credits, settle contact-way
+requests whose answer was lost, create inviters' contact ways and delete those of ended tasks (they count against
+the corp's 500,000 quota, wecom-api.md §4), mark new inviters' participant tags and plan milestone messages."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,12 +11,12 @@ from app.contacts.models import Customer
 from app.core.audit import record
 from app.core.db import utcnow
 from app.extensions import db
-from app.referral import credits, milestones, participant_tags, service
+from app.referral import credits, milestones, participant_tags, reconcile, service
 from app.referral.models import ReferralParticipant, ReferralTask, TaskStatus
 from app.segments import service as segments
 from app.segments.models import Segment
 from app.wecom.connection import gateway
-from app.wecom.errors import WeComError
+from app.wecom.errors import WeComError, WeComRateLimited
 
 QR_SCENE, SINGLE = 2, 1
 GONE = 41044  # invalid config_id: WeCom no longer has the way, as good as deleted
@@ -36,20 +36,31 @@ def _move_on_time(now: datetime) -> None:
 
 
 def create_ways() -> int:
-    """add_contact_way for each inviter of a live task that has none (one call and one commit each)."""
+    """add_contact_way for each inviter of a live task that has none, one call and one commit each. The request is
+    committed before the call: a crash or a lost answer leaves it for reconcile.py, never a second way."""
     made = 0
     pending = db.session.scalars(select(ReferralParticipant).join(ReferralTask).where(
         ReferralTask.status.in_((TaskStatus.SCHEDULED, TaskStatus.RUNNING, TaskStatus.PAUSED)),
-        ReferralParticipant.config_id.is_(None), ReferralParticipant.way_error.is_(None))
-        .order_by(ReferralParticipant.id)).all()
+        ReferralParticipant.config_id.is_(None), ReferralParticipant.way_error.is_(None),
+        ReferralParticipant.way_requested_at.is_(None)).order_by(ReferralParticipant.id)).all()
     for inviter in pending:
+        inviter.way_requested_at = utcnow()  # the real time: reconcile.py lists WeCom's ways from it
+        db.session.commit()
         try:
             answer = gateway().add_contact_way(SINGLE, QR_SCENE, state=inviter.state, user=[inviter.userid],
-                                               skip_verify=True, remark=f"任务宝#{inviter.task_id}")
-        except WeComError as exc:  # e.g. 41045: the corp's quota is full; shown on the task page
-            inviter.way_error = f"{exc.errcode}: {exc.message}"[:256]
+                                               skip_verify=True, remark=reconcile.remark_for(inviter.task_id))
+        except WeComRateLimited:  # nothing was made: the next tick asks again
+            inviter.way_requested_at = None
+            db.session.commit()
+            break
+        except WeComError as exc:
+            if exc.errcode is None:  # no answer (network, timeout): WeCom may have made it, reconcile.py finds out
+                break
+            # WeCom refused, e.g. 41045: the corp's quota is full; shown on the task page
+            inviter.way_error, inviter.way_requested_at = f"{exc.errcode}: {exc.message}"[:256], None
         else:
             inviter.config_id, inviter.qr_code = answer["config_id"], answer.get("qr_code") or ""
+            inviter.way_requested_at = None
             made += 1
         db.session.commit()
     return made
@@ -82,7 +93,8 @@ def tick(now: datetime | None = None) -> dict:
     now = now or utcnow()
     _move_on_time(now)
     released = credits.release_due(now)
-    return {"released": released, "ways_created": create_ways(), "ways_deleted": delete_ways(),
+    settled = reconcile.settle(now)
+    return {"released": released, **settled, "ways_created": create_ways(), "ways_deleted": delete_ways(),
             "participants_tagged": participant_tags.tag_new(now), "milestones": milestones.plan_due(now)}
 
 

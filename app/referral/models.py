@@ -52,6 +52,9 @@ class ReferralTask(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ARM_A, ARM_B = "A", "B"  # a task's ladder, and the second ladder of an A/B test (inviters split 50/50)
+
+
 class ClaimKind:
     CODE, LINK, STAFF = "code", "link", "staff"
 
@@ -63,10 +66,11 @@ class ReferralLevel(db.Model):
     """One rung of a task's ladder: invites needed, the reward, its stock and how it is claimed."""
 
     __tablename__ = "referral_levels"
-    __table_args__ = (UniqueConstraint("task_id", "needed"),)
+    __table_args__ = (UniqueConstraint("task_id", "arm", "needed"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("referral_tasks.id", ondelete="CASCADE"), index=True)
+    arm: Mapped[str] = mapped_column(String(1), default=ARM_A, server_default=ARM_A)  # A; B when the task tests two
     needed: Mapped[int]  # valid invites needed
     reward: Mapped[str] = mapped_column(String(64))
     stock: Mapped[int]
@@ -101,14 +105,14 @@ class ReferralParticipant(db.Model):
     nickname: Mapped[str] = mapped_column(String(128), default="")
     userid: Mapped[str] = mapped_column(String(64))  # the staff member receiving this inviter's invitees
     state: Mapped[str | None] = mapped_column(String(30), unique=True)
+    arm: Mapped[str] = mapped_column(String(1), default=ARM_A, server_default=ARM_A)  # the ladder they climb
     config_id: Mapped[str | None] = mapped_column(String(64))
+    way_requested_at: Mapped[datetime | None]  # add_contact_way called, its answer not yet stored (reconcile.py)
     qr_code: Mapped[str] = mapped_column(String(512), default="")
     way_error: Mapped[str | None] = mapped_column(String(256))
     way_deleted_at: Mapped[datetime | None]
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     invited_by: Mapped[int | None]  # the participant whose invitee this inviter was (the chain, for the K-factor)
-    last_ip: Mapped[str | None] = mapped_column(String(64))
-    last_agent: Mapped[str | None] = mapped_column(String(256))
     tagged_at: Mapped[datetime | None]  # the task's participant tags marked through app/tags (or nothing to mark)
 
 
@@ -228,3 +232,18 @@ class ReferralSend(Send):
     def describe(self) -> str:
         name = db.session.scalar(db.select(ReferralTask.name).where(ReferralTask.id == self.referral_task_id))
         return f"{name} · {self.referral_key} #{self.id}"
+
+
+class ReferralVisit(db.Model):
+    """A device (IP and browser) a participant opened their progress page from: an invitee on the same device
+    as their inviter has the credit flagged (review.py)."""
+
+    __tablename__ = "referral_visits"
+    __table_args__ = (UniqueConstraint("participant_id", "ip", "agent"),
+                      Index("ix_referral_visits_device", "ip", "agent"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("referral_participants.id", ondelete="CASCADE"))
+    ip: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(256))
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,7 +32,8 @@ def progress(token: str):
         review.note_visit(inviter, request.remote_addr, request.user_agent.string)
     counts = dict(db.session.execute(select(ReferralCredit.status, func.count()).where(
         ReferralCredit.participant_id == inviter.id).group_by(ReferralCredit.status)).all())
-    levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id)
+    levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id,
+                                                            ReferralLevel.arm == inviter.arm)
                                 .order_by(ReferralLevel.needed)).all()
     mine = {r.level_id: r for r in db.session.scalars(select(ReferralReservation).where(
         ReferralReservation.participant_id == inviter.id))}
@@ -51,7 +52,9 @@ def poster_png(token: str):
         abort(404)
     task = db.session.get(ReferralTask, inviter.task_id)
     data = poster.poster(inviter.id, inviter.nickname, inviter.qr_code, task.poster_background)
-    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+    response = Response(data, mimetype=poster.mimetype(data), headers={"Cache-Control": "private, no-cache"})
+    response.add_etag()  # asked again each time: a changed background shows at once, an unchanged one is a 304
+    return response.make_conditional(request)
 
 
 from app.referral import launch_views  # noqa: E402,F401  (the launch pages, on this blueprint)

@@ -103,7 +103,7 @@ def build(task_id: int, now: datetime | None = None) -> Results:
                 out.orders += 1
                 out.gmv_fen += amount
     levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task_id)
-                                .order_by(ReferralLevel.needed)).all()
+                                .order_by(ReferralLevel.arm, ReferralLevel.needed)).all()
     rows = {lv.id: LevelRow(lv) for lv in levels}
     for level_id, status, n in db.session.execute(
             select(ReferralReservation.level_id, ReferralReservation.status, func.count())

@@ -2,14 +2,17 @@
 the reason, audited; visits to progress pages feed the same-device check."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.referral import rewards
-from app.referral.models import CreditStatus, ReferralCredit, ReferralParticipant
+from app.referral.models import CreditStatus, ReferralCredit, ReferralParticipant, ReferralVisit
 
 
 class ReviewInvalid(ValueError):
@@ -51,15 +54,27 @@ def decide(credit_id: int, approve: bool, note: str, reviewer: str) -> ReferralC
     return credit
 
 
+@functools.cache
+def _visit_upsert(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ReferralVisit.__table__)
+    return statement.on_conflict_do_update(index_elements=["participant_id", "ip", "agent"],
+                                           set_={"last_at": statement.excluded.last_at})
+
+
 def note_visit(participant: ReferralParticipant, ip: str | None, agent: str | None) -> None:
-    """Remember where the inviter opened their page; an invitee opening theirs from the inviter's device and IP
-    gets their held credit flagged (same_device). Inside the caller's transaction."""
-    participant.last_ip, participant.last_agent = (ip or "")[:64] or None, (agent or "")[:256] or None
-    if not participant.last_ip:
+    """Remember the device (IP and browser) the participant opened their page from. A held credit whose inviter and
+    invitee have both opened their pages from one device is flagged (same_device), whichever of them came first;
+    a credit a reviewer has approved is not flagged again. Inside the caller's transaction."""
+    ip, agent = (ip or "")[:64], (agent or "")[:256]
+    if not ip:
         return
-    inviters = select(ReferralParticipant.id).where(ReferralParticipant.last_ip == participant.last_ip,
-                                                    ReferralParticipant.last_agent == participant.last_agent,
-                                                    ReferralParticipant.id != participant.id)
+    db.session.execute(_visit_upsert(db.engine.dialect.name),
+                       dict(participant_id=participant.id, ip=ip, agent=agent, last_at=utcnow()))
+    seen_here = select(ReferralVisit.participant_id).where(ReferralVisit.ip == ip, ReferralVisit.agent == agent)
+    customers_here = select(ReferralParticipant.external_userid).where(ReferralParticipant.id.in_(seen_here))
     db.session.execute(update(ReferralCredit).where(
-        ReferralCredit.invitee == participant.external_userid, ReferralCredit.status == CreditStatus.HELD,
-        ReferralCredit.participant_id.in_(inviters)).values(status=CreditStatus.FLAGGED, reason="same_device"))
+        ReferralCredit.status == CreditStatus.HELD, ReferralCredit.reviewed_by.is_(None),
+        or_(and_(ReferralCredit.invitee == participant.external_userid, ReferralCredit.participant_id.in_(seen_here)),
+            and_(ReferralCredit.participant_id == participant.id, ReferralCredit.invitee.in_(customers_here))),
+    ).values(status=CreditStatus.FLAGGED, reason="same_device"))

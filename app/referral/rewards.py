@@ -59,7 +59,7 @@ def reach_levels(participant_id: int) -> list[ReferralReservation]:
     valid = db.session.scalar(select(func.count()).select_from(ReferralCredit).where(
         ReferralCredit.participant_id == participant_id, ReferralCredit.status == CreditStatus.VALID))
     levels = {lv.needed: lv for lv in db.session.scalars(
-        select(ReferralLevel).where(ReferralLevel.task_id == inviter.task_id))}
+        select(ReferralLevel).where(ReferralLevel.task_id == inviter.task_id, ReferralLevel.arm == inviter.arm))}
     made = []
     for needed in levels_reached(valid, sorted(levels)):
         level = levels[needed]

@@ -12,9 +12,9 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
-from app.referral.models import (ClaimKind, ReferralCode, ReferralLevel, ReferralParticipant, ReferralTask,
-                                 TaskStatus)
-from app.referral import milestones
+from app.referral import ab, milestones
+from app.referral.models import (ARM_A, ARM_B, ClaimKind, ReferralCode, ReferralLevel, ReferralParticipant,
+                                 ReferralTask, TaskStatus)
 from app.referral.rules import state_for
 from app.segments.models import Segment
 from app.tags.models import CorpTag
@@ -40,6 +40,7 @@ class LevelInput:
     claim_link: str = ""
     cost_fen: int = 0
     codes: list[str] = field(default_factory=list)
+    arm: str = ARM_A  # ARM_B: the second ladder of an A/B test
 
 
 @dataclass
@@ -96,6 +97,17 @@ def milestone_text_error(text: str) -> str | None:
     return None
 
 
+def _check_ladders(levels: list[LevelInput], errors: dict[str, str]) -> None:
+    """Ladder A is required; ladder B (an A/B test) is checked the same way when it has any level."""
+    for arm, key in ((ARM_A, "levels"), (ARM_B, "levels_b")):
+        ladder = [lv for lv in levels if lv.arm == arm]
+        found: dict[str, str] = {}
+        if ladder or arm == ARM_A:
+            _check_levels(ladder, found)
+        if found:
+            errors[key] = found["levels"]
+
+
 def _validate(data: TaskInput) -> None:
     errors: dict[str, str] = {}
     if not data.name.strip() or len(data.name) > 64:
@@ -129,7 +141,7 @@ def _validate(data: TaskInput) -> None:
     for name in ("milestone_text", "near_text"):
         if problem := milestone_text_error(getattr(data, name)):
             errors[name] = problem
-    _check_levels(data.levels, errors)
+    _check_ladders(data.levels, errors)
     if errors:
         raise TaskInvalid(errors)
 
@@ -138,7 +150,8 @@ def _levels(task: ReferralTask, levels: list[LevelInput]) -> None:
     for lv in sorted(levels, key=lambda lv: lv.needed):
         stock = len(lv.codes) if lv.claim_kind == ClaimKind.CODE else lv.stock
         level = ReferralLevel(task_id=task.id, needed=lv.needed, reward=lv.reward.strip(), stock=stock, reserved=0,
-                              claim_kind=lv.claim_kind, claim_link=lv.claim_link, cost_fen=lv.cost_fen)
+                              claim_kind=lv.claim_kind, claim_link=lv.claim_link, cost_fen=lv.cost_fen,
+                              arm=lv.arm)
         db.session.add(level)
         db.session.flush()
         db.session.add_all(ReferralCode(level_id=level.id, code=c) for c in lv.codes)
@@ -176,6 +189,7 @@ def update(task: ReferralTask, data: TaskInput) -> None:
             db.session.delete(level)
         db.session.flush()
         _levels(task, data.levels)
+        ab.reassign(task.id)  # a ladder B added or removed before the start: inviters who joined early follow
         record("referral.task_updated", target=f"{task.name}#{task.id}")
 
 
@@ -229,7 +243,7 @@ def join(task: ReferralTask, external_userid: str, *, invited_by: int | None = N
     inviter = ReferralParticipant(task_id=task.id, external_userid=external_userid,
                                   unionid=customer.unionid if customer else None,
                                   nickname=customer.name if customer else "", userid=_receiver(task),
-                                  invited_by=invited_by, joined_at=utcnow())
+                                  arm=ab.arm_for(task.id, external_userid), invited_by=invited_by, joined_at=utcnow())
     db.session.add(inviter)
     db.session.flush()
     inviter.state = state_for(task.id, inviter.id)

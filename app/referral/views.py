@@ -19,8 +19,8 @@ from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.core.settings import corp_timezone
 from app.extensions import db
-from app.referral import links, poster, results, review, service
-from app.referral.models import (CLAIM_LABELS, CREDIT_STATUS_LABELS, END_REASON_LABELS, REASON_LABELS,
+from app.referral import ab, links, poster, results, review, service
+from app.referral.models import (ARM_A, ARM_B, CLAIM_LABELS, CREDIT_STATUS_LABELS, END_REASON_LABELS, REASON_LABELS,
                                  RESERVATION_LABELS, TASK_STATUS_LABELS, CreditStatus, ReferralCredit,
                                  ReferralLevel, ReferralParticipant, ReferralReservation, ReferralTask,
                                  ReservationStatus)
@@ -70,20 +70,23 @@ def _int(name: str, default: int | None = None) -> int | None:
 
 
 def _levels() -> list[service.LevelInput]:
+    """Both ladders' rows: ladder A's fields as named, ladder B's (an A/B test) prefixed "b_"."""
     out = []
-    for i in range(LEVEL_ROWS):
-        needed = _int(f"needed_{i}")
-        if needed is None:
-            continue
-        codes = [c.strip() for c in (request.form.get(f"codes_{i}") or "").splitlines() if c.strip()]
-        try:
-            cost = round(float(request.form.get(f"cost_{i}") or 0) * 100)
-        except ValueError:
-            cost = -1
-        out.append(service.LevelInput(needed=needed, reward=request.form.get(f"reward_{i}") or "",
-                                      stock=_int(f"stock_{i}", 0), claim_kind=request.form.get(f"kind_{i}") or "",
-                                      claim_link=(request.form.get(f"link_{i}") or "").strip(), cost_fen=cost,
-                                      codes=codes))
+    for arm, p in ((ARM_A, ""), (ARM_B, "b_")):
+        for i in range(LEVEL_ROWS):
+            needed = _int(f"{p}needed_{i}")
+            if needed is None:
+                continue
+            codes = [c.strip() for c in (request.form.get(f"{p}codes_{i}") or "").splitlines() if c.strip()]
+            try:
+                cost = round(float(request.form.get(f"{p}cost_{i}") or 0) * 100)
+            except ValueError:
+                cost = -1
+            out.append(service.LevelInput(needed=needed, reward=request.form.get(f"{p}reward_{i}") or "",
+                                          stock=_int(f"{p}stock_{i}", 0),
+                                          claim_kind=request.form.get(f"{p}kind_{i}") or "",
+                                          claim_link=(request.form.get(f"{p}link_{i}") or "").strip(), cost_fen=cost,
+                                          codes=codes, arm=arm))
     return out
 
 
@@ -111,7 +114,7 @@ def _data(task: ReferralTask | None) -> dict:
                     welcome_template_id=None, rules_text="", levels=[], invitee_tag_ids=[], participant_tag_ids=[],
                     milestone_text="", near_text="")
     levels = db.session.scalars(select(ReferralLevel).where(ReferralLevel.task_id == task.id)
-                                .order_by(ReferralLevel.needed)).all()
+                                .order_by(ReferralLevel.arm, ReferralLevel.needed)).all()
     return dict(name=task.name, starts_at=task.starts_at.astimezone(tz), ends_at=task.ends_at.astimezone(tz),
                 staff_userids=task.staff_userids, segment_id=task.segment_id, daily_cap=task.daily_cap,
                 backup_userid=task.backup_userid, hold_hours=task.hold_hours, burst_count=task.burst_count,
@@ -157,6 +160,8 @@ def edit(task_id: int | None = None):
 def detail(task_id: int):
     task = _task(task_id)
     data = results.build(task.id)
+    comparison = ab.compare(task.id)
+    ab_table = ab.table(comparison) + (comparison,) if comparison else None
     inviters = db.session.execute(
         select(ReferralParticipant, func.count(ReferralCredit.id).filter(ReferralCredit.status == CreditStatus.VALID),
                func.count(ReferralCredit.id).filter(ReferralCredit.status == CreditStatus.HELD))
@@ -172,7 +177,7 @@ def detail(task_id: int):
                            credit_labels=CREDIT_STATUS_LABELS, reason_labels=REASON_LABELS,
                            end_labels=END_REASON_LABELS, claim_labels=CLAIM_LABELS, way_errors=way_errors,
                            flagged=data.statuses[CreditStatus.FLAGGED], no_font=poster.cjk_font() is None,
-                           link=links.progress_url)
+                           link=links.progress_url, ab=ab_table)
 
 
 @bp.post("/<int:task_id>/move/<action>", endpoint="move")
@@ -280,16 +285,29 @@ def export(task_id: int):
     """Every credit of the task: inviter, invitee, staff member, status and why, when."""
     task = _task(task_id)
     tz = corp_timezone()
-    inviters = dict(db.session.execute(select(ReferralParticipant.id, ReferralParticipant.nickname)
-                                       .where(ReferralParticipant.task_id == task.id)).all())
+    inviters = {i.id: i for i in db.session.execute(select(ReferralParticipant.id, ReferralParticipant.nickname,
+                                                           ReferralParticipant.arm)
+                                                    .where(ReferralParticipant.task_id == task.id))}
     credits = db.session.scalars(select(ReferralCredit).where(ReferralCredit.task_id == task.id)
                                  .order_by(ReferralCredit.id)).all()
     people = staff_labels(c.userid for c in credits)
-    header = [_("邀请人"), _("被邀请客户"), _("接待员工"), _("状态"), _("原因"), _("添加时间"), _("考察期至"), _("审核人"),
-              _("审核理由")]
-    rows = ([inviters.get(c.participant_id, ""), c.invitee, people.get(c.userid, c.userid),
+    header = [_("邀请人"), _("阶梯"), _("被邀请客户"), _("接待员工"), _("状态"), _("原因"), _("添加时间"), _("考察期至"),
+              _("审核人"), _("审核理由")]
+    rows = ([inviters[c.participant_id].nickname, inviters[c.participant_id].arm, c.invitee,
+             people.get(c.userid, c.userid),
              _(CREDIT_STATUS_LABELS[c.status]), _(REASON_LABELS[c.reason]) if c.reason in REASON_LABELS else "",
              c.added_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), c.hold_until.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
              c.reviewed_by or "", c.review_note] for c in credits)
     return table_response(requested_format(request.args.get("format")), header, rows, f"referral-{task.id}",
+                          task.name)
+
+
+@bp.get("/<int:task_id>/export-ab", endpoint="export_ab")
+@requires(P.REFERRAL_MANAGE)
+def export_ab(task_id: int):
+    """The A/B comparison of the task's two ladders, as on its page."""
+    task = _task(task_id)
+    comparison = ab.compare(task.id) or abort(404)
+    header, rows = ab.table(comparison)
+    return table_response(requested_format(request.args.get("format")), header, rows, f"referral-{task.id}-ab",
                           task.name)

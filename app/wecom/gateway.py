@@ -186,6 +186,9 @@ def _present(**fields) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+CONTACT_WAY_WINDOW = 90 * 86400  # list_contact_way: the longest window of one listing (wecom-api.md §4)
+
+
 def iterate_pages(page: Callable[..., tuple[list, str]], **kwargs) -> Iterator:
     """Yield every item of a cursor-paged WeCom list, calling `page(cursor=..., **kwargs)` until the cursor is empty."""
     cursor = ""
@@ -460,7 +463,16 @@ class WeComGateway:
         return self._post_page("externalcontact/list_contact_way", data, "contact_way")
 
     def iter_contact_ways(self, start_time: int | None = None, end_time: int | None = None) -> Iterator[dict]:
-        return iterate_pages(self.list_contact_way_page, start_time=start_time, end_time=end_time)
+        """Configs created from `start_time` to `end_time` (epoch seconds; WeCom's default: the last 90 days), one
+        90-day window after another: WeCom lists at most 90 days a call."""
+        if start_time is None:
+            yield from iterate_pages(self.list_contact_way_page, end_time=end_time)
+            return
+        end_time = int(time.time()) if end_time is None else end_time
+        while start_time <= end_time:
+            window_end = min(start_time + CONTACT_WAY_WINDOW, end_time)
+            yield from iterate_pages(self.list_contact_way_page, start_time=start_time, end_time=window_end)
+            start_time = window_end + 1
 
     # -- group join codes (群活码) and group welcome templates (入群欢迎语), wecom-api.md §13 -----------------
 

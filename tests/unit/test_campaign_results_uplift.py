@@ -1,7 +1,7 @@
 """Treated vs holdout: rates, difference and the 95 % interval on a hand-computed example; too-small samples."""
 import pytest
 
-from app.campaigns.reporting.uplift import Uplift
+from app.campaigns.reporting.uplift import MeanUplift, Uplift
 
 
 def test_hand_computed_interval():
@@ -30,3 +30,21 @@ def test_too_small_gives_no_interval(counts):
 def test_no_holdout_has_no_difference():
     u = Uplift(treated_n=100, treated_converted=10, holdout_n=0, holdout_converted=0)
     assert u.holdout_rate is None and u.difference is None
+
+
+def test_mean_uplift_hand_computed_welch_interval():
+    # treated: 40 people, 20 bring 2 and 20 bring 0 (mean 1, sample variance 40/39); control: 40 people, 10 bring 1
+    # (mean .25, sample variance 7.5/39); se = sqrt((40/39)/40 + (7.5/39)/40) = sqrt(0.0304487)
+    treated, control = (2,) * 20 + (0,) * 20, (1,) * 10 + (0,) * 30
+    u = MeanUplift(treated, control)
+    assert (u.treated_mean, u.control_mean, u.difference) == (1.0, 0.25, 0.75)
+    low, high = u.interval
+    assert low == pytest.approx(0.75 - 1.959964 * 0.1744957, abs=1e-6)
+    assert high == pytest.approx(0.75 + 1.959964 * 0.1744957, abs=1e-6)
+    assert u.significant
+
+
+@pytest.mark.parametrize("treated, control", [((1,) * 29, (0, 1) * 20), ((1,) * 40, (1,) * 40), ((), (1,) * 40)])
+def test_mean_uplift_gives_no_interval_when_small_or_without_spread(treated, control):
+    u = MeanUplift(treated, control)
+    assert u.interval is None and not u.significant

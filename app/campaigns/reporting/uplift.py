@@ -1,4 +1,5 @@
-"""Treated against holdout: conversion rates, their difference and its 95 % confidence interval (pure)."""
+"""Treated against holdout: conversion rates (or counts per person), their difference and its 95 % confidence
+interval (pure)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,11 @@ from dataclasses import dataclass
 Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 MIN_GROUP = 30           # customers per group below which no interval is given
 MIN_OUTCOMES = 5         # converted and not converted per group (the usual n·p ≥ 5 rule of thumb)
+
+
+def excludes_zero(interval: tuple[float, float] | None) -> bool:
+    """Whether a difference is significant: its interval lies wholly above or below zero."""
+    return interval is not None and (interval[0] > 0 or interval[1] < 0)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,47 @@ class Uplift:
 
     @property
     def significant(self) -> bool:
-        """The interval lies wholly above or below zero."""
-        ci = self.interval
-        return ci is not None and (ci[0] > 0 or ci[1] < 0)
+        return excludes_zero(self.interval)
+
+
+@dataclass(frozen=True)
+class MeanUplift:
+    """Treated against control for a count per person (e.g. new customers per inviter): means, their difference
+    and its 95 % confidence interval (Welch: normal approximation, unpooled variance), as `Uplift` does for rates."""
+
+    treated: tuple[int, ...]
+    control: tuple[int, ...]
+
+    @staticmethod
+    def _mean(values: tuple[int, ...]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    @property
+    def treated_mean(self) -> float | None:
+        return self._mean(self.treated)
+
+    @property
+    def control_mean(self) -> float | None:
+        return self._mean(self.control)
+
+    @property
+    def difference(self) -> float | None:
+        if self.treated_mean is None or self.control_mean is None:
+            return None
+        return self.treated_mean - self.control_mean
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """95 % CI of the difference, or None below MIN_GROUP per group or when neither group varies."""
+        if min(len(self.treated), len(self.control)) < MIN_GROUP:
+            return None
+        variance = sum(sum((v - m) ** 2 for v in values) / (len(values) - 1) / len(values)
+                       for values, m in ((self.treated, self.treated_mean), (self.control, self.control_mean)))
+        if variance == 0:
+            return None
+        se = math.sqrt(variance)
+        return self.difference - Z95 * se, self.difference + Z95 * se
+
+    @property
+    def significant(self) -> bool:
+        return excludes_zero(self.interval)
