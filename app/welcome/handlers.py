@@ -21,6 +21,7 @@ from app.wecom.errors import WeComError, WeComMediaRejected, WelcomeAlreadySent,
 from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
 from app.welcome.choice import channel_for, template_for
+from app.welcome.messages import group_code_attachments
 from app.welcome.models import GroupJoin, Outcome, WelcomeRecord
 
 log = logging.getLogger("scrm.welcome")
@@ -78,6 +79,7 @@ def _send(payload: Payload, template, deadline: datetime) -> tuple[str, int | No
     try:
         message = content.parse(template.text, template.attachments, library=True)
         text, library = content.render(message, _values(payload, message.variables))
+        library += group_code_attachments(template)  # the 群活码's QR: the customer joins the tier's group from here
         attachments, renewed = media.resolve(library), False  # ids renewed ahead are only read; uploads are rare
         while True:
             try:
