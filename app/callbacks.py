@@ -1,6 +1,7 @@
 """The table of WeCom callback handlers: for each event type, what runs on the welcome lane and what follows."""
 from __future__ import annotations
 
+from app.community import opened as community
 from app.contacts import handlers as contacts
 from app.lifecycle import signals as lifecycle
 from app.referral import credits as referral
@@ -29,7 +30,8 @@ ROWS: tuple[tuple[str, str, Route], ...] = (
                                           follow_up=(contacts.archiving_approved,
                                                      lifecycle.archiving_approved))),
     (CHAT, "create", Route(follow_up=(contacts.group_changed,))),
-    (CHAT, "update", Route(follow_up=(contacts.group_changed, contacts.members_changed, lifecycle.group_joined))),
+    (CHAT, "update", Route(follow_up=(contacts.group_changed, contacts.members_changed, community.group_opened,
+                                      lifecycle.group_joined))),
     (CHAT, "dismiss", Route(follow_up=(contacts.group_changed,))),
     (TAG, "create", _TAGS_CHANGED),
     (TAG, "update", _TAGS_CHANGED),

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.campaigns.approval import approvals
 from app.campaigns.models import Campaign, CampaignApproval, CampaignRun, CampaignStatus
+from app.community import invitation_review
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.home.cards import Card, number
@@ -18,8 +19,9 @@ NOTE_CHARS = 60  # of a rejection's reason on the card; the push page shows it w
 
 
 def campaign_cards(user) -> list[Card]:
-    waiting = db.session.scalar(select(func.count()).select_from(Campaign)
-                                .where(Campaign.status == CampaignStatus.PENDING_APPROVAL)) or 0
+    waiting = (db.session.scalar(select(func.count()).select_from(Campaign)
+                                 .where(Campaign.status == CampaignStatus.PENDING_APPROVAL)) or 0) \
+        + len(invitation_review.pending())  # invitations into groups (标签建群) wait on the same queue
     in_flight = db.session.scalar(select(func.count()).select_from(CampaignRun).where(CampaignRun.status.in_(
         (RunStatus.PLANNED, RunStatus.WAITING_WINDOW, RunStatus.DISPATCHING, RunStatus.POLLING)))) or 0
     approver = user.can(P.CAMPAIGNS_APPROVE)

@@ -10,6 +10,7 @@ from app.campaigns.approval import approvals, review
 from app.campaigns.editor import checks, editing, forms, preview
 from app.campaigns.execution import runs
 from app.campaigns.policy import policies
+from app.community import invitation_review
 from app.campaigns.editor.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus)
@@ -116,13 +117,21 @@ def _editor(campaign: Campaign | None, spec: dict, invalid: CampaignInvalid | No
                            unfillable=editing.unfillable(spec) if campaign and not invalid else [], **dict(LABELS, chat_types=kinds)), status
 
 
+def _new_spec() -> dict:
+    """A new push; `?chat_type=group&chat_ids=…` (the group list's bulk action) starts it for those groups."""
+    spec: dict = {"category": "promotion"}
+    if request.args.get("chat_type") == "group":
+        spec.update(chat_type="group", group_filter={"chat_ids": request.args.getlist("chat_ids")})
+    return spec
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="edit")
 @requires(P.CAMPAIGNS_EDIT)
 def new(campaign_id: int | None = None):
     campaign = _own_campaign(campaign_id) if campaign_id else None
     if request.method == "GET":
-        return _editor(campaign, editing.spec_of(campaign) if campaign else {"category": "promotion"})
+        return _editor(campaign, editing.spec_of(campaign) if campaign else _new_spec())
     spec = forms.spec_from_form(request.form)
     try:
         editing.refuse_unless_may_send(current_user, spec.get("chat_type") or "single")
@@ -245,7 +254,8 @@ def cancel(campaign_id: int):
 def approvals_queue():
     queue = approvals.pending()
     latest = {c.id: approvals.history(c.id)[0] for c in queue}
-    return render_template("campaigns/approvals.html", queue=queue, latest=latest, **LABELS)
+    return render_template("campaigns/approvals.html", queue=queue, latest=latest,
+                           invitations=invitation_review.pending(), **LABELS)
 
 
 from app.campaigns.policy import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)

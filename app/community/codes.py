@@ -11,8 +11,10 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app.community import opened
 from app.community.models import TIERS, Invitation, JoinCode
 from app.wecom.connection import gateway
+from app.welcome.models import WelcomeTemplate
 from app.wecom.errors import WeComError
 
 MAX_CHATS = 5       # WeCom: chat_id_list holds at most 5 groups
@@ -123,12 +125,10 @@ def update(code: JoinCode, data: CodeInput) -> None:
 
 
 def refresh(code: JoinCode) -> None:
-    """get_join_way: the QR code and the groups WeCom has behind the code now (with any it opened itself)."""
+    """get_join_way: the QR code and the groups WeCom has behind the code now (any it opened itself gets the tier)."""
     way = gateway().get_join_way(code.config_id)
     with transaction():
-        code.qr_code = way.get("qr_code") or code.qr_code
-        code.wecom_chat_ids = list(way.get("chat_id_list") or [])
-        code.checked_at = utcnow()
+        opened.apply_way(code, way, utcnow())
 
 
 def delete(code: JoinCode) -> None:
@@ -136,6 +136,8 @@ def delete(code: JoinCode) -> None:
     group members' state. A code an invitation carries is kept (its invitations still count joins by it)."""
     if db.session.scalar(select(Invitation.id).where(Invitation.join_code_id == code.id).limit(1)):
         raise CodeInvalid({"code": N_("有入群邀请在用这个群活码，不能删除")})
+    if welcome := db.session.scalar(select(WelcomeTemplate.name).where(WelcomeTemplate.group_code_id == code.id).limit(1)):
+        raise CodeInvalid({"code": (N_("欢迎语「%(name)s」附带这个群活码，请先在欢迎语里换掉它"), {"name": welcome})})
     try:
         gateway().del_join_way(code.config_id)
     except WeComError as exc:

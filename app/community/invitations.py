@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from app import jobs, sending
+from app.campaigns.policy import policies
 from app.contacts.models import Customer, CustomerGroupMember
 from app.core.audit import record
 from app.core.db import transaction, utcnow
@@ -20,6 +21,8 @@ from app.sending.models import Delivery, DeliveryStatus as D
 from app.tags.models import CorpTag
 
 CATEGORY = "service"
+PLANNING, PENDING_APPROVAL = "planning", "pending_approval"
+AUTO_APPROVER = "system"
 MAX_TEXT = 1000
 INVITED = (D.PLANNED, D.SUBMITTED, D.SENT)  # deliveries that invite (skipped, held out or failed ones do not)
 
@@ -95,9 +98,8 @@ def _audience_rule(invitation: Invitation) -> dict:
 
 
 def _content(text: str, code: JoinCode) -> dict:
-    """The message: the text, then the code's QR image (its permanent URL: the code never changes)."""
-    attachments = [{"msgtype": "image", "image": {"pic_url": code.qr_code}}] if code.qr_code else []
-    return {"text": text, "attachments": attachments}
+    """The message: the text, then the code's QR image."""
+    return {"text": text, "attachments": code.qr_attachments()}
 
 
 def joined_filter(code: JoinCode, external_userid):
@@ -118,13 +120,27 @@ def _plan(invitation: Invitation, who, text: str, round_no: int, now: datetime) 
 
 def run_invite(invitation_id: int) -> None:
     """The job: plan the first send (1:1, each customer from the staff member of their latest relation); a planned
-    invitation is left alone (never twice). A segment deleted meanwhile fails the invitation with the reason."""
+    invitation is left alone (never twice). Like every push (design.md: supervisors approve large sends), an
+    audience above the approval threshold waits for a supervisor (invitation_review); at or below it the
+    invitation is approved by the system. A segment deleted meanwhile fails the invitation with the reason."""
     try:
         with transaction():
             invitation = db.session.scalar(select(Invitation).where(Invitation.id == invitation_id).with_for_update())
-            if invitation is None or invitation.first_send_id is not None:
+            if invitation is None or invitation.first_send_id is not None or invitation.status != PLANNING:
                 return
-            send = _plan(invitation, segments.member_ids(_audience_rule(invitation)), invitation.text, 1, utcnow())
+            who = segments.member_ids(_audience_rule(invitation))
+            now = utcnow()
+            if invitation.approved_by is None:
+                invitation.recipients = db.session.scalar(select(func.count()).select_from(who.subquery()))
+                threshold = policies.current().approval_threshold
+                if invitation.recipients > threshold:
+                    invitation.status = PENDING_APPROVAL
+                    record("community.invitation_submitted", target=f"{invitation.name}#{invitation.id}",
+                           details={"recipients": invitation.recipients, "threshold": threshold})
+                    return
+                invitation.approved_by, invitation.decided_at = AUTO_APPROVER, now
+                invitation.decision_comment = f"≤ {threshold}"
+            send = _plan(invitation, who, invitation.text, 1, now)
             invitation.first_send_id, invitation.status = send.id, "sent"
     except (ValueError, segments.RuleError) as exc:
         with transaction():
@@ -146,8 +162,9 @@ def remind(invitation_id: int, now: datetime | None = None) -> bool:
     now = now or utcnow()
     with transaction():
         invitation = db.session.scalar(select(Invitation).where(Invitation.id == invitation_id).with_for_update())
+        sent_at = (invitation.decided_at or invitation.created_at) if invitation else None  # after a wait for approval
         if (invitation is None or invitation.status != "sent" or invitation.reminder_send_id is not None
-                or invitation.created_at + timedelta(days=invitation.remind_after_days) > now):
+                or sent_at + timedelta(days=invitation.remind_after_days) > now):
             return False
         send = _plan(invitation, not_joined(invitation), invitation.reminder_text, 2, now)
         invitation.reminder_send_id, invitation.status, invitation.reminded_at = send.id, "reminded", now

@@ -42,6 +42,12 @@ class JoinCode(db.Model):
     def all_chat_ids(self) -> list[str]:
         return list(dict.fromkeys([*self.chat_ids, *(self.wecom_chat_ids or [])]))
 
+    def qr_attachments(self) -> list[dict[str, Any]]:
+        """The code's QR image as a message attachment (its permanent URL: the code never changes); none without one.
+        The QR goes as an image, not a link: a customer long-presses it in WeChat to join (a link would open the bare
+        image in a browser)."""
+        return [{"msgtype": "image", "image": {"pic_url": self.qr_code}}] if self.qr_code else []
+
 
 class GroupTier(db.Model):
     """A customer group's tier (VIP / 普通 / 新人), set by the community manager."""
@@ -85,8 +91,13 @@ class Invitation(db.Model):
     text: Mapped[str] = mapped_column(Text)
     reminder_text: Mapped[str] = mapped_column(Text, default="")
     remind_after_days: Mapped[int] = mapped_column(default=3)
-    status: Mapped[str] = mapped_column(String(16), default="planning")  # planning, sent, reminded, failed
+    # planning, pending_approval (above the push approval threshold), sent, reminded, rejected, failed
+    status: Mapped[str] = mapped_column(String(16), default="planning")
     error: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[int | None]  # the audience counted for the approval threshold
+    approved_by: Mapped[str | None] = mapped_column(String(128))  # a supervisor, or "system" at or below the threshold
+    decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_send_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id"))

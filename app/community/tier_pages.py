@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.campaigns.policy import policies
 from app.community import code_stats, invitations, report, tiers
 from app.community.models import Invitation, JoinCode
 from app.community.views import bp, tier_choices
@@ -95,4 +96,5 @@ def invitation_detail(invitation_id: int):
     sends = {key: summary(send_id) for key, send_id in (("first", invitation.first_send_id),
                                                          ("reminder", invitation.reminder_send_id)) if send_id}
     return render_template("community/invitation.html", invitation=invitation, code=code, sends=sends,
-                           funnel=report.funnel(invitation), tiers=dict(tier_choices()))
+                           funnel=report.funnel(invitation), tiers=dict(tier_choices()),
+                           threshold=policies.current().approval_threshold)

@@ -37,7 +37,8 @@ def set_tier(chat_ids: list[str], tier: str | None, actor: str) -> int:
 
 
 def tiers_of(chat_ids: list[str]) -> dict[str, str]:
-    return dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(chat_ids))))
+    rows = db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(chat_ids)))
+    return dict(rows.all())
 
 
 @dataclass

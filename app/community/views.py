@@ -114,7 +114,8 @@ def code_delete(code_id: int):
     try:
         codes.delete(code)
     except codes.CodeInvalid as exc:
-        flash(_(exc.errors["code"]), "danger")
+        message, params = exc.errors["code"] if isinstance(exc.errors["code"], tuple) else (exc.errors["code"], {})
+        flash(_(message, **params), "danger")
         return redirect(url_for("community.code_edit", code_id=code_id))
     except (WeComError, NotConfigured) as exc:
         refused(exc)
@@ -123,5 +124,6 @@ def code_delete(code_id: int):
     return redirect(url_for("community.index"))
 
 
-from app.community import activity_pages, tier_pages, welcome_pages  # noqa: E402,F401  (their pages, on this blueprint)
+from app.community import (activity_pages, group_bulk, review_pages, tier_pages,  # noqa: E402,F401  (their pages,
+                           welcome_pages)  # noqa: E402,F401  (... on this blueprint)
 from app.community.sop import pages as sop_pages  # noqa: E402,F401  (群SOP / 群日历, on this blueprint too)

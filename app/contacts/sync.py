@@ -16,6 +16,7 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
+from app import jobs
 from app.jobs import JobCancelled
 from app.tags.sync import sync_corp_tags
 from app.wecom.connection import gateway
@@ -148,6 +149,10 @@ def run_job(job, started_by: str) -> dict:
         raise
     if run.status != SUCCEEDED:
         raise RuntimeError(f"同步 #{run.id} 失败：{'；'.join(e['message'] for e in run.errors)}")
+    try:  # groups WeCom opened for a full 群活码 whose join event was missed: adopted from the synced members' state
+        jobs.enqueue("community.opened_groups", requested_by=started_by)
+    except jobs.JobBusy:
+        pass
     return {"run_id": run.id}
 
 

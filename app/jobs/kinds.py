@@ -68,6 +68,8 @@ KINDS: dict[str, Kind] = {
     "community.reminders": Kind(N_("入群邀请的提醒"), "app.community.invitations:remind_due", one_at_a_time=True),
     "community.health": Kind(N_("群活跃度与健康度"), "app.community.activity:run_job", one_at_a_time=True,
                              permission=P.COMMUNITY_MANAGE),
+    "community.opened_groups": Kind(N_("企业微信为满员群活码新建的群：加入活码并沿用分层"),
+                                    "app.community.opened:adopt_all", one_at_a_time=True),
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "journeys.tick": Kind(N_("客户旅程：退出、进入与到期步骤"), "app.journeys.jobs:tick", one_at_a_time=True,
                           permission=P.WAKEUP_MANAGE),

@@ -21,6 +21,7 @@ from app.wecom.errors import WeComError, WeComMediaRejected, WelcomeAlreadySent,
 from app.wecom.handlers import Payload
 from app.wecom.inbox import CallbackEvent
 from app.welcome.choice import channel_for, template_for
+from app.welcome.messages import group_code_attachments
 from app.welcome.models import SCOPE_REFERRAL, Outcome, WelcomeRecord
 
 log = logging.getLogger("scrm.welcome")
@@ -79,7 +80,7 @@ def _send(payload: Payload, template, deadline: datetime, extra: list[dict] = ()
     try:
         message = content.parse(template.text, template.attachments, library=True)
         text, library = content.render(message, _values(payload, message.variables))
-        library = (library + list(extra))[:content.MAX_ATTACHMENTS]
+        library = (library + group_code_attachments(template) + list(extra))[:content.MAX_ATTACHMENTS]
         attachments, renewed = media.resolve(library), False  # ids renewed ahead are only read; uploads are rare
         while True:
             try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.community.models import JoinCode
 from app.contacts.models import Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
@@ -31,6 +32,7 @@ class TemplateInput:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     userids: list[str] = field(default_factory=list)
     enabled: bool = True
+    group_code_id: int | None = None  # a 群活码 whose QR image follows the attachments
 
 
 def _validate(data: TemplateInput, template: WelcomeTemplate | None) -> content.Content:
@@ -64,9 +66,29 @@ def _validate(data: TemplateInput, template: WelcomeTemplate | None) -> content.
         errors += [content.ContentError(where, wordlist.REFUSED, {"words": wordlist.named(hits)})
                    for where, hits in wordlist.content_hits(message.text, message.attachments).items()]
     errors += media.library_errors(data.attachments)
+    errors += _group_code_errors(data)
     if errors:
         raise TemplateInvalid(errors)
     return message
+
+
+def _group_code_errors(data: TemplateInput) -> list[content.ContentError]:
+    """The group code exists and has a QR image, and its image fits beside the other attachments (WeCom: ≤ 9)."""
+    if data.group_code_id is None:
+        return []
+    code = db.session.get(JoinCode, data.group_code_id)
+    if code is None or not code.qr_code:
+        return [content.ContentError("group_code_id", N_("群活码不存在或还没有二维码，请重新选择"))]
+    if len(data.attachments) + 1 > content.MAX_ATTACHMENTS:
+        return [content.ContentError("group_code_id", N_("群活码的二维码也算一个附件：最多 %(max)s 个，请减少一个附件"),
+                                     {"max": content.MAX_ATTACHMENTS})]
+    return []
+
+
+def group_code_attachments(template: WelcomeTemplate) -> list[dict[str, Any]]:
+    """The QR image of the template's group code (none without one): sent after the template's own attachments."""
+    code = db.session.get(JoinCode, template.group_code_id) if template.group_code_id else None
+    return code.qr_attachments() if code else []
 
 
 def library_items(template: WelcomeTemplate) -> list[int]:
@@ -103,9 +125,11 @@ def save(template: WelcomeTemplate | None, data: TemplateInput) -> WelcomeTempla
         template.name, template.scope, template.enabled = data.name.strip(), data.scope, data.enabled
         template.userids = sorted(set(data.userids)) if data.scope == SCOPE_STAFF else []
         template.text, template.attachments = message.text, [dict(a) for a in message.attachments]
+        template.group_code_id = data.group_code_id
         template.updated_at = utcnow()
         db.session.flush()
-        record("welcome.template_saved", target=f"{template.name}#{template.id}")
+        record("welcome.template_saved", target=f"{template.name}#{template.id}",
+               details={"group_code_id": template.group_code_id} if template.group_code_id else None)
     return template
 
 

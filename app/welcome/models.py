@@ -29,6 +29,8 @@ class WelcomeTemplate(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # a group join code (群活码) whose QR image follows the attachments: the new customer is invited into its groups
+    group_code_id: Mapped[int | None] = mapped_column(ForeignKey("community_join_codes.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.community.models import TIERS, JoinCode
 from app.contacts.contact_list import staff_names
 from app.contacts.models import Staff
 from app import jobs
@@ -92,7 +93,14 @@ def _template_input() -> messages.TemplateInput:
     attachments += content.library_from_form(request.form.getlist("library"))
     return messages.TemplateInput(name=request.form.get("name", ""), scope=request.form.get("scope", ""),
                                   text=text, attachments=attachments, userids=request.form.getlist("userids"),
-                                  enabled=bool(request.form.get("enabled")))
+                                  enabled=bool(request.form.get("enabled")),
+                                  group_code_id=request.form.get("group_code_id", type=int))
+
+
+def _group_codes() -> list[tuple[int, str, str | None, str]]:
+    """The 群活码 a welcome can carry: (id, name, tier, state)."""
+    return db.session.execute(select(JoinCode.id, JoinCode.name, JoinCode.tier, JoinCode.state)
+                              .order_by(JoinCode.tier.is_(None), JoinCode.name)).all()
 
 
 @bp.route("/templates/new", methods=["GET", "POST"], endpoint="template_new")
@@ -103,7 +111,7 @@ def template_edit(template_id: int | None = None):
     if template_id and template is None:
         abort(404)
     data = messages.TemplateInput(template.name, template.scope, template.text, template.attachments,
-                                  template.userids, template.enabled) if template else \
+                                  template.userids, template.enabled, template.group_code_id) if template else \
         messages.TemplateInput("", request.args.get("scope", SCOPE_STAFF), "")
     errors, preview = [], None
     if request.method == "POST":
@@ -112,7 +120,8 @@ def template_edit(template_id: int | None = None):
             if request.form.get("action") == "preview":
                 message = content.parse(data.text, data.attachments, library=True)
                 text, attachments = content.render(message, content.SAMPLE_VALUES)
-                preview = text, [preview_attachment(a) for a in attachments]
+                code = db.session.get(JoinCode, data.group_code_id) if data.group_code_id else None
+                preview = text, [preview_attachment(a) for a in attachments] + (code.qr_attachments() if code else [])
             else:
                 saved = messages.save(template, data)
                 if saved.enabled and messages.library_items(saved):  # media_ids ready before the first welcome
@@ -129,7 +138,8 @@ def template_edit(template_id: int | None = None):
                            kinds=EDITOR_KINDS, fields=EDITOR_FIELDS, variables=content.VARIABLES,
                            samples=content.SAMPLE_VALUES, max_attachments=content.MAX_ATTACHMENTS,
                            editor_attachments=editor, library=library, covers=[i for i in library if i.kind == "image"],
-                           picked=[content.library_id(a) for a in data.attachments if content.library_id(a)])
+                           picked=[content.library_id(a) for a in data.attachments if content.library_id(a)],
+                           group_codes=_group_codes(), tier_labels=TIERS)
 
 
 @bp.post("/templates/<int:template_id>/delete", endpoint="template_delete")

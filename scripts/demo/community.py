@@ -1,5 +1,6 @@
 """The demo's community set-up: tiers on groups, three join codes with a history of joins (one nearly full), group
-welcomes per tier and a VIP invitation whose reminder went to those who did not join."""
+welcomes per tier, a VIP invitation whose reminder went to those who did not join, and a store channel whose welcome
+carries the store's group code."""
 from __future__ import annotations
 
 import random
@@ -9,15 +10,16 @@ from datetime import timedelta
 import requests
 from sqlalchemy import func, select
 
-from app.community import codes, invitations, tiers, welcomes
+from app.community import codes, invitation_review, invitations, opened, tiers, welcomes
 from app.community.models import Invitation, JoinCode
 from app.contacts import groups as contact_groups
-from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember
+from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Staff
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.sending.models import Delivery, DeliveryStatus as D
 from app.tags.models import CorpTag
 from app.wecom.connection import gateway
+from app.welcome import channels, messages
 
 DAY = 86400
 
@@ -81,12 +83,26 @@ def seed_demo_community(api_base: str, actor: str) -> str:
     for chat_id, ext in leavers:
         _leave(control, chat_id, ext)
     _refetch(control, {chat_id for chat_id, _ext in leavers})
+    opened.adopt_all()  # groups WeCom opened for a full code join its groups with its tier, as the sync's job does
+    _seed_store_channel(made[2])
     welcomes.save(None, welcomes.WelcomeInput("VIP 入群欢迎", "欢迎 %NICKNAME% 加入 VIP 会员群！每周三会员日专享 9 折，"
                                               "群公告里有专属客服。", tier="vip"))
     welcomes.save(None, welcomes.WelcomeInput("新人入群欢迎", "欢迎 %NICKNAME%！新人首单立减 20 元，回复「新人」领券。",
                                               tier="newcomer"))
     invited = _seed_invitation(control, made[0], rng, actor)
-    return f"已创建 3 个群活码、2 条入群欢迎语、群分层与 1 个入群邀请（邀请 {invited} 位 A 类客户；见社群运营页）"
+    return (f"已创建 3 个群活码、2 条入群欢迎语、群分层、1 个入群邀请（邀请 {invited} 位 A 类客户）和一个欢迎语附带群活码的"
+            "门店渠道（见社群运营页与欢迎语页）")
+
+
+def _seed_store_channel(code: JoinCode) -> None:
+    """A store's channel whose welcome carries the store's group code: its new customers are invited into the group."""
+    follower = db.session.scalar(select(Staff.userid).where(Staff.is_follow_user.is_(True)).order_by(Staff.userid))
+    if follower is None:
+        return
+    welcome = messages.save(None, messages.TemplateInput(
+        "北京二店新客欢迎语", "channel", "{客户昵称}您好，欢迎光临北京二店！长按识别下方二维码加入门店会员群，每周新品试饮。",
+        group_code_id=code.id))
+    channels.create(channels.ChannelInput("北京二店新客码", "bj02_newcomer", [follower], template_id=welcome.id))
 
 
 def _seed_invitation(control: str, code: JoinCode, rng: random.Random, actor: str) -> int:
@@ -98,9 +114,12 @@ def _seed_invitation(control: str, code: JoinCode, rng: random.Random, actor: st
         "A 类客户进 VIP 群", "vip", code.id, None, tag_id, "您好，作为 A 类会员，邀请您加入 VIP 会员群：会员日专享价、"
         "新品先尝，扫码即可进群。", "VIP 会员群还给您留着位置，扫码进群，本周三会员日 9 折。", 3), actor)
     invitations.run_invite(invitation.id)
+    if db.session.get(Invitation, invitation.id).status == invitations.PENDING_APPROVAL:  # above the threshold
+        invitation_review.approve(invitation.id, "supervisor", "会员日活动，同意")
+        invitations.run_invite(invitation.id)
     with transaction():
         invitation = db.session.get(Invitation, invitation.id)
-        invitation.created_at = utcnow() - timedelta(days=4)
+        invitation.created_at = invitation.decided_at = utcnow() - timedelta(days=4)
     sent = db.session.scalars(select(Customer.external_userid).join(Delivery, Delivery.customer_id == Customer.id)
                               .where(Delivery.run_id == invitation.first_send_id, Delivery.status == D.PLANNED)).all()
     touched = set()

@@ -1,4 +1,10 @@
-"""send_welcome_msg: a WelcomeCode works once, within the welcome window (20 s by default) of the add event."""
+"""send_welcome_msg: a WelcomeCode works once, within the welcome window (20 s by default) of the add event.
+
+UNCONFIRMED (wecom-api.md §5 is silent): which image `pic_url`s WeCom accepts. The console sends a 群活码's QR as an
+image whose pic_url is the join way's `qr_code` (a WeCom-hosted permanent URL, as invitations do in mass messages);
+any http(s) pic_url is accepted here, as the welcome and push editors already let operators type image links. Were
+WeCom to take only `media/uploadimg` URLs, the QR would have to be uploaded first (one uploadimg per code).
+"""
 from .apicore import ApiError, api
 from .api_media import media_checker
 from .content import validate

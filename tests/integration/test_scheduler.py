@@ -36,9 +36,11 @@ def test_the_reconcile_job_runs_a_full_sync(app, wired):
     assert db.session.scalars(select(SyncRun)).all() == []  # the scheduler only enqueued
     job = db.session.scalars(select(Job)).one()
     assert (job.kind, job.state, job.requested_by) == ("contacts.sync", "queued", "scheduler")
-    assert run_jobs() == 1
+    assert run_jobs() == 2  # the sync, then the job it queues for groups WeCom opened for full 群活码
     run = db.session.scalars(select(SyncRun)).one()
     assert run.status == "succeeded" and run.started_by == "scheduler"
+    assert [(j.kind, j.state) for j in db.session.scalars(select(Job).order_by(Job.id))] == [
+        ("contacts.sync", "succeeded"), ("community.opened_groups", "succeeded")]
 
 
 def test_every_declared_job_is_a_one_at_a_time_job_kind(app):
