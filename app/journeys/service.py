@@ -11,7 +11,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.journeys import spec as specs, versions
 from app.journeys.models import EntryStatus, Journey, JourneyEntry, JourneyStatus as S, JourneyVersion
-from app.tags.models import CorpTag
+from app.tags.models import CorpTag, TagRule
 from app.tags.read_only import refusal
 from app.wordlist import service as words
 
@@ -83,7 +83,8 @@ def save(journey: Journey, name: str, raw: dict, actor: str) -> Journey:
 
 
 def _check_tags(spec: dict) -> None:
-    """A tag step names a current corp tag that a person may set (not one the RFM or lifecycle jobs write)."""
+    """A tag step names a current corp tag that a person may set: not one the RFM or lifecycle jobs write, nor one
+    a tag rule keeps in line with its condition."""
     used = specs.tags_used(spec)
     if not used:
         return
@@ -93,6 +94,9 @@ def _check_tags(spec: dict) -> None:
         raise JourneyError(N_("打标签步骤中的标签不存在或已在企业微信删除：%(tags)s"), tags="、".join(missing))
     if refused := refusal(used):
         raise JourneyError(refused[0], **refused[1])
+    if ruled := list(db.session.scalars(select(CorpTag.name).join(TagRule, TagRule.tag_id == CorpTag.tag_id)
+                                        .where(CorpTag.tag_id.in_(used)))):
+        raise JourneyError(N_("「%(tags)s」由标签规则维护（规则会按条件改回去），旅程不能打上或移除它"), tags="」「".join(ruled))
 
 
 def _go_live(journey: Journey, actor: str) -> None:

@@ -3,6 +3,7 @@ WeCom refusal shows on the journey's results without holding up the customer's l
 and a relation that carries the change already is never marked again."""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.core.db import transaction
@@ -93,3 +94,24 @@ def test_a_busy_wecom_is_tried_again_and_a_removal_takes_the_tag_off(synced):
     assert by_step() == {add: ("done", 1), remove: ("done", 0)}
     assert carriers(tag) == set()
     assert synced.control.call_count(MARK, 0) == 2
+
+
+def test_a_tag_step_refuses_a_tag_a_rule_keeps_or_one_wecom_no_longer_has(app):
+    from app.journeys import service
+    from app.tags.models import CorpTag, CorpTagGroup, TagRule
+
+    db.session.add(CorpTagGroup(group_id="g1", name="规则标签"))
+    db.session.add_all([CorpTag(tag_id="t-rule", group_id="g1", name="高价值"),
+                        CorpTag(tag_id="t-free", group_id="g1", name="唤醒中")])
+    db.session.add(TagRule(name="高价值", tag_id="t-rule", rule={"op": "and", "rules": []}, created_by="test"))
+    db.session.commit()
+    journey = service.create("打标签", None, "operator")
+
+    def save(tag_id: str):
+        return service.save(journey, "打标签", {"trigger": {"kind": "first_order"}, "exits": ["order"],
+                                             "steps": [{"kind": "tag", "action": "add", "tag_id": tag_id}]}, "operator")
+
+    for tag_id, reason in (("t-rule", "「高价值」由标签规则维护"), ("t-gone", "不存在或已在企业微信删除")):
+        with pytest.raises(service.JourneyError, match=reason):
+            save(tag_id)
+    assert save("t-free").version == 2 and journey.draft["steps"][0]["tag_id"] == "t-free"
