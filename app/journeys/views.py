@@ -19,7 +19,7 @@ from app.extensions import db
 from app.journeys import exits, forms, results, service, spec as specs, testrun
 from app.journeys.models import Journey, JourneyEntry, JourneyStatus
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
-from app.tags.models import CorpTag
+from app.tags.models import CorpTag, TagRule
 from app.welcome.models import Channel
 
 bp = Blueprint("journeys", __name__, url_prefix="/journeys", template_folder="templates")
@@ -66,7 +66,9 @@ def _editor_choices() -> dict:
     channels = db.session.execute(select(Channel.state, Channel.name).where(Channel.state.is_not(None))
                                   .order_by(Channel.name)).all()
     tags = db.session.execute(select(CorpTag.tag_id, CorpTag.name).order_by(CorpTag.name)).all()
-    return {"channels": channels, "tags": tags, "settable_tags": contact_list.tag_choices(settable=True)}
+    ruled = set(db.session.scalars(select(TagRule.tag_id)))  # a rule keeps these in line: a step may not set them
+    settable = [row for row in contact_list.tag_choices(settable=True) if row[0] not in ruled]
+    return {"channels": channels, "tags": tags, "settable_tags": settable}
 
 
 @bp.route("/<int:journey_id>/edit", methods=["GET", "POST"], endpoint="edit")
