@@ -21,6 +21,7 @@ the customer's entry exited. Prints per way and run the median, then the median 
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import threading
 import time
@@ -109,6 +110,7 @@ def exit_latency(args) -> None:
     db.session.commit()
     db.session.execute(text("ANALYZE"))
     db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     server = make_server("127.0.0.1", 0, current_app._get_current_object(), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/api/v1/orders"
