@@ -83,7 +83,8 @@ def _settle(mark: M, results: list[marking.Result], now: datetime) -> str:
     mark.updated_at = now
     if any(r.outcome is Outcome.DEFERRED for r in results):
         return "deferred"  # not reached before WeCom's stop: not the mark's fault, no attempt counted
-    errors = "；".join(f"{r.change.userid}: {r.error}" for r in results if r.outcome in (Outcome.FAILED, Outcome.RETRY))
+    # WeCom's answers, not who got them: the results page counts customers per answer
+    errors = "；".join(sorted({r.error for r in results if r.outcome in (Outcome.FAILED, Outcome.RETRY)}))
     if any(r.outcome is Outcome.FAILED for r in results):
         mark.state, mark.error = "failed", errors[:2000]
     elif any(r.outcome is Outcome.RETRY for r in results):
