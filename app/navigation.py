@@ -43,7 +43,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
             also=("welcome.channels", "welcome.channel_new", "welcome.channel_edit", "welcome.templates",
                   "welcome.template_new", "welcome.template_edit")),
     NavItem("media", N_("素材库"), P.MEDIA_VIEW, "media.index"),
-    NavItem("wakeup", N_("沉睡唤醒"), P.WAKEUP_MANAGE, "lifecycle.index",
+    NavItem("wakeup", N_("沉睡唤醒"), P.WAKEUP_VIEW, "lifecycle.index",
             also=("lifecycle.customers", "lifecycle.settings", "journeys.index", "journeys.edit", "journeys.detail",
                   "journeys.results")),
     NavItem("referral", N_("任务宝"), P.REFERRAL_MANAGE, "referral.index",

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.campaigns.approval import approvals, review
+from app.campaigns.approval import approvals, queue as approval_queue, review
 from app.campaigns.editor import checks, editing, forms, preview
 from app.campaigns.execution import runs
 from app.campaigns.policy import policies
@@ -78,7 +78,8 @@ def index():
     latest = _latest_runs([c.id for c in campaigns])
     return render_template("campaigns/index.html", campaigns=campaigns, latest=latest, status=status,
                            rejections=approvals.rejections([c.id for c in campaigns]),
-                           sent=_sent([r.id for r in latest.values()]), pending=len(approvals.pending()), **LABELS)
+                           sent=_sent([r.id for r in latest.values()]),
+                           pending=len(approvals.pending()) + len(approval_queue.waiting()), **LABELS)
 
 
 def _group_chips(values: dict) -> dict:
@@ -254,7 +255,7 @@ def cancel(campaign_id: int):
 def approvals_queue():
     queue = approvals.pending()
     latest = {c.id: approvals.history(c.id)[0] for c in queue}
-    return render_template("campaigns/approvals.html", queue=queue, latest=latest,
+    return render_template("campaigns/approvals.html", queue=queue, latest=latest, others=approval_queue.waiting(),
                            invitations=invitation_review.pending(), **LABELS)
 
 

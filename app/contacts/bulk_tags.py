@@ -12,14 +12,14 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.tags import marking
 from app.tags.models import CorpTag
-from app.tags.read_only import RFM_TAGS_REFUSED, rfm_tags
+from app.tags.read_only import refusal
 
 MAX_CUSTOMERS = 500  # one job's worth: each relation is one WeCom call
 IN_REQUEST = 20  # up to a page of the contact list is marked while the request waits; more is a worker's job
 
 
 class TagRequestError(UserError):
-    """The request names no tag, an unknown or RFM tag, or too many customers; nothing was sent."""
+    """The request names no tag, an unknown tag or one a job maintains (RFM, 生命周期), or too many customers; nothing was sent."""
 
 
 @dataclass
@@ -38,8 +38,8 @@ def _valid_tags(tag_ids: list[str]) -> list[str]:
     unknown = [t for t in tag_ids if t not in known]
     if unknown:
         raise TagRequestError(N_("未知或已删除的标签：%(tags)s"), tags=", ".join(unknown))
-    if read_only := rfm_tags(tag_ids):
-        raise TagRequestError(RFM_TAGS_REFUSED, tags="」「".join(read_only))
+    if refused := refusal(tag_ids):
+        raise TagRequestError(refused[0], **refused[1])
     return sorted(known)
 
 

@@ -16,7 +16,7 @@ from app.contacts.scope import Scope, staff_in_departments, with_sub_departments
 from app.core import settings
 from app.extensions import db
 from app.tags.models import CorpTag, CorpTagGroup
-from app.tags.read_only import RFM_GROUPS
+from app.tags.read_only import READ_ONLY_GROUPS
 
 MOBILE_SEARCH = re.compile(r"\+?[\d\s()\-]+")  # what someone types for (part of) a phone number
 MIN_MOBILE_DIGITS = 4  # fewer would match most customers (and no trigram narrows them)
@@ -211,13 +211,13 @@ def choices(scope: Scope) -> dict[str, list]:
 
 
 def tag_choices(settable: bool = False) -> list[tuple[str, str, str]]:
-    """Current corp tags as (tag_id, name, group name), in WeCom's order; `settable`: without the RFM job's tags,
+    """Current corp tags as (tag_id, name, group name), in WeCom's order; `settable`: without the tags a job writes (RFM, 生命周期),
     for pickers that put tags on customers."""
     query = select(CorpTag.tag_id, CorpTag.name, CorpTagGroup.name).join(
         CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id).where(
         CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None))
     if settable:
-        query = query.where(CorpTagGroup.name.not_in(RFM_GROUPS))
+        query = query.where(CorpTagGroup.name.not_in(READ_ONLY_GROUPS))
     return db.session.execute(query.order_by(CorpTagGroup.order.desc(), CorpTag.order.desc())).all()
 
 

@@ -118,6 +118,7 @@ ACTION_LABELS = {
     "journeys.saved": N_("保存客户旅程"),
     "journeys.submitted": N_("提交客户旅程"),
     "journeys.approved": N_("批准客户旅程版本"),
+    "journeys.tags_marked": N_("客户旅程打标签"),
     "journeys.rejected": N_("驳回客户旅程版本"),
     "journeys.commented": N_("审批客户旅程时留言"),
     "journeys.paused": N_("暂停客户旅程"),

@@ -25,7 +25,8 @@ class Permission(StrEnum):
     WELCOME_MANAGE = "welcome.manage"
     MEDIA_VIEW = "media.view"
     MEDIA_MANAGE = "media.manage"  # upload and delete library files
-    WAKEUP_MANAGE = "wakeup.manage"
+    WAKEUP_VIEW = "wakeup.view"  # 沉睡唤醒 read-only: lifecycle stages, journeys and their results
+    WAKEUP_MANAGE = "wakeup.manage"  # change them: stage settings, recompute, journeys' drafts, pause, archive
     REFERRAL_MANAGE = "referral.manage"
     TEAM_VIEW = "team.view"
     TEAM_MANAGE = "team.manage"  # targets and ranking weights (supervisors: of the departments they lead)
@@ -58,7 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_EDIT, P.CONTACTS_EXPORT, P.CONTACTS_VIEW_MOBILE,
         P.GROUPS_VIEW, P.TAGS_MANAGE, P.RFM_VIEW, P.ORDERS_IMPORT, P.SEGMENTS_MANAGE,
-        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_MANAGE,
+        P.CAMPAIGNS_VIEW, P.CAMPAIGNS_EDIT, P.CAMPAIGNS_CHECK, P.CUSTOMERS_SEND, P.WELCOME_MANAGE, P.WAKEUP_VIEW, P.WAKEUP_MANAGE,
         P.REFERRAL_MANAGE, P.MEDIA_VIEW, P.MEDIA_MANAGE, P.TASKS_VIEW, P.TASKS_MANAGE,
     }),
     Role.COMMUNITY_MANAGER: frozenset({
@@ -68,7 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({
         P.CONTACTS_VIEW, P.CONTACTS_VIEW_MOBILE, P.GROUPS_VIEW, P.RFM_VIEW,
         P.CAMPAIGNS_VIEW, P.CAMPAIGNS_CHECK, P.CAMPAIGNS_APPROVE, P.TEAM_VIEW, P.TEAM_MANAGE, P.MEDIA_VIEW,
-        P.TASKS_VIEW, P.TRANSFER_MANAGE,
+        P.TASKS_VIEW, P.TRANSFER_MANAGE, P.WAKEUP_VIEW,
     }),
     Role.VIEWER: frozenset({P.CONTACTS_VIEW, P.GROUPS_VIEW, P.RFM_VIEW, P.CAMPAIGNS_VIEW, P.MEDIA_VIEW, P.TASKS_VIEW}),
 }

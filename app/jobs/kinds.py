@@ -73,6 +73,8 @@ KINDS: dict[str, Kind] = {
     "media.refresh": Kind(N_("续期企业微信素材"), "app.media.service:refresh_in_use", one_at_a_time=True),
     "journeys.tick": Kind(N_("客户旅程：退出、进入与到期步骤"), "app.journeys.jobs:tick", one_at_a_time=True,
                           permission=P.WAKEUP_MANAGE),
+    "journeys.tags": Kind(N_("客户旅程：打标签步骤写入企业微信"), "app.journeys.tagging:send_owed", one_at_a_time=True,
+                          permission=P.WAKEUP_MANAGE),
     "referral.tick": Kind(N_("任务宝：开始与结束、考察期到期、活码创建、核对与删除、邀请人标签、里程碑消息"), "app.referral.jobs:tick",
                           one_at_a_time=True),
     "referral.enroll": Kind(N_("任务宝：从人群加入邀请人"), "app.referral.jobs:enroll", permission=P.REFERRAL_MANAGE),

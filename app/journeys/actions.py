@@ -44,7 +44,7 @@ def customer_brief(external_userid: str) -> str:
 def _task(journey: Journey, index: int, step: dict, entry, now: datetime) -> str | None:
     try:
         task = create_task(entry.owner_userid or "", step["title"], now + timedelta(hours=step["due_hours"]),
-                           source="journey", source_key=f"journey:{journey.id}:{entry.id}:{index}",
+                           source="journey", source_key=f"journey:{journey.id}:{entry.id}:{step['id']}",
                            body=journey.name, external_userid=entry.external_userid, created_by="journey")
     except TaskError:
         return None
@@ -57,7 +57,7 @@ def _notify(journey: Journey, index: int, step: dict, entry, now: datetime) -> s
     body = customer_brief(entry.external_userid)
     url = f"/contacts/{entry.external_userid}"
     for userid in [entry.owner_userid, *supervisors_of([entry.owner_userid])[entry.owner_userid]]:
-        notify(userid, f"journey:{journey.id}:{entry.id}:{index}:{userid}", step["title"], body, url=url,
+        notify(userid, f"journey:{journey.id}:{entry.id}:{step['id']}:{userid}", step["title"], body, url=url,
                feature="journeys")
     return entry.owner_userid
 
@@ -73,8 +73,8 @@ def run(journey: Journey, index: int, step: dict, where: list, now: datetime) ->
     for entry in entries:
         ref = None if entry.held else DO[step["kind"]](journey, index, step, entry, now)
         outcome = "held" if entry.held else (step["kind"] if ref else "skipped")
-        logs.append(dict(journey_id=journey.id, entry_id=entry.id, step_index=index, outcome=outcome,
-                         task_ref=ref, at=now))
+        logs.append(dict(journey_id=journey.id, entry_id=entry.id, step_index=index, step_id=step["id"],
+                         outcome=outcome, task_ref=ref, at=now))
     if logs:
         db.session.execute(L.__table__.insert(), logs)
     db.session.execute(update(E).where(*where).values(step_index=index + 1),

@@ -14,8 +14,9 @@ def _split(text: str) -> list[str]:
 
 def _step(form: MultiDict, n: int) -> dict:
     get = lambda name: (form.get(f"steps-{n}-{name}") or "").strip()  # noqa: E731
-    step = {"kind": get("kind"), "days": get("days") or 0, "at": get("at"), "text": get("text"),
-            "category": get("category"), "title": get("title"), "due_hours": get("due_hours") or 24}
+    step = {"id": get("id"), "kind": get("kind"), "days": get("days") or 0, "at": get("at"), "text": get("text"),
+            "category": get("category"), "title": get("title"), "due_hours": get("due_hours") or 24,
+            "action": get("action"), "tag_id": get("tag_id")}
     field = get("if_field")
     if field == "ordered":
         step["if"] = {"field": field, "value": get("if_value") == "yes"}

@@ -6,7 +6,7 @@ import logging
 
 from app.core.db import transaction, utcnow
 from app.extensions import db
-from app.journeys import exits, results, runner, triggers
+from app.journeys import exits, results, runner, tagging, triggers
 from app.journeys.models import JourneyStatus
 
 log = logging.getLogger("scrm.journeys")
@@ -35,6 +35,7 @@ def tick() -> dict:
             db.session.rollback()
             log.exception("journey %s: tick failed", journey.id)
             failed.append(journey.id)
+    tagging.follow()  # the tag steps' marks go to WeCom in their own job: the tick never waits on WeCom
     if failed:
         raise RuntimeError(f"journeys {failed} failed (see the log); the others ran: {done}")
     return {"journeys": done}

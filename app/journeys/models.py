@@ -100,20 +100,44 @@ class JourneyEntry(db.Model):
 
 
 class JourneyStepLog(db.Model):
-    """What one step did for one entry, written with the entry's advance: once per (entry, step), never twice."""
+    """What one step did for one entry, written with the entry's advance: once per (entry, step identity), never
+    twice, whatever position later versions give the step (`step_index` is its position when it ran)."""
 
     __tablename__ = "journey_step_logs"
-    __table_args__ = (UniqueConstraint("entry_id", "step_index"), Index("ix_journey_step_logs_send", "send_id"),
-                      Index("ix_journey_step_logs_journey", "journey_id", "step_index", "outcome"))
+    __table_args__ = (UniqueConstraint("entry_id", "step_id"), Index("ix_journey_step_logs_send", "send_id"),
+                      Index("ix_journey_step_logs_journey", "journey_id", "step_id", "outcome"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("journey_entries.id"))
     step_index: Mapped[int]
-    outcome: Mapped[str] = mapped_column(String(16))  # message, task, notify, waited, skipped, held
+    step_id: Mapped[str] = mapped_column(String(16))  # spec.step_ids: the step's identity across versions
+    outcome: Mapped[str] = mapped_column(String(16))  # message, task, notify, tag, skipped, held
     send_id: Mapped[int | None]
     task_ref: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class JourneyTagMark(db.Model):
+    """A tag step's mark owed to one customer (every current relation): sent to WeCom by the job `journeys.tags`
+    through app/tags/marking, retried while WeCom is busy, `failed` with WeCom's error (shown on the results) when
+    refused; relations already carrying the change are not marked again. The entry moved on when it was written."""
+
+    __tablename__ = "journey_tag_marks"
+    __table_args__ = (UniqueConstraint("entry_id", "step_id"), Index("ix_journey_tag_marks_state", "state", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journey_entries.id"))
+    step_id: Mapped[str] = mapped_column(String(16))
+    external_userid: Mapped[str] = mapped_column(String(64))
+    tag_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(8))   # add, remove
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class JourneySend(Send):

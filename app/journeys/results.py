@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from app.campaigns.reporting.uplift import Uplift
 from app.contacts.models import FollowRelation
 from app.extensions import db
-from app.journeys.models import Journey, JourneyEntry as E, JourneySend, JourneyStatus, JourneyStepLog as L
+from app.journeys import spec as specs, tagging
+from app.journeys.models import (Journey, JourneyEntry as E, JourneySend, JourneyStatus, JourneyStepLog as L,
+                                 JourneyVersion)
 from app.rfm.models import CustomerEvent, Order
 from app.sending.models import Delivery, DeliveryStatus as D
 from app.tasks.models import Task
@@ -35,11 +37,13 @@ class Group:
 class StepResult:
     index: int
     kind: str
+    step_id: str = ""
     outcomes: dict[str, int] = field(default_factory=dict)       # step log: message, task, skipped, held, ...
     deliveries: dict[str, int] = field(default_factory=dict)     # message steps: by delivery status / skip reason
     tasks: int = 0
     tasks_done: int = 0
     tasks_on_time: int = 0
+    marks: dict = field(default_factory=dict)                    # tag steps: done / pending / failed, WeCom errors
 
 
 @dataclass
@@ -98,13 +102,15 @@ def _groups(journey_id: int) -> tuple[Group, Group]:
     return treated, holdout
 
 
-def _tasks(journey_id: int) -> dict[int, tuple[int, int, int]]:
-    """Per step: (tasks, done, done by their due time), from the tasks this journey created."""
-    found: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+def _tasks(journey_id: int) -> dict[str, tuple[int, int, int]]:
+    """Per step identity: (tasks, done, done by their due time), from the tasks this journey created (keys written
+    before steps had identities end in the step's position)."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = db.session.execute(select(Task.source_key, Task.state, Task.done_at, Task.due_at).where(
         Task.source == "journey", Task.source_key.like(f"journey:{journey_id}:%")))
     for key, state, done_at, due_at in rows:
-        counts = found[int(key.rsplit(":", 1)[1])]
+        step = key.rsplit(":", 1)[1]
+        counts = found[f"s{int(step) + 1}" if step.isdigit() else step]
         counts[0] += 1
         if state == "done":
             counts[1] += 1
@@ -135,6 +141,13 @@ def guardrail(journey_id: int, since: datetime | None = None) -> tuple[int, int]
     return len(touched), len(deleted)
 
 
+def _ids_by_version(journey_id: int) -> dict[int, list[str]]:
+    """The step identities of every version that ran (its approval in the history keeps its spec)."""
+    return {version: specs.step_ids(spec or {}) for version, spec in db.session.execute(
+        select(JourneyVersion.version, JourneyVersion.spec).where(JourneyVersion.journey_id == journey_id,
+                                                                  JourneyVersion.action == "approved"))}
+
+
 def of(journey: Journey) -> Results:
     treated, holdout = _groups(journey.id)
     statuses = dict(db.session.execute(select(E.status, func.count()).where(E.journey_id == journey.id)
@@ -142,22 +155,28 @@ def of(journey: Journey) -> Results:
     reasons = dict(db.session.execute(select(E.exit_reason, func.count()).where(
         E.journey_id == journey.id, E.exit_reason.is_not(None)).group_by(E.exit_reason)).all())
     spec = journey.live or journey.draft
-    steps = [StepResult(i, s["kind"]) for i, s in enumerate(spec["steps"])]
-    by_index = {s.index: s for s in steps}
-    for index, outcome, n in db.session.execute(select(L.step_index, L.outcome, func.count()).where(
-            L.journey_id == journey.id).group_by(L.step_index, L.outcome)):
-        if index in by_index:
-            by_index[index].outcomes[outcome] = n
-    for index, status, reason, n in db.session.execute(
-            select(JourneySend.journey_step, Delivery.status, Delivery.skip_reason, func.count())
+    steps = [StepResult(i, s["kind"], sid) for (i, s), sid in zip(enumerate(spec["steps"]), specs.step_ids(spec))]
+    by_id = {s.step_id: s for s in steps}  # a step's figures follow it across versions, wherever it moved
+    for step_id, outcome, n in db.session.execute(select(L.step_id, L.outcome, func.count()).where(
+            L.journey_id == journey.id).group_by(L.step_id, L.outcome)):
+        if step_id in by_id:
+            by_id[step_id].outcomes[outcome] = n
+    ids_of = _ids_by_version(journey.id)
+    for version, index, status, reason, n in db.session.execute(
+            select(JourneySend.journey_version, JourneySend.journey_step, Delivery.status, Delivery.skip_reason,
+                   func.count())
             .join(JourneySend, JourneySend.id == Delivery.run_id).where(JourneySend.journey_id == journey.id)
-            .group_by(JourneySend.journey_step, Delivery.status, Delivery.skip_reason)):
-        if index in by_index:
-            key = reason or status
-            by_index[index].deliveries[key] = by_index[index].deliveries.get(key, 0) + n
-    for index, (n, done, on_time) in _tasks(journey.id).items():
-        if index in by_index:
-            by_index[index].tasks, by_index[index].tasks_done, by_index[index].tasks_on_time = n, done, on_time
+            .group_by(JourneySend.journey_version, JourneySend.journey_step, Delivery.status, Delivery.skip_reason)):
+        ids = ids_of.get(version, [])
+        if index < len(ids) and ids[index] in by_id:
+            step, key = by_id[ids[index]], reason or status
+            step.deliveries[key] = step.deliveries.get(key, 0) + n
+    for step_id, (n, done, on_time) in _tasks(journey.id).items():
+        if step_id in by_id:
+            by_id[step_id].tasks, by_id[step_id].tasks_done, by_id[step_id].tasks_on_time = n, done, on_time
+    for step_id, marks in tagging.step_marks(journey.id).items():
+        if step_id in by_id:
+            by_id[step_id].marks = marks
     touched, deleted = guardrail(journey.id)
     uplift = Uplift(treated.entered, treated.reactivated[30], holdout.entered, holdout.reactivated[30])
     return Results(treated, holdout, statuses, reasons, steps, uplift, touched, deleted)

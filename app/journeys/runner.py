@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy import case, exists, insert, literal, select, update
 
 from app import sending
 from app.core import settings
 from app.core.db import UTCDateTime, transaction
 from app.extensions import db
-from app.journeys import conditions
-from app.journeys.models import EntryStatus, Journey, JourneyEntry as E, JourneySend, JourneyStepLog as L
+from app.journeys import conditions, spec as specs
+from app.journeys.models import (EntryStatus, Journey, JourneyEntry as E, JourneySend, JourneyStatus,
+                                 JourneyStepLog as L)
 from app.sending.models import RunStatus
 
 OPEN = (RunStatus.PLANNING, RunStatus.PLANNED, RunStatus.WAITING_WINDOW)
@@ -26,10 +27,15 @@ def _due(journey: Journey, index: int, now: datetime) -> list:
     return [E.journey_id == journey.id, E.status == EntryStatus.ACTIVE, E.step_index == index, E.due_at <= now]
 
 
+def step_id(journey: Journey, index: int) -> str:
+    return specs.step_ids(journey.live)[index]
+
+
 def _log(journey: Journey, index: int, where: list, outcome, now: datetime, send_id: int | None = None) -> None:
-    rows = select(literal(journey.id), E.id, literal(index), outcome, literal(send_id), literal(now, UTCDateTime()))
-    db.session.execute(insert(L).from_select(["journey_id", "entry_id", "step_index", "outcome", "send_id", "at"],
-                                             rows.where(*where)))
+    rows = select(literal(journey.id), E.id, literal(index), literal(step_id(journey, index)), outcome,
+                  literal(send_id), literal(now, UTCDateTime()))
+    db.session.execute(insert(L).from_select(["journey_id", "entry_id", "step_index", "step_id", "outcome", "send_id",
+                                              "at"], rows.where(*where)))
 
 
 def _advance(where: list, index: int, **values) -> None:
@@ -101,13 +107,21 @@ def _wait(index: int, step: dict, where: list) -> None:
 
 
 def run_step(journey: Journey, index: int, now: datetime) -> int:
-    """One step for every entry due at it, in one transaction; how many entries moved."""
-    from app.journeys import actions
+    """One step for every entry due at it, in one transaction; how many entries moved. The journey's row is read
+    again under a lock first, so a version approved meanwhile (versions.carry) is seen whole or not at all; entries
+    that already did this step (by identity, under an earlier version) move past it without doing it again."""
+    from app.journeys import actions, tagging
 
-    step = journey.live["steps"][index]
     with transaction():
+        db.session.refresh(journey, with_for_update=True)
+        if journey.status != JourneyStatus.ACTIVE or index >= len(journey.live["steps"]):
+            return 0
+        step = dict(journey.live["steps"][index], id=step_id(journey, index))
         due = _due(journey, index, now)
-        moved = 0
+        did = exists().where(L.entry_id == E.id, L.step_id == step["id"])
+        # moved past it first, so no longer due here (the step's own log rows would match `did` too)
+        moved = db.session.execute(update(E).where(*due, did).values(step_index=index + 1),
+                                   execution_options={"synchronize_session": False}).rowcount or 0
         if condition := step.get("if"):
             failing = due + [~conditions.holds(condition)]
             if step.get("otherwise") == "exit":
@@ -124,6 +138,8 @@ def run_step(journey: Journey, index: int, now: datetime) -> int:
                 _wait(index, step, due)
             elif step["kind"] == "message":
                 _message(journey, index, step, due, now)
+            elif step["kind"] == "tag":
+                tagging.plan(journey, index, step, due, now)
             else:
                 actions.run(journey, index, step, due, now)
         return moved + count
@@ -141,6 +157,7 @@ def finish(journey: Journey, now: datetime) -> int:
 
 
 def run_due(journey: Journey, now: datetime) -> int:
-    """Every step in timeline order: an entry goes through all the steps due for it in one pass."""
+    """Every step in timeline order: an entry goes through all the steps due for it in one pass (a version with more
+    steps approved meanwhile runs its further steps at the next tick)."""
     moved = sum(run_step(journey, i, now) for i in range(len(journey.live["steps"])))
     return moved + finish(journey, now)

@@ -9,8 +9,10 @@ from app.core.db import transaction, utcnow
 from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
-from app.journeys import spec as specs
+from app.journeys import spec as specs, versions
 from app.journeys.models import EntryStatus, Journey, JourneyEntry, JourneyStatus as S, JourneyVersion
+from app.tags.models import CorpTag, TagRule
+from app.tags.read_only import refusal
 from app.wordlist import service as words
 
 
@@ -63,6 +65,7 @@ def save(journey: Journey, name: str, raw: dict, actor: str) -> Journey:
     """Store an edited draft as a new version; what runs (the live version) is untouched until approved."""
     spec = specs.check(raw)
     _check_words(spec)
+    _check_tags(spec)
     name = _name(name)
     if journey.status == S.ARCHIVED:
         raise JourneyError(N_("已归档的旅程不能修改"))
@@ -79,7 +82,29 @@ def save(journey: Journey, name: str, raw: dict, actor: str) -> Journey:
     return journey
 
 
+def _check_tags(spec: dict) -> None:
+    """A tag step names a current corp tag that a person may set: not one the RFM or lifecycle jobs write, nor one
+    a tag rule keeps in line with its condition."""
+    used = specs.tags_used(spec)
+    if not used:
+        return
+    known = set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(used),
+                                                                CorpTag.deleted_at.is_(None))))
+    if missing := [t for t in used if t not in known]:
+        raise JourneyError(N_("打标签步骤中的标签不存在或已在企业微信删除：%(tags)s"), tags="、".join(missing))
+    if refused := refusal(used):
+        raise JourneyError(refused[0], **refused[1])
+    if ruled := list(db.session.scalars(select(CorpTag.name).join(TagRule, TagRule.tag_id == CorpTag.tag_id)
+                                        .where(CorpTag.tag_id.in_(used)))):
+        raise JourneyError(N_("「%(tags)s」由标签规则维护（规则会按条件改回去），旅程不能打上或移除它"), tags="」「".join(ruled))
+
+
 def _go_live(journey: Journey, actor: str) -> None:
+    """The draft becomes the running version; customers already in the journey carry on by step identity. The
+    journey's row is locked first, as the runner does before a step (runner.run_step), so neither waits on the other
+    holding entries."""
+    db.session.execute(select(Journey.id).where(Journey.id == journey.id).with_for_update())
+    versions.carry(journey, journey.live, journey.draft, journey.version)
     journey.live, journey.live_version, journey.pending_version = journey.draft, journey.version, None
     if journey.status in (S.DRAFT, S.PENDING_APPROVAL):
         journey.status = S.ACTIVE
@@ -96,6 +121,7 @@ def submit(journey: Journey, actor: str, may_approve: bool) -> Journey:
         raise JourneyError(N_("当前版本已经在运行"))
     spec = specs.check(journey.draft)
     _check_words(spec)
+    _check_tags(spec)
     with transaction():
         _history(journey, "submitted", actor)
         if may_approve:

@@ -1,16 +1,20 @@
 """A journey's spec (pure): trigger, steps on a timeline, exits, re-entry, holdout, guardrail; checks and templates.
 
     {"trigger": {"kind": "stage", "stage": "dormant"},
-     "steps": [{"kind": "message", "text": "...", "category": "promotion"},
-               {"kind": "wait", "days": 3, "at": "10:00"},
-               {"kind": "task", "title": "一对一关怀", "due_hours": 24},
-               {"kind": "message", "text": "...", "if": {"field": "class8", "in": [...]}, "otherwise": "exit"}],
+     "steps": [{"id": "x3f9a01c2", "kind": "message", "text": "...", "category": "promotion"},
+               {"id": "...", "kind": "wait", "days": 3, "at": "10:00"},
+               {"id": "...", "kind": "task", "title": "一对一关怀", "due_hours": 24},
+               {"id": "...", "kind": "tag", "action": "add", "tag_id": "et..."},
+               {"id": "...", "kind": "message", "text": "...", "if": {"field": "class8", "in": [...]},
+                "otherwise": "exit"}],
      "exits": ["order", "event", "relation_deleted", "opt_out"], "reentry_days": 90 (None: never again),
      "holdout_percent": 10, "guardrail_percent": 2, "slots": ["10:00", "16:00"]}
 """
 from __future__ import annotations
 
 import copy
+import re
+import secrets
 from typing import Any
 
 from app.core.errors import UserError
@@ -26,7 +30,10 @@ TRIGGERS = {
     "no_order_after_add": N_("添加 N 天后仍未下单"),
     "customer_deleted_staff": N_("客户删除了成员"),
 }
-STEPS = {"wait": N_("等待"), "message": N_("一对一消息"), "task": N_("成员任务"), "notify": N_("通知成员和主管")}
+STEPS = {"wait": N_("等待"), "message": N_("一对一消息"), "task": N_("成员任务"), "notify": N_("通知成员和主管"),
+         "tag": N_("打标签或移除标签")}
+TAG_ACTIONS = {"add": N_("打上标签"), "remove": N_("移除标签")}
+STEP_ID = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 EXITS = ("order", "event", "relation_deleted", "opt_out", "stage_changed")
 STAGE_LABELS = {"active": N_("活跃"), "warning": N_("预警"), "dormant": N_("沉睡"), "deep_dormant": N_("深度沉睡"),
                 "lost": N_("已流失")}
@@ -91,7 +98,8 @@ def _step(raw: dict, number: int) -> dict:
     kind = (raw or {}).get("kind")
     if kind not in STEPS:
         raise SpecError(N_("第 %(n)s 步的类型无法识别"), n=number)
-    out: dict[str, Any] = {"kind": kind}
+    given = str(raw.get("id") or "")
+    out: dict[str, Any] = {"id": given if STEP_ID.match(given) else "", "kind": kind}
     if kind == "wait":
         out["days"] = _int(raw.get("days") or 0, 0, 365, f"第 {number} 步的天数")
         at = (raw.get("at") or "").strip()
@@ -105,6 +113,11 @@ def _step(raw: dict, number: int) -> dict:
             raise SpecError(N_("第 %(n)s 步的消息内容不能为空，且不超过 2000 字"), n=number)
         out["text"] = text
         out["category"] = raw.get("category") if raw.get("category") in CATEGORIES else "promotion"
+    if kind == "tag":
+        tag_id = str(raw.get("tag_id") or "").strip()
+        if not tag_id or raw.get("action") not in TAG_ACTIONS:
+            raise SpecError(N_("第 %(n)s 步：请选择要打上或移除的标签"), n=number)
+        out["action"], out["tag_id"] = raw["action"], tag_id
     if kind in ("task", "notify"):
         title = (raw.get("title") or "").strip()
         if not title or len(title) > 64:
@@ -128,13 +141,33 @@ def check(raw: dict) -> dict:
     slots = sorted({parse_hhmm(s).strftime("%H:%M") for s in raw.get("slots") or ["10:00", "16:00"]})
     return {
         "trigger": _trigger(raw.get("trigger") or {}),
-        "steps": [_step(s, i + 1) for i, s in enumerate(steps)],
+        "steps": _identified([_step(s, i + 1) for i, s in enumerate(steps)]),
         "exits": [e for e in EXITS if e in (raw.get("exits") or [])],
         "reentry_days": None if reentry in (None, "") else _int(reentry, 1, 3650, "再次进入的间隔天数"),
         "holdout_percent": _int(raw.get("holdout_percent", 10), 0, 50, "对照组比例"),
         "guardrail_percent": _int(raw.get("guardrail_percent", 2), 1, 100, "护栏阈值（%）"),
         "slots": slots,
     }
+
+
+def _identified(steps: list[dict]) -> list[dict]:
+    """Every step keeps the identity it came with (the editor posts it back), so a new version can tell which step
+    of the old one each is; a new step, or a copy of another's identity, gets a fresh one."""
+    seen: set[str] = set()
+    for step in steps:
+        while not step["id"] or step["id"] in seen:
+            step["id"] = "x" + secrets.token_hex(4)  # never all digits: a task key ending in digits is a position
+        seen.add(step["id"])
+    return steps
+
+
+def step_ids(spec: dict) -> list[str]:
+    """Each step's identity in timeline order; steps saved before identities existed are known by position."""
+    return [step.get("id") or f"s{i + 1}" for i, step in enumerate(spec.get("steps") or [])]
+
+
+def tags_used(spec: dict) -> list[str]:
+    return [step["tag_id"] for step in spec.get("steps") or [] if step["kind"] == "tag"]
 
 
 def messages(spec: dict) -> list[tuple[int, dict]]:

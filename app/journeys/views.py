@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.campaigns.models import CATEGORY_LABELS
 from app.campaigns.reporting.results import skip_labeller
+from app.contacts import contact_list
 from app.contacts.staff_labels import staff_labels
 from app.core.db import utcnow
 from app.core.errors import UserError
@@ -18,14 +19,15 @@ from app.extensions import db
 from app.journeys import exits, forms, results, service, spec as specs, testrun
 from app.journeys.models import Journey, JourneyEntry, JourneyStatus
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
-from app.tags.models import CorpTag
+from app.tags.models import CorpTag, TagRule
 from app.welcome.models import Channel
 
 bp = Blueprint("journeys", __name__, url_prefix="/journeys", template_folder="templates")
 LABELS = {"statuses": JourneyStatus.LABELS, "triggers": specs.TRIGGERS, "step_kinds": specs.STEPS,
           "exit_labels": exits.LABELS, "stages": specs.STAGE_LABELS, "categories": CATEGORY_LABELS,
           "classes": CLASS_LABELS, "segments": SEGMENT_LABELS, "fields": specs.CONDITION_FIELDS,
-          "templates": {k: v[0] for k, v in specs.TEMPLATES.items()}, "history_labels": service.HISTORY_LABELS}
+          "templates": {k: v[0] for k, v in specs.TEMPLATES.items()}, "history_labels": service.HISTORY_LABELS,
+          "tag_actions": specs.TAG_ACTIONS}
 
 
 def _journey(journey_id: int) -> Journey:
@@ -37,14 +39,15 @@ def _may_approve() -> bool:
 
 
 @bp.get("/", endpoint="index")
-@requires(P.WAKEUP_MANAGE)
+@requires(P.WAKEUP_VIEW)
 def index():
     journeys = service.all_journeys()
     counts: dict[int, dict[str, int]] = {}
     for journey_id, status, n in db.session.execute(select(JourneyEntry.journey_id, JourneyEntry.status, func.count())
                                                     .group_by(JourneyEntry.journey_id, JourneyEntry.status)):
         counts.setdefault(journey_id, {})[status] = n
-    return render_template("journeys/index.html", journeys=journeys, counts=counts, **LABELS)
+    return render_template("journeys/index.html", journeys=journeys, counts=counts,
+                           may_edit=current_user.can(P.WAKEUP_MANAGE), **LABELS)
 
 
 @bp.post("/new", endpoint="new")
@@ -63,7 +66,9 @@ def _editor_choices() -> dict:
     channels = db.session.execute(select(Channel.state, Channel.name).where(Channel.state.is_not(None))
                                   .order_by(Channel.name)).all()
     tags = db.session.execute(select(CorpTag.tag_id, CorpTag.name).order_by(CorpTag.name)).all()
-    return {"channels": channels, "tags": tags}
+    ruled = set(db.session.scalars(select(TagRule.tag_id)))  # a rule keeps these in line: a step may not set them
+    settable = [row for row in contact_list.tag_choices(settable=True) if row[0] not in ruled]
+    return {"channels": channels, "tags": tags, "settable_tags": settable}
 
 
 @bp.route("/<int:journey_id>/edit", methods=["GET", "POST"], endpoint="edit")
@@ -78,16 +83,17 @@ def edit(journey_id: int):
             service.save(journey, name, raw, current_user.username)
         except UserError as exc:
             flash(exc.localized(), "danger")
-            draft = raw  # show what was typed, with the reason
+            draft = raw  # show what was typed, with the reason (and each row's identity as posted)
         else:
             flash(_("已保存为第 %(v)s 版草稿；运行中的版本不受影响，提交审批后才会生效", v=journey.version), "success")
             return redirect(url_for("journeys.detail", journey_id=journey.id))
-    return render_template("journeys/edit.html", journey=journey, draft=draft, name=name, **_editor_choices(),
-                           **LABELS)
+    return render_template("journeys/edit.html", journey=journey, draft=draft, name=name,
+                           step_ids=specs.step_ids(draft) if draft is journey.draft else
+                           [step.get("id") or "" for step in draft["steps"]], **_editor_choices(), **LABELS)
 
 
 @bp.get("/<int:journey_id>", endpoint="detail")
-@requires(P.CAMPAIGNS_VIEW)  # read-only for whoever sees pushes: supervisors approve from here
+@requires(P.WAKEUP_VIEW)  # read-only for supervisors, who approve from here
 def detail(journey_id: int):
     journey = _journey(journey_id)
     walks = None
@@ -102,6 +108,7 @@ def detail(journey_id: int):
         JourneyEntry.journey_id == journey.id).group_by(JourneyEntry.status)).all())
     return render_template("journeys/detail.html", journey=journey, history=service.history(journey.id),
                            counts=counts, walks=walks, customers=customers, may_approve=_may_approve(), may_edit=may_edit,
+                           tag_names=contact_list.tag_names(),
                            staff=staff_labels([w.owner for w in walks or [] if w.owner]), **LABELS)
 
 
@@ -158,9 +165,11 @@ def archive(journey_id: int):
 
 
 @bp.get("/<int:journey_id>/results", endpoint="results")
-@requires(P.CAMPAIGNS_VIEW)
+@requires(P.WAKEUP_VIEW)
 def results_page(journey_id: int):
     journey = _journey(journey_id)
-    return render_template("journeys/results.html", journey=journey, r=results.of(journey),
+    return render_template("journeys/results.html", journey=journey, r=results.of(journey), tag_names=contact_list.tag_names(),
                            skip_label=skip_labeller(), guard_hours=results.GUARD_HOURS, **LABELS)
 
+
+from app.journeys import approval_queue  # noqa: E402,F401  (lists pending versions in the approvals queue)

@@ -26,7 +26,7 @@ class CustomerStage(db.Model):
 
     external_userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)
-    since: Mapped[date] = mapped_column(Date)  # the corp-local day the customer entered `stage`
+    since: Mapped[date] = mapped_column(Date)  # the corp-local day the customer entered `stage` (stages.entered_on)
     last_interaction_at: Mapped[datetime | None]
     tagged_stage: Mapped[str | None] = mapped_column(String(16))
     # done, pending, failed, no_staff

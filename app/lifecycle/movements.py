@@ -15,7 +15,9 @@ from sqlalchemy import func, select, text
 from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
+from app.lifecycle import config
 from app.lifecycle.models import LOST, STAGES, CustomerStage, StageMovement
+from app.lifecycle.stages import entered_on
 
 LOCK_KEY = 74_530_161  # pg_advisory_xact_lock key of the movement writers
 Listener = Callable[[int, int], None]  # (after_id, last_id): the movements this transaction recorded
@@ -71,7 +73,8 @@ def move_many(targets: Iterable[tuple[str, str, datetime | None | object]], caus
     if unknown := {stage for _, stage, _ in targets} - set(STAGES):
         raise ValueError(f"unknown lifecycle stage {sorted(unknown)!r}")
     at = at or utcnow()
-    day = at.astimezone(settings.corp_timezone()).date()
+    zone, thresholds = settings.corp_timezone(), config.current()["thresholds"]
+    day = at.astimezone(zone).date()
     rows = {row.external_userid: row for start in range(0, len(targets), 500)
             for row in db.session.scalars(select(CustomerStage).where(
                 CustomerStage.external_userid.in_([t[0] for t in targets[start:start + 500]])))}
@@ -94,7 +97,9 @@ def move_many(targets: Iterable[tuple[str, str, datetime | None | object]], caus
             db.session.add(row)
         moved.append(StageMovement(external_userid=external_userid, from_stage=row.stage, to_stage=stage, day=day,
                                    at=at, cause=cause))
-        row.stage, row.since, row.updated_at = stage, day, at
+        # a first stage began when the customer's silence reached it, not when the console first looked
+        since = day if row.stage is not None else entered_on(stage, last, thresholds, zone, day)
+        row.stage, row.since, row.updated_at = stage, since, at
         if stage == LOST:  # no relation left, so no tag left on WeCom's side and none to write
             row.tagged_stage = None
         row.mark_state, row.mark_error = owed_state(row.tagged_stage, stage, row.mark_state, row.mark_error)

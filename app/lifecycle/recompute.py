@@ -23,7 +23,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.lifecycle import config, movements
 from app.lifecycle.models import LOST, LifecycleRun
-from app.lifecycle.stages import bound, stage_sql, window
+from app.lifecycle.stages import bound, entered_sql, stage_sql, window
 
 log = logging.getLogger("scrm.lifecycle.recompute")
 STATUS_LABELS = {RUNNING: N_("进行中"), SUCCEEDED: N_("成功"), FAILED: N_("失败")}
@@ -42,7 +42,8 @@ _MARK = (f"CASE WHEN n.stage = '{LOST}' OR n.stage = s.tagged_stage THEN 'done' 
          "WHEN s.mark_state = 'failed' THEN 'failed' ELSE 'pending' END")  # movements.owed_state, in SQL
 
 
-def _statements(dialect: str) -> tuple[str, ...]:
+def _statements(dialect: str, entered: str) -> tuple[str, ...]:
+    """The movements, the changed rows, the new customers (their first stage `since` the day `entered` computes)."""
     return (
         # the movements first, while the stages table still holds the stages they leave
         "INSERT INTO lifecycle_movements (external_userid, from_stage, to_stage, day, at, cause) "
@@ -56,7 +57,7 @@ def _statements(dialect: str) -> tuple[str, ...]:
         f"mark_error = CASE WHEN s.stage = n.stage OR ({_MARK}) <> 'done' THEN s.mark_error END "
         f"FROM {NEW} n WHERE n.external_userid = s.external_userid AND (s.stage <> n.stage OR {_DIFFERS[dialect]})",
         "INSERT INTO lifecycle_stages (external_userid, stage, since, last_interaction_at, tagged_stage, mark_state, "
-        f"updated_at) SELECT n.external_userid, n.stage, :day, n.last_at, NULL, "
+        f"updated_at) SELECT n.external_userid, n.stage, {entered}, n.last_at, NULL, "
         f"CASE WHEN n.stage = '{LOST}' THEN 'done' ELSE 'pending' END, :now FROM {NEW} n "
         "WHERE NOT EXISTS (SELECT 1 FROM lifecycle_stages s WHERE s.external_userid = n.external_userid)",
     )
@@ -77,8 +78,10 @@ def apply_all(as_of: date, cause: str, now: datetime | None = None) -> dict[str,
         db.session.execute(text(f"ANALYZE {NEW}"))
     movements.lock()
     before = movements.last_id()
-    values = {"day": as_of, "now": now, "cause": cause}
-    insert_moves, update_rows, insert_rows = (bound(s, values).bindparams(_DAY) for s in _statements(dialect))
+    values = {"day": as_of, "now": now, "cause": cause, "zone": settings.corp_timezone().key}
+    entered = entered_sql(dialect, current["thresholds"])
+    insert_moves, update_rows, insert_rows = (bound(s, values).bindparams(_DAY)
+                                              for s in _statements(dialect, entered))
     db.session.execute(insert_moves, values)
     last = movements.last_id()
     updated = db.session.execute(update_rows, values).rowcount

@@ -87,7 +87,8 @@ def stage_sql(config: Mapping[str, Any], win: Window, only: bool) -> tuple[str, 
              for key in enabled_signals(config)]
     last = (f"LEFT JOIN (SELECT external_userid, max(at) AS last_at FROM ({' UNION ALL '.join(parts)}) u "
             "GROUP BY external_userid) s ON s.external_userid = c.external_userid" if parts
-            else "LEFT JOIN (SELECT NULL AS external_userid, NULL AS last_at) s ON 1 = 0")
+            else "LEFT JOIN (SELECT NULL AS external_userid, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS last_at) s "
+            "ON 1 = 0")
     filters = {stage: _filter_sql(stage, config["filters"][stage], params) for stage in SILENT}
     rfm = ("LEFT JOIN customer_rfm_scores r ON r.external_userid = c.external_userid"
            if any(rule["kind"] != NO_FILTER for rule in config["filters"].values()) else "")
@@ -117,3 +118,40 @@ def stages_of(config: Mapping[str, Any], win: Window, external_userids: list[str
     clause = bound(sql, {**params, "ids": external_userids}).columns(
         external_userid=String(), last_at=UTCDateTime(), stage=String())
     return [(ext, stage, last) for ext, last, stage in db.session.execute(clause, {**params, "ids": external_userids})]
+
+
+def entered_on(stage: str, last_at: datetime | None, thresholds: Mapping[str, int], zone, today: date) -> date:
+    """The corp-local day a customer first seen now entered `stage`, from their last interaction: its own day for
+    活跃, that day plus the stage's threshold for the silent stages (e.g. 沉睡 on the 30th day); today when nothing
+    is known (no interaction recorded, or 已流失, which a relation ending decides now). Never after today."""
+    if last_at is None or stage == LOST:
+        return today
+    return min(today, last_at.astimezone(zone).date() + timedelta(days=thresholds.get(stage, 0)))
+
+
+def _corp_day(value: str | None, zone_name: str) -> str | None:
+    """SQLite's corp_day(instant, zone): the corp-local day (ISO) of a UTC instant as SQLite stores it."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(str(value))
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(ZoneInfo(zone_name)).date().isoformat()
+
+
+def entered_sql(dialect: str, thresholds: Mapping[str, int]) -> str:
+    """`entered_on` in SQL over the temporary stages table `n` (stage, last_at), for the daily run's new customers;
+    bound with :day and :zone (已流失 and no interaction: :day). On SQLite it first registers corp_day."""
+    if dialect == "postgresql":
+        local = "CAST(n.last_at AT TIME ZONE :zone AS date)"
+        shifted = {stage: f"{local} + {int(thresholds[stage])}" for stage in SILENT}
+        earliest = "LEAST"
+    else:
+        db.session.connection().connection.dbapi_connection.create_function("corp_day", 2, _corp_day,
+                                                                            deterministic=True)
+        local = "corp_day(n.last_at, :zone)"
+        shifted = {stage: f"date({local}, '+{int(thresholds[stage])} days')" for stage in SILENT}
+        earliest = "min"
+    whens = " ".join(f"WHEN '{stage}' THEN {sql}" for stage, sql in shifted.items())
+    return f"COALESCE({earliest}(CASE n.stage WHEN '{ACTIVE}' THEN {local} {whens} END, :day), :day)"

@@ -31,7 +31,7 @@ def _labels() -> dict:
 
 
 @bp.get("/", endpoint="index")
-@requires(P.WAKEUP_MANAGE)
+@requires(P.WAKEUP_VIEW)
 def index():
     scope = scope_for(current_user)
     today = report.today()
@@ -57,7 +57,7 @@ def _member_args() -> dict[str, str]:
 
 
 @bp.get("/customers", endpoint="customers")
-@requires(P.WAKEUP_MANAGE)
+@requires(P.WAKEUP_VIEW)
 def customers():
     args, scope = _member_args(), scope_for(current_user)
     query = report.member_query(args, scope)

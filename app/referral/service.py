@@ -18,7 +18,7 @@ from app.referral.models import (ARM_A, ARM_B, ClaimKind, ReferralCode, Referral
 from app.referral.rules import state_for
 from app.segments.models import Segment
 from app.tags.models import CorpTag
-from app.tags.read_only import rfm_tags
+from app.tags.read_only import maintained
 from app.welcome.models import WelcomeTemplate
 
 MAX_LEVELS = 5
@@ -136,8 +136,8 @@ def _validate(data: TaskInput) -> None:
         if set(tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(CorpTag.tag_id.in_(tag_ids),
                                                                               CorpTag.deleted_at.is_(None)))):
             errors[name] = N_("有的标签已在企业微信删除，请重新选择")
-        elif rfm_tags(tag_ids):
-            errors[name] = N_("RFM 标签由每晚的 RFM 计算改写，不能在这里使用")
+        elif maintained(tag_ids):
+            errors[name] = N_("RFM 标签和生命周期标签由系统按数据自动改写，不能在这里使用")
     for name in ("milestone_text", "near_text"):
         if problem := milestone_text_error(getattr(data, name)):
             errors[name] = problem

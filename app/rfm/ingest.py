@@ -13,6 +13,7 @@ from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 from app.journeys import exits as journey_exits
 from app.lifecycle import signals
+from app.rfm.matching import match_these
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
@@ -81,9 +82,13 @@ def store_orders(records: list[OrderRecord], source: str) -> OrderCounts:
     """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction, audited."""
     with transaction():
         counts = store_batch(records, source)
+        # orders with only a unionid or a mobile get their customer now, not at the next recompute
+        matched = match_these(r.order_id for r in records if not r.external_userid and (r.unionid or r.mobile))
+        if matched:
+            signals.orders_stored(matched)
         record("orders.imported", target=source, details=counts.__dict__)
         # its customers leave the journeys that end on an order before the sender hears back (issue: within 5 s)
-        journey_exits.on_activity([r.external_userid for r in records if r.status == "paid"], utcnow())
+        journey_exits.on_activity([r.external_userid for r in records if r.status == "paid"] + matched, utcnow())
     return counts
 
 

@@ -22,7 +22,7 @@ from app.core.permissions import N_
 from app.extensions import db
 from app.tags.limits import MAX_ORDER, clean_name, new_tag_names, renumbered
 from app.tags.models import CorpTag, CorpTagGroup, TagRule
-from app.tags.read_only import RFM_GROUPS
+from app.tags.read_only import LIFECYCLE, MAINTAINER, READ_ONLY_GROUPS
 from app.tags.sync import forget_tags
 from app.wecom import connection
 from app.wecom.errors import WeComError
@@ -53,7 +53,7 @@ class GroupRow:
     group_id: str
     name: str
     order: int
-    read_only: bool
+    read_only: str | None  # the job that writes the group (read_only.RFM / LIFECYCLE), or None
     tags: list[TagRow]
 
 
@@ -89,7 +89,7 @@ def catalogue() -> list[GroupRow]:
     for tag in db.session.scalars(_active_tags()):
         tags.setdefault(tag.group_id, []).append(
             TagRow(tag.tag_id, tag.name, tag.order, rules.get(tag.tag_id)))
-    return [GroupRow(g.group_id, g.name, g.order, g.name in RFM_GROUPS, tags.get(g.group_id, []))
+    return [GroupRow(g.group_id, g.name, g.order, MAINTAINER.get(g.name), tags.get(g.group_id, []))
             for g in db.session.scalars(_active_groups())]
 
 
@@ -108,7 +108,9 @@ def _item(item_id: str) -> tuple[CorpTagGroup, CorpTag | None]:
 
 
 def _editable(group: CorpTagGroup) -> None:
-    if group.name in RFM_GROUPS:
+    if MAINTAINER.get(group.name) == LIFECYCLE:
+        raise TagChangeError(N_("标签组「%(name)s」由生命周期阶段自动维护，不能在这里修改"), name=group.name)
+    if group.name in READ_ONLY_GROUPS:
         raise TagChangeError(N_("标签组「%(name)s」由 RFM 重算任务维护，不能在这里修改"), name=group.name)
 
 
@@ -145,8 +147,8 @@ def _store(made: dict) -> None:
 def create_group(name: str, tag_names: list[str]) -> str:
     """A new group (placed first) with its first tags in the order typed; returns its group id."""
     name = clean_name(name, group=True)
-    if name in RFM_GROUPS:
-        raise TagChangeError(N_("「%(name)s」是 RFM 重算任务使用的标签组名称，请换一个"), name=name)
+    if name in READ_ONLY_GROUPS:
+        raise TagChangeError(N_("「%(name)s」是系统自动维护的标签组名称（RFM 或生命周期），请换一个"), name=name)
     if db.session.scalar(select(CorpTagGroup.id).where(CorpTagGroup.name == name, CorpTagGroup.deleted_at.is_(None))):
         # WeCom would silently add the tags to the existing group instead of creating one
         raise TagChangeError(N_("已有名为「%(name)s」的标签组；要在其中添加标签，请使用该组的「添加标签」"), name=name)
@@ -184,7 +186,7 @@ def rename(item_id: str, new_name: str) -> None:
     if name == old:
         return
     if tag is None:
-        if name in RFM_GROUPS or db.session.scalar(select(CorpTagGroup.id).where(
+        if name in READ_ONLY_GROUPS or db.session.scalar(select(CorpTagGroup.id).where(
                 CorpTagGroup.name == name, CorpTagGroup.deleted_at.is_(None))):
             raise TagChangeError(N_("已有名为「%(name)s」的标签组"), name=name)
     elif db.session.scalar(select(CorpTag.id).where(CorpTag.group_id == group.group_id, CorpTag.name == name,
@@ -210,7 +212,7 @@ class Deletion:
     tags: list[CorpTag]
     customers: int
     rules: list[TagRule]
-    read_only: bool
+    read_only: str | None  # as GroupRow.read_only
 
 
 def customers_with(tag_ids: list[str]) -> int:
@@ -227,7 +229,7 @@ def deletion(item_id: str) -> Deletion:
     ids = [t.tag_id for t in tags]
     rules = list(db.session.scalars(select(TagRule).where(TagRule.tag_id.in_(ids)))) if ids else []
     return Deletion(item_id, tag is None, tag.name if tag else group.name, group.name, tags, customers_with(ids),
-                    rules, group.name in RFM_GROUPS)
+                    rules, MAINTAINER.get(group.name))
 
 
 def delete(item_id: str) -> Deletion:

@@ -12,8 +12,8 @@ from app.core.errors import UserError
 from app.core.permissions import N_
 from app.extensions import db
 from app.segments.service import validate
-from app.tags.catalog import RFM_GROUPS
 from app.tags.models import CorpTag, CorpTagGroup, TagRule, TagRuleFailure
+from app.tags.read_only import READ_ONLY_GROUPS, refusal
 from app.tags.rules import clear_failures
 
 MAX_NAME = 64
@@ -41,11 +41,11 @@ def rule_rows() -> list[RuleRow]:
 
 
 def tag_choices(rule_id: int | None = None) -> list[tuple[str, str, str]]:
-    """Tags a rule may maintain: current, outside the RFM groups, not maintained by another rule."""
+    """Tags a rule may maintain: current, outside the groups a job writes (RFM, 生命周期), not maintained by another rule."""
     taken = set(db.session.scalars(select(TagRule.tag_id).where(TagRule.id != (rule_id or 0))))
     rows = db.session.execute(select(CorpTag.tag_id, CorpTag.name, CorpTagGroup.name).join(
         CorpTagGroup, CorpTagGroup.group_id == CorpTag.group_id).where(
-        CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(RFM_GROUPS))
+        CorpTag.deleted_at.is_(None), CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(READ_ONLY_GROUPS))
         .order_by(CorpTagGroup.order.desc(), CorpTagGroup.id, CorpTag.order.desc(), CorpTag.id))
     return [row for row in rows if row[0] not in taken]
 
@@ -62,8 +62,10 @@ def save(rule_id: int | None, name: str, tag_id: str, rule: dict[str, Any], enab
         raise RuleSaveError(N_("请填写规则名称"))
     if len(name) > MAX_NAME:
         raise RuleSaveError(N_("规则名称最多 %(max)s 个字"), max=MAX_NAME)
+    if refused := refusal([tag_id]):
+        raise RuleSaveError(refused[0], **refused[1])
     if tag_id not in {t for t, _, _ in tag_choices(rule_id)}:
-        raise RuleSaveError(N_("请选择一个标签：须是现有标签，不属于 RFM 标签组，且没有被其他规则维护"))
+        raise RuleSaveError(N_("请选择一个标签：须是现有标签，不属于 RFM 或生命周期标签组（它们由系统自动写入），且没有被其他规则维护"))
     validate(rule)
     with transaction():
         row = db.session.get(TagRule, rule_id) if rule_id else None

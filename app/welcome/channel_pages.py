@@ -10,7 +10,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.tags.models import CorpTag, CorpTagGroup
-from app.tags.read_only import RFM_GROUPS
+from app.tags.read_only import READ_ONLY_GROUPS
 from app.wecom.connection import NotConfigured
 from app.wecom.errors import WeComError
 from app.welcome import channels
@@ -35,9 +35,9 @@ def channel_list():
 
 
 def tag_choices() -> list[tuple[str, list]]:
-    """Corp tags an operator may give, by group (RFM groups left out: they are written by the recompute only)."""
-    groups = db.session.execute(select(CorpTagGroup.group_id, CorpTagGroup.name).where(  # RFM tags: read-only
-        CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(RFM_GROUPS)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
+    """Corp tags an operator may give, by group (the RFM and 生命周期 groups left out: only their jobs write them)."""
+    groups = db.session.execute(select(CorpTagGroup.group_id, CorpTagGroup.name).where(
+        CorpTagGroup.deleted_at.is_(None), CorpTagGroup.name.not_in(READ_ONLY_GROUPS)).order_by(CorpTagGroup.order, CorpTagGroup.name)).all()
     tags = db.session.execute(select(CorpTag.group_id, CorpTag.tag_id, CorpTag.name).where(
         CorpTag.deleted_at.is_(None)).order_by(CorpTag.order, CorpTag.name)).all()
     return [(name, [(t, n) for g, t, n in tags if g == gid]) for gid, name in groups]

@@ -14,7 +14,7 @@ from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.tags.models import CorpTag
-from app.tags.read_only import RFM_TAGS_REFUSED, rfm_tags
+from app.tags.read_only import refusal
 from app.wecom.connection import gateway
 from app.wecom.errors import WeComError
 from app.welcome.models import Channel, WelcomeTemplate
@@ -67,8 +67,8 @@ def _validate(data: ChannelInput, channel: Channel | None) -> None:
     if set(data.tag_ids) - set(db.session.scalars(select(CorpTag.tag_id).where(
             CorpTag.tag_id.in_(data.tag_ids), CorpTag.deleted_at.is_(None)))):
         errors["tag_ids"] = N_("有的标签已在企业微信删除，请重新选择")
-    elif read_only := rfm_tags(data.tag_ids):
-        errors["tag_ids"] = (RFM_TAGS_REFUSED, {"tags": "」「".join(read_only)})
+    elif refused := refusal(data.tag_ids):
+        errors["tag_ids"] = refused
     if data.template_id is not None and not (0 < data.template_id <= MAX_DB_ID
                                              and db.session.get(WelcomeTemplate, data.template_id)):
         errors["template_id"] = N_("欢迎语不存在")

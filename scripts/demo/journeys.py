@@ -1,6 +1,6 @@
 """The demo's journeys: 沉睡唤醒 running for six days on customers who had gone quiet (its day-0 messages go out
 through the engine now, its day-3 tasks are mostly done, the day-7 message is still ahead), 流失提醒 running,
-新客 7 天 as a draft."""
+新客 7 天 submitted by the operator and waiting in the supervisor's approvals queue."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -63,7 +63,8 @@ def seed_demo_journeys(supervisor: str) -> str:
     wakeup = _backdated_wakeup(supervisor)
     churn = service.create("流失提醒", "churn_alert", supervisor)
     service.submit(churn, supervisor, may_approve=True)
-    service.create("新客 7 天", "newcomer", supervisor)
+    newcomer = service.create("新客 7 天", "newcomer", "operator")
+    service.submit(newcomer, "operator", may_approve=False)  # waits in the supervisor's approvals queue
     entered = db.session.scalar(select(func.count()).select_from(JourneyEntry).where(
         JourneyEntry.journey_id == wakeup.id))
-    return f"已创建客户旅程：「沉睡唤醒」运行 6 天（{entered} 位沉睡客户），「流失提醒」运行中，「新客 7 天」草稿（见沉睡唤醒页）"
+    return f"已创建客户旅程：「沉睡唤醒」运行 6 天（{entered} 位沉睡客户），「流失提醒」运行中，「新客 7 天」待主管审批（见沉睡唤醒页和审批队列）"

@@ -170,4 +170,4 @@ def test_rfm_groups_are_read_only(operator, synced, wecom):
     assert "由 RFM 重算任务维护，不能在这里修改" in html
     assert wecom_group("RFM分层")["tag"][0]["name"] == "冠军客户"
     html = post(operator, "/tags/groups", name="RFM八类", tags="x").get_data(as_text=True)
-    assert "RFM 重算任务使用的标签组名称" in html
+    assert "系统自动维护的标签组名称" in html

@@ -66,7 +66,7 @@ def rule_form(client, **fields):
 @pytest.mark.parametrize("fields,message", [
     ({"name": " "}, "请填写规则名称"),
     ({"tag_id": ""}, "请选择一个标签"),
-    ({"tag_id": "g2t0"}, "请选择一个标签"),  # an RFM tag
+    ({"tag_id": "g2t0"}, "是 RFM 标签"),  # an RFM tag
     ({"spent_yuan": "一千"}, "金额需为数字"),
     ({"spent_days": "0"}, "天数需为 1 到 3650 的整数"),
     ({"kind": "category", "categories": ""}, "请填写品类"),
