@@ -41,6 +41,7 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(P.SYNC_RUN, "app.contacts.home_cards:sync_cards"),
     Provider(P.CALLBACKS_MANAGE, "app.wecom.home_cards:callback_cards"),
     Provider(P.TEAM_VIEW, "app.team.scoreboard:home_cards"),
+    Provider(P.TRANSFER_MANAGE, "app.transfer.home_cards:transfer_cards"),
 )
 
 
