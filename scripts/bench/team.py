@@ -146,6 +146,8 @@ def _signed_in_client():
 def _time_pages(repeat: int) -> dict[str, tuple[float, float]]:
     """{case: (p50, p95)} of GET /team/ (with the monthly star, target tiles and alerts) and a scorecard page, today's
     rows summed afresh before each case (as the minute job keeps them)."""
+    from flask import current_app
+
     from app.team import live, report
 
     client, out = _signed_in_client(), {}
@@ -157,7 +159,8 @@ def _time_pages(repeat: int) -> dict[str, tuple[float, float]]:
             def get():
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code)
-            live.refresh()
+            with current_app.app_context():  # its own session: the client's signed-in user is not expired
+                live.refresh()
             timings, _answer = timed_calls(get, repeat)
             out[name] = (percentile(timings, 50), percentile(timings, 95))
             print(f"{'today':7} {name:44} {out[name][0]:8.1f} {out[name][1]:8.1f} {max(timings):8.1f}", flush=True)
