@@ -74,6 +74,8 @@ JOBS: tuple[PeriodicJob, ...] = (
                 "community.health", {"hour": 6, "minute": 40}),
     PeriodicJob("team.rollup", "每晚汇总前一天的团队绩效（每人每天）并检查目标与预警；快照完成后再汇总一次",
                 "team.rollup", {"hour": 0, "minute": 20}),
+    PeriodicJob("team.today", "每分钟汇总今天的团队绩效（页面、导出与 API 读同一份，并标明截至时间）",
+                "team.today", {"minute": "*"}),
     PeriodicJob("transfer.poll", "每 10 分钟查询客户继承结果（接替在 24 小时后完成），并续交额度用完时未提交的转接",
                 "transfer.poll", {"minute": "*/10"}),
     PeriodicJob("transfer.unassigned", "每晚读取离职成员待分配的客户与客户群（离职继承页）",

@@ -26,9 +26,10 @@ def init_api(app: Flask) -> ConsoleApi:
     from app.api.orders import blp as orders
     from app.api.segments import blp as segments
     from app.api.team import blp as team
+    from app.api.transfers import blp as transfers
     from app.api.v1 import blp as v1
 
-    for blueprint in (v1, orders, segments, campaigns, team):
+    for blueprint in (v1, orders, segments, campaigns, team, transfers):
         csrf.exempt(blueprint)  # bearer tokens, not cookies: no cross-site request can carry them
         api.register_blueprint(blueprint)
     return api

@@ -18,7 +18,8 @@ blp.register_error_handler(HTTPException, handle_http_exception)
 SECURITY = [{"bearerAuth": []}]
 FIGURES = ("团队指标：adds, losses, lost_by_customer, lost_by_staff, net_new, push_assigned, push_on_time, push_late, "
            "push_never, push_rate (0..1), reply_rate (0..1), reply_minutes, welcome_rate (0..1), group_activity (0..1), "
-           "orders, gmv_fen …；无可计量数据时为 null（例如没有回复的日子没有回复率）")
+           "sla_due, sla_on_time, sla_rate (0..1，跟进SLA达成率), orders, gmv_fen …；"
+           "无可计量数据时为 null（例如没有回复的日子没有回复率）")
 
 
 class PeriodQuerySchema(ma.Schema):
@@ -38,6 +39,11 @@ def _figures(**kwargs):
                           metadata={"description": FIGURES}, **kwargs)
 
 
+def _as_of():
+    return ma.fields.DateTime(allow_none=True, metadata={
+        "description": "时间范围含今天时，今天数据的汇总时间（每分钟汇总一次，与页面和导出相同）；不含今天时为 null"})
+
+
 class DaySchema(ma.Schema):
     day = ma.fields.Date()
     figures = _figures()
@@ -54,6 +60,7 @@ class OverviewSchema(ma.Schema):
     start = ma.fields.Date()
     end = ma.fields.Date()
     department_id = ma.fields.Integer(allow_none=True)
+    as_of = _as_of()
     totals = _figures()
     days = ma.fields.List(ma.fields.Nested(DaySchema))
     staff = ma.fields.List(ma.fields.Nested(StaffFiguresSchema))
@@ -72,6 +79,7 @@ class ScorecardSchema(ma.Schema):
     label = ma.fields.String(metadata={"description": "页面显示的名称：同名成员附部门与 userid"})
     start = ma.fields.Date()
     end = ma.fields.Date()
+    as_of = _as_of()
     totals = _figures()
     days = ma.fields.List(ma.fields.Nested(DaySchema))
     lost = ma.fields.List(ma.fields.Nested(LostSchema))
@@ -101,7 +109,7 @@ def team_overview(query):
     data, refused = _answer(report.overview, query["dept"], query=query)
     if refused:
         return refused
-    return {"start": data.period.first, "end": data.period.last, "department_id": query["dept"],
+    return {"start": data.period.first, "end": data.period.last, "department_id": query["dept"], "as_of": data.as_of,
             "totals": data.totals, "days": _days(data.period, data.series),
             "staff": [{"userid": s.userid, "name": s.name, "label": data.labels.get(s.userid, s.name), "figures": f}
                       for s, f in data.rows]}
@@ -118,7 +126,8 @@ def team_scorecard(query, userid: str):
     if refused:
         return refused
     return {"userid": card.staff.userid, "name": card.staff.name, "label": card.label, "start": card.period.first,
-            "end": card.period.last, "totals": card.totals, "days": _days(card.period, card.series),
+            "end": card.period.last, "as_of": card.as_of, "totals": card.totals,
+            "days": _days(card.period, card.series),
             "lost": [{"external_userid": rel.external_userid, "name": (customer.name if customer else "") or rel.remark,
                       "ended_at": rel.ended_at, "ended_by": rel.ended_by or "staff"} for rel, customer in card.lost]}
 

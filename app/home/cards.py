@@ -42,6 +42,7 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(P.CALLBACKS_MANAGE, "app.wecom.home_cards:callback_cards"),
     Provider(P.TEAM_VIEW, "app.team.scoreboard:home_cards"),
     Provider(P.COMMUNITY_MANAGE, "app.community.home_cards:activity_cards"),
+    Provider(P.TRANSFER_MANAGE, "app.transfer.home_cards:transfer_cards"),
 )
 
 

@@ -55,6 +55,7 @@ KINDS: dict[str, Kind] = {
                           time_limit_seconds=2 * 3600),
     "team.rollup": Kind(N_("团队绩效汇总与预警"), "app.team.rollup:run_job", one_at_a_time=True,
                         permission=P.TEAM_VIEW),
+    "team.today": Kind(N_("今日团队绩效"), "app.team.live:run_job", one_at_a_time=True, permission=P.TEAM_VIEW),
     "transfer.submit": Kind(N_("提交客户继承"), "app.transfer.jobs:submit", cancellable=True,
                             permission=P.TRANSFER_MANAGE),
     "transfer.poll": Kind(N_("查询继承结果"), "app.transfer.jobs:poll", one_at_a_time=True,

@@ -41,7 +41,7 @@ def changes(stage: str, relation_tags: list[str], ids: dict[str, str]) -> tuple[
 
 
 def _settle(row: CustomerStage, results: list[marking.Result]) -> None:
-    errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in (Outcome.DONE, Outcome.GONE)]
+    errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in marking.SETTLED]
     row.updated_at = utcnow()
     if errors:
         row.mark_state, row.mark_error = "failed", "；".join(errors)[:2000]

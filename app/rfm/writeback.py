@@ -73,7 +73,8 @@ _CARRIES = {"postgresql": "r.tag_ids::jsonb @> jsonb_build_array({segment}, {cla
 
 
 def _drifted(ids: TagIds) -> set[str]:
-    """Customers marked before, one of whose current relations lacks their tags (as far as the local copy knows);
+    """Customers marked before, one of whose current relations (of a member still in the company: marking skips the
+    others) lacks their tags (as far as the local copy knows);
     found by the database in one join, the tag of each key from a small table of the ids (a tagged key without a
     tag id counts as lacking)."""
     params, tag_tables = {}, {}
@@ -90,7 +91,9 @@ def _drifted(ids: TagIds) -> set[str]:
     sql = ("SELECT DISTINCT s.external_userid FROM customer_rfm_scores s JOIN follow_relations r "
            f"ON r.external_userid = s.external_userid LEFT JOIN ({tag_tables['segment']}) st "
            f"ON st.tagged = s.tagged_segment LEFT JOIN ({tag_tables['class8']}) ct ON ct.tagged = s.tagged_class8 "
-           f"WHERE s.mark_state = 'done' AND r.ended_at IS NULL AND s.tagged_segment IS NOT NULL AND NOT ({carries})")
+           "LEFT JOIN staff m ON m.userid = r.userid "
+           f"WHERE s.mark_state = 'done' AND r.ended_at IS NULL AND s.tagged_segment IS NOT NULL AND NOT ({carries}) "
+           f"AND (m.userid IS NULL OR (m.removed_at IS NULL AND m.status <> {marking.LEFT_STATUS}))")
     return set(db.session.scalars(text(sql), params))
 
 
@@ -99,7 +102,7 @@ def _settle(row: CustomerRfmScore, results: list[marking.Result]) -> str:
     none); the stored segment/class move only when none failed."""
     row.mark_attempts += 1
     row.updated_at = utcnow()
-    errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in (Outcome.DONE, Outcome.GONE)]
+    errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in marking.SETTLED]
     if errors:
         row.mark_error = "；".join(errors)[:2000]
         return "failed"

@@ -12,6 +12,10 @@ not take. WeCom's answers mean the same for every caller:
 - 84061, the relation is gone in WeCom: GONE, ended in the local copy so that no one plans it again;
 - any other refusal (an unknown tag, no permission): FAILED, with WeCom's code, not retried here.
 
+A relation whose staff member left the company (removed from the directory, or WeCom status 5) is not sent at all:
+WeCom would only answer 60111 for them. It is SKIPPED, which is neither a failure nor owed (the customers of a
+member who left wait for 继承, and the new relation is marked like any other).
+
 Callers that plan from the local copy (the RFM write-back, rule tags) try anything not DONE again on their next run.
 """
 from __future__ import annotations
@@ -22,10 +26,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Iterable, Iterator
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select, tuple_
 
 from app.contacts.customers import ENDED_BY_STAFF, end_relation, update_lost
-from app.contacts.models import FollowRelation
+from app.contacts.models import FollowRelation, Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.extensions import db
@@ -48,9 +52,13 @@ class Outcome(str, Enum):
     DEFERRED = "deferred"
     GONE = "gone"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 OWED = (Outcome.RETRY, Outcome.DEFERRED)  # worth sending again soon
+SETTLED = (Outcome.DONE, Outcome.GONE, Outcome.SKIPPED)  # nothing more to do for the relation
+LEFT_STATUS = 5  # WeCom's member status 退出企业
+STAFF_LEFT = "员工已离职，未调用企业微信"
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,17 @@ def merged(changes: Iterable[Change]) -> list[Change]:
     return result
 
 
+def departed(userids: Iterable[str]) -> set[str]:
+    """The staff members among `userids` who left the company: removed from the directory, or WeCom status 5."""
+    wanted = sorted(set(userids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 900):
+        found.update(db.session.scalars(select(Staff.userid).where(
+            Staff.userid.in_(wanted[start:start + 900]),
+            or_(Staff.removed_at.is_not(None), Staff.status == LEFT_STATUS))))
+    return found
+
+
 def describe(exc: WeComError) -> str:
     """How a WeCom error reads wherever a mark is reported."""
     return exc.message if exc.errcode is None else f"{exc.message}（错误码 {exc.errcode}）"
@@ -127,10 +146,14 @@ def outcome_of(exc: WeComError) -> Outcome:
     return Outcome.FAILED
 
 
-def _send(gw, batch: list[Change]) -> tuple[list[Result], str | None]:
-    """Each change's result; after a refusal that stops the run, the rest of the batch is DEFERRED unsent."""
+def _send(gw, batch: list[Change], left: set[str]) -> tuple[list[Result], str | None]:
+    """Each change's result; after a refusal that stops the run, the rest of the batch is DEFERRED unsent; relations
+    of members who left are SKIPPED unsent."""
     results, stopped = [], None
     for change in batch:
+        if change.userid in left:
+            results.append(Result(change, Outcome.SKIPPED, STAFF_LEFT))
+            continue
         if stopped:
             results.append(Result(change, Outcome.DEFERRED, stopped))
             continue
@@ -174,10 +197,10 @@ def _write(results: list[Result], action: str, details: dict) -> None:
         for userid, external_userid in gone:
             end_relation(userid, external_userid, ENDED_BY_STAFF, now, GONE_SOURCE)
         update_lost(now, sorted({ext for _, ext in gone}))
-    failed = {r.change.external_userid for r in results if not r.ok}
+    failed = {r.change.external_userid for r in results if r.outcome not in SETTLED}
     customers = {r.change.external_userid for r in results}
     outcomes = {o.value: n for o in Outcome if (n := sum(r.outcome is o for r in results))}
-    errors = Counter(r.error for r in results if not r.ok)
+    errors = Counter(r.error for r in results if r.outcome not in SETTLED)
     record(action, target=",".join(sorted(customers)[:5])[:256],  # the audit target holds 256 characters
            details={**details, "relations": len(results), "outcomes": outcomes, "customers": len(customers),
                     "ok": len(customers - failed), "failed": sorted(failed)[:100],
@@ -196,11 +219,12 @@ def mark(changes: Iterable[Change], action: str, *, lane: Lane = Lane.BULK, deta
     if not changes:
         return report
     gw = connection.gateway(bulk=lane is Lane.BULK)
+    left = departed(c.userid for c in changes)
     for batch in _batches(changes):
         if report.stopped:  # nothing more is sent, so nothing more is written
             report.results += [Result(c, Outcome.DEFERRED, report.stopped) for c in batch]
             continue
-        results, report.stopped = _send(gw, batch)
+        results, report.stopped = _send(gw, batch, left)
         with transaction() if commit else nullcontext():
             _write(results, action, details or {})
             if on_batch:

@@ -118,7 +118,7 @@ def _finish_rule(p: Plan, counts: Counter) -> None:
         rule = db.session.get(TagRule, p.rule_id)
         rule.last_run_at, rule.last_error = utcnow(), p.error
         rule.last_result = {"members": p.members, "added": counts["added"], "removed": counts["removed"],
-                            "failed": counts["failed"]}
+                            "failed": counts["failed"], "skipped": counts["skipped"]}
         if p.error is None:  # owed marks that are no longer planned (done meanwhile, or no longer wanted) go
             planned = {(m.userid, m.external_userid) for m in p.marks}
             for failure in db.session.scalars(select(TagRuleFailure).where(TagRuleFailure.rule_id == p.rule_id)):
@@ -157,8 +157,8 @@ def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict:
             for p, m in wanted[result.change.relation]:
                 done += 1
                 failure = failures.get((p.rule_id, m.userid, m.external_userid))
-                if result.ok:
-                    counts[p.rule_id]["added" if m.action == "add" else "removed"] += 1
+                if result.ok or result.outcome is Outcome.SKIPPED:  # skipped: the member left, nothing owed
+                    counts[p.rule_id]["skipped" if not result.ok else "added" if m.action == "add" else "removed"] += 1
                     if failure is not None:
                         db.session.delete(failure)
                 else:
@@ -176,7 +176,7 @@ def evaluate_rules(progress: Callable[[int, int], None] | None = None) -> dict:
         totals["broken"] += p.error is not None
     if progress:
         progress(done if stopped else total, total)
-    result = {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "broken")}
+    result = {k: totals[k] for k in ("rules", "members", "added", "removed", "failed", "skipped", "broken")}
     return {**result, "deferred": total - done, "stopped": stopped}
 
 

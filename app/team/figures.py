@@ -16,6 +16,8 @@ from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
 from app.rfm.models import Order
+from app.tasks import sla
+from app.tasks.models import Task
 from app.team.models import ROLLUP_SUMS, BehaviorDay, GroupDay
 from app.welcome.models import Outcome, WelcomeRecord
 
@@ -59,6 +61,8 @@ class Totals:
             "chats": int(s["chats"]), "messages": int(s["messages"]),
             "negative_feedback": int(s["negative_feedback"]), "friend_requests": int(s["friend_requests"]),
             "orders": int(s["orders"]), "gmv_fen": int(s["gmv_fen"]),
+            "sla_due": int(s["sla_due"]), "sla_on_time": int(s["sla_on_time"]),
+            "sla_rate": sla.rate(int(s["sla_on_time"]), int(s["sla_due"])),
         }
 
 
@@ -110,6 +114,8 @@ class Collector:
 
     def __init__(self, userids: list[str] | None, period: Period):
         self.userids, self.period = userids, period
+        self.key: str | None = None           # the roll-up selection the staff are (app/team/rollup.py)
+        self.as_of: datetime | None = None    # when today's figures were summed (today in the period)
         self.start, self.end = period.bounds()
         self.staff_sums: dict[str, Totals] = defaultdict(Totals)
         self.day_sums: dict[date, Totals] = {day: Totals() for day in period.days}
@@ -120,7 +126,7 @@ class Collector:
     def sources(self) -> list[tuple]:
         """(staff column, day column, {sum name: expression}, where) of each source but orders."""
         return [source() for source in (self._adds, self._losses, self._welcomes, self._pushes, self._behavior,
-                                        self._groups)]
+                                        self._groups, self._followups)]
 
     def collect(self) -> Collector:
         """Each source is one query per grouping; orders per day count each order once (team totals)."""
@@ -185,6 +191,14 @@ class Collector:
         return g.owner, g.day, {"members_spoke": func.sum(g.member_has_msg), "members": func.sum(g.member_total),
                                 "group_messages": func.sum(g.msg_total)}, \
             (self._staff(g.owner), g.day >= self.period.first, g.day <= self.period.last)
+
+    def _followups(self):
+        """Follow-up tasks by the corp-local day they were due: due (done, or past due) and done on time
+        (app/tasks/sla.py says which count)."""
+        t = Task
+        sums = {"sla_due": func.count(), "sla_on_time": _count_if(sla.done_on_time())}
+        return t.assignee, local_date(t.due_at), sums, \
+            (self._staff(t.assignee), t.due_at >= self.start, t.due_at < self.end, sla.counted(utcnow()))
 
     def _orders(self) -> None:
         """Paid orders of each staff member's customers (anyone the member follows or followed); an order of a

@@ -31,6 +31,7 @@ FIGURES = {
     "orders": (N_("订单数"), "count", True), "push_rate": (N_("群发执行率"), "rate", True),
     "reply_rate": (N_("回复率"), "rate", True), "reply_minutes": (N_("平均回复时长（分钟）"), "minutes", False),
     "welcome_rate": (N_("欢迎语成功率"), "rate", True), "group_activity": (N_("群活跃度"), "rate", True),
+    "sla_rate": (N_("跟进SLA达成率"), "rate", True),
 }
 SCOPES = {"department": N_("部门（含下级）"), "role": N_("职务（每位成员）"), "staff": N_("成员")}
 GREEN, AMBER = 1.0, 0.8   # attainment from which a figure is green, amber; below AMBER it is red

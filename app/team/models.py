@@ -55,7 +55,7 @@ class GroupDay(db.Model):
 ROLLUP_SUMS = ("adds", "lost_by_customer", "lost_by_staff", "welcome_sent", "welcome_tried", "push_assigned",
                "push_on_time", "push_late", "push_never", "orders", "gmv_fen", "chats", "messages", "reply_chats",
                "reply_pct_chats", "reply_min_chats", "negative_feedback", "friend_requests", "new_contacts",
-               "members_spoke", "members", "group_messages")
+               "members_spoke", "members", "group_messages", "sla_due", "sla_on_time")
 EXACT = Numeric(18, 2)  # reply sums are percentages and minutes (2 decimals) times chats: kept exact
 
 
@@ -114,6 +114,39 @@ class RollupDay(db.Model):
     """A day the roll-up holds (days not here, today among them, are computed from the source tables)."""
 
     __tablename__ = "team_rollup_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Today's figures, summed by a job every minute (app/team/live.py) the same way as a complete day: the pages, exports
+# and API read these rows (and say 截至 HH:MM) instead of each adding up the source tables again.
+
+
+@_sum_columns
+class LiveStaffDay(db.Model):
+    """StaffDay of the day in progress, as of LiveDay.built_at."""
+
+    __tablename__ = "team_live_staff_days"
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+@_sum_columns
+class LiveSelectionDay(db.Model):
+    """SelectionDay of the day in progress (the selections' members as SelectionMember holds them)."""
+
+    __tablename__ = "team_live_selection_days"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class LiveDay(db.Model):
+    """The day the live rows are of, and when they were summed."""
+
+    __tablename__ = "team_live_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     built_at: Mapped[datetime] = mapped_column(default=utcnow)

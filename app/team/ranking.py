@@ -2,7 +2,8 @@
 
 The three weight classes (the handbook weighs a role's KPIs 60/30/10; which figure sits where is decided here):
 - 核心结果 (60 %): what the role is for — net new customers, and the GMV of the customers the member follows;
-- 过程执行 (30 %): doing the operating process — push execution rate, reply rate, welcome success rate;
+- 过程执行 (30 %): doing the operating process — push execution rate, reply rate, welcome success rate, follow-up
+  SLA attainment (tasks done within their time);
 - 行为质量 (10 %): how it is done — reply time (shorter is better), group activity, customers the member deleted
   (fewer is better).
 Each figure is scored among the members of the same role as a percentile (the share of peers it beats, ties count
@@ -31,12 +32,14 @@ DEFAULT_WEIGHTS = (60, 30, 10)
 # class -> (label, ((figure, higher is better), ...))
 CLASSES = {
     "core": (N_("核心结果"), (("net_new", True), ("gmv_fen", True))),
-    "process": (N_("过程执行"), (("push_rate", True), ("reply_rate", True), ("welcome_rate", True))),
+    "process": (N_("过程执行"), (("push_rate", True), ("reply_rate", True), ("welcome_rate", True),
+                                ("sla_rate", True))),
     "behavior": (N_("行为质量"), (("reply_minutes", False), ("group_activity", True), ("lost_by_staff", False))),
 }
 FIGURE_LABELS = {"net_new": N_("净增客户"), "gmv_fen": N_("客户成交额 GMV"), "push_rate": N_("群发执行率"),
                  "reply_rate": N_("回复率"), "welcome_rate": N_("欢迎语成功率"), "reply_minutes": N_("平均回复时长"),
-                 "group_activity": N_("群活跃度"), "lost_by_staff": N_("员工删除客户")}
+                 "group_activity": N_("群活跃度"), "lost_by_staff": N_("员工删除客户"),
+                 "sla_rate": N_("跟进SLA达成率")}
 CLASS_OF = {figure: name for name, (_label, figures) in CLASSES.items() for figure, _up in figures}
 HIGHER_IS_BETTER = {figure: up for _label, figures in CLASSES.values() for figure, up in figures}
 

@@ -26,7 +26,8 @@ DEFAULT_DAYS = 30
 TILES = (("net_new", N_("净增客户"), "count"), ("losses", N_("流失客户"), "count"),
          ("push_rate", N_("群发执行率"), "rate"), ("reply_rate", N_("回复率"), "rate"),
          ("reply_minutes", N_("平均回复时长（分钟）"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
-         ("group_activity", N_("群活跃度（发言成员/成员）"), "rate"), ("gmv_fen", N_("客户成交额 GMV"), "money"))
+         ("group_activity", N_("群活跃度（发言成员/成员）"), "rate"), ("sla_rate", N_("跟进SLA达成率"), "rate"),
+         ("gmv_fen", N_("客户成交额 GMV"), "money"))
 # (key, label, kind): the columns of the member table and of its export
 COLUMNS = (("net_new", N_("净增客户"), "count"), ("adds", N_("新增"), "count"),
            ("lost_by_customer", N_("客户删除"), "count"), ("lost_by_staff", N_("员工删除"), "count"),
@@ -34,7 +35,9 @@ COLUMNS = (("net_new", N_("净增客户"), "count"), ("adds", N_("新增"), "cou
            ("push_late", N_("延迟确认"), "count"), ("push_never", N_("未确认"), "count"),
            ("push_rate", N_("群发执行率"), "rate"), ("reply_rate", N_("回复率"), "rate"),
            ("reply_minutes", N_("平均回复时长（分钟）"), "minutes"), ("welcome_rate", N_("欢迎语成功率"), "rate"),
-           ("group_activity", N_("群活跃度"), "rate"), ("orders", N_("订单数"), "count"),
+           ("group_activity", N_("群活跃度"), "rate"), ("sla_due", N_("到期跟进任务"), "count"),
+           ("sla_on_time", N_("按时跟进"), "count"), ("sla_rate", N_("跟进SLA达成率"), "rate"),
+           ("orders", N_("订单数"), "count"),
            ("gmv_fen", N_("GMV"), "money"))
 KINDS = {key: kind for key, _label, kind in TILES + COLUMNS}
 
@@ -152,6 +155,7 @@ class Overview:
     tree: Tree
     userids: list[str] | None     # the selection (None: every staff member) and its roll-up key
     key: str | None
+    as_of: datetime | None        # when today's figures were summed (None: today is not in the period)
 
     def rows_over(self, period: Period) -> list[tuple[Staff, dict]]:
         """The same members' figures over another period (the monthly star)."""
@@ -186,7 +190,7 @@ def overview(user, department_id: int | None, period: Period) -> Overview:
     rows = [(s, per_staff[s.userid].figures) for s in staff]
     department = db.session.get(Department, department_id) if department_id is not None else None
     return Overview(period, department, collector.total().figures, _series(collector), rows,
-                    staff_labels(s.userid for s in staff), tree, userids, key)
+                    staff_labels(s.userid for s in staff), tree, userids, key, collector.as_of)
 
 
 @dataclass
@@ -197,6 +201,7 @@ class Scorecard:
     series: dict[str, list]
     lost: list[tuple[FollowRelation, Customer | None]]
     label: str                    # the name shown (same-named members told apart)
+    as_of: datetime | None        # as Overview.as_of
 
 
 def scorecard(user, userid: str, period: Period) -> Scorecard:
@@ -211,7 +216,7 @@ def scorecard(user, userid: str, period: Period) -> Scorecard:
                               .where(r.userid == userid, r.ended_at >= start, r.ended_at < end)
                               .order_by(r.ended_at.desc())).all()
     return Scorecard(staff, period, collector.total().figures, _series(collector), [tuple(row) for row in lost],
-                     staff_labels([userid]).get(userid, staff.name))
+                     staff_labels([userid]).get(userid, staff.name), collector.as_of)
 
 
 def audit_export(page: str, target: str, period: Period, rows: int) -> None:

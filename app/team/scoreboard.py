@@ -9,6 +9,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.contacts.models import Staff
 from app.contacts.staff_labels import staff_labels
 from app.core.permissions import N_
 from app.extensions import db
@@ -85,6 +86,22 @@ def board(user, tree: Tree, month: str) -> Board:
     return Board(month, period, lines, labels)
 
 
+def _tile_month() -> tuple[str, Period]:
+    """The month the tiles compare against: this month to date, or on the 1st last month complete."""
+    day = today()
+    month = day.strftime("%Y-%m")
+    period = goals.month_to_date(month, day)
+    if period is None:
+        month = (day - timedelta(days=1)).strftime("%Y-%m")
+        period = goals.month_to_date(month, day)
+    return month, period
+
+
+def _attained(targets: dict[str, Target], figures: dict, month: str, period: Period) -> dict:
+    share = len(period.days) / len(goals.month_days(month).days)
+    return {f: (goals.attainment(f, float(t.value), figures.get(f), share), month) for f, t in targets.items()}
+
+
 def tile_targets(tree: Tree, department_id: int | None) -> dict[str, tuple[goals.Attainment, str]]:
     """{figure: (attainment, month)} of the overview's department (or the one department a supervisor leads, or the
     company's top department) this month, for the tiles' red/amber/green."""
@@ -92,20 +109,28 @@ def tile_targets(tree: Tree, department_id: int | None) -> dict[str, tuple[goals
     department = department_id if department_id is not None else roots[0].id if len(roots) == 1 else None
     if department is None:
         return {}
-    day = today()
-    month = day.strftime("%Y-%m")
-    period = goals.month_to_date(month, day)
-    if period is None:  # the 1st: last month, complete
-        month = (day - timedelta(days=1)).strftime("%Y-%m")
-        period = goals.month_to_date(month, day)
+    month, period = _tile_month()
     targets = db.session.scalars(select(Target).where(Target.month == month, Target.scope_kind == "department",
                                                       Target.scope_value == str(department))).all()
     if not targets:
         return {}
-    figures = _figures_of(tree, "department", str(department), period)
-    share = len(period.days) / len(goals.month_days(month).days)
-    return {t.figure: (goals.attainment(t.figure, float(t.value), figures.get(t.figure), share), month)
-            for t in targets}
+    return _attained({t.figure: t for t in targets}, _figures_of(tree, "department", str(department), period),
+                     month, period)
+
+
+def staff_targets(staff: Staff) -> dict[str, tuple[goals.Attainment, str]]:
+    """{figure: (attainment, month)} of a member's own targets this month (their role's where they have none of
+    their own on a figure, as the alerts measure them), for the scorecard's tiles."""
+    month, period = _tile_month()
+    mine = (Target.scope_kind == "staff") & (Target.scope_value == staff.userid)
+    role = (Target.scope_kind == "role") & (Target.scope_value == (staff.position or ""))
+    rows = db.session.scalars(select(Target).where(Target.month == month, mine | role)).all()
+    targets: dict[str, Target] = {}
+    for t in sorted(rows, key=lambda t: t.scope_kind != "staff"):
+        targets.setdefault(t.figure, t)
+    if not targets:
+        return {}
+    return _attained(targets, rollup.collect([staff.userid], period).total().figures, month, period)
 
 
 def visible_alerts(tree: Tree, open_only: bool = True, limit: int = 200) -> list[Alert]:

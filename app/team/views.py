@@ -15,7 +15,7 @@ from app.core.permissions import Permission as P
 from app.team import ranking, report, scoreboard
 from app.team.alerts import describe
 from app.team.report import COLUMNS, TILES, NotInScope, TeamRequestError, show
-from app.web import error_page
+from app.web import error_page, localtime
 
 bp = Blueprint("team", __name__, url_prefix="/team", template_folder="templates")
 T = TypeVar("T")
@@ -91,6 +91,13 @@ def overview():
                            goal_value=scoreboard.goal_value)
 
 
+def _as_of_row(as_of, width: int) -> list[list]:
+    """The export's last row when today's figures are in it: when they were summed, as the page says."""
+    if as_of is None:
+        return []
+    return [[_("含今天的数据截至"), localtime(as_of), *[""] * (width - 2)]]
+
+
 @bp.get("/export", endpoint="export")
 @requires(P.TEAM_VIEW)
 def export():
@@ -100,6 +107,7 @@ def export():
     rows = [[data.labels.get(s.userid, s.name), s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]]
             for s, f in data.rows]
     rows.append([_("合计"), "", *[show(key, data.totals[key]) for key, _l, _k in COLUMNS]])
+    rows += _as_of_row(data.as_of, len(header))
     stem = f"team-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
     report.audit_export("overview", str(department_id) if department_id else "", data.period, len(data.rows))
     return table_response(requested_format(request.args.get("format")), header, rows, stem, _("团队总览"))
@@ -110,7 +118,9 @@ def export():
 def scorecard(userid: str):
     card = _load(report.scorecard, userid)
     return render_template("team/scorecard.html", card=card, tiles=TILES, columns=COLUMNS, show=show,
-                           chart=_chart(card.period, card.series), max_days=report.MAX_DAYS)
+                           chart=_chart(card.period, card.series), max_days=report.MAX_DAYS,
+                           targets=scoreboard.staff_targets(card.staff), percent=scoreboard.percent,
+                           goal_value=scoreboard.goal_value)
 
 
 @bp.get("/staff/<userid>/export", endpoint="scorecard_export")
@@ -121,6 +131,7 @@ def scorecard_export(userid: str):
     rows = [[day.isoformat(), *[show(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
             for i, day in enumerate(card.period.days)]
     rows.append([_("合计"), *[show(key, card.totals[key]) for key, _l, _k in COLUMNS]])
+    rows += _as_of_row(card.as_of, len(header))
     stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
     report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
     return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"))

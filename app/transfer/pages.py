@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from app.contacts.models import Customer, CustomerGroup, Staff
@@ -69,6 +70,16 @@ def last_refresh() -> datetime | None:
     return db.session.scalar(select(func.max(UnassignedCustomer.fetched_at)))
 
 
+def in_scope(scope: Scope, batch: TransferBatch | None) -> bool:
+    """A batch this scope may see: of a member it sees (a supervisor: their departments' members)."""
+    return batch is not None and (scope.everything or batch.handover_userid in scope.userids)
+
+
+def reason_text(item: TransferItem) -> str:
+    """Why an item was refused or failed, in the reader's language."""
+    return _(item.reason, **(item.reason_params or {})) if item.reason else ""
+
+
 def batches(scope: Scope, limit: int = 20) -> list[tuple[TransferBatch, dict[str, int]]]:
     query = select(TransferBatch).order_by(TransferBatch.id.desc()).limit(limit)
     if not scope.everything:
@@ -98,8 +109,8 @@ class BatchView:
     more: bool = False
 
 
-def batch_view(batch: TransferBatch, status: str = "", limit: int | None = PAGE_ROWS) -> BatchView:
-    query = select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.id)
+def batch_view(batch: TransferBatch, status: str = "", limit: int | None = PAGE_ROWS, offset: int = 0) -> BatchView:
+    query = select(TransferItem).where(TransferItem.batch_id == batch.id).order_by(TransferItem.id).offset(offset)
     if status:
         query = query.where(TransferItem.status == status)
     if limit is not None:

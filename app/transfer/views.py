@@ -127,7 +127,7 @@ def onjob():
 
 def _batch_or_404(batch_id: int) -> TransferBatch:
     batch = db.session.get(TransferBatch, batch_id)
-    if batch is None or not _in_scope(batch.handover_userid):
+    if not pages.in_scope(scope_for(current_user), batch):
         abort(error_page(404, _("没有这个继承批次")))
     return batch
 
@@ -145,10 +145,6 @@ def batch(batch_id: int):
                            kind_labels=pages.KIND_LABELS, target_labels=pages.TARGET_LABELS)
 
 
-def _reason(item) -> str:
-    return _(item.reason, **(item.reason_params or {})) if item.reason else ""
-
-
 @bp.get("/batches/<int:batch_id>/export", endpoint="export")
 @requires(P.TRANSFER_MANAGE)
 def export(batch_id: int):
@@ -160,7 +156,7 @@ def export(batch_id: int):
     from app.web import localtime
 
     rows = [[_(pages.TARGET_LABELS[r.item.target]), r.name, r.item.object_id, view.labels[found.handover_userid],
-             view.labels[found.takeover_userid], _(pages.STATUS_LABELS[r.item.status]), _reason(r.item),
+             view.labels[found.takeover_userid], _(pages.STATUS_LABELS[r.item.status]), pages.reason_text(r.item),
              localtime(r.item.accepted_at), localtime(r.item.finished_at)] for r in view.rows]
     with transaction():
         audit.record("transfer.exported", target=f"batch:{batch_id}", details={"rows": len(rows)})

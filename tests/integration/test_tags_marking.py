@@ -105,3 +105,36 @@ def test_the_same_wecom_error_reads_the_same_from_every_caller(wired):
     reported = {entry.action: entry.details["errors"] for entry in db.session.scalars(
         select(AuditEntry).where(AuditEntry.action.in_(actions))) if entry.details["errors"]}
     assert reported == {action: {DENIED: 1} for action in actions}
+
+
+def test_relations_of_staff_who_left_are_skipped_not_failed_and_wecom_is_never_asked(synced):
+    from collections import Counter
+
+    from app.rfm import writeback
+    from app.transfer import jobs as transfer_jobs
+
+    chosen = customers(60)
+    left = Counter(relation_of(ext).userid for ext in chosen).most_common(1)[0][0]
+    gone = [ext for ext in chosen if relation_of(ext).userid == left][:2]
+    stay = [ext for ext in chosen if relation_of(ext).userid != left][:2]
+    assert len(gone) == len(stay) == 2
+    synced.control.post("simulate/resign", userid=left)  # WeCom would answer 60111 for them now
+    transfer_jobs.refresh_unassigned()  # the console learns who left (WeCom status 5), as every night
+
+    tag = new_tag("活动参与")
+    results = {r.external_userid: r for r in bulk_tags.mark_tags([gone[0], stay[0]], [tag], [], Scope())}
+    assert results[stay[0]].ok and wecom_carries(relation_of(stay[0]), tag)
+    assert results[gone[0]].errors == [f"{left}: 员工已离职，未调用企业微信"]
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.tags_marked")).one()
+    assert audit.details["outcomes"] == {"done": 1, "skipped": 1} and audit.details["failed"] == []
+
+    add_orders(*[(f"R{i}", {"external_userid": ext}, "100.00", 3) for i, ext in enumerate(gone + stay)])
+    run_recompute()
+    db.session.expire_all()
+    rows = {ext: db.session.get(CustomerRfmScore, ext) for ext in gone + stay}
+    assert {(r.mark_state, r.mark_error) for r in rows.values()} == {("done", None)}  # skipped is not failed
+    assert synced.control.call_count(MARK, errcode=60111) == 0
+    rfm_audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "rfm.tags_marked")).all()
+    assert sum(entry.details["outcomes"].get("skipped", 0) for entry in rfm_audit) == 2
+    # and the next write-back does not plan them again (their only relation is of a member who left)
+    assert not set(gone) & set(writeback.customers_to_mark(writeback.ensure_tags(connection.gateway())))

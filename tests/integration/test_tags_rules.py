@@ -74,7 +74,7 @@ def test_spending_rule_marks_only_changes_and_follows_refunds(app, synced):
     assert (counts["added"], counts["removed"]) == (1, 1)
     assert carriers(tag) == {b}
     rule = db.session.scalars(select(TagRule)).one()
-    assert rule.last_result == {"members": 1, "added": 1, "removed": 1, "failed": 0}
+    assert rule.last_result == {"members": 1, "added": 1, "removed": 1, "failed": 0, "skipped": 0}
 
 
 def test_category_and_channel_rules(app, synced):

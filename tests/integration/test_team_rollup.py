@@ -16,10 +16,11 @@ ALICE = SimpleNamespace(role="supervisor", wecom_userid="alice")
 PERIOD = report.Period(TODAY - timedelta(days=9), TODAY)  # today is never in the roll-up
 
 
-def _everything():
-    views = [report.overview(ADMIN, None, PERIOD), report.overview(ADMIN, 2, PERIOD),
-             report.overview(ADMIN, 3, PERIOD), report.overview(ALICE, None, PERIOD)]
-    cards = [report.scorecard(ADMIN, userid, PERIOD) for userid in ("alice", "bob", "carol")]
+def everything(period=PERIOD):
+    """The figures of every selection and scorecard over `period` (what the pages, exports and API show)."""
+    views = [report.overview(ADMIN, None, period), report.overview(ADMIN, 2, period),
+             report.overview(ADMIN, 3, period), report.overview(ALICE, None, period)]
+    cards = [report.scorecard(ADMIN, userid, period) for userid in ("alice", "bob", "carol")]
     return ([(v.totals, v.series, [(s.userid, f) for s, f in v.rows]) for v in views],
             [(c.totals, c.series) for c in cards])
 
@@ -27,19 +28,19 @@ def _everything():
 def test_the_roll_up_gives_the_figures_of_the_source_tables(app, team):  # noqa: F811
     db.session.add(FollowRelation(userid="bob", external_userid="wm-c1", added_at=at(TODAY, 0)))  # today: live
     db.session.commit()
-    live = _everything()
+    live = everything()
     assert live[0][0][0]["adds"] == 6  # bob's add of today among them
 
     outcome = rollup.build(TODAY)
     assert outcome["staff_days"] > 0 and db.session.scalar(select(func.count()).select_from(StaffDay)) > 0
-    assert _everything() == live
+    assert everything() == live
     # the figures really come from the roll-up: a source row changed after the build shows only after the next one
     relation = db.session.scalar(select(FollowRelation).where(FollowRelation.external_userid == "wm-a2"))
     relation.added_at = at(D2 - timedelta(days=1))
     db.session.commit()
-    assert _everything() == live
+    assert everything() == live
     rollup.build(TODAY)
-    assert _everything()[0][0][1] != live[0][0][1]  # the adds moved a day
+    assert everything()[0][0][1] != live[0][0][1]  # the adds moved a day
 
 
 def test_a_department_whose_members_changed_is_not_read_from_its_old_rows(app, team):  # noqa: F811
