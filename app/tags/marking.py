@@ -57,6 +57,7 @@ class Outcome(str, Enum):
 
 OWED = (Outcome.RETRY, Outcome.DEFERRED)  # worth sending again soon
 SETTLED = (Outcome.DONE, Outcome.GONE, Outcome.SKIPPED)  # nothing more to do for the relation
+NOT_FAILED = (Outcome.DONE, Outcome.SKIPPED)  # the audit's failures: a relation WeCom refused or no longer has
 LEFT_STATUS = 5  # WeCom's member status 退出企业
 STAFF_LEFT = "员工已离职，未调用企业微信"
 
@@ -197,10 +198,10 @@ def _write(results: list[Result], action: str, details: dict) -> None:
         for userid, external_userid in gone:
             end_relation(userid, external_userid, ENDED_BY_STAFF, now, GONE_SOURCE)
         update_lost(now, sorted({ext for _, ext in gone}))
-    failed = {r.change.external_userid for r in results if r.outcome not in SETTLED}
+    failed = {r.change.external_userid for r in results if r.outcome not in NOT_FAILED}
     customers = {r.change.external_userid for r in results}
     outcomes = {o.value: n for o in Outcome if (n := sum(r.outcome is o for r in results))}
-    errors = Counter(r.error for r in results if r.outcome not in SETTLED)
+    errors = Counter(r.error for r in results if r.outcome not in NOT_FAILED)
     record(action, target=",".join(sorted(customers)[:5])[:256],  # the audit target holds 256 characters
            details={**details, "relations": len(results), "outcomes": outcomes, "customers": len(customers),
                     "ok": len(customers - failed), "failed": sorted(failed)[:100],
