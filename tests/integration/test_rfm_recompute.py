@@ -169,6 +169,8 @@ def test_new_orders_move_customers_and_only_they_are_re_marked(wired, bulk, monk
 
 
 def test_orders_are_matched_by_unionid_and_by_remark_mobile(wired):
+    """Stored orders naming their customer by unionid or remark mobile are matched as they are stored (a journey
+    exits its customer at once); the recompute has only the order nobody matches left."""
     with_unionid = db.session.scalar(select(Customer).where(Customer.unionid.is_not(None))
                                      .order_by(Customer.external_userid).limit(1))
     relation = db.session.scalars(select(FollowRelation).order_by(FollowRelation.id)).all()
@@ -177,10 +179,10 @@ def test_orders_are_matched_by_unionid_and_by_remark_mobile(wired):
     add_orders(("U1", {"unionid": with_unionid.unionid}, "10.00", 1),
                ("M1", {"mobile": "+86 " + by_mobile.remark_mobiles[0]}, "20.00", 2),
                ("X1", {"unionid": "o-nobody-has-this"}, "30.00", 3))
-    run = run_recompute()
-    assert run.counts["matched"] == {"unionid": 1, "mobile": 1, "unmatched": 1}
     owners = {o: e for o, e in db.session.execute(select(Order.order_id, Order.external_userid))}
-    assert owners == {"U1": with_unionid.external_userid, "M1": by_mobile.external_userid, "X1": None}
+    assert owners == {"U1": with_unionid.external_userid, "M1": by_mobile.external_userid, "X1": None}  # at once
+    run = run_recompute()
+    assert run.counts["matched"] == {"unionid": 0, "mobile": 0, "unmatched": 1}  # nothing left but the stranger
     assert set(stored()) == {with_unionid.external_userid, by_mobile.external_userid}
 
 
