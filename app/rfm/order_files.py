@@ -96,8 +96,10 @@ def read_rows(path: Path, limits: Limits = Limits()) -> tuple[list[str], Iterato
     (encoding, too many rows, a cell too long, a damaged file) raise OrderFileError while the rows are read."""
     check_container(path, limits)
     rows = _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path)
-    header = next(rows, (1, []))[1]
-    return [h.strip() for h in header], _capped(rows, limits)
+    header = [h.strip() for h in next(rows, (1, []))[1]]
+    if not any(header):
+        raise file_error("文件的第一行是空的：第一行应是表头（订单号、客户、金额、支付时间等列名），请检查后重新上传")
+    return header, _capped(rows, limits)
 
 
 def _capped(rows: Iterator[tuple[int, list[str]]], limits: Limits) -> Iterator[tuple[int, list[str]]]:

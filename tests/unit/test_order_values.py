@@ -89,3 +89,10 @@ def test_a_damaged_utf8_file_names_its_line(tmp_path):
     with pytest.raises(OrderFileError) as error:
         _cells(tmp_path, data)
     assert str(error.value).startswith("第 3 行：") and "UTF-8" in str(error.value)
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf", b"\n\n", b",,,\nA1,wmA,1.00\n"], ids=["bom_only", "blank", "no_names"])
+def test_a_file_whose_first_line_is_empty_is_refused_as_having_no_header(tmp_path, data):
+    with pytest.raises(OrderFileError) as refused:
+        _cells(tmp_path, data)
+    assert "第一行应是表头" in str(refused.value.errors[0].message)
