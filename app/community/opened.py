@@ -14,8 +14,8 @@ from app.community.models import GroupTier, JoinCode
 from app.wecom.connection import gateway
 from app.wecom.handlers import Payload
 
-OPENER = "wecom"
-CLOCKS = timedelta(minutes=1)  # how far WeCom's clock and ours may be apart  # GroupTier.updated_by of a tier a group got from the code WeCom opened it for
+OPENER = "wecom"  # GroupTier.updated_by of a tier a group got from the code WeCom opened it for
+CLOCKS = timedelta(minutes=1)  # how far WeCom's clock and ours may be apart
 
 
 def apply_way(code: JoinCode, way: dict, now: datetime) -> list[str]:
@@ -34,7 +34,8 @@ def apply_way(code: JoinCode, way: dict, now: datetime) -> list[str]:
     adopted = [c for c in opened if c in known and c not in tiered]
     db.session.add_all(GroupTier(chat_id=c, tier=code.tier, updated_by=OPENER, updated_at=now) for c in adopted)
     if adopted:
-        record("community.opened_group_tiered", target=f"{code.name}#{code.id}", details={"tier": code.tier, "chat_ids": adopted})
+        record("community.opened_group_tiered", target=f"{code.name}#{code.id}",
+               details={"tier": code.tier, "chat_ids": adopted})
     return adopted
 
 
