@@ -132,21 +132,13 @@ def pages(args) -> None:
 
 def stats(args) -> None:
     """A day's group statistics for every owner of the large seed, as the nightly snapshot fetches them."""
-    from app.team.snapshot import snapshot
-    from scripts.bench.team import _console, _prefill_all_but_last_day
+    from scripts.bench.team import _console, timed_snapshots
     from scripts.wecom_emulator.testing import RunningEmulator
 
     with RunningEmulator(seed="large") as emu, tempfile.TemporaryDirectory() as tmp:
         app, owners = _console(tmp, emu)
-        times = []
         with app.app_context():
-            for i in range(args.repeat):
-                _prefill_all_but_last_day(owners)
-                started = time.monotonic()
-                outcome = snapshot(lambda done, total, message: None, parts=("groups",))
-                times.append(time.monotonic() - started)
-                print(f"run {i + 1}: {times[-1]:.1f} s, {outcome.calls} calls, {outcome.rows} rows, "
-                      f"refused {len(outcome.refused)}, stopped: {outcome.stopped or 'no'}", flush=True)
+            times = timed_snapshots(owners, args.repeat, "run", parts=("groups",))
             median = statistics.median(times)
             print(f"\na day's group statistics of {owners} owners: median {median:.1f} s over {len(times)} runs "
                   f"(target < 120 s): {'OK' if median < 120 else 'TOO SLOW'}")
