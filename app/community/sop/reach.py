@@ -80,9 +80,9 @@ def add(sop: GroupSop, groups: list[CustomerGroup], actor: str, now: datetime | 
     added = 0
     with transaction():
         for chat_id in sorted(set(live) - already):
-            added += db.session.execute(upsert_ignore(SopGroup, {"sop_id": sop.id, "chat_id": chat_id,
-                                                                 "added_by": actor, "added_at": now},
-                                                      ["sop_id", "chat_id"])).rowcount
+            row = {"sop_id": sop.id, "chat_id": chat_id, "added_by": actor, "added_at": now}
+            added += db.session.scalar(upsert_ignore(SopGroup, row, ["sop_id", "chat_id"])
+                                       .returning(SopGroup.chat_id)) is not None
         if added:
             record("community.sop_groups_added", target=f"{sop.name}#{sop.id}", details={"groups": added})
     return Applied(added, len(live) - added, len(groups) - len(live))
