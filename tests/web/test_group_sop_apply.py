@@ -7,27 +7,21 @@ from sqlalchemy import select
 from app.community.models import GroupTier
 from app.community.sop import service
 from app.community.sop.models import GroupSop, SopGroup
-from app.contacts.models import CustomerGroup, Department, Staff
+from app.contacts.models import CustomerGroup
 from app.core import permissions
 from app.core.db import utcnow
 from app.extensions import db
 from tests.conftest import csrf_token
+from tests.web.test_supervisor_scope import company  # noqa: F401  (alice leads Sales, carol's 客服群 is outside)
 
 
 @pytest.fixture
-def company(app):
-    """alice leads Sales and owns 销售群; carol (Support) owns 客服群; 老VIP群 is a VIP group."""
+def sop_id(company):
+    """alice leads Sales and owns 销售群 and 老VIP群 (a VIP group); carol (Support) owns 客服群. Two SOPs, one paused."""
     now = utcnow()
-    db.session.add_all([
-        Department(id=1, name="公司", parent_id=0), Department(id=2, name="销售部", parent_id=1, leader_userids=["alice"]),
-        Department(id=4, name="客服部", parent_id=1),
-        Staff(userid="alice", name="王丽", department_ids=[2], is_follow_user=True, status=1),
-        Staff(userid="carol", name="陈卡", department_ids=[4], is_follow_user=True, status=1),
-        CustomerGroup(chat_id="wr-sales", name="销售群", owner="alice", created_at=now),
-        CustomerGroup(chat_id="wr-support", name="客服群", owner="carol", created_at=now),
-        CustomerGroup(chat_id="wr-vip", name="老VIP群", owner="alice", created_at=now),
-        GroupTier(chat_id="wr-vip", tier="vip"),
-    ])
+    db.session.add_all([CustomerGroup(chat_id="wr-sales", name="销售群", owner="alice", created_at=now),
+                        CustomerGroup(chat_id="wr-vip", name="老VIP群", owner="alice", created_at=now),
+                        GroupTier(chat_id="wr-vip", tier="vip")])
     db.session.commit()
     vip = service.create("VIP 会员日", "vip", None, "test")
     paused = service.create("新人打卡", "newcomer", None, "test")
@@ -45,7 +39,7 @@ def _added(sop_id: int) -> list[str]:
     return sorted(db.session.scalars(select(SopGroup.chat_id).where(SopGroup.sop_id == sop_id)))
 
 
-def test_a_supervisor_adds_and_removes_only_groups_in_their_scope(client, signed_in_as, company, monkeypatch):
+def test_a_supervisor_adds_and_removes_only_groups_in_their_scope(client, signed_in_as, sop_id, monkeypatch):
     monkeypatch.setitem(permissions.ROLE_PERMISSIONS, permissions.Role.SUPERVISOR,
                         permissions.ROLE_PERMISSIONS[permissions.Role.SUPERVISOR] | {permissions.P.COMMUNITY_MANAGE})
     signed_in_as("supervisor", wecom_userid="alice")
@@ -53,26 +47,26 @@ def test_a_supervisor_adds_and_removes_only_groups_in_their_scope(client, signed
     page = chosen.get_data(as_text=True)
     assert "销售群" in page and "客服群" not in page and 'value="wr-support"' not in page
     assert "VIP 会员日（VIP 群）" in page and "新人打卡（新人群） · 已暂停" in page
-    done = _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales", "wr-support"], sop_id=company)
+    done = _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales", "wr-support"], sop_id=sop_id)
     assert "「VIP 会员日」新加入 1 个群，0 个群原已在其中" in done.get_data(as_text=True)
-    assert _added(company) == ["wr-sales"]
-    nothing = _post(client, "/community/groups/sop/apply", chat_ids=["wr-support"], sop_id=company)
-    assert "请至少勾选一个客户群" in nothing.get_data(as_text=True) and _added(company) == ["wr-sales"]
+    assert _added(sop_id) == ["wr-sales"]
+    nothing = _post(client, "/community/groups/sop/apply", chat_ids=["wr-support"], sop_id=sop_id)
+    assert "请至少勾选一个客户群" in nothing.get_data(as_text=True) and _added(sop_id) == ["wr-sales"]
 
-    db.session.add(SopGroup(sop_id=company, chat_id="wr-support", added_by="admin"))  # added by someone who sees it
+    db.session.add(SopGroup(sop_id=sop_id, chat_id="wr-support", added_by="admin"))  # added by someone who sees it
     db.session.commit()
-    page = client.get(f"/community/sop/{company}").get_data(as_text=True)
+    page = client.get(f"/community/sop/{sop_id}").get_data(as_text=True)
     assert "销售群" in page and "客服群" not in page and "另有 1 个手动加入的群不在你的可见范围内" in page
     assert "该SOP现触达 3 个客户群" in page  # the VIP group, and both added by hand: the SOP reaches all three
-    _post(client, "/community/groups/sop/remove", chat_ids=["wr-sales", "wr-support"], sop_id=company)
-    assert _added(company) == ["wr-support"]  # only the group in scope was taken out
+    _post(client, "/community/groups/sop/remove", chat_ids=["wr-sales", "wr-support"], sop_id=sop_id)
+    assert _added(sop_id) == ["wr-support"]  # only the group in scope was taken out
 
 
-def test_the_choice_is_refused_without_an_sop_and_the_calendar_counts_the_reach(client, signed_in_as, company):
+def test_the_choice_is_refused_without_an_sop_and_the_calendar_counts_the_reach(client, signed_in_as, sop_id):
     signed_in_as("community_manager")
     bad = _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales"], sop_id="")
-    assert "请选择群SOP" in bad.get_data(as_text=True) and _added(company) == []
-    _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales", "wr-support"], sop_id=company)
+    assert "请选择群SOP" in bad.get_data(as_text=True) and _added(sop_id) == []
+    _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales", "wr-support"], sop_id=sop_id)
     paused = db.session.scalar(select(GroupSop.id).where(GroupSop.paused.is_(True)))
     told = _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales"], sop_id=paused).get_data(as_text=True)
     assert "新加入 1 个群" in told and "该SOP已暂停，恢复后才会执行" in told
@@ -81,11 +75,11 @@ def test_the_choice_is_refused_without_an_sop_and_the_calendar_counts_the_reach(
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])
-def test_other_roles_are_refused(client, signed_in_as, company, role):
+def test_other_roles_are_refused(client, signed_in_as, sop_id, role):
     signed_in_as(role)
     assert "data-bulk-sop" not in client.get("/contacts/groups").get_data(as_text=True)
     token = csrf_token(client, "/contacts/groups")
     for url in ("/community/groups/sop", "/community/groups/sop/apply", "/community/groups/sop/remove"):
-        answer = client.post(url, data={"csrf_token": token, "chat_ids": ["wr-sales"], "sop_id": company})
+        answer = client.post(url, data={"csrf_token": token, "chat_ids": ["wr-sales"], "sop_id": sop_id})
         assert answer.status_code == 403
-    assert _added(company) == []
+    assert _added(sop_id) == []
