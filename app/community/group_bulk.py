@@ -1,15 +1,18 @@
 """Bulk actions on the groups ticked in the group list (besides 设置分层, tier_pages): a group push pre-filled with
-them in the push editor, and the selection exported to Excel."""
+them in the push editor, 应用SOP / 移出SOP (groups added to a 群SOP by hand, after choosing it and confirming), and the
+selection exported to Excel."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.community.models import TIERS
+from app.community.sop import reach
+from app.community.sop.models import GroupSop
 from app.community.tiers import tiers_of
-from app.community.views import bp
+from app.community.views import bp, tier_choices
 from app.contacts.group_pages import member_counts
 from app.contacts.models import CustomerGroup
 from app.contacts.scope import scope_for
@@ -48,6 +51,62 @@ def groups_push():
     if not (groups := _selected()):
         return _none_ticked()
     return redirect(url_for("campaigns.new", chat_type="group", chat_ids=[g.chat_id for g in groups]))
+
+
+@bp.post("/groups/sop", endpoint="groups_sop")
+@requires(P.COMMUNITY_MANAGE)
+def groups_sop():
+    """应用SOP / 移出SOP, step two: choose the SOP for the ticked groups and confirm; nothing changes here."""
+    if not (groups := _selected()):
+        return _none_ticked()
+    action = "remove" if request.form.get("action") == "remove" else "apply"
+    sops = db.session.scalars(select(GroupSop).order_by(GroupSop.paused, GroupSop.tier, GroupSop.name)).all()
+    return render_template("community/groups_sop.html", groups=groups, action=action, sops=sops, back=_back(),
+                           tiers=dict(tier_choices()), group_tiers=tiers_of([g.chat_id for g in groups]))
+
+
+def _chosen_sop() -> GroupSop | None:
+    sop = db.session.get(GroupSop, request.form.get("sop_id", type=int) or 0)
+    if sop is None:
+        flash(_("请选择群SOP"), "danger")
+    return sop
+
+
+@bp.post("/groups/sop/apply", endpoint="groups_sop_apply")
+@requires(P.COMMUNITY_MANAGE)
+def groups_sop_apply():
+    """Add the ticked groups to the chosen SOP by hand; the flash says how many were added and already in it."""
+    if not (groups := _selected()):
+        return _none_ticked()
+    if (sop := _chosen_sop()) is None:
+        return redirect(_back())
+    done = reach.add(sop, groups, current_user.username)
+    parts = [_("「%(name)s」新加入 %(added)s 个群，%(already)s 个群原已在其中", name=sop.name, added=done.added,
+               already=done.already)]
+    if done.dismissed:
+        parts.append(_("%(n)s 个群已解散，未加入", n=done.dismissed))
+    if sop.paused:
+        parts.append(_("该SOP已暂停，恢复后才会执行"))
+    flash("；".join(parts), "success" if done.added else "info")
+    return redirect(_back())
+
+
+@bp.post("/groups/sop/remove", endpoint="groups_sop_remove")
+@requires(P.COMMUNITY_MANAGE)
+def groups_sop_remove():
+    """Take the ticked groups that were added by hand out of the chosen SOP; a tier's groups stay (the flash says)."""
+    if not (groups := _selected()):
+        return _none_ticked()
+    if (sop := _chosen_sop()) is None:
+        return redirect(_back())
+    done = reach.remove(sop, groups)
+    parts = [_("已从「%(name)s」移出 %(n)s 个手动加入的群", name=sop.name, n=done.removed)]
+    if done.tiered:
+        parts.append(_("%(n)s 个群因分层属于该SOP，需改分层", n=done.tiered))
+    if done.not_in:
+        parts.append(_("%(n)s 个群本不在该SOP中", n=done.not_in))
+    flash("；".join(parts), "success" if done.removed else "warning")
+    return redirect(_back())
 
 
 def _rows(groups: list[CustomerGroup]) -> list[list]:

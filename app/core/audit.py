@@ -102,6 +102,8 @@ ACTION_LABELS = {
     "community.sop_resumed": N_("恢复群SOP"),
     "community.sop_item_saved": N_("保存群SOP事项"),
     "community.sop_item_deleted": N_("删除群SOP事项"),
+    "community.sop_groups_added": N_("群SOP手动加入客户群（应用SOP）"),
+    "community.sop_groups_removed": N_("群SOP移出手动加入的客户群"),
     "community.invitation_submitted": N_("入群邀请超过审批阈值，等待主管审批"),
     "community.invitation_approved": N_("批准入群邀请"),
     "community.invitation_rejected": N_("驳回入群邀请"),

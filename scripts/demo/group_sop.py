@@ -1,6 +1,6 @@
 """The demo's 群SOP: three SOPs started from built-in templates (VIP 会员日, 新人 21 天打卡, 普通群每日早安/干货) so the
 群日历 is full, one VIP group whose monthly group-message quota is already used up in WeCom (its owner sent that many
-from the client), and a VIP push plus a newcomer owner task due a minute ago that the worker plans for real."""
+from the client), one regular group added by hand to the VIP SOP (应用SOP), and a VIP push plus a newcomer owner task due a minute ago that the worker plans for real."""
 from __future__ import annotations
 
 import calendar
@@ -9,7 +9,7 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select
 
-from app.community.sop import planner, service
+from app.community.sop import planner, reach, service
 from app.community.sop.models import GroupSop
 from app.contacts.models import CustomerGroup
 from app.core import settings
@@ -21,7 +21,7 @@ from app.sending.outside_sends import import_outside_sends
 def _use_up_quota(control: str) -> str | None:
     """A VIP group's owner sends it as many group messages from the client as the month allows (WeCom's quota is per
     group and month); the console learns of them as it does every 30 minutes, by importing sends made outside it."""
-    group = db.session.scalar(planner.tier_groups("vip").order_by(CustomerGroup.chat_id).limit(1))
+    group = db.session.scalar(reach.tier_groups("vip").order_by(CustomerGroup.chat_id).limit(1))
     if group is None:
         return None
     chat, owner = group.chat_id, group.owner
@@ -43,6 +43,8 @@ def seed_demo_group_sop(api_base: str, actor: str) -> str:
     vip = service.create("VIP 会员日", "vip", "member_day", actor, made_at)
     newcomer = service.create("新人 21 天打卡", "newcomer", "checkin", actor, made_at)
     service.create("普通群每日早安/干货", "regular", "morning", actor, made_at)
+    extra = db.session.scalars(reach.tier_groups("regular").order_by(CustomerGroup.chat_id).limit(1)).all()
+    reach.add(vip, extra, actor, made_at)  # as 应用SOP on the group list does: a regular group also gets the VIP days
     local = utcnow().astimezone(settings.corp_timezone()) - timedelta(minutes=1)
     at, today = local.strftime("%H:%M"), local.date().isoformat()
     service.save_item(vip, None, service.ItemInput(
@@ -51,4 +53,4 @@ def seed_demo_group_sop(api_base: str, actor: str) -> str:
         "新人群打卡开场", "task", "请在群里发打卡规则，并@今天新入群的成员参加 21 天打卡。", [], at, "once", today), made_at)
     made = planner.plan_due()
     quota = "，其中 1 个 VIP 群本月群发已达上限（见群日历里的原因）" if full else ""
-    return f"已创建 3 个群SOP（会员日、21 天打卡、每日早安/干货）并安排了 {made} 个到期事项{quota}（见社群运营 › 群SOP / 群日历）"
+    return f"已创建 3 个群SOP（会员日、21 天打卡、每日早安/干货；会员日另手动加入了 {len(extra)} 个普通群）并安排了 {made} 个到期事项{quota}（见社群运营 › 群SOP / 群日历）"

@@ -1,4 +1,5 @@
-"""群SOP tables: an SOP for one tier, its items (content, kind, recurrence), each planned occurrence, and its send."""
+"""群SOP tables: an SOP for one tier (plus groups added by hand), its items (content, kind, recurrence), each planned
+occurrence, and its send."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -31,6 +32,17 @@ class GroupSop(db.Model):
     created_by: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SopGroup(db.Model):
+    """A group added to an SOP by hand (group list → 应用SOP): reached besides the tier's groups, once either way."""
+
+    __tablename__ = "community_sop_groups"
+
+    sop_id: Mapped[int] = mapped_column(ForeignKey("community_sops.id"), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(128), default="")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SopItem(db.Model):

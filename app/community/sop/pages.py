@@ -7,13 +7,13 @@ from datetime import time, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.community.models import TIERS, GroupTier
-from app.community.sop import calendar_view, execution, library, recurrence as rec, service
+from app.community.models import TIERS
+from app.community.sop import calendar_view, execution, library, reach, recurrence as rec, service
 from app.community.sop.models import KINDS, PUSH, GroupSop, OccurrenceStatus as O, SopItem, SopOccurrence
 from app.community.views import bp, tier_choices
-from app.contacts.models import CustomerGroup
+from app.contacts.scope import scope_for
 from app.contacts.staff_labels import staff_labels
 from app.core import content, export, settings
 from app.core.guard import requires
@@ -22,12 +22,6 @@ from app.extensions import db
 from app.media import service as media
 
 TIER_STYLES = {"vip": "warning", "regular": "primary", "newcomer": "success"}
-
-
-def _tier_groups() -> dict[str, int]:
-    return dict(db.session.execute(select(GroupTier.tier, func.count()).join(
-        CustomerGroup, CustomerGroup.chat_id == GroupTier.chat_id).where(CustomerGroup.dismissed_at.is_(None))
-        .group_by(GroupTier.tier)).all())
 
 
 @bp.get("/sop", endpoint="sops")
@@ -44,7 +38,7 @@ def sop_calendar():
                            by_day=by_day, tier=tier, tiers=dict(tier_choices()), styles=TIER_STYLES, sops=sops,
                            today=today, prev=(first - timedelta(days=1)).strftime("%Y-%m"),
                            next=(first + timedelta(days=31)).replace(day=1).strftime("%Y-%m"),
-                           templates=library.TEMPLATES, tier_groups=_tier_groups(), kinds=KINDS)
+                           templates=library.TEMPLATES, reach=reach.reach_of_all(), kinds=KINDS)
 
 
 LIST_HEADER = (N_("日期"), N_("时间"), N_("分层"), N_("SOP"), N_("事项"), N_("方式"), N_("状态"), N_("群数"),
@@ -115,11 +109,14 @@ def sop_page(sop_id: int):
     recent = db.session.scalars(select(SopOccurrence).where(SopOccurrence.sop_id == sop.id)
                                 .order_by(SopOccurrence.due_at.desc()).limit(30)).all()
     runs = [(occ, execution.of(occ)) for occ in recent]
+    added, hidden = reach.hand_added(sop, scope_for(current_user))
     return render_template("community/sop.html", sop=sop, items=items, runs=runs, tiers=dict(tier_choices()),
                            styles=TIER_STYLES, kinds=KINDS, describe=lambda i: service.schedule_of(i).describe(_),
                            items_by_id={i.id: i for i in items}, labels=execution.STATE_LABELS,
                            state_styles=execution.STATE_STYLES, reason=lambda code: execution.reason_text(code, _),
-                           tz=settings.corp_timezone(), groups=_tier_groups().get(sop.tier, 0), statuses=O.LABELS)
+                           tz=settings.corp_timezone(), reach=reach.reach_of_all().get(sop.id, reach.Reach()),
+                           added=added, hidden=hidden, owners=staff_labels(g.owner for _a, g, _t in added),
+                           statuses=O.LABELS)
 
 
 @bp.post("/sop/<int:sop_id>/pause", endpoint="sop_pause")

@@ -2,8 +2,8 @@
 
 An occurrence row is unique per item and due time and is written in the same transaction as what it plans, so a
 planner that runs twice (or two at once) plans nothing twice. A push becomes a send of the engine (app.sending) to the
-tier's live groups, each sent by its owner, not before the due time and outside quiet hours (the engine decides);
-WeCom's per-group receive quota skips a group with reason wecom_quota. A task item gives each owner of the tier's
+live groups the SOP reaches (its tier's and those added by hand, each once: reach.reached), each sent by its owner, not before the due time and outside quiet hours (the engine decides);
+WeCom's per-group receive quota skips a group with reason wecom_quota. A task item gives each owner of those
 groups one staff task (app.tasks, idempotent by item, due time and owner). A due time noticed more than
 MISFIRE_MINUTES late (the worker was down) is recorded as missed and never sent late.
 """
@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from app import sending
-from app.community.models import GroupTier
 from app.community.sop.models import PUSH, GroupSop, OccurrenceStatus as O, SopItem, SopOccurrence, SopSend
+from app.community.sop.reach import reached
 from app.community.sop.service import schedule_of
 from app.contacts.models import CustomerGroup, Staff
 from app.core import settings
@@ -28,12 +28,6 @@ log = logging.getLogger("scrm.community.sop")
 MISFIRE_MINUTES = 30
 TASK_DUE_AFTER = timedelta(hours=4)  # a task item is due this long after its time: done by then is on time
 TASK_SOURCE = "group_sop"
-
-
-def tier_groups(tier: str):
-    """The tier's live customer groups (a query of CustomerGroup)."""
-    return (select(CustomerGroup).join(GroupTier, GroupTier.chat_id == CustomerGroup.chat_id)
-            .where(GroupTier.tier == tier, CustomerGroup.dismissed_at.is_(None)))
 
 
 def _last_planned() -> dict[int, datetime]:
@@ -55,13 +49,13 @@ def _plan_push(occurrence: SopOccurrence, item: SopItem, sop: GroupSop, now: dat
     db.session.flush()
     occurrence.send_id = send.id
     what = sending.Variant("A", 100, {"text": item.text, "attachments": item.attachments or []})
-    sending.plan(send, sending.Request(who=sending.groups(tier_groups(sop.tier)), what=(what,), category="content",
+    sending.plan(send, sending.Request(who=sending.groups(reached(sop)), what=(what,), category="content",
                                        holdout_key=f"sop{item.id}", when=occurrence.due_at), now)
 
 
 def _plan_tasks(occurrence: SopOccurrence, item: SopItem, sop: GroupSop) -> None:
-    """One task per active owner of the tier's groups, naming their groups."""
-    groups = db.session.execute(tier_groups(sop.tier).with_only_columns(CustomerGroup.owner, CustomerGroup.name)
+    """One task per active owner of the groups the SOP reaches, naming their groups."""
+    groups = db.session.execute(reached(sop).with_only_columns(CustomerGroup.owner, CustomerGroup.name)
                                 .join(Staff, Staff.userid == CustomerGroup.owner)
                                 .where(Staff.status == 1, Staff.removed_at.is_(None))
                                 .order_by(CustomerGroup.owner, CustomerGroup.name)).all()
@@ -75,7 +69,7 @@ def _plan_tasks(occurrence: SopOccurrence, item: SopItem, sop: GroupSop) -> None
                     source_key=f"sop:{item.id}:{stamp}:{owner}", body=body, created_by=f"sop#{sop.id}")
     occurrence.owners = sorted(by_owner)
     if not by_owner:
-        occurrence.status, occurrence.error = O.FAILED, "该分层没有在职群主的客户群，未创建任务"
+        occurrence.status, occurrence.error = O.FAILED, "该SOP的客户群都没有在职群主，未创建任务"
 
 
 def plan_occurrence(item_id: int, due: datetime, now: datetime) -> bool:
@@ -89,8 +83,8 @@ def plan_occurrence(item_id: int, due: datetime, now: datetime) -> bool:
         occurrence = _claim(item, due, O.PLANNED)
         if occurrence is None:
             return False
-        if db.session.scalar(tier_groups(sop.tier).with_only_columns(CustomerGroup.id).limit(1)) is None:
-            occurrence.status, occurrence.error = O.FAILED, "该分层还没有客户群"
+        if db.session.scalar(reached(sop).with_only_columns(CustomerGroup.id).limit(1)) is None:
+            occurrence.status, occurrence.error = O.FAILED, "该SOP还没有客户群（分层里没有，也没有手动加入的群）"
         elif item.kind == PUSH:
             _plan_push(occurrence, item, sop, now)
         else:
