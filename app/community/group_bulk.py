@@ -1,6 +1,6 @@
-"""Bulk actions on the groups ticked in the group list (besides 设置分层, tier_pages): a group push pre-filled with
-them in the push editor, 应用SOP / 移出SOP (groups added to a 群SOP by hand, after choosing it and confirming), and the
-selection exported to Excel."""
+"""Bulk actions on the groups ticked in the group list: 设置分层, a group push pre-filled with them in the push
+editor, 应用SOP / 移出SOP (groups added to a 群SOP by hand, after choosing it and confirming), and the selection
+exported to Excel; each acts only on ticked groups the account may see."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.community.models import TIERS
 from app.community.sop import reach
 from app.community.sop.models import GroupSop
+from app.community import tiers
 from app.community.tiers import tiers_of
 from app.community.views import bp, tier_choices
 from app.contacts.group_pages import member_counts
@@ -41,6 +42,22 @@ def _selected() -> list[CustomerGroup]:
 
 def _none_ticked():
     flash(_("请至少勾选一个客户群"), "danger")
+    return redirect(_back())
+
+
+@bp.post("/tiers/set", endpoint="tier_set")
+@requires(P.COMMUNITY_MANAGE)
+def tier_set():
+    """Give the ticked groups a tier (or none); all or nothing, and only when the account may see every one of them."""
+    if len(_selected()) < len(set(request.form.getlist("chat_ids"))):
+        flash(_("有的客户群不存在或不在你的可见范围内，没有修改任何群"), "danger")
+        return redirect(_back())
+    try:
+        n = tiers.set_tier(request.form.getlist("chat_ids"), request.form.get("tier") or None, current_user.username)
+    except tiers.TierInvalid as exc:
+        flash(_(str(exc)), "danger")
+    else:
+        flash(_("已为 %(n)s 个客户群设置分层", n=n), "success")
     return redirect(_back())
 
 

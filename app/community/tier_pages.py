@@ -1,4 +1,4 @@
-"""Tier pages: each tier's groups, codes and welcome templates; bulk "set tier"; invitations (标签建群) and the report."""
+"""Tier pages: each tier's groups, codes and welcome templates; invitations (标签建群) and the report."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -24,20 +24,6 @@ def tier_overview():
     rows = tiers.overview()
     figures = code_stats.figures([c for t in rows for c in t.codes])
     return render_template("community/tiers.html", rows=rows, figures=figures, tiers=dict(tier_choices()))
-
-
-@bp.post("/tiers/set", endpoint="tier_set")
-@requires(P.COMMUNITY_MANAGE)
-def tier_set():
-    back = request.form.get("next") or ""
-    back = back if back.startswith("/") and not back.startswith("//") else url_for("contacts.groups")
-    try:
-        n = tiers.set_tier(request.form.getlist("chat_ids"), request.form.get("tier") or None, current_user.username)
-    except tiers.TierInvalid as exc:
-        flash(_(str(exc)), "danger")
-    else:
-        flash(_("已为 %(n)s 个客户群设置分层", n=n), "success")
-    return redirect(back)
 
 
 @bp.get("/invitations", endpoint="invitations")

@@ -68,9 +68,11 @@ def test_group_list_filters_and_bulk_tier(client, signed_in_as, groups):
                                                        "chat_ids": ["wr-small"], "next": "/contacts/groups"})
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/contacts/groups")
     assert db.session.get(GroupTier, "wr-small").tier == "newcomer"
-    bad = client.post("/community/tiers/set", data={"csrf_token": token, "tier": "newcomer",
-                                                    "chat_ids": ["wr-small", "wr-nope"]})
-    assert bad.status_code == 302 and db.session.get(GroupTier, "wr-full").tier == "vip"  # nothing changed
+    bad = client.post("/community/tiers/set", data={"csrf_token": token, "tier": "vip",
+                                                    "chat_ids": ["wr-small", "wr-nope"]}, follow_redirects=True)
+    assert "有的客户群不存在或不在你的可见范围内，没有修改任何群" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(GroupTier, "wr-small").tier == "newcomer"  # nothing changed
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer", "supervisor"])

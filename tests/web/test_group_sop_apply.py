@@ -62,6 +62,20 @@ def test_a_supervisor_adds_and_removes_only_groups_in_their_scope(client, signed
     assert _added(sop_id) == ["wr-support"]  # only the group in scope was taken out
 
 
+def test_a_supervisor_sets_the_tier_only_when_every_ticked_group_is_in_their_scope(client, signed_in_as, sop_id,
+                                                                                   monkeypatch):
+    monkeypatch.setitem(permissions.ROLE_PERMISSIONS, permissions.Role.SUPERVISOR,
+                        permissions.ROLE_PERMISSIONS[permissions.Role.SUPERVISOR] | {permissions.P.COMMUNITY_MANAGE})
+    signed_in_as("supervisor", wecom_userid="alice")
+    refused = _post(client, "/community/tiers/set", chat_ids=["wr-sales", "wr-support"], tier="vip")
+    assert "有的客户群不存在或不在你的可见范围内，没有修改任何群" in refused.get_data(as_text=True)
+    assert db.session.get(GroupTier, "wr-sales") is None and db.session.get(GroupTier, "wr-support") is None
+    done = _post(client, "/community/tiers/set", chat_ids=["wr-sales"], tier="vip")
+    assert "已为 1 个客户群设置分层" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(GroupTier, "wr-sales").tier == "vip"
+
+
 def test_the_choice_is_refused_without_an_sop_and_the_calendar_counts_the_reach(client, signed_in_as, sop_id):
     signed_in_as("community_manager")
     bad = _post(client, "/community/groups/sop/apply", chat_ids=["wr-sales"], sop_id="")
