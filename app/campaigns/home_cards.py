@@ -24,7 +24,7 @@ def campaign_cards(user) -> list[Card]:
     approver = user.can(P.CAMPAIGNS_APPROVE)
     rejected = [_rejected_card()] if user.can(P.CAMPAIGNS_EDIT) else []
     return rejected + [
-        Card(_("待审批群发"), number(waiting), url_for("campaigns.approvals_queue") if approver else
+        Card(_("待审批"), number(waiting), url_for("campaigns.approvals_queue") if approver else
              url_for("campaigns.index"), _("请审批后再发送") if approver else _("等待主管审批"),
              "warning" if waiting and approver else ""),
         Card(_("进行中的群发"), number(in_flight), url_for("campaigns.index"), _("发送中或等待成员在企业微信确认")),

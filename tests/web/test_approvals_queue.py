@@ -53,7 +53,7 @@ def _rows(html: str) -> list[str]:
 def _pending_counts(client) -> tuple[str, str]:
     """The number on the home card and on the 待审批 button of the push list."""
     home = client.get("/").get_data(as_text=True)
-    card = home.split("待审批群发", 1)[1].split("</a>", 1)[0].rsplit(">", 1)[1]
+    card = home.split('<div class="text-muted small">待审批</div>', 1)[1].split("</a>", 1)[0].rsplit(">", 1)[1]
     button = client.get("/campaigns/").get_data(as_text=True).split("待审批 <span", 1)[1].split("</span>")[0]
     return card.strip(), button.rsplit(">", 1)[1].strip()
 
