@@ -38,7 +38,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("campaigns", N_("群发"), P.CAMPAIGNS_VIEW, "campaigns.index",
             also=("campaigns.new", "campaigns.edit", "campaigns.detail", "campaigns.preview_page",
                   "campaigns.approvals_queue", "campaigns.policy_settings", "campaigns.opt_outs", "campaigns.results",
-                  "referral.launch_approvals")),
+                  "community.invitation_review", "referral.launch_review")),  # review pages of the approvals queue
     NavItem("welcome", N_("欢迎语"), P.WELCOME_MANAGE, "welcome.index",
             also=("welcome.channels", "welcome.channel_new", "welcome.channel_edit", "welcome.templates",
                   "welcome.template_new", "welcome.template_edit")),

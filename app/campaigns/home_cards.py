@@ -1,14 +1,13 @@
-"""Home cards of pushes: sends waiting for a supervisor's approval, runs waiting on staff to confirm, and (for those
-who edit pushes) the pushes a supervisor rejected, with the newest reason."""
+"""Home cards of pushes: everything waiting on the supervisors' approvals queue, runs waiting on staff to confirm,
+and (for those who edit pushes) the pushes a supervisor rejected, with the newest reason."""
 from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.campaigns.approval import approvals
-from app.campaigns.models import Campaign, CampaignApproval, CampaignRun, CampaignStatus
-from app.community import invitation_review
+from app.campaigns.approval import approvals, queue
+from app.campaigns.models import CampaignApproval, CampaignRun
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.home.cards import Card, number
@@ -19,15 +18,13 @@ NOTE_CHARS = 60  # of a rejection's reason on the card; the push page shows it w
 
 
 def campaign_cards(user) -> list[Card]:
-    waiting = (db.session.scalar(select(func.count()).select_from(Campaign)
-                                 .where(Campaign.status == CampaignStatus.PENDING_APPROVAL)) or 0) \
-        + len(invitation_review.pending())  # invitations into groups (标签建群) wait on the same queue
+    waiting = queue.count()  # every kind on the one queue: pushes, journey versions, invitations, referral launches
     in_flight = db.session.scalar(select(func.count()).select_from(CampaignRun).where(CampaignRun.status.in_(
         (RunStatus.PLANNED, RunStatus.WAITING_WINDOW, RunStatus.DISPATCHING, RunStatus.POLLING)))) or 0
     approver = user.can(P.CAMPAIGNS_APPROVE)
     rejected = [_rejected_card()] if user.can(P.CAMPAIGNS_EDIT) else []
     return rejected + [
-        Card(_("待审批群发"), number(waiting), url_for("campaigns.approvals_queue") if approver else
+        Card(_("待审批"), number(waiting), url_for("campaigns.approvals_queue") if approver else
              url_for("campaigns.index"), _("请审批后再发送") if approver else _("等待主管审批"),
              "warning" if waiting and approver else ""),
         Card(_("进行中的群发"), number(in_flight), url_for("campaigns.index"), _("发送中或等待成员在企业微信确认")),

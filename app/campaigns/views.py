@@ -10,7 +10,6 @@ from app.campaigns.approval import approvals, queue as approval_queue, review
 from app.campaigns.editor import checks, editing, forms, preview
 from app.campaigns.execution import runs
 from app.campaigns.policy import policies
-from app.community import invitation_review
 from app.campaigns.editor.editing import CampaignInvalid
 from app.campaigns.models import (CATEGORY_LABELS, CHAT_TYPE_LABELS, SCHEDULE_LABELS, Campaign, CampaignRun,
                                   CampaignStatus)
@@ -79,7 +78,7 @@ def index():
     return render_template("campaigns/index.html", campaigns=campaigns, latest=latest, status=status,
                            rejections=approvals.rejections([c.id for c in campaigns]),
                            sent=_sent([r.id for r in latest.values()]),
-                           pending=len(approvals.pending()) + len(approval_queue.waiting()), **LABELS)
+                           pending=approval_queue.count() if current_user.can(P.CAMPAIGNS_APPROVE) else 0, **LABELS)
 
 
 def _group_chips(values: dict) -> dict:
@@ -253,12 +252,10 @@ def cancel(campaign_id: int):
 @bp.route("/approvals")
 @requires(P.CAMPAIGNS_APPROVE)
 def approvals_queue():
-    queue = approvals.pending()
-    latest = {c.id: approvals.history(c.id)[0] for c in queue}
-    return render_template("campaigns/approvals.html", queue=queue, latest=latest, others=approval_queue.waiting(),
-                           invitations=invitation_review.pending(), **LABELS)
+    return render_template("campaigns/approvals.html", waiting=approval_queue.waiting())
 
 
 from app.campaigns.policy import policy_views  # noqa: E402,F401  (settings and do-not-disturb pages, on this blueprint)
 from app.campaigns.reporting import results_views  # noqa: E402,F401  (routes of the results page)
 from app.campaigns.editor import media_use  # noqa: E402,F401  (registers pushes as users of the media library)
+from app.campaigns.approval import push_queue  # noqa: E402,F401  (lists waiting pushes in the approvals queue)

@@ -38,3 +38,6 @@ def decide(invitation_id: int):
     except invitation_review.ReviewError as exc:
         flash(exc.localized(), "danger")
     return redirect(url_for("community.invitation_review", invitation_id=invitation_id))
+
+
+from app.community import approval_queue  # noqa: E402,F401  (lists waiting invitations in the approvals queue)

@@ -66,12 +66,14 @@ def invitation_new():
         except invitations.InvitationInvalid as exc:
             errors = exc.errors
         else:
-            flash(_("入群邀请「%(name)s」已创建：正在后台规划发送，员工在企业微信确认后发出", name=invitation.name), "success")
+            flash(_("入群邀请「%(name)s」已创建：正在后台计算人数，超过审批阈值时等待主管审批，否则规划发送，员工在企业微信"
+                    "确认后发出", name=invitation.name), "success")
             return redirect(url_for("community.invitation", invitation_id=invitation.id))
     codes = db.session.execute(select(JoinCode.id, JoinCode.name, JoinCode.tier).where(JoinCode.tier.is_not(None))
                                .order_by(JoinCode.name)).all()
     return render_template("community/invitation_new.html", data=data, errors=errors, tiers=tier_choices(),
-                           codes=codes, segments=segments.list_segments(), tag_groups=_tag_choices())
+                           codes=codes, segments=segments.list_segments(), tag_groups=_tag_choices(),
+                           threshold=policies.current().approval_threshold)
 
 
 @bp.get("/invitations/<int:invitation_id>", endpoint="invitation")

@@ -21,8 +21,8 @@ def waiting() -> list[queue.Waiting]:
             JourneyVersion.journey_id == journey.id, JourneyVersion.action == "submitted",
             JourneyVersion.version == journey.pending_version).order_by(JourneyVersion.id.desc()).limit(1)).first()
         found.append(queue.Waiting(KIND, journey.name, url_for("journeys.detail", journey_id=journey.id),
-                                   journey.pending_version, submitted.actor if submitted else "",
-                                   submitted.at if submitted else None))
+                                   submitted.actor if submitted else "", submitted.at if submitted else None,
+                                   version=journey.pending_version))
     return found
 
 

@@ -157,15 +157,18 @@ def run(launch_id: int) -> dict:
         return {"planned": 0}
 
 
-def decide(launch: ReferralLaunch, approve: bool, actor: str) -> None:
-    """A supervisor's decision on a launch waiting for approval: approved, it is planned (the job) anew."""
+def decide(launch: ReferralLaunch, approve: bool, actor: str, comment: str = "") -> None:
+    """A supervisor's decision on a launch waiting for approval, with a comment (required to reject, as for every
+    send on the approvals queue): approved, it is planned (the job) anew."""
+    if not approve and not comment.strip():
+        raise LaunchInvalid({"comment": N_("驳回时请写明原因")})
     with transaction():
         locked = db.session.scalar(select(ReferralLaunch).where(ReferralLaunch.id == launch.id).with_for_update())
         if locked.status != LaunchStatus.PENDING:
             raise LaunchInvalid({"status": N_("这次推送不在等待审批")})
-        locked.decided_by, locked.decided_at = actor, utcnow()
+        locked.decided_by, locked.decided_at, locked.decision_comment = actor, utcnow(), comment.strip()
         locked.status = LaunchStatus.COUNTING if approve else LaunchStatus.REJECTED
         record("referral.launch_approved" if approve else "referral.launch_rejected", target=f"#{locked.task_id}",
-               details={"launch": locked.id, "recipients": locked.recipients})
+               details={"launch": locked.id, "recipients": locked.recipients, "comment": locked.decision_comment})
     if approve:
         jobs.enqueue("referral.launch", {"launch_id": launch.id}, requested_by=actor)

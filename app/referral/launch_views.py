@@ -1,5 +1,5 @@
-"""任务宝 launch pages: a task's 推送 tab (the launch form and every launch with its delivery counts) and the queue of
-launches waiting for a supervisor's approval."""
+"""任务宝 launch pages: a task's 推送 tab (the launch form and every launch with its delivery counts) and a launch's
+review page, where a supervisor coming from the approvals queue approves or rejects it."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.referral import launch as launches
 from app.referral.models import LAUNCH_STATUS_LABELS, LaunchStatus, ReferralLaunch, ReferralTask
 from app.referral.views import bp
+from app.segments import service as segments
 from app.sending import summary
 from app.sending.models import RunStatus, Send
 
@@ -62,14 +63,15 @@ def launch_page(task_id: int):
                            console_url=settings.get("console.url"), pending=LaunchStatus.PENDING)
 
 
-@bp.get("/launches/approvals", endpoint="launch_approvals")
+@bp.get("/launches/<int:launch_id>/review", endpoint="launch_review")
 @requires(P.CAMPAIGNS_APPROVE)
-def approvals():
-    waiting = db.session.scalars(select(ReferralLaunch).where(ReferralLaunch.status == LaunchStatus.PENDING)
-                                 .order_by(ReferralLaunch.id)).all()
-    tasks = {t.id: t for t in db.session.scalars(select(ReferralTask).where(
-        ReferralTask.id.in_({x.task_id for x in waiting})))}
-    return render_template("referral/launch_approvals.html", waiting=waiting, tasks=tasks,
+def review(launch_id: int):
+    """A launch as a supervisor decides it (from the approvals queue): the message, its audience, who asked."""
+    found = db.session.get(ReferralLaunch, launch_id) or abort(404)
+    task = _task(found.task_id)
+    segment = segments.get_segment(task.segment_id) if task.segment_id else None
+    return render_template("referral/launch_review.html", launch=found, task=task, segment=segment,
+                           labels=LAUNCH_STATUS_LABELS, pending=LaunchStatus.PENDING,
                            threshold=push_policies.current().approval_threshold)
 
 
@@ -79,8 +81,11 @@ def decide(launch_id: int):
     found = db.session.get(ReferralLaunch, launch_id) or abort(404)
     approve = request.form.get("decision") == "approve"
     try:
-        launches.decide(found, approve, current_user.username)
+        launches.decide(found, approve, current_user.username, request.form.get("comment", ""))
         flash(_("已批准，正在安排发送") if approve else _("已驳回，不会发送"), "success")
     except launches.LaunchInvalid as exc:
-        flash(_(exc.errors["status"]), "danger")
-    return redirect(url_for("referral.launch_approvals"))
+        flash(_(next(iter(exc.errors.values()))), "danger")
+    return redirect(url_for("referral.launch_review", launch_id=launch_id))
+
+
+from app.referral import approval_queue  # noqa: E402,F401  (lists waiting launches in the approvals queue)

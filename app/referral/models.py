@@ -211,6 +211,7 @@ class ReferralLaunch(db.Model):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(128))  # the supervisor who approved or rejected
     decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str] = mapped_column(Text, default="")  # the supervisor's; required to reject
     error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -80,7 +80,7 @@ def waiting(groups):
 def test_a_supervisor_reviews_a_large_invitation(client, signed_in_as, waiting):
     signed_in_as("supervisor")
     queue = client.get("/campaigns/approvals").get_data(as_text=True)
-    assert "data-pending-invitations" in queue and "全员 VIP 邀请" in queue and "5,400" in queue
+    assert "入群邀请（标签建群）" in queue and "全员 VIP 邀请" in queue and "5,400" in queue
     page = client.get(f"/community/invitations/{waiting}/review").get_data(as_text=True)
     assert "data-pending-approval" in page and "data-review" in page and "邀请您入群" in page
     assert 'href="/community/' not in page  # no links into pages a supervisor may not open

@@ -93,7 +93,7 @@ def test_supervisor_is_sent_to_the_approvals_waiting_for_them(client, signed_in_
                         Campaign(name="草稿", status="draft", created_by="op")])
     db.session.commit()
     signed_in_as("supervisor")
-    card = _card(client.get("/").get_data(as_text=True), "待审批群发")
+    card = _card(client.get("/").get_data(as_text=True), "待审批")
     assert ">1</a>" in card and "/campaigns/approvals" in card and "请审批后再发送" in card
 
 

@@ -1,6 +1,6 @@
 """任务宝 launch pages and the task's message settings: the 推送 tab refuses bad input and keeps nothing, supervisors
-approve launches waiting on their own page, the editor keeps milestone texts and participant tags and refuses a
-variable it cannot fill."""
+find waiting launches on the approvals queue and decide them on the launch's review page, the editor keeps milestone
+texts and participant tags and refuses a variable it cannot fill."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -57,15 +57,18 @@ def test_only_approvers_see_waiting_launches_and_decide_them(client, signed_in_a
     with transaction():
         db.session.add(ReferralLaunch(task_id=task.id, status=LaunchStatus.PENDING, text="邀请好友领礼盒",
                                       link_title="海报", recipients=5000, requested_by="operator-user"))
+    launch = db.session.scalar(select(ReferralLaunch))
+    review = f"/referral/launches/{launch.id}/review"
     signed_in_as("operator")
-    assert client.get("/referral/launches/approvals").status_code == 403
+    assert client.get("/campaigns/approvals").status_code == 403 and client.get(review).status_code == 403
     client.get("/auth/logout")
     signed_in_as("supervisor")
-    page = client.get("/referral/launches/approvals").get_data(as_text=True)
+    queue = client.get("/campaigns/approvals").get_data(as_text=True)
+    assert "任务宝推送" in queue and "5,000" in queue and f'href="{review}"' in queue
+    page = client.get(review).get_data(as_text=True)
     assert "邀请好友领礼盒" in page and "5,000" in page
-    launch = db.session.scalar(select(ReferralLaunch))
-    token = csrf_token(client, "/referral/launches/approvals")
-    client.post(f"/referral/launches/{launch.id}/decide", data={"csrf_token": token, "decision": "reject"})
+    client.post(f"/referral/launches/{launch.id}/decide", data={"csrf_token": csrf_token(client, review),
+                                                                "decision": "reject", "comment": "先小范围试发"})
     db.session.expire_all()
     launch = db.session.get(ReferralLaunch, launch.id)
     assert (launch.status, launch.decided_by) == (LaunchStatus.REJECTED, "supervisor-user")

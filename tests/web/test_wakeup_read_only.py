@@ -31,7 +31,7 @@ def test_a_supervisor_sees_wakeup_read_only_and_finds_the_pending_version_in_the
     assert client.post("/lifecycle/recompute", data={"csrf_token": csrf_token(client, "/")}).status_code == 403
 
     queue = client.get("/campaigns/approvals").get_data(as_text=True)
-    row = queue.split("data-other-approvals", 1)[1].split("</table>", 1)[0]
+    row = queue.split("data-approvals", 1)[1].split("</table>", 1)[0]
     assert "客户旅程" in row and "沉睡唤醒" in row and "operator" in row and f'href="/journeys/{journey.id}"' in row
     detail = client.get(f"/journeys/{journey.id}").get_data(as_text=True)
     assert "批准并运行" in detail and "编辑草稿" not in detail
@@ -39,7 +39,7 @@ def test_a_supervisor_sees_wakeup_read_only_and_finds_the_pending_version_in_the
                                                          "version": journey.version})
     db.session.expire_all()
     assert db.session.scalar(select(Journey.status)) == "active"
-    assert "data-other-approvals" not in client.get("/campaigns/approvals").get_data(as_text=True)
+    assert "data-approvals" not in client.get("/campaigns/approvals").get_data(as_text=True)
     assert client.get(f"/journeys/{journey.id}/results").status_code == 200
 
 

@@ -125,8 +125,3 @@ def rejections(campaign_ids: list[int]) -> dict[int, CampaignApproval]:
 def history(campaign_id: int) -> list[CampaignApproval]:
     return list(db.session.scalars(select(CampaignApproval).where(CampaignApproval.campaign_id == campaign_id)
                                    .order_by(CampaignApproval.at.desc(), CampaignApproval.id.desc())))
-
-
-def pending() -> list[Campaign]:
-    return list(db.session.scalars(select(Campaign).where(Campaign.status == S.PENDING_APPROVAL)
-                                   .order_by(Campaign.updated_at)))

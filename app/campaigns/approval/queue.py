@@ -1,5 +1,5 @@
-"""What else waits in the supervisors' approvals queue besides pushes (a journey's new version): each source
-registers a function listing its waiting items, so pushes do not depend on the packages that use the queue."""
+"""The supervisors' one approvals queue (待审批): pushes, journey versions, invitations into groups, referral launches.
+Each kind registers a function listing its waiting items, so pushes do not depend on the packages that use the queue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,15 +9,18 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class Waiting:
-    """One item waiting for a supervisor: what (`kind`, a N_ label), its name and page, the version and who
-    submitted it when."""
+    """One item waiting for a supervisor: what (`kind`, a N_ label), its name, the page where the supervisor reads
+    it and approves or rejects it with a comment, who submitted it when, and (where known) how many it goes to
+    and which version waits. `note` says more in a few words (already translated)."""
 
     kind: str
     name: str
     url: str
-    version: int
     submitted_by: str
     submitted_at: datetime | None
+    audience: int | None = None
+    version: int | None = None
+    note: str = ""
 
 
 _sources: list[Callable[[], list[Waiting]]] = []
@@ -33,3 +36,8 @@ def waiting() -> list[Waiting]:
     """Every registered source's waiting items, oldest submission first."""
     items = [item for source in _sources for item in source()]
     return sorted(items, key=lambda w: (w.submitted_at is None, w.submitted_at or datetime.min))
+
+
+def count() -> int:
+    """How many things wait, of every kind: the number on the home card and the 待审批 button."""
+    return len(waiting())
