@@ -84,8 +84,7 @@ def _runs(campaign_id: int, run_id: int | None):
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         return None, None, error_response(404, f"活动 {campaign_id} 不存在")
-    runs = results.runs_of(campaign_id)
-    chosen = [r for r in runs if r.id == run_id] if run_id else runs
+    runs, chosen = results.runs_chosen(campaign_id, run_id)
     if run_id and not chosen:
         return None, None, error_response(404, f"活动 {campaign_id} 没有运行 {run_id}")
     return campaign, (runs, chosen), None

@@ -1,34 +1,32 @@
 """Join codes (群活码): created, changed and deleted in WeCom through the gateway (groupchat/*_join_way), kept here."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from app.contacts.models import CustomerGroup
+from app.core import wecom_ways
 from app.core.audit import record
 from app.core.db import transaction, utcnow
+from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
 from app.community import opened
 from app.community.models import TIERS, Invitation, JoinCode
 from app.wecom.connection import gateway
 from app.welcome.models import WelcomeTemplate
-from app.wecom.errors import WeComError
 
 MAX_CHATS = 5       # WeCom: chat_id_list holds at most 5 groups
-MAX_STATE = 30      # WeCom: state ≤ 30 characters
 MAX_BASE_NAME = 40  # WeCom: room_base_name ≤ 40 characters
-MAX_REMARK = 30
 QR_SCENE = 2
-UNKNOWN_CONFIG = 41044
+WORDING = wecom_ways.Wording(name=N_("请填写活码名称（最多 64 个字）"),
+                             state=N_("请填写来源标识 state（最多 30 个字符），例如门店或渠道编号"),
+                             taken=N_("这个来源标识已被另一个群活码使用"))
 
 
-class CodeInvalid(ValueError):
-    def __init__(self, errors: dict[str, str | tuple[str, dict]]):
-        self.errors = errors  # field -> msgid, or (msgid, params) (translated where shown)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class CodeInvalid(FieldErrors):
+    """A join code the console refuses to create, change or delete."""
 
 
 @dataclass
@@ -44,18 +42,12 @@ class CodeInput:
 
 def new_state() -> str:
     """A fresh state suggestion for a new code (rename it after the store or channel)."""
-    return "grp-" + secrets.token_hex(4)
+    return wecom_ways.new_state("grp-")
 
 
 def _validate(data: CodeInput, code: JoinCode | None) -> None:
     errors: dict[str, str | tuple[str, dict]] = {}
-    if not data.name.strip() or len(data.name) > 64:
-        errors["name"] = N_("请填写活码名称（最多 64 个字）")
-    if not data.state or len(data.state) > MAX_STATE:
-        errors["state"] = N_("请填写来源标识 state（最多 30 个字符），例如门店或渠道编号")
-    elif db.session.scalar(select(JoinCode.id).where(JoinCode.state == data.state,
-                                                     JoinCode.id != (code.id if code else -1))):
-        errors["state"] = N_("这个来源标识已被另一个群活码使用")
+    wecom_ways.check_name_and_state(errors, JoinCode, code, data.name, data.state, WORDING)
     chats = list(dict.fromkeys(data.chat_ids))
     live = set(db.session.scalars(select(CustomerGroup.chat_id).where(CustomerGroup.chat_id.in_(chats),
                                                                        CustomerGroup.dismissed_at.is_(None))))
@@ -78,7 +70,7 @@ def _validate(data: CodeInput, code: JoinCode | None) -> None:
 
 def _config(data: CodeInput) -> dict:
     """The whole config (update_join_way replaces it: every field is sent)."""
-    config = {"scene": QR_SCENE, "remark": data.name.strip()[:MAX_REMARK], "state": data.state,
+    config = {"scene": QR_SCENE, "remark": data.name.strip()[:wecom_ways.MAX_REMARK], "state": data.state,
               "chat_id_list": list(dict.fromkeys(data.chat_ids)), "auto_create_room": int(data.auto_create_room)}
     if data.auto_create_room:
         config.update(room_base_name=data.room_base_name.strip(), room_base_id=data.room_base_id)
@@ -138,11 +130,7 @@ def delete(code: JoinCode) -> None:
         raise CodeInvalid({"code": N_("有入群邀请在用这个群活码，不能删除")})
     if welcome := db.session.scalar(select(WelcomeTemplate.name).where(WelcomeTemplate.group_code_id == code.id).limit(1)):
         raise CodeInvalid({"code": (N_("欢迎语「%(name)s」附带这个群活码，请先在欢迎语里换掉它"), {"name": welcome})})
-    try:
-        gateway().del_join_way(code.config_id)
-    except WeComError as exc:
-        if exc.errcode != UNKNOWN_CONFIG:
-            raise
+    wecom_ways.delete_in_wecom(gateway().del_join_way, code.config_id)
     with transaction():
         record("community.code_deleted", target=f"{code.name}#{code.id}", details={"config_id": code.config_id})
         db.session.delete(code)

@@ -11,17 +11,14 @@ from app.community.figures import GROUP_CAPACITY, NEARLY_FULL
 from app.community.models import TIERS, JoinCode
 from app.contacts.models import CustomerGroup
 from app.contacts.staff_labels import staff_labels
+from app.core import edit_pages
 from app.core.guard import requires
-from app.core.permissions import Permission as P
+from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.wecom.connection import NotConfigured
 from app.wecom.errors import WeComError
 
 bp = Blueprint("community", __name__, url_prefix="/community", template_folder="templates")
-
-
-def refused(exc: Exception) -> None:
-    flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
 
 
 def tier_choices() -> list[tuple[str, str]]:
@@ -68,18 +65,11 @@ def code_edit(code_id: int | None = None):
     errors: dict = {}
     if request.method == "POST":
         data = _input()
-        try:
-            if code is None:
-                code = codes.create(data, current_user.username)
-                flash(_("群活码「%(name)s」已在企业微信创建", name=code.name), "success")
-            else:
-                codes.update(code, data)
-                flash(_("群活码「%(name)s」已保存到企业微信", name=code.name), "success")
-            return redirect(url_for("community.code_edit", code_id=code.id))
-        except codes.CodeInvalid as exc:
-            errors = exc.errors
-        except (WeComError, NotConfigured) as exc:
-            refused(exc)
+        saved, errors = edit_pages.save(code, lambda: codes.create(data, current_user.username),
+                                        lambda c: codes.update(c, data), N_("群活码「%(name)s」已在企业微信创建"),
+                                        N_("群活码「%(name)s」已保存到企业微信"))
+        if saved:
+            return redirect(url_for("community.code_edit", code_id=saved.id))
     figures = code_stats.figures([code]).get(code.id) if code else None
     owners = staff_labels(g.owner for g in figures.groups) if figures else {}
     return render_template("community/code_edit.html", code=code, data=data, errors=errors,
@@ -102,7 +92,7 @@ def code_refresh(code_id: int):
         codes.refresh(code)
         flash(_("已从企业微信读取群活码的二维码和群"), "success")
     except (WeComError, NotConfigured) as exc:
-        refused(exc)
+        edit_pages.refused(exc)
     return redirect(url_for("community.code_edit", code_id=code_id))
 
 
@@ -110,18 +100,8 @@ def code_refresh(code_id: int):
 @requires(P.COMMUNITY_MANAGE)
 def code_delete(code_id: int):
     code = db.session.get(JoinCode, code_id) or abort(404)
-    name = code.name
-    try:
-        codes.delete(code)
-    except codes.CodeInvalid as exc:
-        message, params = exc.errors["code"] if isinstance(exc.errors["code"], tuple) else (exc.errors["code"], {})
-        flash(_(message, **params), "danger")
-        return redirect(url_for("community.code_edit", code_id=code_id))
-    except (WeComError, NotConfigured) as exc:
-        refused(exc)
-        return redirect(url_for("community.code_edit", code_id=code_id))
-    flash(_("群活码「%(name)s」已删除（二维码随之失效；已入群的成员不受影响）", name=name), "success")
-    return redirect(url_for("community.index"))
+    return edit_pages.delete(code, lambda: codes.delete(code), N_("群活码「%(name)s」已删除（二维码随之失效；已入群的成员不受影响）"),
+                             url_for("community.index"), url_for("community.code_edit", code_id=code_id))
 
 
 from app.community import (activity_pages, group_bulk, review_pages, tier_pages,  # noqa: E402,F401  (their pages,

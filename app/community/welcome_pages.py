@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from app.community import welcomes
 from app.community.models import GroupWelcome
-from app.community.views import bp, refused, tier_choices
-from app.core import content
+from app.community.views import bp, tier_choices
+from app.core import content, edit_pages
 from app.core.guard import requires
-from app.core.permissions import Permission as P
+from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.media import service as media
 from app.wecom.connection import NotConfigured
@@ -51,7 +51,7 @@ def welcome_edit(welcome_id: int | None = None):
         except (welcomes.WelcomeInvalid, content.ContentInvalid) as exc:
             errors = exc.errors
         except (WeComError, NotConfigured, media.MediaMissing) as exc:
-            refused(exc)
+            edit_pages.refused(exc)
     return render_template("community/welcome_edit.html", template=template, data=data, errors=errors,
                            tiers=tier_choices(), library=media.attachable(),
                            picked=[content.library_id(a) for a in data.attachments if content.library_id(a)],
@@ -62,11 +62,5 @@ def welcome_edit(welcome_id: int | None = None):
 @requires(P.COMMUNITY_MANAGE)
 def welcome_delete(welcome_id: int):
     template = db.session.get(GroupWelcome, welcome_id) or abort(404)
-    name = template.name
-    try:
-        welcomes.delete(template)
-    except (WeComError, NotConfigured) as exc:
-        refused(exc)
-        return redirect(url_for("community.welcome_edit", welcome_id=welcome_id))
-    flash(_("入群欢迎语「%(name)s」已删除", name=name), "success")
-    return redirect(url_for("community.welcomes"))
+    return edit_pages.delete(template, lambda: welcomes.delete(template), N_("入群欢迎语「%(name)s」已删除"),
+                             url_for("community.welcomes"), url_for("community.welcome_edit", welcome_id=welcome_id))

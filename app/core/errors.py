@@ -18,3 +18,11 @@ class UserError(ValueError):
 
     def localized(self) -> str:
         return gettext(self.message, **self.params)
+
+
+class FieldErrors(ValueError):
+    """A form the service refuses: field -> msgid, or (msgid, params), translated where the form shows it."""
+
+    def __init__(self, errors: dict[str, str | tuple[str, dict]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))

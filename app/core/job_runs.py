@@ -1,7 +1,8 @@
 """Run records of one-at-a-time jobs (RFM recompute, rule tags): the latest, a new one that closes an abandoned one,
-and closing the running one when its job gives up."""
+failing one on an exception, and closing the running one when its job gives up."""
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -34,6 +35,20 @@ def start(model: type[Run], interrupted: str, audit_action: str, target: str, **
         record(audit_action, target=f"{target}#{run.id}")
     return run
 
+
+def fail(model: type[Run], run_id: int, exc: BaseException, interrupted: str, log: logging.Logger, what: str) -> Run:
+    """The run stopped on `exc`: logged, the session's work rolled back, the run failed with the exception as its
+    error (`interrupted` for a Ctrl-C, which goes on up)."""
+    stopped = isinstance(exc, KeyboardInterrupt)
+    log.warning("%s #%s failed: %r", what, run_id, exc, exc_info=not stopped)
+    db.session.rollback()
+    with transaction():
+        run = db.session.get(model, run_id)
+        run.status, run.finished_at = FAILED, utcnow()
+        run.error = interrupted if stopped else f"{type(exc).__name__}: {exc}"
+    if stopped:
+        raise exc
+    return run
 
 
 def close(model: type[Run], job) -> None:

@@ -113,14 +113,7 @@ def execute(run_id: int, cause: str = "daily") -> LifecycleRun:
             record("lifecycle.recomputed", target=f"lifecycle#{run.id}",
                    details={k: v for k, v in run.counts.items() if k != "movements"})
     except (Exception, KeyboardInterrupt) as exc:
-        log.warning("lifecycle recompute #%s failed: %r", run_id, exc, exc_info=not isinstance(exc, KeyboardInterrupt))
-        db.session.rollback()
-        with transaction():
-            run = db.session.get(LifecycleRun, run_id)
-            run.status, run.finished_at = FAILED, utcnow()
-            run.error = "重算被中断" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+        run = job_runs.fail(LifecycleRun, run_id, exc, "重算被中断", log, "lifecycle recompute")
     return run
 
 

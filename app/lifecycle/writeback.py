@@ -12,14 +12,12 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from app.contacts.models import FollowRelation
-from app.core.db import transaction, utcnow
+from app.core.db import utcnow
 from app.extensions import db
 from app.lifecycle.config import STAGE_LABELS
 from app.lifecycle.models import ACTIVE, DEEP_DORMANT, DORMANT, WARNING, CustomerStage
-from app.tags import marking
+from app.tags import customer_marks, marking
 from app.tags.managed import ensure_groups
-from app.tags.marking import Outcome
 from app.tags.read_only import LIFECYCLE_GROUP
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError
@@ -40,51 +38,24 @@ def changes(stage: str, relation_tags: list[str], ids: dict[str, str]) -> tuple[
     return ([wanted] if wanted and wanted not in have else []), sorted((set(ids.values()) & have) - {wanted})
 
 
-def _settle(row: CustomerStage, results: list[marking.Result]) -> None:
+def _settle(row: CustomerStage, results: list[marking.Result]) -> str:
+    """The customer's new mark state once every relation's mark has an answer; the tagged stage moves only when
+    none failed."""
     errors = [f"{r.change.userid}: {r.error}" for r in results if r.outcome not in marking.SETTLED]
     row.updated_at = utcnow()
     if errors:
-        row.mark_state, row.mark_error = "failed", "；".join(errors)[:2000]
-    else:
-        row.mark_state, row.mark_error, row.tagged_stage = "done", None, row.stage
+        row.mark_error = "；".join(errors)[:2000]
+        return "failed"
+    row.mark_error, row.tagged_stage = None, row.stage
+    return "done"
 
 
 def _write_chunk(chunk: list[str], ids: dict[str, str], counts: dict[str, int]) -> str | None:
     """Mark one chunk of customers; returns why marking stopped (WeCom's budget, 45009), if it did."""
-    with transaction():
-        relations: dict[str, list[FollowRelation]] = {}
-        for relation in db.session.scalars(select(FollowRelation).where(
-                FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
-                .order_by(FollowRelation.external_userid, FollowRelation.userid)):
-            relations.setdefault(relation.external_userid, []).append(relation)
-        owed = []
-        for row in db.session.scalars(select(CustomerStage).where(CustomerStage.external_userid.in_(chunk))
-                                      .order_by(CustomerStage.external_userid)):
-            mine = [marking.Change(r.userid, row.external_userid, tuple(add), tuple(remove))
-                    for r in relations.get(row.external_userid, [])
-                    for add, remove in [changes(row.stage, r.tag_ids or [], ids)] if add or remove]
-            owed += mine
-            if not mine:  # WeCom carries it already on every relation, or there is none to carry it
-                if row.external_userid in relations:
-                    _settle(row, [])
-                else:
-                    row.mark_state, row.updated_at = "no_staff", utcnow()
-                counts[row.mark_state] += 1
-
-    def settle(results: list[marking.Result]) -> None:
-        by_customer: dict[str, list[marking.Result]] = {}
-        for result in results:
-            by_customer.setdefault(result.change.external_userid, []).append(result)
-        for row in db.session.scalars(select(CustomerStage).where(
-                CustomerStage.external_userid.in_(list(by_customer)))):
-            mine = by_customer[row.external_userid]
-            if any(r.outcome is Outcome.DEFERRED for r in mine):
-                counts["deferred"] += 1
-                continue  # not reached before the stop: stays owed
-            _settle(row, mine)
-            counts[row.mark_state] += 1
-
-    return marking.mark(owed, "lifecycle.tags_marked", on_batch=settle).stopped
+    out = customer_marks.write_chunk(CustomerStage, chunk, lambda row, tags: changes(row.stage, tags, ids), _settle,
+                                     "lifecycle.tags_marked", counts)
+    counts["deferred"] += out.deferred
+    return out.stopped
 
 
 def owed(states: tuple[str, ...], seen: set[str]) -> list[str]:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.core import content
 from app.core.guard import requires
 from app.core.permissions import Permission as P
+from app.core.uploads import chosen_file
 from app.extensions import db
 from app.media import limits, service
 from app.media.models import MediaItem
@@ -48,10 +49,7 @@ def index():
 @bp.post("/", endpoint="upload")
 @requires(P.MEDIA_MANAGE)
 def upload():
-    upload_file = request.files.get("file")
-    if upload_file is None or not upload_file.filename:
-        flash(_("请选择要上传的文件"), "danger")
-        return redirect(url_for("media.index"))
+    upload_file = chosen_file(_("请选择要上传的文件"), url_for("media.index"))
     try:
         item = service.add(request.form.get("kind", ""), request.form.get("name", ""), upload_file.filename,
                            upload_file.read(), current_user.username)

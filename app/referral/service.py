@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.contacts.models import Customer, Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
+from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
 from app.referral import ab, milestones
@@ -25,10 +26,8 @@ MAX_LEVELS = 5
 MAX_CODES = 100_000
 
 
-class TaskInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors  # field -> msgid (translated where shown)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class TaskInvalid(FieldErrors):
+    """A task the console refuses to save or move (field -> msgid)."""
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app import jobs
 from app.contacts.models import Staff
 from app.contacts.staff_labels import staff_labels
+from app.core import edit_pages
 from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.export import requested_format, table_response
@@ -133,18 +134,11 @@ def edit(task_id: int | None = None):
     data = _data(task)
     if request.method == "POST":
         entered = _input()
-        try:
-            if task is None:
-                task = service.create(entered)
-                flash(_("任务「%(name)s」已保存为草稿", name=task.name), "success")
-            else:
-                service.update(task, entered)
-                flash(_("任务「%(name)s」已保存", name=task.name), "success")
-            return redirect(url_for("referral.detail", task_id=task.id))
-        except service.TaskInvalid as exc:
-            errors = exc.errors
-            data = dict(entered.__dict__, starts_at=entered.starts_at, ends_at=entered.ends_at,
-                        levels=entered.levels)
+        saved, errors = edit_pages.save(task, lambda: service.create(entered), lambda t: service.update(t, entered),
+                                        N_("任务「%(name)s」已保存为草稿"), N_("任务「%(name)s」已保存"))
+        if saved:
+            return redirect(url_for("referral.detail", task_id=saved.id))
+        data = dict(entered.__dict__, starts_at=entered.starts_at, ends_at=entered.ends_at, levels=entered.levels)
     staff = db.session.execute(select(Staff.userid, Staff.name).where(Staff.is_follow_user.is_(True),
                                                                      Staff.removed_at.is_(None))
                                .order_by(Staff.name)).all()

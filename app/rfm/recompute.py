@@ -87,14 +87,7 @@ def execute(run_id: int, progress: Callable[[RfmRun], None] | None = None) -> Rf
             record("rfm.recomputed", target=f"rfm#{run.id}", details={"status": run.status})
         tick(run)
     except (Exception, KeyboardInterrupt) as exc:
-        log.warning("rfm recompute #%s failed: %r", run_id, exc, exc_info=not isinstance(exc, KeyboardInterrupt))
-        db.session.rollback()
-        with transaction():
-            run = db.session.get(RfmRun, run_id)
-            run.status, run.finished_at = FAILED, utcnow()
-            run.error = "重算被中断" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+        run = job_runs.fail(RfmRun, run_id, exc, "重算被中断", log, "rfm recompute")
     if run.status != FAILED:  # every recompute, nightly or started by hand: the rule tags follow the new scores
         rules.follow_recompute(run.started_by)
     lifecycle.follow_rfm(run.started_by)  # the stages follow every day, even when the scores could not be updated

@@ -13,14 +13,12 @@ from typing import Callable
 
 from sqlalchemy import func, select, text
 
-from app.contacts.models import FollowRelation
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.rfm.models import CustomerRfmScore, RfmRun
 from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
-from app.tags import marking
+from app.tags import customer_marks, marking
 from app.tags.managed import ensure_groups
-from app.tags.marking import Outcome
 from app.tags.read_only import CLASS_GROUP, SEGMENT_GROUP
 from app.wecom.connection import NotConfigured, gateway
 from app.wecom.errors import WeComError
@@ -112,43 +110,9 @@ def _settle(row: CustomerRfmScore, results: list[marking.Result]) -> str:
 
 def _write_chunk(chunk: list[str], ids: TagIds, counts: dict[str, int]) -> tuple[int, str | None]:
     """Mark one chunk of customers; returns how many are settled (not left owed by a stop) and why it stopped."""
-    with transaction():  # those with nothing to send are settled at once
-        relations: dict[str, list[FollowRelation]] = {}
-        for relation in db.session.scalars(select(FollowRelation).where(
-                FollowRelation.external_userid.in_(chunk), FollowRelation.ended_at.is_(None))
-                .order_by(FollowRelation.userid)):
-            relations.setdefault(relation.external_userid, []).append(relation)
-        changes = []
-        for row in db.session.scalars(select(CustomerRfmScore).where(CustomerRfmScore.external_userid.in_(chunk))
-                                      .order_by(CustomerRfmScore.external_userid)):
-            mine = [marking.Change(r.userid, row.external_userid, tuple(add), tuple(remove))
-                    for r in relations.get(row.external_userid, [])
-                    for add, remove in [_changes(row, r.tag_ids or [], ids)] if add or remove]
-            changes += mine
-            if not mine:
-                if row.external_userid in relations:
-                    row.mark_state = _settle(row, [])
-                else:
-                    row.mark_state, row.updated_at = "no_staff", utcnow()
-                counts[row.mark_state] += 1
-    settled = len(chunk) - len({c.external_userid for c in changes})
-
-    def settle(results: list[marking.Result]) -> None:
-        nonlocal settled
-        by_customer: dict[str, list[marking.Result]] = {}
-        for result in results:
-            by_customer.setdefault(result.change.external_userid, []).append(result)
-        for row in db.session.scalars(select(CustomerRfmScore).where(
-                CustomerRfmScore.external_userid.in_(list(by_customer)))):
-            mine = by_customer[row.external_userid]
-            if any(r.outcome is Outcome.DEFERRED for r in mine):
-                continue  # not reached before the stop: stays owed (the relations marked so far are kept)
-            row.mark_state = _settle(row, mine)
-            counts[row.mark_state] += 1
-            settled += 1
-
-    report = marking.mark(changes, "rfm.tags_marked", on_batch=settle)
-    return settled, report.stopped
+    out = customer_marks.write_chunk(CustomerRfmScore, chunk, lambda row, tags: _changes(row, tags, ids), _settle,
+                                     "rfm.tags_marked", counts)
+    return out.settled, out.stopped
 
 
 def write_tags(run_id: int, tick: Callable[[RfmRun], None]) -> tuple[dict[str, int], str | None]:

@@ -64,16 +64,22 @@ def weights():
     return redirect(request.form.get("next") or url_for("team.ranking"))
 
 
-@bp.get("/goals", endpoint="goals")
-@requires(P.TEAM_VIEW)
-def goals_page():
+def _month_board():
+    """The reader's department tree, the month asked for (this month by default; a malformed one is a 400) and the
+    goal board of that month."""
     tree = report.department_tree(current_user)
     month = request.args.get("month") or report.today().strftime("%Y-%m")
     try:
         goals.check_month(month)
     except goals.TargetError as exc:
         abort(error_page(400, exc.localized()))
-    board = scoreboard.board(current_user, tree, month)
+    return tree, month, scoreboard.board(current_user, tree, month)
+
+
+@bp.get("/goals", endpoint="goals")
+@requires(P.TEAM_VIEW)
+def goals_page():
+    tree, month, board = _month_board()
     alerts = scoreboard.visible_alerts(tree, open_only=False)
     return render_template("team/goals.html", board=board, alerts=alerts, tree=tree, month=month,
                            figures=goals.FIGURES, scopes=goals.SCOPES, rules=RULE_LABELS, describe=describe,
@@ -111,13 +117,7 @@ def goal_delete(target_id: int):
 @bp.get("/goals/export", endpoint="goals_export")
 @requires(P.TEAM_VIEW)
 def goals_export():
-    tree = report.department_tree(current_user)
-    month = request.args.get("month") or report.today().strftime("%Y-%m")
-    try:
-        goals.check_month(month)
-    except goals.TargetError as exc:
-        abort(error_page(400, exc.localized()))
-    board = scoreboard.board(current_user, tree, month)
+    _tree, month, board = _month_board()
     header = [_("月份"), _("对象类型"), _("对象"), _("指标"), _("月目标"), _("按进度应达"), _("实际"), _("达成率"),
               _("状态")]
     rows = [[month, _(goals.SCOPES[line.target.scope_kind]), line.name, _(goals.FIGURES[line.target.figure][0]),

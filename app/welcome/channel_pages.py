@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.contacts.contact_list import staff_names
+from app.core import edit_pages
 from app.core.guard import requires
-from app.core.permissions import Permission as P
+from app.core.permissions import N_, Permission as P
 from app.extensions import db
 from app.tags.models import CorpTag, CorpTagGroup
 from app.tags.read_only import READ_ONLY_GROUPS
@@ -16,10 +17,6 @@ from app.wecom.errors import WeComError
 from app.welcome import channels
 from app.welcome.models import Channel, WelcomeTemplate
 from app.welcome.views import _staff_choices, bp
-
-
-def _refused(exc: Exception) -> None:
-    flash(_("企业微信没有接受：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
 
 
 @bp.get("/channels", endpoint="channels")
@@ -64,18 +61,10 @@ def channel_edit(channel_id: int | None = None):
     errors: dict[str, str] = {}
     if request.method == "POST":
         data = _input()
-        try:
-            if channel is None:
-                channel = channels.create(data)
-                flash(_("渠道活码「%(name)s」已在企业微信创建", name=channel.name), "success")
-            else:
-                channels.update(channel, data)
-                flash(_("渠道活码「%(name)s」已保存到企业微信", name=channel.name), "success")
-            return redirect(url_for("welcome.channel_edit", channel_id=channel.id))
-        except channels.ChannelInvalid as exc:
-            errors = exc.errors
-        except (WeComError, NotConfigured) as exc:
-            _refused(exc)
+        saved, errors = edit_pages.save(channel, lambda: channels.create(data), lambda c: channels.update(c, data),
+                                        N_("渠道活码「%(name)s」已在企业微信创建"), N_("渠道活码「%(name)s」已保存到企业微信"))
+        if saved:
+            return redirect(url_for("welcome.channel_edit", channel_id=saved.id))
     templates = db.session.execute(select(WelcomeTemplate.id, WelcomeTemplate.name, WelcomeTemplate.scope)
                                    .order_by(WelcomeTemplate.name)).all()
     stats = channels.stats([channel.state]).get(channel.state) if channel and channel.state else None
@@ -87,14 +76,8 @@ def channel_edit(channel_id: int | None = None):
 @requires(P.WELCOME_MANAGE)
 def channel_delete(channel_id: int):
     channel = db.session.get(Channel, channel_id) or abort(404)
-    name = channel.name
-    try:
-        channels.delete(channel)
-    except (WeComError, NotConfigured) as exc:
-        _refused(exc)
-        return redirect(url_for("welcome.channel_edit", channel_id=channel_id))
-    flash(_("渠道活码「%(name)s」已删除（企业微信里的二维码随之失效）", name=name), "success")
-    return redirect(url_for("welcome.channels"))
+    return edit_pages.delete(channel, lambda: channels.delete(channel), N_("渠道活码「%(name)s」已删除（企业微信里的二维码随之失效）"),
+                             url_for("welcome.channels"), url_for("welcome.channel_edit", channel_id=channel_id))
 
 
 @bp.post("/channels/import", endpoint="channel_import")

@@ -1,33 +1,32 @@
 """Channels (渠道活码): contact ways created, changed and deleted in WeCom through the gateway, imported, measured."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from app.contacts.models import FollowRelation, Staff
+from app.core import wecom_ways
 from app.core.audit import record
 from app.core.bounds import MAX_DB_ID
 from app.core.db import transaction, utcnow
+from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
 from app.tags.models import CorpTag
 from app.tags.read_only import refusal
 from app.wecom.connection import gateway
-from app.wecom.errors import WeComError
 from app.welcome.models import Channel, WelcomeTemplate
 
-MAX_STATE = 30   # WeCom: state ≤ 30 characters
 MAX_USERS = 100  # WeCom: at most 100 members per contact way
 QR_SCENE = 2
+WORDING = wecom_ways.Wording(name=N_("请填写渠道名称（最多 64 个字）"), state=N_("请填写渠道标识 state（最多 30 个字符）"),
+                             taken=N_("这个渠道标识已被另一个渠道使用"))
 
 
-class ChannelInvalid(ValueError):
-    def __init__(self, errors: dict[str, str | tuple[str, dict]]):
-        self.errors = errors  # field -> msgid, or (msgid, params) (translated where shown)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class ChannelInvalid(FieldErrors):
+    """A channel the console refuses to create or change."""
 
 
 @dataclass
@@ -42,18 +41,12 @@ class ChannelInput:
 
 def new_state() -> str:
     """A fresh state suggestion for a new channel."""
-    return "ch-" + secrets.token_hex(4)
+    return wecom_ways.new_state("ch-")
 
 
 def _validate(data: ChannelInput, channel: Channel | None) -> None:
     errors: dict[str, str | tuple[str, dict]] = {}
-    if not data.name.strip() or len(data.name) > 64:
-        errors["name"] = N_("请填写渠道名称（最多 64 个字）")
-    if not data.state or len(data.state) > MAX_STATE:
-        errors["state"] = N_("请填写渠道标识 state（最多 30 个字符）")
-    elif db.session.scalar(select(Channel.id).where(Channel.state == data.state,
-                                                    Channel.id != (channel.id if channel else -1))):
-        errors["state"] = N_("这个渠道标识已被另一个渠道使用")
+    wecom_ways.check_name_and_state(errors, Channel, channel, data.name, data.state, WORDING)
     known = set(db.session.scalars(select(Staff.userid).where(Staff.userid.in_(data.userids),
                                                               Staff.is_follow_user.is_(True))))
     if not data.userids:
@@ -81,7 +74,7 @@ def create(data: ChannelInput) -> Channel:
     _validate(data, None)
     kind = 1 if len(data.userids) == 1 else 2
     answer = gateway().add_contact_way(kind, QR_SCENE, state=data.state, user=data.userids,
-                                       skip_verify=data.skip_verify, remark=data.name[:MAX_STATE])
+                                       skip_verify=data.skip_verify, remark=data.name[:wecom_ways.MAX_REMARK])
     try:
         with transaction():
             channel = Channel(name=data.name.strip(), config_id=answer["config_id"], state=data.state, type=kind,
@@ -102,7 +95,7 @@ def update(channel: Channel, data: ChannelInput) -> None:
     """update_contact_way with the new staff, state and verification, then save the rest here."""
     _validate(data, channel)
     gateway().update_contact_way(channel.config_id, state=data.state, user=data.userids,
-                                 skip_verify=data.skip_verify, remark=data.name[:MAX_STATE])
+                                 skip_verify=data.skip_verify, remark=data.name[:wecom_ways.MAX_REMARK])
     with transaction():
         channel.name, channel.state, channel.userids = data.name.strip(), data.state, list(data.userids)
         channel.skip_verify, channel.tag_ids = data.skip_verify, list(data.tag_ids)
@@ -113,11 +106,7 @@ def update(channel: Channel, data: ChannelInput) -> None:
 
 def delete(channel: Channel) -> None:
     """del_contact_way (a config WeCom no longer knows counts as deleted), then forget the channel."""
-    try:
-        gateway().del_contact_way(channel.config_id)
-    except WeComError as exc:
-        if exc.errcode != 41044:
-            raise
+    wecom_ways.delete_in_wecom(gateway().del_contact_way, channel.config_id)
     with transaction():
         record("welcome.channel_deleted", target=f"{channel.name}#{channel.id}",
                details={"config_id": channel.config_id})

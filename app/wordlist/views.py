@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.core import export
 from app.core.guard import requires, signed_in
 from app.core.permissions import Permission as P
+from app.core.uploads import chosen_file
 from app.wordlist import importing, service
 
 bp = Blueprint("wordlist", __name__, url_prefix="/wordlist", template_folder="templates")
@@ -70,10 +71,7 @@ def toggle(category_id: int):
 @bp.post("/import", endpoint="import_words")
 @requires(P.SETTINGS_MANAGE)
 def import_words():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash(_("请选择要导入的文件"), "danger")
-        return redirect(url_for("wordlist.index"))
+    upload = chosen_file(_("请选择要导入的文件"), url_for("wordlist.index"))
     try:
         report = importing.import_file(upload.filename, upload.read(), current_user.username)
     except importing.ImportInvalid as exc:

@@ -65,6 +65,12 @@ def runs_of(campaign_id: int) -> list[CampaignRun]:
                                    .order_by(CampaignRun.id.desc())))
 
 
+def runs_chosen(campaign_id: int, run_id: int | None) -> tuple[list[CampaignRun], list[CampaignRun]]:
+    """The campaign's runs, and those `run_id` picks: all of them when None, none when it is not one of them."""
+    runs = runs_of(campaign_id)
+    return runs, [r for r in runs if r.id == run_id] if run_id else runs
+
+
 @dataclass
 class Funnel:
     audience: int = 0

@@ -31,9 +31,7 @@ STATUS_LABELS = {"planned": N_("待发送"), "skipped": N_("已跳过"), "holdou
 def _campaign_and_runs(campaign_id: int) -> tuple[Campaign, list[CampaignRun], list[CampaignRun]]:
     """The campaign, all its runs, and the runs chosen by ?run= (all of them by default)."""
     campaign = db.session.get(Campaign, campaign_id) or abort(404)
-    runs = results.runs_of(campaign_id)
-    chosen = request.args.get("run", type=int)
-    return campaign, runs, [r for r in runs if r.id == chosen] if chosen else runs
+    return campaign, *results.runs_chosen(campaign_id, request.args.get("run", type=int))
 
 
 @bp.get("/<int:campaign_id>/results", endpoint="results")
