@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.db import engine_options, include_in_migrations, render_migration_item
 from config import INSTANCE_DIR, PROJECT_ROOT, BaseConfig
@@ -18,6 +19,8 @@ def create_app(config: type[BaseConfig] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     INSTANCE_DIR.mkdir(exist_ok=True)
+    if hops := app.config["PROXY_HOPS"]:  # the client's address, scheme and host as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from app import models, web  # noqa: F401 (models: the whole schema for Alembic)
     from app.extensions import babel, csrf, db, login_manager, migrate

@@ -36,6 +36,9 @@ class BaseConfig:
     SCRM_TIMEZONE = _env("SCRM_TIMEZONE", "Asia/Shanghai")
     # The console's address as staff reach it (https://scrm.example.com): links in app messages to staff.
     SCRM_PUBLIC_URL = _env("SCRM_PUBLIC_URL", "")
+    # How many reverse proxies of ours stand in front of the console, each adding to X-Forwarded-For/-Proto/-Host:
+    # 0 trusts none (the client's address is the connection's); N trusts the last N entries (werkzeug's ProxyFix).
+    PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     REDIS_URL = _env("REDIS_URL")  # set: the WeCom call budget is shared by every process through Redis
     # Our budget of calls per WeCom API per corp (WeCom allows 10,000 a minute and 150,000 an hour), and the share
     # of each window bulk work (tag write-back, rule tags, bulk tagging) may use; see app/wecom/ratelimit.py.

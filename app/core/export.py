@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("xlsx", "csv")
@@ -42,23 +43,38 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
-def xlsx_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str) -> Response:
-    """One sheet named `sheet` (streamed row by row by openpyxl's write-only mode): numbers as numbers, the rest text."""
+def _formatted(table, value: Any, number_format: str | None) -> Any:
+    """The cell: a number shown by `number_format` (Excel's codes, e.g. "0.0%"), anything else as excel_cell."""
+    value = excel_cell(value)
+    if number_format is None or isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(table, value=value)
+    cell.number_format = number_format
+    return cell
+
+
+def xlsx_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str, sheet: str,
+                  number_formats: Sequence[str | None] = ()) -> Response:
+    """One sheet named `sheet` (streamed row by row by openpyxl's write-only mode): numbers as numbers, shown by the
+    column's number format where `number_formats` gives one, the rest text."""
     book = Workbook(write_only=True)
     table = book.create_sheet(re.sub(r"[][:*?/\\]", " ", sheet)[:31] or "Sheet1")  # Excel's rules for sheet names
     table.append(list(header))
     for row in rows:
-        table.append([excel_cell(v) for v in row])
+        table.append([_formatted(table, v, number_formats[i] if i < len(number_formats) else None)
+                      for i, v in enumerate(row)])
     out = io.BytesIO()
     book.save(out)
     return Response(out.getvalue(), mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
-def table_response(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], stem: str, sheet: str) -> Response:
-    """The table as `stem`.xlsx or `stem`.csv; `fmt` is one of FORMATS."""
+def table_response(fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], stem: str, sheet: str,
+                   number_formats: Sequence[str | None] = ()) -> Response:
+    """The table as `stem`.xlsx or `stem`.csv; `fmt` is one of FORMATS. `number_formats` (Excel's codes, per column,
+    None for none) says how Excel shows the column's numbers; a CSV has plain numbers."""
     if fmt == "csv":
         return csv_response(header, rows, f"{stem}.csv")
-    return xlsx_response(header, rows, f"{stem}.xlsx", sheet)
+    return xlsx_response(header, rows, f"{stem}.xlsx", sheet, number_formats)
 
 
 def requested_format(value: str | None) -> str:

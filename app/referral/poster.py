@@ -97,6 +97,11 @@ def render(nickname: str, qr_payload: str, background: bytes | None) -> bytes:
     return out.getvalue()
 
 
+def extension(background: bytes | None) -> str:
+    """The poster's file extension as `render` draws it: jpg on an uploaded background, png on the built-in one."""
+    return "jpg" if background else "png"
+
+
 def mimetype(data: bytes) -> str:
     """The content type of a rendered poster."""
     return "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
@@ -113,7 +118,7 @@ def poster(participant_id: int, nickname: str, qr_payload: str, background: byte
     bg_hash = hashlib.sha1(background).hexdigest() if background else "default"
     key = hashlib.sha1("|".join((VERSION, str(participant_id), nickname, qr_payload, bg_hash,
                                  str(cjk_font()))).encode()).hexdigest()
-    path = _cache_dir() / f"{participant_id}-{key[:16]}.{'jpg' if background else 'png'}"
+    path = _cache_dir() / f"{participant_id}-{key[:16]}.{extension(background)}"
     if path.exists():
         return path.read_bytes()
     data = render(nickname, qr_payload, background)

@@ -10,7 +10,7 @@ from app.core.permissions import Permission as P
 from app.extensions import db
 from app.referral import background, poster
 from app.referral.models import ReferralTask, TaskStatus
-from app.referral.public_views import bp
+from app.referral.public_views import bp, misnamed
 
 SAMPLE_NICKNAME = "小明同学"
 SAMPLE_QR = "https://work.weixin.qq.com/ca/cawcde0000000000"  # the shape of a contact way's QR link
@@ -45,12 +45,15 @@ def poster_page(task_id: int):
     return render_template("referral/poster.html", task=task, error=error, size=poster.SIZE,
                            max_mb=background.MAX_BYTES // 1024 // 1024, min_width=background.MIN_WIDTH,
                            no_font=poster.cjk_font() is None, custom=task.poster_background is not None,
-                           version=(task.updated_at.timestamp() if task.updated_at else 0)), 400 if error else 200
+                           version=(task.updated_at.timestamp() if task.updated_at else 0),
+                           extension=poster.extension(task.poster_background)), 400 if error else 200
 
 
-@bp.get("/<int:task_id>/poster/preview.png", endpoint="poster_preview")
+@bp.get("/<int:task_id>/poster/preview.<any(png, jpg):ext>", endpoint="poster_preview")
 @requires(P.REFERRAL_MANAGE)
-def poster_preview(task_id: int):
+def poster_preview(task_id: int, ext: str):
     task = _task(task_id)
+    if elsewhere := misnamed(ext, task.poster_background):
+        return elsewhere
     data = poster.render(SAMPLE_NICKNAME, SAMPLE_QR, task.poster_background)
     return Response(data, mimetype=poster.mimetype(data), headers={"Cache-Control": "no-store"})

@@ -2,7 +2,7 @@
 rules and their poster. The link is signed (links.py): forged, altered or another inviter's id is a 404."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from app.core.db import transaction
@@ -41,16 +41,26 @@ def progress(token: str):
                            valid=counts.get(CreditStatus.VALID, 0), held=counts.get(CreditStatus.HELD, 0),
                            reviewing=counts.get(CreditStatus.FLAGGED, 0), claim_labels=CLAIM_LABELS,
                            status_labels=TASK_STATUS_LABELS, reserved=ReservationStatus.RESERVED,
-                           given=ReservationStatus.GIVEN, token=token)
+                           given=ReservationStatus.GIVEN, token=token,
+                           poster_extension=poster.extension(task.poster_background))
 
 
-@bp.get("/p/<token>/poster.png", endpoint="poster")
+def misnamed(ext: str, background: bytes | None):
+    """A redirect to the poster's URL with the extension it is drawn in (links sent before it changed, or before
+    JPEG posters had .jpg), None when `ext` is already that."""
+    right = poster.extension(background)
+    return None if ext == right else redirect(url_for(request.endpoint, **{**request.view_args, "ext": right}))
+
+
+@bp.get("/p/<token>/poster.<any(png, jpg):ext>", endpoint="poster")
 @public
-def poster_png(token: str):
+def poster_image(token: str, ext: str):
     inviter = _inviter(token)
     if not inviter.qr_code or inviter.way_deleted_at is not None:
         abort(404)
     task = db.session.get(ReferralTask, inviter.task_id)
+    if elsewhere := misnamed(ext, task.poster_background):
+        return elsewhere
     data = poster.poster(inviter.id, inviter.nickname, inviter.qr_code, task.poster_background)
     response = Response(data, mimetype=poster.mimetype(data), headers={"Cache-Control": "private, no-cache"})
     response.add_etag()  # asked again each time: a changed background shows at once, an unchanged one is a 304

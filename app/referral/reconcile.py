@@ -30,8 +30,9 @@ def remark_for(task_id: int) -> str:
     return f"任务宝#{task_id}"
 
 
-def _ours(way: dict) -> tuple[int, int] | None:
-    """(task id, participant id) of a way this console made for an inviter, None for any other way."""
+def inviter_way(way: dict) -> tuple[int, int] | None:
+    """(task id, participant id) of a way (get_contact_way's answer) this console made for an inviter, None for any
+    other way; the welcome channels' import leaves these out by it."""
     parsed = parse_state(way.get("state"))
     return parsed if parsed and way.get("remark") == remark_for(parsed[0]) else None
 
@@ -88,7 +89,7 @@ def _settle_listed(since: datetime, now: datetime, adopted: list[str], deleted: 
             if exc.errcode == GONE:
                 continue
             raise
-        ours = _ours(way)
+        ours = inviter_way(way)
         if ours is None:
             continue  # a channel's, or another system's
         inviter = _adopter(way, *ours)

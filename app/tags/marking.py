@@ -32,6 +32,7 @@ from app.contacts.customers import ENDED_BY_STAFF, end_relation, update_lost
 from app.contacts.models import FollowRelation, Staff
 from app.core.audit import record
 from app.core.db import transaction, utcnow
+from app.core.permissions import N_
 from app.extensions import db
 from app.wecom import connection
 from app.wecom.errors import (WeComAuthError, WeComBusy, WeComError, WeComNetworkError, WeComNotFriend,
@@ -59,7 +60,7 @@ OWED = (Outcome.RETRY, Outcome.DEFERRED)  # worth sending again soon
 SETTLED = (Outcome.DONE, Outcome.GONE, Outcome.SKIPPED)  # nothing more to do for the relation
 NOT_FAILED = (Outcome.DONE, Outcome.SKIPPED)  # the audit's failures: a relation WeCom refused or no longer has
 LEFT_STATUS = 5  # WeCom's member status 退出企业
-STAFF_LEFT = "员工已离职，未调用企业微信"
+STAFF_LEFT = N_("员工已离职，未调用企业微信")  # the reason of every SKIPPED result, translated where shown
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
 from app.segments.service import RuleError
-from app.tags import catalog, presets, rule_admin, rules
+from app.tags import catalog, marking, presets, rule_admin, rules
 from app.tags.limits import MAX_CORP_TAGS, MAX_NAME_CHARS, split_names
 from app.tags.models import CorpTag, TagRule, TagRuleRun
 from app.wecom import connection
@@ -49,7 +49,7 @@ def index():
                            status_labels=rules.STATUS_LABELS, percent=rules.percent, read=presets.read,
                            progress_text=_progress_text, focus=request.args.get("at"),
                            job=jobs.active("tags.rules"), progress_of=jobs.progress_of,
-                           mark_budget=connection.mark_tag_budget())
+                           mark_budget=connection.mark_tag_budget(), skip_reason=marking.STAFF_LEFT)
 
 
 @bp.get("/counts", endpoint="counts")

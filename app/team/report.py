@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
@@ -62,6 +63,22 @@ def show(key: str, value) -> str:
     if kind == "money":
         return f"¥{value / 100:,.2f}"
     return f"{value:,}"
+
+
+# How Excel shows an exported figure of each kind: as `show` shows it on the page, the cell holding the number
+EXCEL_FORMATS = {"count": "#,##0", "rate": "0.0%", "minutes": "0.0", "money": '"¥"#,##0.00'}
+COLUMN_FORMATS = [EXCEL_FORMATS[kind] for _key, _label, kind in COLUMNS]  # of the figure columns, in order
+
+
+def exported(key: str, value):
+    """A figure as the exports write it: a number Excel can sort and sum (a count whole, a rate as a fraction, money in
+    yuan), shown there by EXCEL_FORMATS; None (nothing to measure) is —, never 0."""
+    if value is None:
+        return "—"
+    kind = KINDS.get(key, "count")
+    if kind == "money":
+        return Decimal(round(value)).scaleb(-2)
+    return int(value) if kind == "count" else value  # a rate or minutes unrounded: Excel rounds them for display
 
 
 def today() -> date:

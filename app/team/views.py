@@ -14,7 +14,7 @@ from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.team import ranking, report, scoreboard
 from app.team.alerts import describe
-from app.team.report import COLUMNS, TILES, NotInScope, TeamRequestError, show
+from app.team.report import COLUMN_FORMATS, COLUMNS, TILES, NotInScope, TeamRequestError, exported, show
 from app.web import error_page, localtime
 
 bp = Blueprint("team", __name__, url_prefix="/team", template_folder="templates")
@@ -104,13 +104,14 @@ def export():
     department_id = _department()
     data = _load(report.overview, department_id)
     header = [_("员工"), "userid", *[_(label) for _key, label, _kind in COLUMNS]]
-    rows = [[data.labels.get(s.userid, s.name), s.userid, *[show(key, f[key]) for key, _l, _k in COLUMNS]]
+    rows = [[data.labels.get(s.userid, s.name), s.userid, *[exported(key, f[key]) for key, _l, _k in COLUMNS]]
             for s, f in data.rows]
-    rows.append([_("合计"), "", *[show(key, data.totals[key]) for key, _l, _k in COLUMNS]])
+    rows.append([_("合计"), "", *[exported(key, data.totals[key]) for key, _l, _k in COLUMNS]])
     rows += _as_of_row(data.as_of, len(header))
     stem = f"team-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
     report.audit_export("overview", str(department_id) if department_id else "", data.period, len(data.rows))
-    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("团队总览"))
+    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("团队总览"),
+                          [None, None, *COLUMN_FORMATS])
 
 
 @bp.get("/staff/<userid>", endpoint="scorecard")
@@ -128,13 +129,14 @@ def scorecard(userid: str):
 def scorecard_export(userid: str):
     card = _load(report.scorecard, userid)
     header = [_("日期"), *[_(label) for _key, label, _kind in COLUMNS]]
-    rows = [[day.isoformat(), *[show(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
+    rows = [[day.isoformat(), *[exported(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
             for i, day in enumerate(card.period.days)]
-    rows.append([_("合计"), *[show(key, card.totals[key]) for key, _l, _k in COLUMNS]])
+    rows.append([_("合计"), *[exported(key, card.totals[key]) for key, _l, _k in COLUMNS]])
     rows += _as_of_row(card.as_of, len(header))
     stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
     report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
-    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"))
+    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"),
+                          [None, *COLUMN_FORMATS])
 
 
 from app.team import goal_views  # noqa: E402,F401  (排名 and 目标与预警 routes on this blueprint)

@@ -90,6 +90,8 @@ def channel_import():
     else:
         flash(_("从企业微信导入 %(added)s 个联系我配置，已有 %(known)s 个", added=result.added, known=result.known),
               "success")
+        for why, count in result.skipped.items():
+            flash(_("未导入 %(n)s 个%(why)s：它们由控制台的其他功能管理，不是渠道", n=count, why=_(why)), "info")
         if result.state_taken:
             flash(_("这些 state 已被其他渠道使用，导入的配置未关联 state：%(states)s",
                     states="、".join(result.state_taken)), "warning")

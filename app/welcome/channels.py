@@ -14,6 +14,7 @@ from app.core.db import transaction, utcnow
 from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
+from app.referral.reconcile import inviter_way
 from app.tags.models import CorpTag
 from app.tags.read_only import refusal
 from app.wecom.connection import gateway
@@ -23,6 +24,9 @@ MAX_USERS = 100  # WeCom: at most 100 members per contact way
 QR_SCENE = 2
 WORDING = wecom_ways.Wording(name=N_("请填写渠道名称（最多 64 个字）"), state=N_("请填写渠道标识 state（最多 30 个字符）"),
                              taken=N_("这个渠道标识已被另一个渠道使用"))
+# Contact ways the console makes for its other features, each recognised by the rule of the module that makes them,
+# with why the import leaves them out: they are not channels (WeCom lists them among the corp's ways all the same).
+NOT_CHANNELS = ((inviter_way, N_("任务宝为邀请人生成的专属活码")),)
 
 
 class ChannelInvalid(FieldErrors):
@@ -118,18 +122,29 @@ class ImportResult:
     added: int = 0
     known: int = 0
     state_taken: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # why (a msgid of NOT_CHANNELS) -> ways left out
+
+
+def _not_a_channel(way: dict) -> str | None:
+    """Why a way is not a channel (another console feature made it), None for a channel."""
+    return next((why for made_by, why in NOT_CHANNELS if made_by(way)), None)
 
 
 def import_from_wecom() -> ImportResult:
-    """Contact ways made in WeCom (list_contact_way: the last 90 days) become channels; known ones are left alone."""
+    """Contact ways made in WeCom (list_contact_way: the last 90 days) become channels; known ones are left alone, and
+    so are the ways other console features made (NOT_CHANNELS), counted with why."""
     api, result = gateway(), ImportResult()
     known = set(db.session.scalars(select(Channel.config_id)))
     ways = []
     for item in api.iter_contact_ways():
         if item["config_id"] in known:
             result.known += 1
+            continue
+        way = api.get_contact_way(item["config_id"])
+        if why := _not_a_channel(way):
+            result.skipped[why] = result.skipped.get(why, 0) + 1
         else:
-            ways.append(api.get_contact_way(item["config_id"]))
+            ways.append(way)
     with transaction():
         states = set(db.session.scalars(select(Channel.state).where(Channel.state.is_not(None))))
         for way in ways:
@@ -144,7 +159,8 @@ def import_from_wecom() -> ImportResult:
                 skip_verify=bool(way.get("skip_verify", True)), qr_code=way.get("qr_code") or "",
                 source="wecom"))
             result.added += 1
-        record("welcome.channels_imported", details={"added": result.added, "known": result.known})
+        record("welcome.channels_imported", details={"added": result.added, "known": result.known,
+                                                      "skipped": result.skipped})
     return result
 
 

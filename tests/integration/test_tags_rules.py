@@ -185,3 +185,30 @@ def test_an_order_matched_by_mobile_after_its_import_counts_at_the_next_evaluati
     run = rules.execute(rules.begin("test").id)  # the tags page's 「立即执行」, without an RFM recompute before it
     assert run.counts["members"] == 1 and owner.external_userid in carriers(tag)
     assert db.session.scalar(select(Order.external_userid).where(Order.order_id == "m1")) == owner.external_userid
+
+
+def test_a_departed_members_relation_is_shown_as_skipped_with_the_reason(app, synced, client, signed_in_as):
+    from collections import Counter
+
+    from app.transfer import jobs as transfer_jobs
+
+    chosen = customers(60)
+    owner = {ext: db.session.scalar(select(FollowRelation.userid).where(FollowRelation.external_userid == ext))
+             for ext in chosen}
+    left = Counter(owner.values()).most_common(1)[0][0]
+    gone = next(ext for ext in chosen if owner[ext] == left)
+    stay = next(ext for ext in chosen if owner[ext] != left)
+    synced.control.post("simulate/resign", userid=left)
+    transfer_jobs.refresh_unassigned()  # the console learns who left (WeCom status 5), as every night
+    orders(("s1", gone, "1200.00", 3, "paid", None), ("s2", stay, "1300.00", 3, "paid", None))
+    tag = new_tag("高价值")
+    rule_admin.save(None, "高价值客户", tag, spent_rule(), True, "test")
+    run = rules.execute(rules.begin("test").id)
+    assert run.status == rules.SUCCEEDED and (run.counts["added"], run.counts["failed"], run.counts["skipped"]) == \
+        (1, 0, 1)
+
+    signed_in_as("operator")
+    html = client.get("/tags/").get_data(as_text=True)
+    shown = "添加 1，移除 0，失败 0<span data-skipped>，跳过 1（员工已离职，未调用企业微信）</span>"
+    assert shown in html.split("data-run-counts", 1)[1].split("</div>", 1)[0]  # the run's counts
+    assert shown in html.split('data-rule="高价值客户"', 1)[1].split("</tr>", 1)[0]  # and the rule's last result

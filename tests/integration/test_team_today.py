@@ -1,10 +1,8 @@
 """Today's team figures summed by the minute job (app/team/live.py): the same figures as the source tables, read from
 its rows while they are fresh (a change after the run shows after the next run), the sources again once the job has
 stopped, and 截至 HH:MM said alike on the page, in the export and by the API."""
-import io
 from datetime import timedelta
 
-from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app.contacts.models import Customer, FollowRelation
@@ -17,7 +15,7 @@ from app.team import live, report, rollup
 from app.team.models import LiveDay
 from app.web import localtime
 from tests.integration.test_team_rollup import ADMIN, ALICE, everything
-from tests.web.test_team_pages import D1, at, team  # noqa: F401  (the fixture)
+from tests.web.test_team_pages import D1, _xlsx, at, team  # noqa: F401  (the fixture)
 
 
 def _today_events() -> None:
@@ -90,8 +88,7 @@ def test_page_export_and_api_say_the_same_time_and_figures(app, client, signed_i
     with app.test_request_context():
         shown = localtime(summed, "%H:%M"), localtime(summed)
     assert f"含今天的数据截至 {shown[0]}" in html
-    sheet = [[c.value for c in row] for row in load_workbook(io.BytesIO(client.get(
-        f"/team/export?{span}").data)).active.iter_rows()]
+    sheet = _xlsx(client.get(f"/team/export?{span}"))
     assert sheet[-1][:2] == ["含今天的数据截至", shown[1]] and sheet[-2][0] == "合计"
     keys = [key for key, _l, _k in COLUMNS]
     header = {"Authorization": f"Bearer {tokens.issue('bi', 'admin', created_by='test')[1]}"}

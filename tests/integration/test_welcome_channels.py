@@ -65,6 +65,30 @@ def test_contact_ways_made_in_wecom_are_imported_once(wired, staff):
     assert all(c.qr_code and c.userids for c in imported)
 
 
+def test_ways_made_for_referral_inviters_are_left_out_of_the_import_and_counted_with_why(wired, staff, client,
+                                                                                       signed_in_as):
+    from app.referral import jobs, service
+    from app.referral.models import ReferralParticipant
+    from tests.conftest import csrf_token
+    from tests.integration.test_referral_reconcile import long_task
+
+    task = long_task(staff)
+    with transaction():
+        service.join(task, "wminviter")
+    jobs.tick()  # the inviter's personal contact way is made in WeCom
+    inviter_way = db.session.scalar(select(ReferralParticipant.config_id))
+    in_wecom = [w["config_id"] for w in connection.gateway().iter_contact_ways()]
+    assert inviter_way in in_wecom
+
+    signed_in_as("operator")
+    page = client.post("/welcome/channels/import", data={"csrf_token": csrf_token(client, "/welcome/channels")},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"从企业微信导入 {len(in_wecom) - 1} 个联系我配置，已有 0 个" in page
+    assert "未导入 1 个任务宝为邀请人生成的专属活码：它们由控制台的其他功能管理，不是渠道" in page
+    assert db.session.scalar(select(Channel).where(Channel.config_id == inviter_way)) is None
+    assert channels.import_from_wecom().skipped == {"任务宝为邀请人生成的专属活码": 1}  # not taken on a second import
+
+
 def test_stats_count_adds_kept_and_lost(app):
     now = utcnow()
     with transaction():

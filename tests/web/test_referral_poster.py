@@ -87,12 +87,12 @@ def test_an_upload_is_used_previewed_and_redraws_every_cached_poster(client, sig
     stored = Image.open(io.BytesIO(background_of(task.id)))
     assert (stored.format, stored.size) == ("JPEG", poster.SIZE)
     assert not cache[0].exists()  # the old poster is gone from the cache
-    after = client.get(f"/referral/p/{token}/poster.png", headers={"If-None-Match": before.headers["ETag"]})
+    after = client.get(f"/referral/p/{token}/poster.jpg", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
     assert (before.mimetype, after.mimetype) == ("image/png", "image/jpeg")  # a photo background: a JPEG poster
     drawn = Image.open(io.BytesIO(after.data)).convert("RGB")
     assert drawn.size == poster.SIZE and drawn.getpixel((20, 1300)) == pytest.approx((142, 44, 72), abs=6)
-    preview = client.get(f"/referral/{task.id}/poster/preview.png")
+    preview = client.get(f"/referral/{task.id}/poster/preview.jpg")
     assert preview.status_code == 200 and preview.data != default_preview
     page = client.get(f"/referral/{task.id}/poster").get_data(as_text=True)
     assert "当前：上传的背景" in page and "恢复默认背景" in page
@@ -103,6 +103,32 @@ def test_an_upload_is_used_previewed_and_redraws_every_cached_poster(client, sig
     reset = client.post(f"/referral/{task.id}/poster", data={"csrf_token": form_token, "action": "reset"})
     assert reset.status_code == 302 and background_of(task.id) is None
     assert client.get(f"/referral/p/{token}/poster.png").data == before.data  # the built-in background again
+
+
+def test_the_poster_url_names_the_format_it_is_served_in_and_links_already_sent_keep_working(client, signed_in_as,
+                                                                                           task):
+    with transaction():
+        inviter = service.join(task, "wmformat")
+        inviter.nickname, inviter.qr_code = "阿花", "https://wework.qpic.cn/wwpic/abc/0"
+    with client.application.test_request_context():
+        token = links.token_for(inviter.id)
+    base = f"/referral/p/{token}/poster"
+    assert f'src="{base}.png"' in client.get(f"/referral/p/{token}").get_data(as_text=True)
+    assert client.get(f"{base}.png").mimetype == "image/png"
+    assert client.get(f"{base}.jpg").headers["Location"].endswith(f"{base}.png")
+
+    signed_in_as("operator")
+    assert upload(client, task.id, picture((750, 1334), "JPEG"), "bg.jpg").status_code == 302
+    assert f'src="{base}.jpg"' in client.get(f"/referral/p/{token}").get_data(as_text=True)
+    assert client.get(f"{base}.jpg").mimetype == "image/jpeg"
+    sent_before = client.get(f"{base}.png")  # a link sent while the poster was a PNG
+    assert sent_before.status_code == 302 and sent_before.headers["Location"].endswith(f"{base}.jpg")
+    followed = client.get(f"{base}.png", follow_redirects=True)
+    assert followed.mimetype == "image/jpeg" and followed.data[:3] == b"\xff\xd8\xff"
+    page = client.get(f"/referral/{task.id}/poster").get_data(as_text=True)
+    assert f"/referral/{task.id}/poster/preview.jpg?" in page
+    assert client.get(f"/referral/{task.id}/poster/preview.jpg").mimetype == "image/jpeg"
+    assert client.get(f"/referral/{task.id}/poster/preview.png").status_code == 302
 
 
 def test_a_phone_photo_is_turned_upright_by_its_orientation_tag(client, signed_in_as, task):

@@ -88,11 +88,19 @@ def _page_cells(html: str, attribute: str) -> dict[str, dict[str, str]]:
     return out
 
 
+# Excel's display of the number formats the team exports use (a number cell without one fails the lookup)
+SHOWN_BY = {"#,##0": "{:,.0f}".format, "0.0%": lambda v: f"{v * 100:.1f}%", "0.0": "{:.1f}".format,
+            '"¥"#,##0.00': "¥{:,.2f}".format}
+
+
 def _xlsx(response) -> list[list]:
-    """The cells as text, without the apostrophe the export helper puts before a leading "-" (formula guard)."""
-    def text(value):
-        return value[1:] if isinstance(value, str) and value.startswith("'-") else value
-    return [[text(c.value) for c in row] for row in load_workbook(io.BytesIO(response.data)).active.iter_rows()]
+    """The cells as Excel shows them: numbers by their number format; text without the apostrophe the export helper
+    puts before a leading "-" (formula guard)."""
+    def text(cell):
+        if isinstance(cell.value, (int, float)):
+            return SHOWN_BY[cell.number_format](cell.value)
+        return cell.value[1:] if isinstance(cell.value, str) and cell.value.startswith("'-") else cell.value
+    return [[text(c) for c in row] for row in load_workbook(io.BytesIO(response.data)).active.iter_rows()]
 
 
 def test_overview_figures_are_equal_on_page_export_and_api(client, signed_in_as, team):
@@ -126,6 +134,28 @@ def test_overview_figures_are_equal_on_page_export_and_api(client, signed_in_as,
     assert {k: show(k, api["totals"][k]) for k in keys} == total
     bob = next(s for s in api["staff"] if s["userid"] == "bob")
     assert bob["figures"]["reply_rate"] is None  # missing, not 0
+
+
+def test_the_overview_export_holds_numbers_that_excel_can_sort_and_sum(client, signed_in_as, team):
+    from app.team.report import COLUMNS
+
+    signed_in_as("admin")
+    keys = [key for key, _l, _k in COLUMNS]
+    cells = [row for row in load_workbook(io.BytesIO(client.get(f"/team/export?dept=2&{PERIOD}").data)).active
+             .iter_rows()]
+    staff = {row[1].value: dict(zip(keys, row[2:])) for row in cells[1:-1]}
+    total = dict(zip(keys, cells[-1][2:]))
+    alice = staff["alice"]
+    assert (alice["adds"].value, alice["adds"].number_format) == (2, "#,##0")
+    assert (alice["push_rate"].value, alice["push_rate"].number_format) == (1, "0.0%")  # a fraction, shown as 100.0%
+    assert total["push_rate"].value == 0.6667 and alice["reply_minutes"].value == 12  # as the API gives them
+    assert (alice["gmv_fen"].value, alice["gmv_fen"].number_format) == (123.45, '"¥"#,##0.00')  # yuan
+    assert staff["bob"]["reply_rate"].value == "—"  # nothing to measure: not 0
+    assert sum(s["adds"].value for s in staff.values()) == total["adds"].value  # SUM() over the column works
+
+    csv = client.get(f"/team/export?dept=2&format=csv&{PERIOD}").get_data(as_text=True).lstrip("\ufeff").splitlines()
+    plain = dict(zip(keys, csv[-1].split(",")[2:]))
+    assert (plain["adds"], plain["push_rate"], plain["gmv_fen"]) == (str(total["adds"].value), "0.6667", "123.45")
 
 
 def test_scorecard_lists_the_lost_customers_and_matches_its_export_and_api(client, signed_in_as, team):
