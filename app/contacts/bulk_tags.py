@@ -24,12 +24,14 @@ class TagRequestError(UserError):
 
 @dataclass
 class TagResult:
-    """What happened to one customer: ok, or the WeCom error of the relation that failed."""
+    """What happened to one customer: ok, or the WeCom error of the relation that failed; `skipped`: relations of
+    staff who left, not asked of WeCom (a customer only such relations carry is not ok: nobody's tags changed)."""
 
     external_userid: str
     name: str
     ok: bool = True
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _valid_tags(tag_ids: list[str]) -> list[str]:
@@ -69,10 +71,20 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
     report = marking.mark([marking.Change(userid, ext, tuple(add), tuple(remove)) for userid, ext in relations],
                           "contacts.tags_marked", details={"add": add, "remove": remove})
     results = {e: TagResult(e, names.get(e, "")) for e in external_userids}
+    marked = set()
     for result in report.results:
-        if not result.ok:
-            results[result.change.external_userid].ok = False
-            results[result.change.external_userid].errors.append(f"{result.change.userid}: {result.error}")
+        customer, said = results[result.change.external_userid], f"{result.change.userid}: {result.error}"
+        if result.ok:
+            marked.add(customer.external_userid)
+        elif result.outcome is marking.Outcome.SKIPPED:
+            customer.skipped.append(said)
+        else:
+            customer.ok = False
+            customer.errors.append(said)
+    for customer in results.values():
+        if customer.skipped and customer.external_userid not in marked:
+            customer.ok, customer.errors = False, [*customer.errors, *customer.skipped]
+            customer.skipped = []
     for ext in set(external_userids) - {ext for _, ext in relations}:
         results[ext].ok = False
         results[ext].errors.append("没有可打标签的跟进关系（客户已流失或不在您的范围内）")

@@ -118,14 +118,20 @@ def test_relations_of_staff_who_left_are_skipped_not_failed_and_wecom_is_never_a
     gone = [ext for ext in chosen if relation_of(ext).userid == left][:2]
     stay = [ext for ext in chosen if relation_of(ext).userid != left][:2]
     assert len(gone) == len(stay) == 2
+    extra = [ext for ext in chosen if relation_of(ext).userid != left][2]
+    synced.control.add_customer(userid=left, external_userid=extra)  # extra follows the member who will leave too
+    sync.execute(sync.begin("test").id)
     synced.control.post("simulate/resign", userid=left)  # WeCom would answer 60111 for them now
     transfer_jobs.refresh_unassigned()  # the console learns who left (WeCom status 5), as every night
 
     tag = new_tag("活动参与")
     results = {r.external_userid: r for r in bulk_tags.mark_tags([gone[0], stay[0]], [tag], [], Scope())}
     assert results[stay[0]].ok and wecom_carries(relation_of(stay[0]), tag)
-    assert results[gone[0]].errors == [f"{left}: 员工已离职，未调用企业微信"]
-    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.tags_marked")).one()
+    assert not results[gone[0]].ok and results[gone[0]].errors == [f"{left}: 员工已离职，未调用企业微信"]
+    both, = bulk_tags.mark_tags([extra], [tag], [], Scope())  # marked on the relation of who stays: not a failure
+    assert both.ok and both.errors == [] and both.skipped == [f"{left}: 员工已离职，未调用企业微信"]
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.tags_marked")
+                               .order_by(AuditEntry.id)).first()
     assert audit.details["outcomes"] == {"done": 1, "skipped": 1} and audit.details["failed"] == []
 
     add_orders(*[(f"R{i}", {"external_userid": ext}, "100.00", 3) for i, ext in enumerate(gone + stay)])
