@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import case, false, func, select
 
 from app.community import activity_report
@@ -64,6 +65,21 @@ def _size_filter(smallest: int, largest: int | None):
     return CustomerGroup.chat_id.in_(sizes.having(*having))
 
 
+class _OnePassPage(SelectPagination):
+    """A page whose rows and total come from one statement (count(*) OVER ()): the filters, some of them a grouped
+    pass over every member, are evaluated once instead of once for the rows and again for the count. A page past
+    the end has no row to carry the total and counts it on its own."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"].add_columns(func.count().over().label("total"))
+        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        return self._total if self._total is not None else super()._query_count()
+
+
 def group_page(scope: Scope, flt: GroupFilter, page: int):
     """A page of current groups (newest first) matching the filters, their member counts, owners' names, tiers."""
     query = (select(CustomerGroup).where(CustomerGroup.dismissed_at.is_(None), scope.staff_filter(CustomerGroup.owner))
@@ -82,7 +98,7 @@ def group_page(scope: Scope, flt: GroupFilter, page: int):
         query = query.where(CustomerGroup.chat_id.in_(activity_report.chats_where(flt.health, flt.silent)))
     if flt.tags:
         query = query.where(CustomerGroup.chat_id.in_(chats_with(flt.tags)))
-    result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    result = _OnePassPage(select=query, session=db.session(), page=page, per_page=PAGE_SIZE, error_out=False)
     ids = [g.chat_id for g in result.items]
     tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
     return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers, activity_report.scores_of(ids)

@@ -72,7 +72,8 @@ def _carriers_facts(choice: CustomerTags) -> Select:
     """The same from customer_facts (PostgreSQL, up to date): each tagged customer's current groups, counted. The
     facts hold the tags of the current relations as an indexed array, read without parsing every relation's JSON."""
     wanted = fact_rules.COMPILERS["tags"](choice.mode, list(choice.tag_ids), None)
-    chats = func.unnest(CustomerFacts.chat_ids).table_valued("chat_id").render_derived(name="chats")  # lateral
+    # a function in FROM sees the rows before it (implicitly LATERAL): one row per group of each tagged customer
+    chats = func.unnest(CustomerFacts.chat_ids).table_valued("chat_id").render_derived(name="chats")
     return (select(chats.c.chat_id, func.count().label("tagged")).select_from(CustomerFacts).join(chats, true())
             .where(wanted).group_by(chats.c.chat_id))
 

@@ -115,6 +115,7 @@ def test_the_pager_keeps_the_tag_filter(client, signed_in_as, tagged):
     assert "共 58 条" in html  # 55 + 丁 戊 己 (乙 has no VIP customer, 甲 is at 50 %)
     assert 'href="/contacts/groups?page=2&amp;tag=t-vip&amp;tag_share=100"' in html
     assert len(listed(client, "page=2&tag=t-vip&tag_share=100")) == 8
+    assert listed(client, "page=3&tag=t-vip&tag_share=100") == set()  # past the end
 
 
 @pytest.mark.parametrize("query,message", [
