@@ -1,28 +1,29 @@
-"""Customer groups: the list (filters: name, tier, owner, size, health band, silent) with owner, tier, member counts
+"""Customer groups: the list (filters: name, tier, owner, size, health band, silent, customers' tags) with owner, tier, member counts
 and health score; one group's members."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import case, false, func, select
 
 from app.community import activity_report
 from app.community.models import GroupTier
 
 from app.contacts.contact_list import staff_names
-from app.contacts.models import CustomerGroup, CustomerGroupMember
+from app.contacts.group_tags import CustomerTags, chats_with
+from app.contacts.models import CUSTOMER_MEMBER, CustomerGroup, CustomerGroupMember
 from app.contacts.scope import Scope
 from app.extensions import db
 
 PAGE_SIZE = 50
-CUSTOMER = 2
 
 
 def member_counts(chat_ids: list[str]) -> dict[str, tuple[int, int]]:
     """Per group, current members and how many of them are customers."""
     rows = db.session.execute(
         select(CustomerGroupMember.chat_id, func.count(),
-               func.sum(case((CustomerGroupMember.type == CUSTOMER, 1), else_=0)))
+               func.sum(case((CustomerGroupMember.type == CUSTOMER_MEMBER, 1), else_=0)))
         .where(CustomerGroupMember.chat_id.in_(chat_ids), CustomerGroupMember.left_at.is_(None))
         .group_by(CustomerGroupMember.chat_id))
     return {chat_id: (members, customers or 0) for chat_id, members, customers in rows}
@@ -34,7 +35,7 @@ NO_TIER = "none"
 @dataclass(frozen=True)
 class GroupFilter:
     """The list's filters: name contains, tier (a key, NO_TIER for groups without one, "" any), owner, size, health
-    band of the last built day (healthy / fair / watch, "" any) and silent groups only."""
+    band of the last built day (healthy / fair / watch, "" any), silent groups only and the tags of the customers."""
 
     q: str = ""
     tier: str = ""
@@ -43,11 +44,14 @@ class GroupFilter:
     largest: int | None = None
     health: str = ""
     silent: bool = False
+    tags: CustomerTags | None = None
 
     def args(self) -> dict:
-        return {k: v for k, v in (("q", self.q), ("tier", self.tier), ("owner", self.owner),
-                                  ("min", self.smallest), ("max", self.largest), ("health", self.health),
-                                  ("silent", "1" if self.silent else "")) if v not in ("", None)}
+        """The filters as query parameters (links to other pages, the bulk actions' way back)."""
+        return {**{k: v for k, v in (("q", self.q), ("tier", self.tier), ("owner", self.owner),
+                                     ("min", self.smallest), ("max", self.largest), ("health", self.health),
+                                     ("silent", "1" if self.silent else "")) if v not in ("", None)},
+                **(self.tags.args() if self.tags else {})}
 
 
 def _size_filter(smallest: int, largest: int | None):
@@ -59,6 +63,21 @@ def _size_filter(smallest: int, largest: int | None):
         return CustomerGroup.chat_id.not_in(sizes.having(func.count() > largest))
     having = [func.count() >= smallest] + ([func.count() <= largest] if largest is not None else [])
     return CustomerGroup.chat_id.in_(sizes.having(*having))
+
+
+class _OnePassPage(SelectPagination):
+    """A page whose rows and total come from one statement (count(*) OVER ()): the filters, some of them a grouped
+    pass over every member, are evaluated once instead of once for the rows and again for the count. A page past
+    the end has no row to carry the total and counts it on its own."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"].add_columns(func.count().over().label("total"))
+        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = rows[0].total if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        return self._total if self._total is not None else super()._query_count()
 
 
 def group_page(scope: Scope, flt: GroupFilter, page: int):
@@ -77,10 +96,17 @@ def group_page(scope: Scope, flt: GroupFilter, page: int):
         query = query.where(_size_filter(flt.smallest or 0, flt.largest))
     if flt.health or flt.silent:
         query = query.where(CustomerGroup.chat_id.in_(activity_report.chats_where(flt.health, flt.silent)))
-    result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    if flt.tags:
+        query = query.where(CustomerGroup.chat_id.in_(chats_with(flt.tags)))
+    result = _OnePassPage(select=query, session=db.session(), page=page, per_page=PAGE_SIZE, error_out=False)
     ids = [g.chat_id for g in result.items]
     tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
     return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers, activity_report.scores_of(ids)
+
+
+def no_page():
+    """An empty page of the list, for filters that cannot be applied (the page says why)."""
+    return db.paginate(select(CustomerGroup).where(false()), page=1, per_page=PAGE_SIZE, error_out=False)
 
 
 def group_detail(chat_id: str, scope: Scope):
@@ -93,5 +119,5 @@ def group_detail(chat_id: str, scope: Scope):
                                  .order_by(CustomerGroupMember.left_at.is_not(None),
                                            CustomerGroupMember.join_time)).all()
     people = staff_names([group.owner, *group.admin_userids, *(m.invitor for m in members if m.invitor),
-                          *(m.userid for m in members if m.type != CUSTOMER)])
+                          *(m.userid for m in members if m.type != CUSTOMER_MEMBER)])
     return group, members, people

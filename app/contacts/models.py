@@ -139,6 +139,9 @@ class CustomerGroup(db.Model):
     dismissed_at: Mapped[datetime | None]
 
 
+CUSTOMER_MEMBER = 2  # CustomerGroupMember.type of a customer (1: a staff member)
+
+
 class CustomerGroupMember(db.Model):
     """A staff member (type 1) or customer (type 2) in a customer group; `left_at` once they left."""
 

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, exists, func, or_, select
 
-from app.contacts.contact_list import has_tag, search_ids, staff_names
+from app.contacts.contact_list import search_ids, staff_names
+from app.contacts.group_tags import CustomerTags, chats_with
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, FollowRelation, Staff
 from app.contacts.scope import Scope, scope_for
 from app.contacts.staff_labels import staff_labels
@@ -64,10 +65,7 @@ def groups(text: str, scope: Scope, owner: str = "", tag: str = "", smallest: in
     if owner:
         query = query.where(CustomerGroup.owner == owner)
     if tag:
-        query = query.where(exists().where(CustomerGroupMember.chat_id == CustomerGroup.chat_id,
-                                           CustomerGroupMember.left_at.is_(None), CustomerGroupMember.type == 2,
-                                           FollowRelation.external_userid == CustomerGroupMember.userid,
-                                           FollowRelation.ended_at.is_(None), has_tag(tag)))
+        query = query.where(CustomerGroup.chat_id.in_(chats_with(CustomerTags((tag,)))))
     if smallest is not None:
         query = query.where(size >= smallest)
     if largest is not None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import jobs
 from app.jobs import views as job_pages
-from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, staff_pages, sync
+from app.contacts import bulk_tags, contact_list, customer_page, exports, group_pages, group_tags, staff_pages, sync
 from app.contacts.labels import ADD_WAY_LABELS, ENDED_BY_LABELS, JOIN_SCENE_LABELS, STAFF_STATUS_LABELS, mask_mobile
 from app.community.activity_report import BAND_LABELS, BANDS
 from app.community.health import band as band_of
@@ -118,15 +118,22 @@ def groups():
     args = request.args
     sizes = [args.get(k, type=int) for k in ("min", "max")]
     band = args.get("health", "")
+    tag_options = contact_list.tag_choices()
+    tags, tag_problem = group_tags.parse(args.getlist("tag"), args.get("tag_mode", ""), args.get("tag_share", ""),
+                                         {tag_id for tag_id, _name, _group in tag_options})
     flt = group_pages.GroupFilter(args.get("q", "").strip(), args.get("tier", ""), args.get("owner", "").strip(),
                                   *(n if n is not None and 0 <= n <= 100_000 else None for n in sizes),
-                                  health=band if band in BANDS else "", silent=args.get("silent") == "1")
-    page, counts, owners, tiers, health = group_pages.group_page(scope, flt, _page_number())
+                                  health=band if band in BANDS else "", silent=args.get("silent") == "1", tags=tags)
+    if tag_problem:  # said above the list, which lists nothing rather than the groups without this filter
+        page, counts, owners, tiers, health = group_pages.no_page(), {}, {}, {}, {}
+    else:
+        page, counts, owners, tiers, health = group_pages.group_page(scope, flt, _page_number())
     owner_label = staff_labels([flt.owner]).get(flt.owner, flt.owner) if flt.owner else ""
     return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, tiers=tiers, flt=flt,
                            health=health, band_labels=BAND_LABELS, band_of=band_of,
                            owner_label=owner_label, tier_labels=TIERS, no_tier=group_pages.NO_TIER, scope=scope,
-                           can_set_tier=current_user.can(P.COMMUNITY_MANAGE))
+                           can_set_tier=current_user.can(P.COMMUNITY_MANAGE), tag_options=tag_options,
+                           tag_problem=tag_problem, tag_modes=group_tags.MODE_LABELS), 400 if tag_problem else 200
 
 
 @bp.get("/groups/<chat_id>", endpoint="group")
