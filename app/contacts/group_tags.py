@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, intersect, or_, select, true
 from app.contacts.contact_list import has_tag
 from app.contacts.models import CUSTOMER_MEMBER, CustomerGroupMember, FollowRelation
 from app.core.permissions import N_
+from app.extensions import db
 from app.segments import fact_rules, facts
 from app.segments.models import CustomerFacts
 
@@ -78,10 +79,21 @@ def _carriers_facts(choice: CustomerTags) -> Select:
             .where(wanted).group_by(chats.c.chat_id))
 
 
+def _carriers(choice: CustomerTags):
+    return (_carriers_facts(choice) if facts.up_to_date() else _carriers_source(choice)).subquery()
+
+
+def tagged_counts(choice: CustomerTags, chat_ids: list[str]) -> dict[str, int]:
+    """Per listed group, how many of its current customers carry the tags (the list's 带标签客户 column)."""
+    carriers = _carriers(choice)
+    return dict(db.session.execute(select(carriers.c.chat_id, carriers.c.tagged)
+                                   .where(carriers.c.chat_id.in_(chat_ids))).all()) if chat_ids else {}
+
+
 def chats_with(choice: CustomerTags) -> Select:
     """chat_ids of the groups the choice keeps: the groups with a carrier, or (with a share) those whose carriers
     are at least that share of their current customer members, counted in one grouped pass."""
-    carriers = (_carriers_facts(choice) if facts.up_to_date() else _carriers_source(choice)).subquery()
+    carriers = _carriers(choice)
     if choice.share is None:
         return select(carriers.c.chat_id)
     member = CustomerGroupMember

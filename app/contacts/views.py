@@ -128,12 +128,13 @@ def groups():
         page, counts, owners, tiers, health = group_pages.no_page(), {}, {}, {}, {}
     else:
         page, counts, owners, tiers, health = group_pages.group_page(scope, flt, _page_number())
+    tagged = group_tags.tagged_counts(tags, [g.chat_id for g in page.items]) if tags and not tag_problem else None
     owner_label = staff_labels([flt.owner]).get(flt.owner, flt.owner) if flt.owner else ""
     return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, tiers=tiers, flt=flt,
                            health=health, band_labels=BAND_LABELS, band_of=band_of,
                            owner_label=owner_label, tier_labels=TIERS, no_tier=group_pages.NO_TIER, scope=scope,
                            can_set_tier=current_user.can(P.COMMUNITY_MANAGE), tag_options=tag_options,
-                           tag_problem=tag_problem, tag_modes=group_tags.MODE_LABELS), 400 if tag_problem else 200
+                           tag_problem=tag_problem, tag_modes=group_tags.MODE_LABELS, tagged=tagged), 400 if tag_problem else 200
 
 
 @bp.get("/groups/<chat_id>", endpoint="group")

@@ -89,6 +89,15 @@ def test_left_customers_ended_relations_and_staff_do_not_count(client, signed_in
     assert listed(client, "tag=t-hot&tag=t-vip&tag_mode=all&tag_share=100") == {"wr-d", "wr-e", "wr-f"}
 
 
+def test_the_list_says_how_many_customers_of_each_group_carry_the_tags(client, signed_in_as, tagged):
+    signed_in_as("community_manager")
+    html = client.get("/contacts/groups?tag=t-hot&tag=t-cold").get_data(as_text=True)
+    cells = dict(re.findall(r'<tr data-group="([^"]+)".*?<td class="text-end" data-tagged>([^<]+)<', html, re.S))
+    assert cells == {"wr-a": "2 ", "wr-b": "2 ", "wr-c": "1 ", "wr-d": "1 ", "wr-e": "1 ", "wr-f": "1 "}
+    assert "带标签客户" in html and "（67%）" in html  # 乙: c2 and c3 of its 3 customers
+    assert "data-tagged" not in client.get("/contacts/groups").get_data(as_text=True)  # only with a tag filter
+
+
 def test_the_chosen_tags_show_as_chips_and_stay_in_the_links(client, signed_in_as, tagged):
     signed_in_as("community_manager")
     html = client.get("/contacts/groups?tag=t-hot&tag=t-vip&tag_mode=all&tag_share=50").get_data(as_text=True)
