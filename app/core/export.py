@@ -50,16 +50,16 @@ def excel_safe(value: Any) -> str:
 
 
 def _corp_local() -> Callable[[datetime], datetime]:
-    """Aware datetime -> the corp's wall-clock time without a zone (Excel stores none); a naive one is taken as local.
-    The zone is looked up once, at the first time written."""
+    """Aware datetime -> the corp's wall-clock time to the second, without a zone (Excel stores none); a naive one is
+    taken as local. The zone is looked up once, at the first time written."""
     zone = []
 
     def local(value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value
-        if not zone:
-            zone.append(settings.corp_timezone())
-        return value.astimezone(zone[0]).replace(tzinfo=None)
+        if value.tzinfo is not None:
+            if not zone:
+                zone.append(settings.corp_timezone())
+            value = value.astimezone(zone[0]).replace(tzinfo=None)
+        return value.replace(microsecond=0)
     return local
 
 
