@@ -94,13 +94,13 @@ SHOWN_BY = {"#,##0": "{:,.0f}".format, "0.0%": lambda v: f"{v * 100:.1f}%", "0.0
 
 
 def _xlsx(response) -> list[list]:
-    """The cells as the page shows them: numbers by their number format, an empty cell as —, a day as YYYY-MM-DD; text
+    """The cells as the page shows them: numbers and times by their number format, an empty cell as —; text
     without the apostrophe the export helper puts before a leading "-" (formula guard)."""
     def text(cell):
         if cell.value is None:
             return "—"
-        if isinstance(cell.value, datetime):
-            return cell.value.date().isoformat()
+        if isinstance(cell.value, datetime):  # a day or a time, as its number format shows it
+            return cell.value.strftime("%Y-%m-%d" if cell.number_format == "yyyy-mm-dd" else "%Y-%m-%d %H:%M")
         if isinstance(cell.value, (int, float)):
             return SHOWN_BY[cell.number_format](cell.value)
         return cell.value[1:] if isinstance(cell.value, str) and cell.value.startswith("'-") else cell.value
