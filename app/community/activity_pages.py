@@ -9,7 +9,7 @@ from app import jobs
 from app.community import activity_report as report, health
 from app.community.views import bp
 from app.contacts.staff_labels import staff_labels
-from app.core.export import requested_format, table_response
+from app.core.export import COUNT, RATE, ratio, requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
@@ -51,7 +51,7 @@ GROUP_HEADER = (N_("群名称"), N_("群ID"), N_("群主"), N_("健康度"), N_(
                 N_("留存分"), N_("退群分"), N_("沉默"), N_("成员数"), N_("近7天入群"), N_("近30天入群"),
                 N_("近30天扫码入群"), N_("近7天退群"), N_("近30天退群"), N_("其中主动退群"), N_("其中被移出"),
                 N_("7天留存：可计人数"), N_("7天留存：留下人数"))
-OWNER_HEADER = (N_("群主"), N_("群数"), N_("成员数"), N_("近7天新成员"), N_("近7天退群"), N_("近7天发言成员占比(%)"),
+OWNER_HEADER = (N_("群主"), N_("群数"), N_("成员数"), N_("近7天新成员"), N_("近7天退群"), N_("近7天发言成员占比"),
                 N_("近7天消息数"), N_("至少沉默群数"), N_("健康度"), N_("健康等级"))
 
 
@@ -67,9 +67,10 @@ def activity_export():
         owners = report.owner_rows(day)
         names = staff_labels(o.owner for o in owners)
         rows = ([names.get(o.owner, o.owner), o.groups, o.members, o.new_members_7d, o.leaves_7d,
-                 pct(o.spoke_7d, o.member_days_7d), o.messages_7d, o.silent_at_least, o.score,
+                 ratio(o.spoke_7d, o.member_days_7d), o.messages_7d, o.silent_at_least, o.score,
                  _(report.BAND_LABELS[health.band(o.score)]) if o.score is not None else ""] for o in owners)
-        return table_response(fmt, [_(h) for h in OWNER_HEADER], rows, f"owner-health-{day}", _("群主健康度"))
+        return table_response(fmt, [_(h) for h in OWNER_HEADER], rows, f"owner-health-{day}", _("群主健康度"),
+                              [None, *[COUNT] * 4, RATE, COUNT, COUNT, COUNT])
     band, silent, owner = _filters()
     found = db.session.scalars(report.group_rows(day, band, silent, owner)).all()
     names, groups = staff_labels(h.owner for h in found), report.group_names(h.chat_id for h in found)
@@ -78,7 +79,8 @@ def activity_export():
              h.leave, _(report.SILENCE_LABELS[h.silent]) if h.silent is not None else _("无法判断"), h.members, h.joins_7d,
              h.joins_30d, h.joins_by_qr_30d, h.leaves_7d, h.leaves_30d, h.left_self_30d, h.removed_30d,
              h.retention_eligible, h.retention_kept] for h in found)
-    return table_response(fmt, [_(h) for h in GROUP_HEADER], rows, f"group-health-{day}", _("群健康度"))
+    return table_response(fmt, [_(h) for h in GROUP_HEADER], rows, f"group-health-{day}", _("群健康度"),
+                          [None, None, None, COUNT, None, *[COUNT] * 4, None, *[COUNT] * 10])
 
 
 @bp.post("/activity/rebuild", endpoint="activity_rebuild")

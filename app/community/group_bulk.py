@@ -18,10 +18,9 @@ from app.contacts.group_pages import member_counts
 from app.contacts.models import CustomerGroup
 from app.contacts.scope import scope_for
 from app.contacts.staff_labels import staff_labels
-from app.core import settings
 from app.core.audit import record
 from app.core.db import transaction
-from app.core.export import table_response
+from app.core.export import COUNT, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.extensions import db
@@ -130,10 +129,8 @@ def _rows(groups: list[CustomerGroup]) -> list[list]:
     ids = [g.chat_id for g in groups]
     counts, tiers = member_counts(ids), tiers_of(ids)
     owners = staff_labels(g.owner for g in groups)
-    zone = settings.corp_timezone()
     return [[g.name, g.chat_id, _(TIERS[tiers[g.chat_id]]) if g.chat_id in tiers else "",
-             owners.get(g.owner, g.owner), *counts.get(g.chat_id, (0, 0)),
-             g.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if g.created_at else ""] for g in groups]
+             owners.get(g.owner, g.owner), *counts.get(g.chat_id, (0, 0)), g.created_at] for g in groups]
 
 
 @bp.post("/groups/export", endpoint="groups_export")
@@ -146,4 +143,4 @@ def groups_export():
     with transaction():
         record("community.groups_exported", details={"groups": len(rows)})
     header = [_("群名称"), _("群ID"), _("分层"), _("群主"), _("成员数"), _("其中客户"), _("创建时间")]
-    return table_response("xlsx", header, rows, "groups", _("客户群"))
+    return table_response("xlsx", header, rows, "groups", _("客户群"), [None] * 4 + [COUNT, COUNT])

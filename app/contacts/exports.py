@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from app.contacts.contact_list import Filters, customer_query, relations_of, staff_names, tag_names
 from app.contacts.labels import ADD_WAY_LABELS, mask_mobile
 from app.contacts.scope import Scope
-from app.core import settings
 from app.core.audit import record
 from app.core.db import transaction
 from app.core.export import table_response
@@ -26,13 +25,9 @@ def header() -> list[str]:
 
 
 def rows(f: Filters, scope: Scope, show_mobile: bool) -> Iterator[list]:
-    """Rows of the export in list order; a customer without a visible relation still gets one row."""
-    tz = settings.corp_timezone()
+    """Rows of the export in list order, times as datetimes (written corp-local); a customer without a visible relation
+    still gets one row."""
     tags = tag_names()
-
-    def when(value) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
     query = customer_query(f, scope, show_mobile).limit(EXPORT_LIMIT)
     customers = db.session.scalars(query).all()
     for start in range(0, len(customers), BATCH):
@@ -44,13 +39,13 @@ def rows(f: Filters, scope: Scope, show_mobile: bool) -> Iterator[list]:
             base = [c.external_userid, c.name, c.corp_name or c.corp_full_name]
             for rel in relations[c.external_userid] or [None]:
                 if rel is None:
-                    yield base + [""] * 8 + [when(c.lost_at)]
+                    yield base + [""] * 8 + [c.lost_at]
                     continue
                 mobiles = rel.remark_mobiles if show_mobile else [mask_mobile(m) for m in rel.remark_mobiles]
                 yield base + [names.get(rel.userid, rel.userid), rel.remark, " ".join(mobiles),
                               "、".join(tags.get(t, t) for t in rel.tag_ids), channels.get(rel.state, ""), rel.state,
-                              _(ADD_WAY_LABELS.get(rel.add_way, "未知来源")), when(rel.added_at),
-                              when(rel.ended_at), when(c.lost_at)]
+                              _(ADD_WAY_LABELS.get(rel.add_way, "未知来源")), rel.added_at,
+                              rel.ended_at, c.lost_at]
 
 
 def export(f: Filters, scope: Scope, show_mobile: bool, fmt: str) -> Response:

@@ -21,10 +21,6 @@ def today() -> date:
     return datetime.now(settings.corp_timezone()).date()
 
 
-def local_time(at: datetime | None) -> str:
-    return at.astimezone(settings.corp_timezone()).strftime("%Y-%m-%d %H:%M") if at else ""
-
-
 def counts(scope: Scope) -> dict[str, int]:
     """Customers per stage (every stage listed, zero included)."""
     found = dict(db.session.execute(select(CustomerStage.stage, func.count()).where(

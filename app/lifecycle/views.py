@@ -65,8 +65,8 @@ def customers():
     if fmt:
         if fmt not in FORMATS or not current_user.can(P.CONTACTS_EXPORT):
             abort(403 if fmt in FORMATS else 400)
-        rows = ([stage.external_userid, name, _(config.STAGE_LABELS[stage.stage]), stage.since.isoformat(),
-                 report.local_time(stage.last_interaction_at), _(MARK_LABELS.get(stage.mark_state, stage.mark_state))]
+        rows = ([stage.external_userid, name, _(config.STAGE_LABELS[stage.stage]), stage.since,
+                 stage.last_interaction_at, _(MARK_LABELS.get(stage.mark_state, stage.mark_state))]
                 for stage, name in db.session.execute(query.add_columns(Customer.name).limit(EXPORT_LIMIT)))
         header = [_("客户ID"), _("客户名称"), _("阶段"), _("进入阶段日期"), _("最近互动"), _("企业微信标签")]
         return table_response(fmt, header, rows, "lifecycle-customers", _("生命周期客户"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from app.campaigns.reporting.uplift import MeanUplift, Uplift
+from app.core.export import COUNT, PRECISE, RATE
 from app.extensions import db
 from app.referral.models import (ARM_A, ARM_B, CreditStatus, ReferralCredit, ReferralLevel, ReferralParticipant,
                                  ReferralReservation)
@@ -107,8 +108,13 @@ def _num(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def table(c: Comparison) -> tuple[list[str], list[list]]:
-    """The comparison as rows for the page and the export: one metric a row, numbers kept numeric (rates in %)."""
+def _fraction(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def table(c: Comparison, fractions: bool = False) -> tuple[list[str], list[list]]:
+    """The comparison as rows for the page and the export: one metric a row, numbers kept numeric (rates in %, or as
+    fractions for Excel with `fractions`, shown there by excel_format)."""
     from flask_babel import gettext as _
 
     header = [_("指标"), _("阶梯 A"), _("阶梯 B"), _("差值（B−A）"), _("95% 区间下限"), _("95% 区间上限"), _("显著")]
@@ -120,7 +126,18 @@ def table(c: Comparison) -> tuple[list[str], list[list]]:
 
     rows = [[_("邀请人"), c.a.participants, c.b.participants, c.b.participants - c.a.participants, None, None, ""],
             [_("完成人数（达到第一级）"), c.a.completed, c.b.completed, c.b.completed - c.a.completed, None, None, ""],
-            row(_("完成率（%）"), c.a.completion_rate, c.b.completion_rate, c.completion, _pct),
+            row(_("完成率") if fractions else _("完成率（%）"), c.a.completion_rate, c.b.completion_rate, c.completion,
+                _fraction if fractions else _pct),
             row(_("人均有效邀请"), c.a.valid_per_participant, c.b.valid_per_participant, c.valid_per_participant, _num),
             row(_("K 因子（人均新客户）"), c.a.k_factor, c.b.k_factor, c.k_factor, _num)]
     return header, rows
+
+
+def excel_format(row: list) -> str:
+    """How the export shows a row of table(fractions=True): counts whole, the completion rate as a percentage, the
+    means per inviter with three decimals."""
+    from flask_babel import gettext as _
+
+    if row[0] == _("完成率"):
+        return RATE
+    return COUNT if row[0] in (_("邀请人"), _("完成人数（达到第一级）")) else PRECISE

@@ -278,7 +278,6 @@ def given(task_id: int, reservation_id: int):
 def export(task_id: int):
     """Every credit of the task: inviter, invitee, staff member, status and why, when."""
     task = _task(task_id)
-    tz = corp_timezone()
     inviters = {i.id: i for i in db.session.execute(select(ReferralParticipant.id, ReferralParticipant.nickname,
                                                            ReferralParticipant.arm)
                                                     .where(ReferralParticipant.task_id == task.id))}
@@ -290,8 +289,7 @@ def export(task_id: int):
     rows = ([inviters[c.participant_id].nickname, inviters[c.participant_id].arm, c.invitee,
              people.get(c.userid, c.userid),
              _(CREDIT_STATUS_LABELS[c.status]), _(REASON_LABELS[c.reason]) if c.reason in REASON_LABELS else "",
-             c.added_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), c.hold_until.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-             c.reviewed_by or "", c.review_note] for c in credits)
+             c.added_at, c.hold_until, c.reviewed_by or "", c.review_note] for c in credits)
     return table_response(requested_format(request.args.get("format")), header, rows, f"referral-{task.id}",
                           task.name)
 
@@ -302,6 +300,6 @@ def export_ab(task_id: int):
     """The A/B comparison of the task's two ladders, as on its page."""
     task = _task(task_id)
     comparison = ab.compare(task.id) or abort(404)
-    header, rows = ab.table(comparison)
+    header, rows = ab.table(comparison, fractions=True)
     return table_response(requested_format(request.args.get("format")), header, rows, f"referral-{task.id}-ab",
-                          task.name)
+                          task.name, [None, *[ab.excel_format] * 5])

@@ -15,15 +15,16 @@ def header() -> list[str]:
             _("客户流失时间")]
 
 
-def rows(segment: service.Segment, show_mobile: bool) -> list[list[str]]:
-    """The members in id order, up to EXPORT_LIMIT, with mobiles masked unless the account may see them."""
-    found: list[list[str]] = []
+def rows(segment: service.Segment, show_mobile: bool) -> list[list]:
+    """The members in id order, up to EXPORT_LIMIT, with mobiles masked unless the account may see them; when a
+    customer was lost as a time (the export writes it corp-local)."""
+    found: list[list] = []
     after_id = 0
     while len(found) < EXPORT_LIMIT:
         batch = service.member_page(segment.rule, after_id, min(BATCH, EXPORT_LIMIT - len(found)))
-        for row in member_rows(batch, show_mobile):
+        for customer, row in zip(batch, member_rows(batch, show_mobile)):
             found.append([row.external_userid, row.name, row.corp_name, "、".join(row.staff), " ".join(row.mobiles),
-                          "、".join(row.tags), row.segment or "", row.lost_at])
+                          "、".join(row.tags), row.segment or "", customer.lost_at])
         if len(batch) < BATCH:
             return found
         after_id = batch[-1].id

@@ -14,7 +14,7 @@ from app.contacts.scope import scope_for
 from app.contacts.staff_labels import staff_labels
 from app.core.audit import record
 from app.core.db import transaction, utcnow
-from app.core.export import requested_format, table_response
+from app.core.export import COUNT, requested_format, table_response
 from app.core.guard import requires, signed_in
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
@@ -24,7 +24,7 @@ from app.staffmsg.dispatch import dispatch_soon
 from app.tags.models import CorpTag, CorpTagGroup
 from app.tasks import listing, rules, service
 from app.tasks.models import FollowupRule, Task
-from app.web import error_page, localtime
+from app.web import error_page
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="templates")
 PAGE_SIZE = 50
@@ -105,13 +105,20 @@ def export():
                                     .limit(EXPORT_LIMIT)))
     names, customers = _names(tasks)
     header = [_("任务"), _("负责员工"), "userid", _("客户"), "external_userid", _("来源"), _("创建时间"), _("截止时间"),
-              _("SLA"), _("完成时间"), _("完成人")]
+              _("SLA"), _("逾期（分钟）"), _("完成时间"), _("完成人")]
     rows = [[t.title, names.get(t.assignee, t.assignee), t.assignee, customers.get(t.external_userid, ""),
-             t.external_userid or "", _(SOURCE_LABELS.get(t.source, t.source)), localtime(t.created_at),
-             localtime(t.due_at), clock_text(t, now), localtime(t.done_at), t.done_by or ""] for t in tasks]
+             t.external_userid or "", _(SOURCE_LABELS.get(t.source, t.source)), t.created_at, t.due_at,
+             clock_text(t, now), _overdue_minutes(t, now), t.done_at, t.done_by or ""] for t in tasks]
     with transaction():
         record("tasks.exported", target=view, details={"staff": staff, "rows": len(rows)})
-    return table_response(requested_format(request.args.get("format")), header, rows, f"tasks-{view}", _("跟进任务"))
+    return table_response(requested_format(request.args.get("format")), header, rows, f"tasks-{view}", _("跟进任务"),
+                          [None] * 9 + [COUNT])
+
+
+def _overdue_minutes(task: Task, now) -> int | None:
+    """How late the task is (open) or was (done), for the export's number column; None when it is not late."""
+    c = listing.clock(task, now)
+    return c.minutes if c.kind in ("overdue", "late") else None
 
 
 @bp.get("/mine", endpoint="mine")

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.export import requested_format, table_response
+from app.core.export import COUNT, DECIMAL, RATE, requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P, Role
 from app.team import goals, ranking, report, scoreboard
@@ -46,7 +46,8 @@ def ranking_export():
             for role, weights, ranked in _ranked(data) for r in ranked]
     report.audit_export("ranking", str(department_id or ""), data.period, len(rows))
     stem = f"team-ranking-{data.period.first.isoformat()}-{data.period.last.isoformat()}"
-    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("绩效排名"))
+    return table_response(requested_format(request.args.get("format")), header, rows, stem, _("绩效排名"),
+                          [None, None, COUNT, None, None, *[DECIMAL] * (1 + len(CLASSES))])
 
 
 @bp.post("/ranking/weights", endpoint="weights")
@@ -121,13 +122,16 @@ def goals_export():
     header = [_("月份"), _("对象类型"), _("对象"), _("指标"), _("月目标"), _("按进度应达"), _("实际"), _("达成率"),
               _("状态")]
     rows = [[month, _(goals.SCOPES[line.target.scope_kind]), line.name, _(goals.FIGURES[line.target.figure][0]),
-             *[scoreboard.goal_value(line.target.figure, value) for value in
+             *[report.exported(line.target.figure, value) for value in
                (line.attainment.target, line.attainment.expected, line.attainment.actual)],
-             scoreboard.percent(line.attainment.ratio),
-             scoreboard.COLOUR_LABELS[line.attainment.colour]] for line in board.lines]
+             line.attainment.ratio, scoreboard.COLOUR_LABELS[line.attainment.colour]] for line in board.lines]
     report.audit_export("goals", month, goals.month_days(month), len(rows))
+    by_label = {_(label): report.EXCEL_FORMATS[kind] for label, kind, _up in goals.FIGURES.values()}
+
+    def figure_format(row) -> str:  # the three figure columns are shown as each row's figure is
+        return by_label[row[3]]
     return table_response(requested_format(request.args.get("format")), header, rows, f"team-goals-{month}",
-                          _("目标与预警"))
+                          _("目标与预警"), [None] * 4 + [figure_format] * 3 + [RATE])
 
 
 @bp.get("/alerts/export", endpoint="alerts_export")
@@ -143,10 +147,8 @@ def alerts_export():
         title, body = describe(a, labels)
         rows.append([a.id, _(RULE_LABELS[a.rule]), _("红") if a.level == "red" else _("黄"),
                      goals.scope_name(a.scope_kind, a.scope_value, labels), a.period, title, body,
-                     a.opened_at.isoformat(timespec="minutes"),
-                     a.closed_at.isoformat(timespec="minutes") if a.closed_at else "",
-                     a.notified_at.isoformat(timespec="minutes") if a.notified_at else
-                     _("没有可通知的部门负责人") if a.notify_error == NO_LEADER else a.notify_error])
+                     a.opened_at, a.closed_at, a.notified_at or
+                     (_("没有可通知的部门负责人") if a.notify_error == NO_LEADER else a.notify_error)])
     today = report.today()
     report.audit_export("alerts", "", report.Period(today - timedelta(days=1), today), len(rows))
     return table_response(requested_format(request.args.get("format")), header, rows, "team-alerts", _("预警"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
@@ -12,7 +11,7 @@ from sqlalchemy.orm import load_only
 from app.contacts.models import Customer, Department, FollowRelation, Staff
 from app.contacts.staff_labels import staff_labels
 from app.contacts.scope import Scope, led_department_ids, scope_for, with_sub_departments
-from app.core import settings
+from app.core import export, settings
 from app.core.audit import record
 from app.core.db import transaction
 from app.core.errors import UserError
@@ -66,19 +65,19 @@ def show(key: str, value) -> str:
 
 
 # How Excel shows an exported figure of each kind: as `show` shows it on the page, the cell holding the number
-EXCEL_FORMATS = {"count": "#,##0", "rate": "0.0%", "minutes": "0.0", "money": '"¥"#,##0.00'}
+EXCEL_FORMATS = {"count": export.COUNT, "rate": export.RATE, "minutes": export.DECIMAL, "money": export.MONEY}
 COLUMN_FORMATS = [EXCEL_FORMATS[kind] for _key, _label, kind in COLUMNS]  # of the figure columns, in order
 
 
 def exported(key: str, value):
     """A figure as the exports write it: a number Excel can sort and sum (a count whole, a rate as a fraction, money in
-    yuan), shown there by EXCEL_FORMATS; None (nothing to measure) is —, never 0."""
-    if value is None:
-        return "—"
+    yuan), shown there by EXCEL_FORMATS; None (nothing to measure) is an empty cell, never 0."""
     kind = KINDS.get(key, "count")
+    if value is None:
+        return None
     if kind == "money":
-        return Decimal(round(value)).scaleb(-2)
-    return int(value) if kind == "count" else value  # a rate or minutes unrounded: Excel rounds them for display
+        return export.yuan(value)
+    return round(value) if kind == "count" else value  # a rate or minutes unrounded: Excel rounds them for display
 
 
 def today() -> date:

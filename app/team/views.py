@@ -9,13 +9,13 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.export import requested_format, table_response
+from app.core.export import DATE, requested_format, table_response
 from app.core.guard import requires
 from app.core.permissions import Permission as P
 from app.team import ranking, report, scoreboard
 from app.team.alerts import describe
 from app.team.report import COLUMN_FORMATS, COLUMNS, TILES, NotInScope, TeamRequestError, exported, show
-from app.web import error_page, localtime
+from app.web import error_page
 
 bp = Blueprint("team", __name__, url_prefix="/team", template_folder="templates")
 T = TypeVar("T")
@@ -95,7 +95,7 @@ def _as_of_row(as_of, width: int) -> list[list]:
     """The export's last row when today's figures are in it: when they were summed, as the page says."""
     if as_of is None:
         return []
-    return [[_("含今天的数据截至"), localtime(as_of), *[""] * (width - 2)]]
+    return [[_("含今天的数据截至"), as_of, *[None] * (width - 2)]]
 
 
 @bp.get("/export", endpoint="export")
@@ -129,14 +129,14 @@ def scorecard(userid: str):
 def scorecard_export(userid: str):
     card = _load(report.scorecard, userid)
     header = [_("日期"), *[_(label) for _key, label, _kind in COLUMNS]]
-    rows = [[day.isoformat(), *[exported(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
+    rows = [[day, *[exported(key, card.series[key][i]) for key, _l, _k in COLUMNS]]
             for i, day in enumerate(card.period.days)]
     rows.append([_("合计"), *[exported(key, card.totals[key]) for key, _l, _k in COLUMNS]])
     rows += _as_of_row(card.as_of, len(header))
     stem = f"scorecard-{card.staff.userid}-{card.period.first.isoformat()}-{card.period.last.isoformat()}"
     report.audit_export("scorecard", card.staff.userid, card.period, len(rows) - 1)
     return table_response(requested_format(request.args.get("format")), header, rows, stem, _("成员记分卡"),
-                          [None, *COLUMN_FORMATS])
+                          [DATE, *COLUMN_FORMATS])
 
 
 from app.team import goal_views  # noqa: E402,F401  (排名 and 目标与预警 routes on this blueprint)

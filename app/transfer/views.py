@@ -153,11 +153,9 @@ def export(batch_id: int):
                             pages.STATUS_LABELS else "", limit=None)
     header = [_("类型"), _("客户或客户群"), "ID", _("原跟进成员"), _("接替成员"), _("状态"), _("原因"), _("提交时间"),
               _("完成时间")]
-    from app.web import localtime
-
     rows = [[_(pages.TARGET_LABELS[r.item.target]), r.name, r.item.object_id, view.labels[found.handover_userid],
              view.labels[found.takeover_userid], _(pages.STATUS_LABELS[r.item.status]), pages.reason_text(r.item),
-             localtime(r.item.accepted_at), localtime(r.item.finished_at)] for r in view.rows]
+             r.item.accepted_at, r.item.finished_at] for r in view.rows]
     with transaction():
         audit.record("transfer.exported", target=f"batch:{batch_id}", details={"rows": len(rows)})
     return table_response(requested_format(request.args.get("format")), header, rows, f"transfer-{batch_id}",

@@ -60,7 +60,7 @@ def export():
     days = _days()
     channels = dict(db.session.execute(select(Channel.id, Channel.name)).all())
     header = [_("收到事件"), _("员工"), _("客户"), _("渠道"), _("state"), _("结果"), _("错误码"), _("耗时(ms)"), _("说明")]
-    rows = ([r.received_at.isoformat(), r.userid, r.external_userid, channels.get(r.channel_id, ""), r.state,
+    rows = ([r.received_at, r.userid, r.external_userid, channels.get(r.channel_id, ""), r.state,
              _(OUTCOME_LABELS[r.outcome]), r.errcode, r.latency_ms,
              _(REASON_LABELS[r.reason]) if r.reason in REASON_LABELS else r.reason]
             for r in report.export_rows(report.period_start(days)))

@@ -157,6 +157,18 @@ def test_health_scores_on_the_page_match_the_export(groups_with_stats, client, s
         "热闹": db.session.get(OwnerHealth, ("busy", groups_with_stats)).score,
         "混合": db.session.get(OwnerHealth, ("mixed", groups_with_stats)).score}
 
+    cells = list(owners.iter_rows())[1:]  # shares as fractions shown as percentages, counts Excel can sum
+    share = o_header.index("近7天发言成员占比")
+    stored = {o.owner: o for o in db.session.scalars(select(OwnerHealth).where(OwnerHealth.day == groups_with_stats))}
+    userid = {"安静": "quiet", "热闹": "busy", "混合": "mixed"}
+    assert {r[share].number_format for r in cells} == {"0.0%"}
+    assert {r[0].value: r[share].value for r in cells} == {
+        name: stored[u].spoke_7d / stored[u].member_days_7d if stored[u].member_days_7d else None
+        for name, u in userid.items()}
+    members = o_header.index("成员数")
+    assert sum(r[members].value for r in cells) == sum(o.members for o in stored.values())
+    assert {r[members].number_format for r in cells} == {"#,##0"}
+
 
 def test_the_home_card_and_a_rebuild_in_the_worker(groups_with_stats, client, signed_in_as):
     signed_in_as("community_manager")

@@ -1,7 +1,9 @@
 """The 沉睡唤醒 › 生命周期 pages: counts per stage, movements since yesterday, members with export, settings."""
+import io
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.core.db import transaction
@@ -38,6 +40,12 @@ def test_the_page_counts_stages_and_links_movements_to_their_members(client, sig
     assert 'data-customer="wmp2"' in moved.get_data(as_text=True)
     export = client.get("/lifecycle/customers?stage=deep_dormant&format=csv")
     assert export.status_code == 200 and "wmp4" in export.get_data(as_text=True) and "深度沉睡" in export.get_data(as_text=True)
+    sheet = load_workbook(io.BytesIO(client.get("/lifecycle/customers?stage=deep_dormant&format=xlsx").data)).active
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "wmp4")
+    stage = db.session.get(CustomerStage, "wmp4")
+    assert (row[3].value.date(), row[3].number_format) == (stage.since, "yyyy-mm-dd")  # a day Excel can filter by
+    assert (row[4].value, row[4].number_format) == (
+        stage.last_interaction_at.astimezone(ZONE).replace(tzinfo=None, microsecond=0), "yyyy-mm-dd hh:mm")
 
 
 def test_viewers_and_supervisors_do_not_see_the_page(client, signed_in_as):

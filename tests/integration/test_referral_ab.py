@@ -1,12 +1,13 @@
 """任务宝 A/B of two ladders: inviters split stably 50/50, each climbs their own ladder (adds through the emulator's
 contact ways, callbacks over HTTP), and the results page and its Excel export compare the arms with the interval."""
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app.core import settings
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.referral import ab, jobs, links, service
@@ -92,14 +93,24 @@ def test_each_arm_climbs_its_own_ladder_and_the_page_and_export_compare_them(wir
     assert "<td class=\"text-end\">100.0</td><td class=\"text-end\">50.0</td><td class=\"text-end\">-50.0</td>" \
         in section
     book = load_workbook(io.BytesIO(client.get(f"/referral/{task.id}/export-ab").data))
-    rows = {r[0]: r[1:] for r in book.active.iter_rows(min_row=2, values_only=True)}
-    assert rows["邀请人"][:3] == (2, 2, 0)
-    assert rows["完成率（%）"][:3] == (100, 50, -50) and rows["完成率（%）"][-1] == "样本太少"
-    assert rows["人均有效邀请"][:3] == (1, 1.5, 0.5)
+    cells = {r[0].value: r[1:] for r in book.active.iter_rows(min_row=2)}
+    rows = {label: tuple(c.value for c in r) for label, r in cells.items()}
+    assert rows["邀请人"][:3] == (2, 2, 0) and cells["邀请人"][0].number_format == "#,##0"
+    assert rows["完成率"][:3] == (1, 0.5, -0.5) and rows["完成率"][-1] == "样本太少"  # fractions, shown as 100.0%
+    assert {c.number_format for c in cells["完成率"][:3]} == {"0.0%"}
+    assert rows["人均有效邀请"][:3] == (1, 1.5, 0.5) and cells["人均有效邀请"][0].number_format == "0.000"
+    assert client.get(f"/referral/{task.id}/export-ab?format=csv").get_data(as_text=True).count("完成率,1.0,0.5,-0.5,") == 1
     credits_book = load_workbook(io.BytesIO(client.get(f"/referral/{task.id}/export").data))
-    header, *credit_rows = credits_book.active.iter_rows(values_only=True)
-    arm_of = {r[header.index("被邀请客户")]: r[header.index("阶梯")] for r in credit_rows}
+    header, *credit_rows = credits_book.active.iter_rows()
+    header = [c.value for c in header]
+    arm_of = {r[header.index("被邀请客户")].value: r[header.index("阶梯")].value for r in credit_rows}
     assert sorted(arm_of.values()) == [ARM_A, ARM_A, ARM_B, ARM_B, ARM_B]
+    added = [r[header.index("添加时间")] for r in credit_rows]
+    assert all(isinstance(c.value, datetime) and c.number_format == "yyyy-mm-dd hh:mm" for c in added)  # Excel times
+    zone = settings.corp_timezone()
+    assert sorted(c.value for c in added) == sorted(  # wall-clock times in the corp's timezone, to the second
+        a.astimezone(zone).replace(tzinfo=None, microsecond=0)
+        for a in db.session.scalars(select(ReferralCredit.added_at).where(ReferralCredit.task_id == task.id)))
 
     with current_app.test_request_context():
         token = links.token_for(people[b1].id)

@@ -1,8 +1,10 @@
 """客户继承 against the emulator over HTTP: WeCom's limits refused with their reason before any call, 100 customers a
 call, the 24 h takeover, transfer_fail and DELETE_BY_TRANSFER through the callback URL, the local owner following only
 a success, reruns that never submit twice, and 离职继承 from get_unassigned_list with groups and the AB角."""
-from datetime import timedelta
+import io
+from datetime import datetime, timedelta
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from app.contacts import sync
@@ -232,6 +234,10 @@ def test_departed_members_customers_and_groups_go_to_their_backup(synced, client
     assert f'data-in-transfer>{len(customers)}<' in departed
     export = client.get(f"/transfer/batches/{batch.id}/export")
     assert export.status_code == 200 and export.mimetype.endswith("sheet")
+    header, *rows = load_workbook(io.BytesIO(export.data)).active.iter_rows()
+    submitted = [r[[c.value for c in header].index("提交时间")] for r in rows]
+    assert {(type(c.value), c.number_format) for c in submitted} == {(datetime, "yyyy-mm-dd hh:mm"),
+                                                                    (type(None), "General")}  # Excel times or empty
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"transfer.planned", "transfer.exported", "transfer.backup_set"} <= actions
 

@@ -3,10 +3,11 @@ import pytest
 from sqlalchemy import select
 
 from app.contacts.directory import sync_directory
+from app.core import settings
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.wecom import connection, inbox
-from app.welcome.models import Channel, WelcomeTemplate
+from app.welcome.models import Channel, WelcomeRecord, WelcomeTemplate
 from tests.conftest import csrf_token
 from tests.integration.test_welcome_send import add, work
 
@@ -84,3 +85,6 @@ def test_report_shows_outcomes_latency_and_joins(operator, wired):
     assert f'赵敏</a>\n      <div class="mono small text-muted">{greeted[:12]}…' in page  # recent adds: name, then id
     csv = operator.get("/welcome/records.csv?days=7").get_data(as_text=True)
     assert csv.count("\n") == 3 and "已发送" in csv
+    received = db.session.scalars(select(WelcomeRecord.received_at)).all()
+    assert {line.split(",")[0] for line in csv.strip().splitlines()[1:]} == {  # corp-local, as Excel reads a time
+        r.astimezone(settings.corp_timezone()).strftime("%Y-%m-%d %H:%M") for r in received}

@@ -4,9 +4,12 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from app.campaigns.models import Campaign
 from app.community.models import Invitation, JoinCode
+from app.contacts.models import CustomerGroup
+from app.core import settings
 from app.core.db import utcnow
 from app.extensions import db
 from app.welcome.models import WelcomeTemplate
@@ -42,6 +45,14 @@ def test_bulk_export_gives_the_ticked_groups_with_numbers_as_numbers(client, sig
     rows = list(load_workbook(io.BytesIO(answer.data)).active.iter_rows(values_only=True))
     assert rows[0][:6] == ("群名称", "群ID", "分层", "群主", "成员数", "其中客户")
     assert len(rows) == 2 and rows[1][:6] == ("VIP一群", "wr-full", "VIP 群", "王丽", 198, 198)  # 199 joined, 1 left
+    answer = _post(client, "/community/groups/export", chat_ids=["wr-full", "wr-small"])
+    cells = {c[1].value: c for c in list(load_workbook(io.BytesIO(answer.data)).active.iter_rows())[1:]}
+    assert {(c[4].number_format, c[5].number_format) for c in cells.values()} == {("#,##0", "#,##0")}
+    assert sum(c[4].value for c in cells.values()) == 198 + cells["wr-small"][4].value  # SUM() over 成员数 works
+    created = db.session.scalar(select(CustomerGroup.created_at).where(CustomerGroup.chat_id == "wr-full"))
+    created = created.astimezone(settings.corp_timezone())
+    assert (cells["wr-full"][6].value, cells["wr-full"][6].number_format) == (
+        created.replace(tzinfo=None, microsecond=0), "yyyy-mm-dd hh:mm")  # an Excel time, corp-local
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])

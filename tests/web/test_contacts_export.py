@@ -1,10 +1,13 @@
 """Exporting the filtered contact list to CSV and Excel: contents, masking, formula guard and the audit row."""
 import csv
 import io
+from datetime import datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app.contacts.models import FollowRelation
+from app.core import settings
 from app.core.audit import AuditEntry
 from app.extensions import db
 from tests.web.test_contacts_pages import company  # noqa: F401 (fixture)
@@ -34,7 +37,10 @@ def test_excel_export_guards_formulas_and_keeps_every_relation(client, signed_in
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert len(rows) == 2
     assert rows[1][0] == "wm-wang" and rows[1][2] == "'=cmd|' /C calc'!A0" and rows[1][3] == "陈卡"
-    assert rows[1][11] and rows[1][12]  # relation ended, customer lost
+    ended = db.session.scalar(select(FollowRelation.ended_at).where(FollowRelation.external_userid == "wm-wang"))
+    local = ended.astimezone(settings.corp_timezone()).replace(tzinfo=None, microsecond=0)
+    assert rows[1][11] == local and isinstance(rows[1][12], datetime)  # relation ended, customer lost: Excel times
+    assert sheet.cell(2, 12).number_format == "yyyy-mm-dd hh:mm"
 
 
 def test_export_masks_mobiles_for_roles_without_the_permission(app, client, signed_in_as, company):  # noqa: F811

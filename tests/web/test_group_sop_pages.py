@@ -2,6 +2,7 @@
 by tier, keyboard focusable) and the list with its Excel export, refuse a bad item with the field named and nothing
 changed, pause and resume; other roles are refused."""
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -41,6 +42,11 @@ def test_an_sop_from_a_template_shows_in_the_calendar_and_the_list(client, manag
     rows = list(load_workbook(io.BytesIO(sheet.data)).active.values)
     assert rows[0][:5] == ("日期", "时间", "分层", "SOP", "事项")
     assert any(r[4] == "每日打卡提醒" and r[2] == "新人群" for r in rows[1:])
+    cells = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows())[1:]
+    assert {(c[0].number_format, type(c[0].value)) for c in cells} == {("yyyy-mm-dd", datetime)}  # days Excel sorts
+    upcoming = next(c for c in cells if c[4].value == "每日打卡提醒" and c[0].value.date() == first)
+    assert [c.value for c in upcoming[7:14]] == [None] * 7  # nothing run yet: empty, not "—"
+    assert f">{first.isoformat()}<" in listed  # the page still shows the day as YYYY-MM-DD
 
 
 def test_a_bad_item_is_refused_with_the_field_named_and_nothing_changed(client, manager):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.contacts.models import Customer, FollowRelation, Staff
 
+from app.core import settings
 from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.extensions import db
@@ -124,6 +125,11 @@ def test_members_page_and_export_list_the_members(client, signed_in_as, shop):
     sheet = load_workbook(io.BytesIO(workbook.data)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert sheet.title == "高意向客户" and len(rows) == 3 and rows[1][:2] == ["wm-zhang", "张三"]
+    lost = {r[0]: r[7] for r in rows[1:]}  # 客户流失时间: an Excel time in the corp's timezone, empty when not lost
+    wang = db.session.scalar(select(Customer.lost_at).where(Customer.external_userid == "wm-wang"))
+    assert lost == {"wm-zhang": None,
+                    "wm-wang": wang.astimezone(settings.corp_timezone()).replace(tzinfo=None, microsecond=0)}
+    assert sheet.cell(3, 8).number_format == "yyyy-mm-dd hh:mm"
     export = client.get(f"/segments/{segment.id}/export?format=csv")
     assert export.mimetype == "text/csv"
     lines = export.get_data(as_text=True).lstrip("\ufeff").splitlines()

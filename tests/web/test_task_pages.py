@@ -1,12 +1,13 @@
 """跟进任务 pages: a supervisor sees only their departments' tasks (list, overdue view, export, task page), the
 assignee's own account marks a task done, an unlinked account is told why, SLA clocks read as a person would."""
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 
 from app.contacts.models import Department, Staff
+from app.core import settings
 from app.core.db import transaction, utcnow
 from app.extensions import db
 from app.tasks.models import DONE, Task
@@ -88,6 +89,16 @@ def test_export_is_an_excel_table(client, signed_in_as, tasks):
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "任务" and {r[0] for r in rows[1:]} == {"回访销售线索", "处理客服投诉"}
+    late = {r[0]: r[rows[0].index("逾期（分钟）")] for r in rows[1:]}
+    assert 180 <= late["回访销售线索"] <= 181 and 120 <= late["处理客服投诉"] <= 121  # minutes, a number to sort by
+    assert 300 <= sum(late.values()) <= 302
+    due = [r[rows[0].index("截止时间")] for r in rows[1:]]
+    assert all(isinstance(d, datetime) for d in due)  # an Excel time, not text
+    due_at = db.session.get(Task, tasks["bob"]).due_at.astimezone(settings.corp_timezone())
+    assert due_at.replace(tzinfo=None, microsecond=0) in due  # written as the corp's wall-clock time
+    open_tasks = list(load_workbook(io.BytesIO(client.get("/tasks/export?view=all").data)).active
+                      .iter_rows(values_only=True))
+    assert {r[0]: r[open_tasks[0].index("逾期（分钟）")] for r in open_tasks[1:]}["复盘本周客户"] is None  # not late
 
 
 def test_bad_filters_get_a_clear_error(client, signed_in_as, tasks):

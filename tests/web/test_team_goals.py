@@ -213,7 +213,8 @@ def test_tiles_turn_red_amber_green_against_the_departments_target(client, signe
     assert goals_page.count('data-figure="net_new"') == 1 and "低于目标 20%" in goals_page
     # the page, the export and the API give the same attainment
     from app.team.scoreboard import percent
-    exported = {row[3]: row[7] for row in _xlsx(client.get(f"/team/goals/export?month={month}"))[1:]}
+    sheet = load_workbook(io.BytesIO(client.get(f"/team/goals/export?month={month}").data)).active
+    exported = {row[3].value: percent(row[7].value) for row in list(sheet.iter_rows())[1:]}  # a fraction, as 0.0%
     header = {"Authorization": f"Bearer {tokens.issue('bi', 'admin', created_by='test')[1]}"}
     api = client.get(f"/api/v1/team/goals?month={month}", headers=header).get_json()
     by_figure = {line["figure"]: line for line in api["targets"]}
@@ -223,3 +224,42 @@ def test_tiles_turn_red_amber_green_against_the_departments_target(client, signe
     for figure, line in by_figure.items():
         assert re.search(rf'data-figure="{figure}">.*?data-col="ratio">{re.escape(percent(line["attainment"]))}<',
                          goals_page, re.S)
+
+
+def test_the_goals_ranking_and_alerts_exports_hold_numbers_and_times_excel_can_use(client, signed_in_as, company):
+    """Each target's figures as numbers shown as the figure is (counts whole, GMV in yuan, rates as percentages), the
+    attainment as a fraction; ranks and scores as numbers; an alert's times as Excel times in the corp's timezone."""
+    today = report.today()
+    month = today.strftime("%Y-%m") if today.day > 1 else (today - timedelta(days=1)).strftime("%Y-%m")
+    db.session.add_all([Target(month=month, scope_kind="staff", scope_value="alice", figure="gmv_fen", value=1234550),
+                        Target(month=month, scope_kind="staff", scope_value="alice", figure="reply_rate", value=0.9),
+                        Target(month=month, scope_kind="staff", scope_value="bob", figure="adds", value=1200),
+                        Target(month=month, scope_kind="staff", scope_value="bob2", figure="adds", value=30)])
+    opened = datetime(2026, 11, 16, 1, 30, tzinfo=settings.corp_timezone())
+    db.session.add(Alert(key="y", rule="under_target", level="red", scope_kind="department", scope_value="2",
+                         figure="adds", period=month, details={"actual": 1, "expected": 10, "ratio": 0.1, "days": 3},
+                         opened_at=opened))
+    db.session.commit()
+    signed_in_as("admin")
+    rows = list(load_workbook(io.BytesIO(client.get(f"/team/goals/export?month={month}").data)).active.iter_rows())
+    by_figure = {row[3].value: row for row in rows[1:]}
+    gmv, rate = by_figure["客户成交额 GMV"], by_figure["回复率"]
+    assert (gmv[4].value, gmv[4].number_format) == (12345.5, '"¥"#,##0.00')  # yuan, not 1234550 fen nor "¥12,345.50"
+    assert (rate[4].value, rate[4].number_format) == (0.9, "0.0%")
+    adds = [row for row in rows[1:] if row[3].value == "新增客户"]
+    assert [(row[4].value, row[4].number_format) for row in adds] == [(1200, "#,##0"), (30, "#,##0")]
+    assert sum(row[4].value for row in adds) == 1230  # Excel's SUM over the filtered rows
+    assert all(isinstance(row[6].value, (int, float)) and row[7].number_format == "0.0%" for row in adds)
+
+    period = f"start={today.replace(day=1).isoformat()}&end={today.isoformat()}" if today.day > 1 else ""
+    ranking = list(load_workbook(io.BytesIO(client.get(f"/team/ranking/export?dept=2&{period}").data)).active
+                   .iter_rows())[1:]
+    assert ranking and all(isinstance(row[2].value, int) and isinstance(row[5].value, (int, float)) for row in ranking)
+    assert ranking[0][5].number_format == "0.0"
+
+    alert = next(row for row in list(load_workbook(io.BytesIO(client.get("/team/alerts/export").data)).active
+                                     .iter_rows())[1:] if row[0].value is not None)
+    assert alert[7].value == datetime(2026, 11, 16, 1, 30) and alert[7].number_format == "yyyy-mm-dd hh:mm"  # local
+    assert alert[8].value is None  # still open: an empty cell
+    csv = client.get("/team/alerts/export?format=csv").get_data(as_text=True)
+    assert "2026-11-16 01:30" in csv

@@ -94,9 +94,13 @@ SHOWN_BY = {"#,##0": "{:,.0f}".format, "0.0%": lambda v: f"{v * 100:.1f}%", "0.0
 
 
 def _xlsx(response) -> list[list]:
-    """The cells as Excel shows them: numbers by their number format; text without the apostrophe the export helper
-    puts before a leading "-" (formula guard)."""
+    """The cells as the page shows them: numbers and times by their number format, an empty cell as —; text
+    without the apostrophe the export helper puts before a leading "-" (formula guard)."""
     def text(cell):
+        if cell.value is None:
+            return "—"
+        if isinstance(cell.value, datetime):  # a day or a time, as its number format shows it
+            return cell.value.strftime("%Y-%m-%d" if cell.number_format == "yyyy-mm-dd" else "%Y-%m-%d %H:%M")
         if isinstance(cell.value, (int, float)):
             return SHOWN_BY[cell.number_format](cell.value)
         return cell.value[1:] if isinstance(cell.value, str) and cell.value.startswith("'-") else cell.value
@@ -150,9 +154,12 @@ def test_the_overview_export_holds_numbers_that_excel_can_sort_and_sum(client, s
     assert (alice["push_rate"].value, alice["push_rate"].number_format) == (1, "0.0%")  # a fraction, shown as 100.0%
     assert total["push_rate"].value == 0.6667 and alice["reply_minutes"].value == 12  # as the API gives them
     assert (alice["gmv_fen"].value, alice["gmv_fen"].number_format) == (123.45, '"¥"#,##0.00')  # yuan
-    assert staff["bob"]["reply_rate"].value == "—"  # nothing to measure: not 0
+    assert staff["bob"]["reply_rate"].value is None  # nothing to measure: an empty cell, not 0 nor text
     assert sum(s["adds"].value for s in staff.values()) == total["adds"].value  # SUM() over the column works
 
+    card = list(load_workbook(io.BytesIO(client.get(f"/team/staff/alice/export?{PERIOD}").data)).active.iter_rows())
+    assert (card[1][0].value, card[1][0].number_format) == (datetime.combine(TODAY - timedelta(days=6), time()),
+                                                            "yyyy-mm-dd")  # a day Excel can sort and filter by
     csv = client.get(f"/team/export?dept=2&format=csv&{PERIOD}").get_data(as_text=True).lstrip("\ufeff").splitlines()
     plain = dict(zip(keys, csv[-1].split(",")[2:]))
     assert (plain["adds"], plain["push_rate"], plain["gmv_fen"]) == (str(total["adds"].value), "0.6667", "123.45")

@@ -54,7 +54,6 @@ def results_page(campaign_id: int):
 @requires(P.CONTACTS_EXPORT)
 def export_deliveries(campaign_id: int):
     campaign, _runs, chosen = _campaign_and_runs(campaign_id)
-    tz = settings.corp_timezone()
     rows = db.session.execute(
         select(Delivery.run_id, Delivery.target_key, Customer.name, Delivery.sender_userid, Staff.name,
                Delivery.variant_key, Delivery.status, Delivery.skip_reason, Delivery.fail_reason, Delivery.sent_at)
@@ -68,7 +67,7 @@ def export_deliveries(campaign_id: int):
     skip_label = results.skip_labeller()
     out = ((run_id, target, cname, sender, sname, variant, _(STATUS_LABELS.get(status, status)),
             _(results.FAIL_LABELS[fail]) if fail in results.FAIL_LABELS else skip_label(skip or ""),
-            sent_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if sent_at else "")
+            sent_at)
            for run_id, target, cname, sender, sname, variant, status, skip, fail, sent_at in rows)
     return csv_response([_(h) for h in EXPORT_HEADER], out, f"campaign-{campaign.id}-deliveries.csv")
 

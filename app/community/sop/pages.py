@@ -53,7 +53,7 @@ def _list_rows(entries):
         reasons = sorted({execution.reason_text(i.reason, _) for i in run.issues}) if run else []
         note = (run.note if run else (e.occurrence.error if e.occurrence else "")) or ""
         groups = sum(o.groups for o in run.owners) if run and e.item.kind == PUSH else None
-        yield (e.day.isoformat(), e.at, _(TIERS[e.sop.tier]), e.sop.name, e.item.title, _(KINDS[e.item.kind]), state,
+        yield (e.day, e.at, _(TIERS[e.sop.tier]), e.sop.name, e.item.title, _(KINDS[e.item.kind]), state,
                groups, run.sent_groups if run and e.item.kind == PUSH else None,
                counts.get(execution.ON_TIME, 0) if run else None, counts.get(execution.LATE, 0) if run else None,
                counts.get(execution.MISSED, 0) if run else None, counts.get(execution.PENDING, 0) if run else None,
@@ -69,7 +69,7 @@ def sop_list():
     if request.args.get("format"):
         return export.table_response(export.requested_format(request.args.get("format")),
                                      [_(h) for h in LIST_HEADER], _list_rows(entries),
-                                     f"group-sop-{first:%Y-%m}", _("群日历"))
+                                     f"group-sop-{first:%Y-%m}", _("群日历"), [None] * 7 + [export.COUNT] * 7)
     return render_template("community/sop_list.html", first=first, tier=tier, tiers=dict(tier_choices()),
                            rows=list(zip(entries, _list_rows(entries))), styles=TIER_STYLES,
                            prev=(first - timedelta(days=1)).strftime("%Y-%m"),
