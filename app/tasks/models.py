@@ -12,7 +12,7 @@ from app.extensions import db
 OPEN, DONE, CANCELLED = "open", "done", "cancelled"
 STATES = (OPEN, DONE, CANCELLED)
 # Where a task came from (Task.source); a feature may add its own word (at most 32 characters).
-MANUAL, FOLLOWUP_RULE, JOURNEY = "manual", "followup_rule", "journey"
+MANUAL, FOLLOWUP_RULE, JOURNEY, GROUP_SOP = "manual", "followup_rule", "journey", "group_sop"
 
 
 class Task(db.Model):

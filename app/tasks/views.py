@@ -23,7 +23,7 @@ from app.rfm.segments import CLASS_LABELS, SEGMENT_LABELS
 from app.staffmsg.dispatch import dispatch_soon
 from app.tags.models import CorpTag, CorpTagGroup
 from app.tasks import listing, rules, service
-from app.tasks.models import FollowupRule, Task
+from app.tasks.models import FOLLOWUP_RULE, GROUP_SOP, JOURNEY, MANUAL, FollowupRule, Task
 from app.web import error_page
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="templates")
@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
 STAGE_LABELS = {"active": N_("活跃"), "warning": N_("预警"), "dormant": N_("沉睡"), "deep_dormant": N_("深度沉睡"),
                 "lost": N_("已流失")}
-SOURCE_LABELS = {"manual": N_("手动"), "followup_rule": N_("跟进规则"), "journey": N_("客户旅程")}
+SOURCE_LABELS = {MANUAL: N_("手动"), FOLLOWUP_RULE: N_("跟进规则"), JOURNEY: N_("客户旅程"), GROUP_SOP: N_("群SOP")}
 
 
 def duration(minutes: int) -> str:

@@ -96,6 +96,7 @@ def test_export_is_an_excel_table(client, signed_in_as, tasks):
     assert all(isinstance(d, datetime) for d in due)  # an Excel time, not text
     due_at = db.session.get(Task, tasks["bob"]).due_at.astimezone(settings.corp_timezone())
     assert due_at.replace(tzinfo=None, microsecond=0) in due  # written as the corp's wall-clock time
+    assert {r[rows[0].index("来源")] for r in rows[1:]} == {"手动"}
     open_tasks = list(load_workbook(io.BytesIO(client.get("/tasks/export?view=all").data)).active
                       .iter_rows(values_only=True))
     assert {r[0]: r[open_tasks[0].index("逾期（分钟）")] for r in open_tasks[1:]}["复盘本周客户"] is None  # not late
@@ -137,3 +138,14 @@ def test_home_counts_overdue_tasks_in_scope(client, signed_in_as, tasks):
     page = client.get("/").get_data(as_text=True)
     assert "逾期跟进任务" in page and "进行中 2 个" in page  # bob's overdue one and alice's own, not carol's
     assert "我的任务" in page
+
+
+def test_a_task_from_a_group_sop_names_its_source(client, signed_in_as, tasks):
+    from app.tasks.models import GROUP_SOP
+
+    with transaction():
+        create_task("bob", "群SOP：发早安", utcnow() + timedelta(hours=4), source=GROUP_SOP, deliver=False)
+    signed_in_as("admin")
+    assert "群SOP</td>" in client.get("/tasks/?view=all").get_data(as_text=True)
+    rows = list(load_workbook(io.BytesIO(client.get("/tasks/export?view=all").data)).active.iter_rows(values_only=True))
+    assert {r[rows[0].index("来源")] for r in rows[1:] if r[0] == "群SOP：发早安"} == {"群SOP"}

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app.community.sop.models import PUSH, OccurrenceStatus as O, SopItem, SopOccurrence
-from app.community.sop.planner import TASK_SOURCE
 from app.contacts.models import CustomerGroup
 from app.core import settings
 from app.core.db import utcnow
 from app.core.permissions import N_
 from app.extensions import db
 from app.sending.models import Delivery, DeliveryStatus as D, RunStatus, Send, SendTask, TaskStatus
-from app.tasks.models import CANCELLED, DONE, Task
+from app.tasks.models import CANCELLED, DONE, GROUP_SOP, Task
 
 ON_TIME_WITHIN = timedelta(hours=2)  # an owner who confirms within this of the time (or of quiet hours' end) is on time
 TASK_MISSED_AFTER = timedelta(hours=72)  # an owner's task still open this long after its time counts as missed
@@ -128,7 +127,7 @@ def _push(execution: Execution, occurrence: SopOccurrence) -> None:
 def _tasks(execution: Execution, occurrence: SopOccurrence, now: datetime) -> None:
     stamp = occurrence.due_at.strftime("%Y%m%dT%H%M")
     keys = {f"sop:{occurrence.item_id}:{stamp}:{owner}": owner for owner in occurrence.owners or []}
-    found = {t.source_key: t for t in db.session.scalars(select(Task).where(Task.source == TASK_SOURCE,
+    found = {t.source_key: t for t in db.session.scalars(select(Task).where(Task.source == GROUP_SOP,
                                                                             Task.source_key.in_(list(keys))))}
     for key, owner in keys.items():
         task = found[key]  # written with the occurrence, in its transaction

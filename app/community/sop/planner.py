@@ -22,12 +22,12 @@ from app.contacts.models import CustomerGroup, Staff
 from app.core import settings
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
+from app.tasks.models import GROUP_SOP
 from app.tasks.service import TaskError, create_task
 
 log = logging.getLogger("scrm.community.sop")
 MISFIRE_MINUTES = 30
 TASK_DUE_AFTER = timedelta(hours=4)  # a task item is due this long after its time: done by then is on time
-TASK_SOURCE = "group_sop"
 
 
 def _last_planned() -> dict[int, datetime]:
@@ -65,7 +65,7 @@ def _plan_tasks(occurrence: SopOccurrence, item: SopItem, sop: GroupSop) -> None
     stamp = occurrence.due_at.strftime("%Y%m%dT%H%M")
     for owner, names in by_owner.items():
         body = f"{item.text}\n\n群：{'、'.join(names[:20])}" + (f" 等 {len(names)} 个群" if len(names) > 20 else "")
-        create_task(owner, item.title, occurrence.due_at + TASK_DUE_AFTER, source=TASK_SOURCE,
+        create_task(owner, item.title, occurrence.due_at + TASK_DUE_AFTER, source=GROUP_SOP,
                     source_key=f"sop:{item.id}:{stamp}:{owner}", body=body, created_by=f"sop#{sop.id}")
     occurrence.owners = sorted(by_owner)
     if not by_owner:
