@@ -19,12 +19,6 @@ from app.extensions import db
 AUDITED_CHATS = 200  # chat_ids named in an 应用SOP / 移出SOP audit entry (with the number of all of them)
 
 
-def tier_groups(tier: str):
-    """The tier's live customer groups (a query of CustomerGroup)."""
-    return (select(CustomerGroup).join(GroupTier, GroupTier.chat_id == CustomerGroup.chat_id)
-            .where(GroupTier.tier == tier, CustomerGroup.dismissed_at.is_(None)))
-
-
 def reached(sop: GroupSop):
     """The live groups the SOP reaches, each once (a query of CustomerGroup): its tier's and those added by hand."""
     return select(CustomerGroup).where(CustomerGroup.dismissed_at.is_(None), or_(
