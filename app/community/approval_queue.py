@@ -17,4 +17,4 @@ def waiting() -> list[queue.Waiting]:
                           i.created_at, audience=i.recipients) for i in invitation_review.pending()]
 
 
-queue.register(waiting)
+queue.register(waiting, invitation_review.pending_count)

@@ -3,7 +3,7 @@ it is planned by the job `community.invite`; rejected, it never sends. The remin
 audience and needs no second decision."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import jobs
 from app.core.audit import record
@@ -51,3 +51,7 @@ def reject(invitation_id: int, actor: str, comment: str) -> Invitation:
 def pending() -> list[Invitation]:
     return list(db.session.scalars(select(Invitation).where(Invitation.status == PENDING_APPROVAL)
                                    .order_by(Invitation.created_at)))
+
+
+def pending_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Invitation).where(Invitation.status == PENDING_APPROVAL))

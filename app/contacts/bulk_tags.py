@@ -16,10 +16,24 @@ from app.tags.read_only import refusal
 
 MAX_CUSTOMERS = 500  # one job's worth: each relation is one WeCom call
 IN_REQUEST = 20  # up to a page of the contact list is marked while the request waits; more is a worker's job
+NO_RELATION = N_("没有可打标签的跟进关系（客户已流失或不在您的范围内）")
 
 
 class TagRequestError(UserError):
     """The request names no tag, an unknown tag or one a job maintains (RFM, 生命周期), or too many customers; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a relation (of `userid`; None: the customer has none) was not marked: `message` is a msgid, translated
+    where shown, when `msgid`, else WeCom's words as marking gives them."""
+
+    userid: str | None
+    message: str
+    msgid: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.userid}: {self.message}" if self.userid else self.message
 
 
 @dataclass
@@ -30,8 +44,8 @@ class TagResult:
     external_userid: str
     name: str
     ok: bool = True
-    errors: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
 
 
 def _valid_tags(tag_ids: list[str]) -> list[str]:
@@ -73,10 +87,12 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
     results = {e: TagResult(e, names.get(e, "")) for e in external_userids}
     marked = set()
     for result in report.results:
-        customer, said = results[result.change.external_userid], f"{result.change.userid}: {result.error}"
+        customer = results[result.change.external_userid]
+        skipped = result.outcome is marking.Outcome.SKIPPED  # its error is marking's STAFF_LEFT msgid
+        said = Problem(result.change.userid, result.error or "", msgid=skipped)
         if result.ok:
             marked.add(customer.external_userid)
-        elif result.outcome is marking.Outcome.SKIPPED:
+        elif skipped:
             customer.skipped.append(said)
         else:
             customer.ok = False
@@ -87,7 +103,7 @@ def mark_tags(external_userids: list[str], add: list[str], remove: list[str], sc
             customer.skipped = []
     for ext in set(external_userids) - {ext for _, ext in relations}:
         results[ext].ok = False
-        results[ext].errors.append("没有可打标签的跟进关系（客户已流失或不在您的范围内）")
+        results[ext].errors.append(Problem(None, NO_RELATION, msgid=True))
     return list(results.values())
 
 
@@ -101,6 +117,6 @@ def run_job(external_userids: list[str], add: list[str], remove: list[str], user
     failed = [r for r in results if not r.ok]
     if failed:
         raise RuntimeError(f"{len(results) - len(failed)} 位客户已更新，{len(failed)} 位失败："
-                           + "；".join(f"{r.name or r.external_userid}（{'；'.join(r.errors)}）" for r in failed[:20]))
+                           + "；".join(f"{r.name or r.external_userid}（{'；'.join(map(str, r.errors))}）" for r in failed[:20]))
     return {"customers": len(results)}
 

@@ -88,6 +88,8 @@ KINDS: dict[str, Kind] = {
                                 permission=P.WAKEUP_MANAGE),
     "lifecycle.tags": Kind(N_("写入生命周期标签"), "app.lifecycle.writeback:run_job", one_at_a_time=True,
                            cancellable=True, permission=P.WAKEUP_MANAGE),
+    "welcome.channel_import": Kind(N_("从企业微信导入渠道活码"), "app.welcome.channels:run_import", one_at_a_time=True,
+                                   cancellable=True, permission=P.WELCOME_MANAGE),
     "welcome.refresh_media": Kind(N_("欢迎语素材上传"), "app.welcome.messages:refresh_media"),
 }
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.campaigns.approval import queue
 from app.core.permissions import N_
@@ -13,17 +13,19 @@ KIND = N_("客户旅程")
 
 
 def waiting() -> list[queue.Waiting]:
-    """Each journey with a submitted version not yet decided, with who submitted it and when."""
-    found = []
-    for journey in db.session.scalars(select(Journey).where(Journey.pending_version.is_not(None))
-                                      .order_by(Journey.id)):
-        submitted = db.session.scalars(select(JourneyVersion).where(
-            JourneyVersion.journey_id == journey.id, JourneyVersion.action == "submitted",
-            JourneyVersion.version == journey.pending_version).order_by(JourneyVersion.id.desc()).limit(1)).first()
-        found.append(queue.Waiting(KIND, journey.name, url_for("journeys.detail", journey_id=journey.id),
-                                   submitted.actor if submitted else "", submitted.at if submitted else None,
-                                   version=journey.pending_version))
-    return found
+    """Each journey with a submitted version not yet decided, with who submitted it and when (one query)."""
+    submission = (select(func.max(JourneyVersion.id)).where(
+        JourneyVersion.journey_id == Journey.id, JourneyVersion.action == "submitted",
+        JourneyVersion.version == Journey.pending_version).correlate(Journey).scalar_subquery())
+    rows = db.session.execute(select(Journey, JourneyVersion.actor, JourneyVersion.at)
+                              .outerjoin(JourneyVersion, JourneyVersion.id == submission)
+                              .where(Journey.pending_version.is_not(None)).order_by(Journey.id))
+    return [queue.Waiting(KIND, journey.name, url_for("journeys.detail", journey_id=journey.id), actor or "", at,
+                          version=journey.pending_version) for journey, actor, at in rows]
 
 
-queue.register(waiting)
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Journey).where(Journey.pending_version.is_not(None)))
+
+
+queue.register(waiting, count)

@@ -15,6 +15,7 @@ from app.contacts.models import Customer
 from app.core import content, settings
 from app.core.audit import record
 from app.core.db import transaction, utcnow
+from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
 from app.referral import links
@@ -31,11 +32,8 @@ LAUNCHABLE = (TaskStatus.SCHEDULED, TaskStatus.RUNNING)
 DESC = "查看我的专属邀请海报和进度"
 
 
-class LaunchInvalid(ValueError):
-    def __init__(self, errors: dict[str, str], params: dict[str, str] | None = None):
-        self.errors = errors  # field -> msgid, translated where shown with `params`
-        self.params = params or {}
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class LaunchInvalid(FieldErrors):
+    """A launch (or a decision on one) the console refuses."""
 
 
 @dataclass
@@ -52,8 +50,7 @@ def _content(launch: ReferralLaunch, task: ReferralTask) -> dict:
 
 
 def _validate(task: ReferralTask, data: LaunchInput) -> dict:
-    errors: dict[str, str] = {}
-    params: dict[str, str] = {}
+    errors: dict[str, str | tuple[str, dict]] = {}
     if task.status not in LAUNCHABLE:
         errors["status"] = N_("只有待开始或进行中的任务可以推送")
     if task.segment_id is None or segments.get_segment(task.segment_id) is None:
@@ -63,18 +60,17 @@ def _validate(task: ReferralTask, data: LaunchInput) -> dict:
     try:
         parsed = content.parse(data.text)
     except content.ContentInvalid as exc:
-        errors["text"], parsed = exc.errors[0].message, None
-        params.update(exc.errors[0].params)
+        errors["text"], parsed = (exc.errors[0].message, dict(exc.errors[0].params)), None
     if not data.link_title.strip() or len(data.link_title) > 64:
         errors["link_title"] = N_("请填写链接标题（最多 64 个字）")
     if not 0 <= data.holdout_percent <= 50:
         errors["holdout_percent"] = N_("对照组比例须为 0 到 50")
     if parsed is not None and (hits := wordlist.content_hits(parsed.text, [
             {"msgtype": "link", "link": {"title": data.link_title}}])):
-        errors["text"] = N_("含有敏感词：%(words)s")
-        params["words"] = wordlist.named(h for found in hits.values() for h in found)
+        errors["text"] = (N_("含有敏感词：%(words)s"),
+                          {"words": wordlist.named(h for found in hits.values() for h in found)})
     if errors:
-        raise LaunchInvalid(errors, params)
+        raise LaunchInvalid(errors)
     return parsed
 
 

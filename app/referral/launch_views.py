@@ -39,8 +39,7 @@ def _rows(launch_list: list[ReferralLaunch]) -> list[tuple]:
 @requires(P.REFERRAL_MANAGE)
 def launch_page(task_id: int):
     task = _task(task_id)
-    errors: dict[str, str] = {}
-    params: dict[str, str] = {}
+    errors: dict[str, str | tuple[str, dict]] = {}
     entered = launches.LaunchInput(text=DEFAULT_TEXT, link_title=task.name)
     if request.method == "POST":
         try:
@@ -54,11 +53,11 @@ def launch_page(task_id: int):
             flash(_("正在计算推送人数；超过审批阈值时等待主管审批，否则按频次上限和免打扰时段发送"), "success")
             return redirect(url_for("referral.launch", task_id=task.id))
         except launches.LaunchInvalid as exc:
-            errors, params = exc.errors, exc.params
+            errors = exc.errors
     rows = _rows(db.session.scalars(select(ReferralLaunch).where(ReferralLaunch.task_id == task.id)
                                     .order_by(ReferralLaunch.id.desc())).all())
     return render_template("referral/launch.html", task=task, rows=rows, entered=entered, errors=errors,
-                           params=params, labels=LAUNCH_STATUS_LABELS, skip_labels=SKIP_LABELS,
+                           labels=LAUNCH_STATUS_LABELS, skip_labels=SKIP_LABELS,
                            threshold=push_policies.current().approval_threshold,
                            console_url=settings.get("console.url"), pending=LaunchStatus.PENDING)
 

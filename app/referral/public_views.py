@@ -47,9 +47,10 @@ def progress(token: str):
 
 def misnamed(ext: str, background: bytes | None):
     """A redirect to the poster's URL with the extension it is drawn in (links sent before it changed, or before
-    JPEG posters had .jpg), None when `ext` is already that."""
+    JPEG posters had .jpg), keeping the query string; None when `ext` is already that."""
     right = poster.extension(background)
-    return None if ext == right else redirect(url_for(request.endpoint, **{**request.view_args, "ext": right}))
+    return None if ext == right else redirect(url_for(
+        request.endpoint, **{**request.args.to_dict(flat=False), **request.view_args, "ext": right}))
 
 
 @bp.get("/p/<token>/poster.<any(png, jpg):ext>", endpoint="poster")

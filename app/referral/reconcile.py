@@ -6,6 +6,7 @@ inviter still needs one, else deleted; a request with no way in WeCom is let go,
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -35,6 +36,13 @@ def inviter_way(way: dict) -> tuple[int, int] | None:
     other way; the welcome channels' import leaves these out by it."""
     parsed = parse_state(way.get("state"))
     return parsed if parsed and way.get("remark") == remark_for(parsed[0]) else None
+
+
+def inviter_config_ids(config_ids: Collection[str]) -> set[str]:
+    """Those of `config_ids` that are an inviter's way this console made and holds; the welcome channels' import
+    leaves these out without asking WeCom about them (inviter_way recognises the ones lost before they were held)."""
+    return set(db.session.scalars(select(ReferralParticipant.config_id).where(
+        ReferralParticipant.config_id.in_(config_ids))))
 
 
 def _adopter(way: dict, task_id: int, participant_id: int) -> ReferralParticipant | None:
@@ -80,8 +88,7 @@ def _settle_listed(since: datetime, now: datetime, adopted: list[str], deleted: 
     api = gateway()
     # every page before any deletion: WeCom's cursor is an offset, deleting while paging would skip ways
     listed = [item["config_id"] for item in api.iter_contact_ways(_epoch(since), _epoch(now))]
-    known = set(db.session.scalars(select(ReferralParticipant.config_id).where(
-        ReferralParticipant.config_id.in_(listed))))
+    known = inviter_config_ids(listed)
     for config_id in (c for c in listed if c not in known):
         try:
             way = api.get_contact_way(config_id)

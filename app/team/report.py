@@ -70,14 +70,15 @@ COLUMN_FORMATS = [EXCEL_FORMATS[kind] for _key, _label, kind in COLUMNS]  # of t
 
 
 def exported(key: str, value):
-    """A figure as the exports write it: a number Excel can sort and sum (a count whole, a rate as a fraction, money in
-    yuan), shown there by EXCEL_FORMATS; None (nothing to measure) is an empty cell, never 0."""
+    """A figure as the exports write it: a number Excel can sort and sum (a count whole, a rate as a fraction to 4
+    places, minutes to 1, money in yuan), shown there by EXCEL_FORMATS; a CSV has these numbers as they are written,
+    never a float's long tail (0.45161290322580644); None (nothing to measure) is an empty cell, never 0."""
     kind = KINDS.get(key, "count")
     if value is None:
         return None
     if kind == "money":
         return export.yuan(value)
-    return round(value) if kind == "count" else value  # a rate or minutes unrounded: Excel rounds them for display
+    return {"count": round, "rate": lambda v: round(v, 4), "minutes": lambda v: round(v, 1)}[kind](value)
 
 
 def today() -> date:

@@ -1,22 +1,24 @@
 """Channel pages: the list with per-channel statistics, create/edit/delete through WeCom, import from WeCom."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
+from app import jobs
 from app.contacts.contact_list import staff_names
 from app.core import edit_pages
 from app.core.guard import requires
 from app.core.permissions import N_, Permission as P
 from app.extensions import db
+from app.jobs import views as job_pages
 from app.tags.models import CorpTag, CorpTagGroup
 from app.tags.read_only import READ_ONLY_GROUPS
-from app.wecom.connection import NotConfigured
-from app.wecom.errors import WeComError
 from app.welcome import channels
 from app.welcome.models import Channel, WelcomeTemplate
 from app.welcome.views import _staff_choices, bp
+
+IMPORT = "welcome.channel_import"  # the job kind
 
 
 @bp.get("/channels", endpoint="channels")
@@ -28,7 +30,7 @@ def channel_list():
     tags = dict(db.session.execute(select(CorpTag.tag_id, CorpTag.name)).all())
     people = staff_names(u for c in rows for u in c.userids)
     return render_template("welcome/channels.html", rows=rows, stats=stats, templates=templates, tags=tags,
-                           people=people)
+                           people=people, import_job=jobs.latest(IMPORT), progress_of=jobs.progress_of)
 
 
 def tag_choices() -> list[tuple[str, list]]:
@@ -83,16 +85,7 @@ def channel_delete(channel_id: int):
 @bp.post("/channels/import", endpoint="channel_import")
 @requires(P.WELCOME_MANAGE)
 def channel_import():
-    try:
-        result = channels.import_from_wecom()
-    except (WeComError, NotConfigured) as exc:
-        flash(_("无法从企业微信读取联系我配置：%(reason)s", reason=getattr(exc, "message", str(exc))), "danger")
-    else:
-        flash(_("从企业微信导入 %(added)s 个联系我配置，已有 %(known)s 个", added=result.added, known=result.known),
-              "success")
-        for why, count in result.skipped.items():
-            flash(_("未导入 %(n)s 个%(why)s：它们由控制台的其他功能管理，不是渠道", n=count, why=_(why)), "info")
-        if result.state_taken:
-            flash(_("这些 state 已被其他渠道使用，导入的配置未关联 state：%(states)s",
-                    states="、".join(result.state_taken)), "warning")
+    """The import runs in the worker (a first one reads every way WeCom lists); a second click while it waits or runs
+    starts nothing and says so."""
+    job_pages.start(IMPORT, {"started_by": current_user.username})
     return redirect(url_for("welcome.channels"))

@@ -1,7 +1,7 @@
 """Channels (渠道活码): contact ways created, changed and deleted in WeCom through the gateway, imported, measured."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from app.core.db import transaction, utcnow
 from app.core.errors import FieldErrors
 from app.core.permissions import N_
 from app.extensions import db
-from app.referral.reconcile import inviter_way
+from app.referral.reconcile import inviter_config_ids, inviter_way
 from app.tags.models import CorpTag
 from app.tags.read_only import refusal
 from app.wecom.connection import gateway
@@ -24,9 +24,12 @@ MAX_USERS = 100  # WeCom: at most 100 members per contact way
 QR_SCENE = 2
 WORDING = wecom_ways.Wording(name=N_("请填写渠道名称（最多 64 个字）"), state=N_("请填写渠道标识 state（最多 30 个字符）"),
                              taken=N_("这个渠道标识已被另一个渠道使用"))
-# Contact ways the console makes for its other features, each recognised by the rule of the module that makes them,
-# with why the import leaves them out: they are not channels (WeCom lists them among the corp's ways all the same).
-NOT_CHANNELS = ((inviter_way, N_("任务宝为邀请人生成的专属活码")),)
+# Contact ways the console makes for its other features, with why the import leaves them out: they are not channels
+# (WeCom lists them among the corp's ways all the same). Each by the module that makes them: which of the listed
+# config_ids it holds (left out without a WeCom call), and the rule that recognises, on get_contact_way's answer, a
+# way it made but does not hold.
+NOT_CHANNELS = ((inviter_config_ids, inviter_way, N_("任务宝为邀请人生成的专属活码")),)
+READING = N_("正在读取企业微信的联系我配置")
 
 
 class ChannelInvalid(FieldErrors):
@@ -127,24 +130,32 @@ class ImportResult:
 
 def _not_a_channel(way: dict) -> str | None:
     """Why a way is not a channel (another console feature made it), None for a channel."""
-    return next((why for made_by, why in NOT_CHANNELS if made_by(way)), None)
+    return next((why for _, made_by, why in NOT_CHANNELS if made_by(way)), None)
 
 
-def import_from_wecom() -> ImportResult:
+def import_from_wecom(progress=None, started_by: str | None = None) -> ImportResult:
     """Contact ways made in WeCom (list_contact_way: the last 90 days) become channels; known ones are left alone, and
-    so are the ways other console features made (NOT_CHANNELS), counted with why."""
+    so are the ways other console features made (NOT_CHANNELS), counted with why: only the ways nobody here holds
+    are read with get_contact_way. `progress(done, total, message)` is told before each way; `started_by` (who asked
+    for the import, run by the worker) goes into the audit entry."""
     api, result = gateway(), ImportResult()
+    listed = [item["config_id"] for item in api.iter_contact_ways()]
     known = set(db.session.scalars(select(Channel.config_id)))
+    held = {config_id: why for held_by, _, why in NOT_CHANNELS for config_id in held_by(listed)}
     ways = []
-    for item in api.iter_contact_ways():
-        if item["config_id"] in known:
+    for done, config_id in enumerate(listed):
+        if progress:
+            progress(done, len(listed), READING)
+        if config_id in known:
             result.known += 1
             continue
-        way = api.get_contact_way(item["config_id"])
-        if why := _not_a_channel(way):
-            result.skipped[why] = result.skipped.get(why, 0) + 1
-        else:
-            ways.append(way)
+        why = held.get(config_id)
+        if why is None:
+            way = api.get_contact_way(config_id)
+            if (why := _not_a_channel(way)) is None:
+                ways.append(way)
+                continue
+        result.skipped[why] = result.skipped.get(why, 0) + 1
     with transaction():
         states = set(db.session.scalars(select(Channel.state).where(Channel.state.is_not(None))))
         for way in ways:
@@ -160,8 +171,13 @@ def import_from_wecom() -> ImportResult:
                 source="wecom"))
             result.added += 1
         record("welcome.channels_imported", details={"added": result.added, "known": result.known,
-                                                      "skipped": result.skipped})
+                                                      "skipped": result.skipped, "started_by": started_by})
     return result
+
+
+def run_import(job, started_by: str) -> dict:
+    """The job kind welcome.channel_import: the import in the worker; its result is what the channels page shows."""
+    return asdict(import_from_wecom(job.progress, started_by))
 
 
 @dataclass

@@ -18,10 +18,16 @@ from app.extensions import db
 from app.sending.outside_sends import import_outside_sends
 
 
-def _use_up_quota(control: str) -> str | None:
-    """A VIP group's owner sends it as many group messages from the client as the month allows (WeCom's quota is per
-    group and month); the console learns of them as it does every 30 minutes, by importing sends made outside it."""
-    group = db.session.scalar(reach.tier_groups("vip").order_by(CustomerGroup.chat_id).limit(1))
+def _first_group(sop: GroupSop) -> CustomerGroup | None:
+    """The first (by chat_id) of the live groups the SOP reaches, as the planner finds them."""
+    return db.session.scalar(reach.reached(sop).order_by(CustomerGroup.chat_id).limit(1))
+
+
+def _use_up_quota(control: str, vip: GroupSop) -> str | None:
+    """A group of the VIP SOP: its owner sends it as many group messages from the client as the month allows (WeCom's
+    quota is per group and month); the console learns of them as it does every 30 minutes, by importing sends made
+    outside it."""
+    group = _first_group(vip)
     if group is None:
         return None
     chat, owner = group.chat_id, group.owner
@@ -38,12 +44,12 @@ def seed_demo_group_sop(api_base: str, actor: str) -> str:
     """Create the demo's SOPs once; a line saying what was made."""
     if db.session.scalar(select(GroupSop.id).limit(1)) is not None:
         return ""
-    full = _use_up_quota(api_base.replace("/cgi-bin/", "/_emulator/"))
     made_at = utcnow() - timedelta(minutes=5)  # made a few minutes ago, the new items due a minute ago
     vip = service.create("VIP 会员日", "vip", "member_day", actor, made_at)
     newcomer = service.create("新人 21 天打卡", "newcomer", "checkin", actor, made_at)
-    service.create("普通群每日早安/干货", "regular", "morning", actor, made_at)
-    extra = db.session.scalars(reach.tier_groups("regular").order_by(CustomerGroup.chat_id).limit(1)).all()
+    regular = service.create("普通群每日早安/干货", "regular", "morning", actor, made_at)
+    full = _use_up_quota(api_base.replace("/cgi-bin/", "/_emulator/"), vip)
+    extra = [group] if (group := _first_group(regular)) else []
     reach.add(vip, extra, actor, made_at)  # as 应用SOP on the group list does: a regular group also gets the VIP days
     local = utcnow().astimezone(settings.corp_timezone()) - timedelta(minutes=1)
     at, today = local.strftime("%H:%M"), local.date().isoformat()

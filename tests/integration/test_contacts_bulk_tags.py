@@ -47,6 +47,24 @@ def test_bulk_tagging_marks_each_relation_in_wecom_and_reports_each_customer(cli
     assert audit.details["ok"] == 2 and audit.details["failed"] == [gone.external_userid]
 
 
+def test_the_results_page_says_why_in_the_readers_language(client, signed_in_as, synced):
+    from app.core.db import transaction, utcnow
+
+    tag = db.session.scalars(select(CorpTag.tag_id).where(CorpTag.deleted_at.is_(None))).first()
+    lost = open_relations(1)[0]
+    with transaction():  # the customer left every member: no relation to mark
+        for rel in db.session.scalars(select(FollowRelation).where(
+                FollowRelation.external_userid == lost.external_userid)):
+            rel.ended_at = utcnow()
+    signed_in_as("operator")
+    client.post("/auth/language/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    html = client.post("/contacts/tags", data={
+        "csrf_token": csrf_token(client, "/contacts/"), "add": tag, "external_userid": [lost.external_userid],
+        "next": "/contacts/"}).get_data(as_text=True)
+    assert "没有可打标签" not in html
+    assert "No relation to tag (the customer has left or is outside your scope)" in html
+
+
 def test_customer_page_removes_a_tag_in_wecom(client, signed_in_as, synced):
     rel = next(r for r in db.session.scalars(select(FollowRelation).where(FollowRelation.ended_at.is_(None)))
                if r.tag_ids)

@@ -11,6 +11,7 @@ from app.community.sop import planner, reach, service
 from app.community.sop.models import GroupSop, SopGroup
 from app.contacts.models import CustomerGroup
 from app.core import settings
+from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.extensions import db
 from app.sending import polling
@@ -23,6 +24,11 @@ from tests.integration.test_community import empty_group
 from tests.integration.test_group_sop import (TIMING, due_minute, item_at, member_sends, occurrences, owners,  # noqa: F401
                                               sop_with)
 from tests.integration.test_sync_events import deliver
+
+
+def audited(action: str) -> list[dict]:
+    return [e.details for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                                                   .order_by(AuditEntry.id))]
 
 
 def _post(client, url, **data):
@@ -72,18 +78,21 @@ def test_groups_applied_to_an_sop_get_its_next_push_once_each_and_its_tasks(wire
 
 
 def test_removed_and_dismissed_groups_drop_out_and_a_tier_group_is_not_removed_by_hand(wired, owners, client,
-                                                                                      signed_in_as):
+                                                                                      signed_in_as, monkeypatch):
     vip, kept, removed, gone = (empty_group(wired, owners[0], name) for name in ("VIP一群", "留下群", "移出群", "解散群"))
     tiers.set_tier([vip], "vip", "test")
     due = due_minute(utcnow())
     sop, item_id = sop_with("vip", item_at(due), due - timedelta(hours=1))
+    monkeypatch.setattr(reach, "AUDITED_CHATS", 2)  # the entry names the first groups (sorted) and counts them all
     reach.add(sop, db.session.scalars(select(CustomerGroup).where(CustomerGroup.chat_id.in_([kept, removed, gone])))
               .all(), "test")
+    assert audited("community.sop_groups_added") == [{"groups": 3, "chat_ids": sorted([kept, removed, gone])[:2]}]
     signed_in_as("community_manager")
     back = f"/community/sop/{sop.id}"
     answer = _post(client, "/community/groups/sop/remove", chat_ids=[removed, vip], sop_id=sop.id, next=back)
     assert answer.request.path == back
     assert "已从「测试 SOP」移出 1 个手动加入的群；1 个群因分层属于该SOP，需改分层" in answer.get_data(as_text=True)
+    assert audited("community.sop_groups_removed") == [{"groups": 1, "chat_ids": [removed]}]  # the tier's vip stays
     deliver(wired, "group_dismiss", chat_id=gone)
     page = client.get(back).get_data(as_text=True)
     assert "该SOP现触达 2 个客户群" in page and "移出群" not in page and "已解散，不再发送" in page

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.contacts.models import Customer, FollowRelation
 from app.core import settings
 from app.core.db import transaction, utcnow
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.referral import jobs, launch, links, service
 from app.referral.models import LaunchStatus, ReferralLaunch, ReferralParticipant, ReferralTask
@@ -217,4 +218,5 @@ def test_a_launch_without_the_console_address_or_with_bad_input_is_refused_and_k
     with pytest.raises(launch.LaunchInvalid) as refused:
         launch.request(task, launch.LaunchInput("邀请好友", "", 80), "test")
     assert set(refused.value.errors) == {"console_url", "link_title", "holdout_percent"}
+    assert isinstance(refused.value, FieldErrors)  # shown like every other refused form, params kept per field
     assert db.session.scalar(select(ReferralLaunch.id)) is None

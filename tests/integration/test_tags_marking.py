@@ -45,7 +45,7 @@ def test_failures_midway_leave_the_local_copy_as_wecom_confirmed_and_name_the_cu
     assert carriers(tag) == {ext for ext, carried in in_wecom.items() if carried}
     failed = {r.external_userid: r.errors for r in results if not r.ok}
     assert set(failed) == {ext for ext, carried in in_wecom.items() if not carried}
-    assert all(errors == [f"{relation_of(ext).userid}: {DENIED}"] for ext, errors in failed.items())
+    assert all(list(map(str, errors)) == [f"{relation_of(ext).userid}: {DENIED}"] for ext, errors in failed.items())
     audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.tags_marked")).one()
     assert sorted(audit.details["failed"]) == sorted(failed) and audit.details["errors"] == {DENIED: len(failed)}
 
@@ -78,7 +78,7 @@ def test_the_same_wecom_error_reads_the_same_from_every_caller(wired):
 
     wired.control.fault(api=MARK, fail_next=1, fail_code=60020)
     result, = bulk_tags.mark_tags([bulk_customer], [tag], [], Scope())
-    assert result.errors == [f"{relation_of(bulk_customer).userid}: {DENIED}"]
+    assert result.errors == [bulk_tags.Problem(relation_of(bulk_customer).userid, DENIED)]  # WeCom's words as given
 
     add_orders(("R1", {"external_userid": rfm_customer}, "100.00", 3))
     wired.control.fault(api=MARK, fail_next=1, fail_code=60020)
@@ -127,9 +127,10 @@ def test_relations_of_staff_who_left_are_skipped_not_failed_and_wecom_is_never_a
     tag = new_tag("活动参与")
     results = {r.external_userid: r for r in bulk_tags.mark_tags([gone[0], stay[0]], [tag], [], Scope())}
     assert results[stay[0]].ok and wecom_carries(relation_of(stay[0]), tag)
-    assert not results[gone[0]].ok and results[gone[0]].errors == [f"{left}: 员工已离职，未调用企业微信"]
+    left_msg = bulk_tags.Problem(left, "员工已离职，未调用企业微信", msgid=True)  # translated where shown
+    assert not results[gone[0]].ok and results[gone[0]].errors == [left_msg]
     both, = bulk_tags.mark_tags([extra], [tag], [], Scope())  # marked on the relation of who stays: not a failure
-    assert both.ok and both.errors == [] and both.skipped == [f"{left}: 员工已离职，未调用企业微信"]
+    assert both.ok and both.errors == [] and both.skipped == [left_msg]
     audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contacts.tags_marked")
                                .order_by(AuditEntry.id)).first()
     assert audit.details["outcomes"] == {"done": 1, "skipped": 1} and audit.details["failed"] == []

@@ -43,7 +43,7 @@ def test_bulk_tagging_stops_at_its_share_and_a_new_customer_still_gets_channel_t
     results = bulk_tags.mark_tags(list(customers), [bulk_tag], [], Scope())
     assert wecom_marks(wired) == 25  # the bulk share of the hour, then nothing more was sent
     refused = [r for r in results if not r.ok]
-    assert refused and all("本小时" in e for r in refused for e in r.errors)
+    assert refused and all("本小时" in str(e) for r in refused for e in r.errors)
     assert connection.mark_tag_budget() == (0, 0)
 
     messages.save(None, messages.TemplateInput(name="默认", scope="default", text="欢迎"))

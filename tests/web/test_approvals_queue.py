@@ -137,3 +137,29 @@ def test_community_managers_create_invitations_and_are_told_large_ones_wait(clie
     assert page.status_code == status
     if status == 200:
         assert "时需要主管审批" in page.get_data(as_text=True)
+
+
+def test_the_count_is_one_count_query_per_kind_and_says_what_the_queue_lists(app, waiting):
+    from sqlalchemy import event
+
+    from app.campaigns.approval import queue
+
+    journeys.submit(journeys.create("", "wakeup", "operator"), "operator", may_approve=False)  # two journeys wait
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with app.test_request_context():
+            listed = queue.waiting()
+            listing, statements[:] = len(statements), []
+            counted = queue.count()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert counted == len(listed) == 5
+    assert {w.kind for w in listed} == {"群发", "入群邀请（标签建群）", "任务宝推送", "客户旅程"}
+    assert len(statements) == 4 and all("count(" in s.lower() for s in statements)
+    assert listing == 4  # the journeys' list too is one query, however many journeys wait

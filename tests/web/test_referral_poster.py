@@ -129,6 +129,8 @@ def test_the_poster_url_names_the_format_it_is_served_in_and_links_already_sent_
     assert f"/referral/{task.id}/poster/preview.jpg?" in page
     assert client.get(f"/referral/{task.id}/poster/preview.jpg").mimetype == "image/jpeg"
     assert client.get(f"/referral/{task.id}/poster/preview.png").status_code == 302
+    versioned = client.get(f"/referral/{task.id}/poster/preview.png?v=17")  # the page's cache-busting stamp stays
+    assert versioned.headers["Location"].endswith(f"/referral/{task.id}/poster/preview.jpg?v=17")
 
 
 def test_a_phone_photo_is_turned_upright_by_its_orientation_tag(client, signed_in_as, task):

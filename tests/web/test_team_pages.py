@@ -226,3 +226,13 @@ def test_navigation_leads_supervisors_and_admins_to_the_team_pages(client, signe
     sign_in(client, operator.username)
     assert 'href="/team/"' not in client.get("/").get_data(as_text=True)
     assert client.get("/team/").status_code == 403
+
+
+def test_the_csv_export_writes_rates_to_4_places_and_minutes_to_1():
+    from app.core.export import csv_response
+    from app.team.report import exported
+
+    cells = [exported("reply_rate", 14 / 31), exported("reply_minutes", 37 / 3), exported("adds", 3.0),
+             exported("reply_rate", None)]
+    line = csv_response(["a", "b", "c", "d"], [cells], "t.csv").get_data(as_text=True).splitlines()[-1]
+    assert line == "0.4516,12.3,3,"  # nothing to measure: an empty cell

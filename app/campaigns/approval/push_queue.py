@@ -29,4 +29,9 @@ def waiting() -> list[queue.Waiting]:
             for c, s in rows]
 
 
-queue.register(waiting)
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Campaign).where(
+        Campaign.status == CampaignStatus.PENDING_APPROVAL))
+
+
+queue.register(waiting, count)

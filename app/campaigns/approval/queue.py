@@ -1,5 +1,6 @@
 """The supervisors' one approvals queue (待审批): pushes, journey versions, invitations into groups, referral launches.
-Each kind registers a function listing its waiting items, so pushes do not depend on the packages that use the queue."""
+Each kind registers a function listing its waiting items and one counting them (a single COUNT query: the number on
+the home card and the 待审批 button is read on every view), so pushes do not depend on the packages that use the queue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,21 +24,22 @@ class Waiting:
     note: str = ""
 
 
-_sources: list[Callable[[], list[Waiting]]] = []
+_sources: list[tuple[Callable[[], list[Waiting]], Callable[[], int]]] = []
 
 
-def register(source: Callable[[], list[Waiting]]) -> None:
-    """Add a source of waiting items (call at import of the package's views)."""
-    if source not in _sources:
-        _sources.append(source)
+def register(source: Callable[[], list[Waiting]], count: Callable[[], int]) -> None:
+    """Add a source of waiting items and its count, len(source()) in one query (call at import of the package's
+    views)."""
+    if (source, count) not in _sources:
+        _sources.append((source, count))
 
 
 def waiting() -> list[Waiting]:
     """Every registered source's waiting items, oldest submission first."""
-    items = [item for source in _sources for item in source()]
+    items = [item for source, _ in _sources for item in source()]
     return sorted(items, key=lambda w: (w.submitted_at is None, w.submitted_at or datetime.min))
 
 
 def count() -> int:
     """How many things wait, of every kind: the number on the home card and the 待审批 button."""
-    return len(waiting())
+    return sum(count() for _, count in _sources)

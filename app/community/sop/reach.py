@@ -16,11 +16,7 @@ from app.core.audit import record
 from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 
-
-def tier_groups(tier: str):
-    """The tier's live customer groups (a query of CustomerGroup)."""
-    return (select(CustomerGroup).join(GroupTier, GroupTier.chat_id == CustomerGroup.chat_id)
-            .where(GroupTier.tier == tier, CustomerGroup.dismissed_at.is_(None)))
+AUDITED_CHATS = 200  # chat_ids named in an 应用SOP / 移出SOP audit entry (with the number of all of them)
 
 
 def reached(sop: GroupSop):
@@ -65,6 +61,12 @@ def _hand_added(sop: GroupSop, chat_ids: list[str]) -> set[str]:
                                                                  SopGroup.chat_id.in_(chat_ids))))
 
 
+def _audited(chat_ids) -> dict:
+    """Which groups an entry is about: how many, and (the first AUDITED_CHATS, sorted) their chat_ids."""
+    chats = sorted(chat_ids)
+    return {"groups": len(chats), "chat_ids": chats[:AUDITED_CHATS]}
+
+
 @dataclass(frozen=True)
 class Applied:
     added: int      # newly added by hand
@@ -77,15 +79,16 @@ def add(sop: GroupSop, groups: list[CustomerGroup], actor: str, now: datetime | 
     live = [g.chat_id for g in groups if g.dismissed_at is None]
     already = _tiered(sop, live) | _hand_added(sop, live)
     now = now or utcnow()
-    added = 0
+    added = []
     with transaction():
         for chat_id in sorted(set(live) - already):
             row = {"sop_id": sop.id, "chat_id": chat_id, "added_by": actor, "added_at": now}
-            added += db.session.scalar(upsert_ignore(SopGroup, row, ["sop_id", "chat_id"])
-                                       .returning(SopGroup.chat_id)) is not None
+            if db.session.scalar(upsert_ignore(SopGroup, row, ["sop_id", "chat_id"])
+                                 .returning(SopGroup.chat_id)) is not None:
+                added.append(chat_id)
         if added:
-            record("community.sop_groups_added", target=f"{sop.name}#{sop.id}", details={"groups": added})
-    return Applied(added, len(live) - added, len(groups) - len(live))
+            record("community.sop_groups_added", target=f"{sop.name}#{sop.id}", details=_audited(added))
+    return Applied(len(added), len(live) - len(added), len(groups) - len(live))
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def remove(sop: GroupSop, groups: list[CustomerGroup]) -> Removed:
     with transaction():
         if hand:
             db.session.execute(delete(SopGroup).where(SopGroup.sop_id == sop.id, SopGroup.chat_id.in_(hand)))
-            record("community.sop_groups_removed", target=f"{sop.name}#{sop.id}", details={"groups": len(hand)})
+            record("community.sop_groups_removed", target=f"{sop.name}#{sop.id}", details=_audited(hand))
     return Removed(len(hand), len(tiered), len(set(chats) - hand - tiered))
 
 
