@@ -5,9 +5,9 @@ a view of the mapping page once the file is read.
 
 Each run is its own process (so its peak RSS is its own) on a fresh database (SQLite in /tmp, or a scratch
 PostgreSQL database with --server): a signed-in operator uploads the file through the real route, the import reads
-it in the background, the mapping page is viewed 5 times, the proposed mapping is confirmed and the import checks
-and stores every row. Printed per format: the median over the runs of each step and of the peak RSS. The generated
-files are cached in /tmp (same rows: same files).
+it in a job (run here, as the worker would), the mapping page is viewed 5 times, the proposed mapping is confirmed
+and the import checks and stores every row. Printed per format: the median over the runs of each step and of the
+peak RSS. The generated files are cached in /tmp (same rows: same files).
 """
 from __future__ import annotations
 
@@ -109,6 +109,7 @@ def one_run(path: Path, server: str | None) -> dict:
     from app import create_app
     from app.core import accounts
     from app.extensions import db
+    from app.jobs import runner
     from app.rfm import order_import
     from app.rfm.models import OrderImport
     from app.rfm.order_files import auto_mapping
@@ -135,8 +136,11 @@ def one_run(path: Path, server: str | None) -> dict:
         token = _CSRF.search(client.get("/rfm/orders/import").get_data(as_text=True)).group(1)
 
         def wait() -> dict:
+            """Run the import's queued jobs here, as the worker would, until the import stops for the operator."""
             while True:
                 with app.app_context():
+                    while runner.work_once("bench"):
+                        pass
                     job = db.session.scalars(db.select(OrderImport)).one()
                     if job.status not in order_import.RUNNING:
                         return {"status": job.status, "rows": job.total_rows, "added": job.added,
