@@ -1,6 +1,6 @@
 """Orders that came without a customer (only a unionid or a mobile) given one, by unionid or else by remark mobile,
-in the caller's transaction: all of them before each RFM recompute and each evaluation of the rule tags, and an API
-batch's own at once (so its customers leave their journeys before the API answers)."""
+in the caller's transaction: all of them before each RFM recompute and each evaluation of the rule tags, and a stored
+batch's own at once, an API call's or a file import's (so its customers leave their journeys as it is stored)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -69,7 +69,7 @@ def match_orders() -> dict[str, int]:
 
 
 def match_these(order_ids: Iterable[str]) -> list[str]:
-    """The same for just these orders (by order_id), e.g. an API batch; the customers of the paid ones matched."""
+    """The same for just these orders (by order_id), e.g. a stored batch; the customers of the paid ones matched."""
     ids = sorted(set(order_ids))
     open_orders = [row for start in range(0, len(ids), CHUNK) for row in db.session.execute(
         select(Order.id, Order.unionid, Order.mobile, Order.status).where(
