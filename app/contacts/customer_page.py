@@ -20,13 +20,13 @@ from app.extensions import db
 from app.welcome.channel_names import channel_label, names_by_state
 
 # providers called with an external_userid, each returning a Section or None; in the order their cards are shown
-SECTIONS = ("app.rfm.customer_section:rfm_section",)
+SECTIONS = ("app.rfm.customer_section:rfm_section", "app.journeys.customer_section:journey_section")
 
 
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str  # added, ended, joined, left, order, transfer_fail, msg_audit_approved
+    kind: str  # added, ended, joined, left, order, journey, transfer_fail, msg_audit_approved
     text: str
 
 

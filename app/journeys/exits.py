@@ -1,9 +1,10 @@
 """Moving customers out of journeys: the exit signals as SQL over an entry, the sweep, and the hook for new activity.
 
-An order or event through the API calls `on_activity` in the transaction that stores it, so its customer is out
-before the API answers (an order naming only a unionid or a mobile is matched to its customer in that call too);
-the send engine asks again (models.JourneySend.withdrawn) before it cuts a send into tasks, and the minute tick
-sweeps whatever came in another way (an import, a sync, an order matched by the nightly recompute).
+An order or event through the API, and each batch of an order file's import, calls `on_activity` in the transaction
+that stores it, so its customer is out before the API answers or the import's batch commits (an order naming only a
+unionid or a mobile is matched to its customer there too); the send engine asks again (models.JourneySend.withdrawn)
+before it cuts a send into tasks, and the minute tick sweeps whatever came in another way (a sync, an order matched
+by the nightly recompute).
 """
 from __future__ import annotations
 

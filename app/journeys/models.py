@@ -101,7 +101,9 @@ class JourneyEntry(db.Model):
 
 class JourneyStepLog(db.Model):
     """What one step did for one entry, written with the entry's advance: once per (entry, step identity), never
-    twice, whatever position later versions give the step (`step_index` is its position when it ran)."""
+    twice, whatever position later versions give the step (`step_index` is its position when it ran). A wait is
+    logged when it begins (`at`, the time its wait is measured from) with when it ends (`due_at`): a new version
+    continues it from there (versions.carry) instead of starting it again."""
 
     __tablename__ = "journey_step_logs"
     __table_args__ = (UniqueConstraint("entry_id", "step_id"), Index("ix_journey_step_logs_send", "send_id"),
@@ -112,10 +114,11 @@ class JourneyStepLog(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journey_entries.id"))
     step_index: Mapped[int]
     step_id: Mapped[str] = mapped_column(String(16))  # spec.step_ids: the step's identity across versions
-    outcome: Mapped[str] = mapped_column(String(16))  # message, task, notify, tag, skipped, held
+    outcome: Mapped[str] = mapped_column(String(16))  # message, task, notify, tag, wait, skipped, held
     send_id: Mapped[int | None]
     task_ref: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
+    due_at: Mapped[datetime | None]                   # a wait: when it ends
 
 
 class JourneyTagMark(db.Model):

@@ -101,9 +101,15 @@ def _message(journey: Journey, index: int, step: dict, where: list, now: datetim
     _advance(where, index, due_at=send.journey_slot)
 
 
-def _wait(index: int, step: dict, where: list) -> None:
-    for (due,) in db.session.execute(select(E.due_at).where(*where).distinct()).all():
-        _advance(where + [E.due_at == due], index, due_at=waited_until(due, step["days"], step.get("at")))
+def _wait(journey: Journey, index: int, step: dict, where: list) -> None:
+    """The wait begins when the entry was due at it: logged with when it ends, the entry due then."""
+    for (began,) in db.session.execute(select(E.due_at).where(*where).distinct()).all():
+        ends = waited_until(began, step["days"], step.get("at"))
+        rows = select(literal(journey.id), E.id, literal(index), literal(step["id"]), literal("wait"), E.due_at,
+                      literal(ends, UTCDateTime())).where(*where, E.due_at == began)
+        db.session.execute(insert(L).from_select(["journey_id", "entry_id", "step_index", "step_id", "outcome", "at",
+                                                  "due_at"], rows))
+        _advance(where + [E.due_at == began], index, due_at=ends)
 
 
 def run_step(journey: Journey, index: int, now: datetime) -> int:
@@ -135,7 +141,7 @@ def run_step(journey: Journey, index: int, now: datetime) -> int:
         count = db.session.scalar(select(db.func.count()).select_from(E).where(*due)) or 0
         if count:
             if step["kind"] == "wait":
-                _wait(index, step, due)
+                _wait(journey, index, step, due)
             elif step["kind"] == "message":
                 _message(journey, index, step, due, now)
             elif step["kind"] == "tag":

@@ -13,7 +13,7 @@ from app.core.db import transaction, upsert_ignore, utcnow
 from app.extensions import db
 from app.journeys import exits as journey_exits
 from app.lifecycle import signals
-from app.rfm.matching import match_these
+from app.rfm.matching import Mobiles, match_these, narrowed
 from app.rfm.models import CustomerEvent, Order
 from app.rfm.order_rows import FIELD_LABELS, OrderRecord, normalize, normalize_all, parse_paid_at
 
@@ -82,18 +82,15 @@ def store_orders(records: list[OrderRecord], source: str) -> OrderCounts:
     """Insert new orders and update changed ones (a refund, a corrected amount) in one transaction, audited."""
     with transaction():
         counts = store_batch(records, source)
-        # orders with only a unionid or a mobile get their customer now, not at the next recompute
-        matched = match_these(r.order_id for r in records if not r.external_userid and (r.unionid or r.mobile))
-        if matched:
-            signals.orders_stored(matched)
         record("orders.imported", target=source, details=counts.__dict__)
-        # its customers leave the journeys that end on an order before the sender hears back (issue: within 5 s)
-        journey_exits.on_activity([r.external_userid for r in records if r.status == "paid"] + matched, utcnow())
     return counts
 
 
-def store_batch(records: list[OrderRecord], source: str) -> OrderCounts:
-    """Within the caller's transaction: insert new orders and update changed ones.
+def store_batch(records: list[OrderRecord], source: str, mobiles_of: Mobiles = narrowed) -> OrderCounts:
+    """Within the caller's transaction: insert new orders and update changed ones; orders naming only a unionid or a
+    mobile get their customer now (not at the next recompute), and the customers of the paid ones move stage and
+    leave the journeys that end on an order. The API's batches and a file import's alike (an import passes one
+    matching.MobileBook for all its batches).
 
     New orders go in with INSERT ... ON CONFLICT DO NOTHING, and the rest are read back and updated: two senders of
     the same batch at once (a shop retrying while its first try is still running) both succeed, the second waiting
@@ -118,7 +115,11 @@ def store_batch(records: list[OrderRecord], source: str) -> OrderCounts:
                 setattr(order, key, value)
             order.updated_at = now
             updated += 1
-    signals.orders_stored(r.external_userid for r in records)  # their customers' lifecycle stages, at once
+    matched = match_these((r.order_id for r in records if not r.external_userid and (r.unionid or r.mobile)),
+                          mobiles_of)
+    signals.orders_stored([*(r.external_userid for r in records), *matched])  # their lifecycle stages, at once
+    # before the sender hears back or the import's batch commits (issue: within 5 s)
+    journey_exits.on_activity([r.external_userid for r in records if r.status == "paid"] + matched, now)
     return OrderCounts(len(added), updated, len(records) - len(added) - updated)
 
 

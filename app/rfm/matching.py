@@ -1,10 +1,10 @@
 """Orders that came without a customer (only a unionid or a mobile) given one, by unionid or else by remark mobile,
-in the caller's transaction: all of them before each RFM recompute and each evaluation of the rule tags, and an API
-batch's own at once (so its customers leave their journeys before the API answers)."""
+in the caller's transaction: all of them before each RFM recompute and each evaluation of the rule tags, and a stored
+batch's own at once, an API call's or a file import's (so its customers leave their journeys as it is stored)."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import literal_column, or_, select, update
 
@@ -33,7 +33,28 @@ def _by_mobile(mobiles: set[str], narrow: bool) -> dict[str, set[str]]:
     return found
 
 
-def _match(open_orders: list, narrow: bool) -> tuple[dict[str, int], dict[int, str]]:
+Mobiles = Callable[[set[str]], dict[str, set[str]]]  # normalised mobiles -> {mobile: customers listing it}
+
+
+def narrowed(mobiles: set[str]) -> dict[str, set[str]]:
+    return _by_mobile(mobiles, narrow=True)
+
+
+class MobileBook:
+    """Every relation's mobiles, read on first use and then looked up: for a long run of batches (a file import),
+    where reading the relations again for each batch would cost more than storing it (a relation added meanwhile
+    is matched by the next recompute's matching)."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, set[str]] | None = None
+
+    def __call__(self, mobiles: set[str]) -> dict[str, set[str]]:
+        if self._found is None:
+            self._found = _by_mobile(mobiles, narrow=False)
+        return self._found
+
+
+def _match(open_orders: list, mobiles_of: Mobiles) -> tuple[dict[str, int], dict[int, str]]:
     """(counts by way of matching, {order id: the customer it now has}) for (id, unionid, mobile) rows."""
     wanted = sorted({o.unionid for o in open_orders if o.unionid})
     by_unionid: dict[str, str] = {}
@@ -41,7 +62,7 @@ def _match(open_orders: list, narrow: bool) -> tuple[dict[str, int], dict[int, s
         by_unionid.update((u, ext) for u, ext in db.session.execute(
             select(Customer.unionid, Customer.external_userid).where(Customer.unionid.in_(wanted[start:start + CHUNK]))))
     mobiles = {normalize_mobile(o.mobile) for o in open_orders if o.mobile and o.unionid not in by_unionid}
-    by_mobile = _by_mobile(mobiles - {""}, narrow) if mobiles - {""} else {}
+    by_mobile = mobiles_of(mobiles - {""}) if mobiles - {""} else {}
     counts, matched = Counter(unionid=0, mobile=0, unmatched=0), {}
     for order in open_orders:
         who = by_unionid.get(order.unionid) if order.unionid else None
@@ -65,16 +86,17 @@ def match_orders() -> dict[str, int]:
                                      .where(Order.external_userid.is_(None))).all()
     if not open_orders:
         return {"unionid": 0, "mobile": 0, "unmatched": 0}
-    return _match(open_orders, narrow=False)[0]
+    return _match(open_orders, MobileBook())[0]
 
 
-def match_these(order_ids: Iterable[str]) -> list[str]:
-    """The same for just these orders (by order_id), e.g. an API batch; the customers of the paid ones matched."""
+def match_these(order_ids: Iterable[str], mobiles_of: Mobiles = narrowed) -> list[str]:
+    """The same for just these orders (by order_id), e.g. a stored batch; the customers of the paid ones matched.
+    The mobiles are looked up narrowly (a few orders) unless a MobileBook is given (batch after batch)."""
     ids = sorted(set(order_ids))
     open_orders = [row for start in range(0, len(ids), CHUNK) for row in db.session.execute(
         select(Order.id, Order.unionid, Order.mobile, Order.status).where(
             Order.order_id.in_(ids[start:start + CHUNK]), Order.external_userid.is_(None)))]
     if not open_orders:
         return []
-    matched = _match(open_orders, narrow=True)[1]
+    matched = _match(open_orders, mobiles_of)[1]
     return sorted({matched[o.id] for o in open_orders if o.id in matched and o.status == "paid"})

@@ -16,7 +16,7 @@ from app.core.audit import record
 from app.core.db import transaction, utcnow
 from app.core.permissions import N_
 from app.extensions import db
-from app.rfm import ingest
+from app.rfm import ingest, matching
 from app.rfm.models import OrderImport
 from app.rfm.order_files import Limits, OrderFileError, auto_mapping, mapped, read_rows
 from app.rfm.order_rows import validated
@@ -194,12 +194,14 @@ def _check(job: OrderImport, progress: Progress) -> None:
 
 
 def _store(job: OrderImport, progress: Progress) -> None:
-    """The checked rows from the first one not yet stored, a batch per transaction with the counts beside it."""
+    """The checked rows from the first one not yet stored, a batch per transaction with the counts beside it; orders
+    naming only a unionid or a mobile get their customer in their batch, as through the API."""
     orders = (order for _line, order, _problem in _checked(job))
     orders = islice(orders, job.done_rows, None)
+    mobiles = matching.MobileBook()  # the relations' mobiles read once for all the batches, not once per batch
     while batch := list(islice(orders, BATCH)):
         with transaction():
-            counts = ingest.store_batch(batch, job.source)
+            counts = ingest.store_batch(batch, job.source, mobiles)
             job.done_rows += len(batch)
             job.added, job.updated = job.added + counts.added, job.updated + counts.updated
             job.unchanged += counts.unchanged

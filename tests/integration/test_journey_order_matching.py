@@ -1,5 +1,6 @@
-"""An order through the API that names its customer only by unionid or by a remark mobile takes them out of their
-journeys before the API answers, as an order by external_userid does (no wait for the nightly matching)."""
+"""An order through the API, or in an imported order file, that names its customer only by unionid or by a remark
+mobile takes them out of their journeys before the API answers or the import job ends, as an order by external_userid
+does (no wait for the nightly matching)."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,9 @@ from app.extensions import db
 from app.journeys import jobs
 from app.journeys.models import JourneyEntry
 from app.lifecycle.models import CustomerStage
-from app.rfm.models import Order
+from app.rfm import order_import
+from app.rfm.models import Order, OrderImport
+from tests.conftest import run_jobs
 from tests.integration.test_journeys import MESSAGE, NOON, journey_from, seed
 
 
@@ -27,7 +30,8 @@ def entry_of(ext: str) -> tuple[str, str | None]:
     return entry.status, entry.exit_reason
 
 
-def test_orders_by_unionid_or_mobile_exit_their_customers_in_the_api_call(client, shop):
+def in_a_journey_ending_on_an_order() -> None:
+    """wm000..wm003 waiting in a journey that an order ends; wm000 known by unionid, wm001 by a remark mobile."""
     seed(4)
     db.session.get(Customer, db.session.scalar(select(Customer.id).where(Customer.external_userid == "wm000"))) \
         .unionid = "un-zero"
@@ -36,6 +40,10 @@ def test_orders_by_unionid_or_mobile_exit_their_customers_in_the_api_call(client
     db.session.commit()
     journey = journey_from([{"kind": "wait", "days": 3}, MESSAGE])
     jobs.tick_one(journey, NOON)
+
+
+def test_orders_by_unionid_or_mobile_exit_their_customers_in_the_api_call(client, shop):
+    in_a_journey_ending_on_an_order()
 
     paid = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")  # after they entered, on NOON
     orders = [{"order_id": "U1", "unionid": "un-zero", "amount": "10", "paid_at": paid,
@@ -50,3 +58,22 @@ def test_orders_by_unionid_or_mobile_exit_their_customers_in_the_api_call(client
     assert dict(db.session.execute(select(Order.order_id, Order.external_userid)).all()) == {
         "U1": "wm000", "M1": "wm001", "N1": None}
     assert db.session.get(CustomerStage, "wm000").stage == "active"  # the matched order counts for the stage too
+
+
+def test_an_order_file_by_unionid_or_mobile_exits_their_customers_in_the_import_job(app, tmp_path):
+    in_a_journey_ending_on_an_order()
+    path = tmp_path / "orders.csv"
+    path.write_text("订单号,unionid,手机号,金额,支付时间,状态\n"
+                    "U1,un-zero,,10,2026-11-23 13:00:00,已支付\n"
+                    "M1,,13800138000,20,2026-11-23 13:00:00,已支付\n"
+                    "N1,,13900000000,30,2026-11-23 13:00:00,已支付\n", encoding="utf-8")
+    job = order_import.create(path, path.name, "file", None, mapping={})
+    order_import.launch(job.id, "test")
+    run_jobs()  # the import job alone: no journey tick, no nightly matching after it
+
+    assert db.session.get(OrderImport, job.id).status == order_import.DONE
+    assert entry_of("wm000") == ("exited", "order") and entry_of("wm001") == ("exited", "order")
+    assert entry_of("wm002") == ("active", None)
+    assert dict(db.session.execute(select(Order.order_id, Order.external_userid)).all()) == {
+        "U1": "wm000", "M1": "wm001", "N1": None}
+    assert db.session.get(CustomerStage, "wm001").stage == "active"

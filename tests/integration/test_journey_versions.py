@@ -1,5 +1,6 @@
 """A new version going live: customers in the journey carry on at the step of the same identity (moved, reworded,
-with steps added and removed around it), never redo a step they did, and an unapproved draft sends nothing."""
+with steps added and removed around it), never redo a step they did, continue a wait they are in from when it began,
+and an unapproved draft sends nothing."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -47,7 +48,8 @@ def test_customers_carry_on_by_step_identity_when_a_new_version_goes_live(app):
     jobs.tick_one(journey, send.journey_slot + timedelta(minutes=1))  # the steps after the message
     # the care task is not given twice; the new task and the visit are given once each
     assert tasks_by_title() == {"一对一关怀": 4, "新增的问候": 4, "回访": 4}
-    assert db.session.scalar(select(func.count()).select_from(JourneyStepLog)) == 4 * 4
+    # care, wait, message, new task, visit: each logged once per customer
+    assert db.session.scalar(select(func.count()).select_from(JourneyStepLog)) == 5 * 4
 
 
 def test_a_customer_at_a_removed_step_goes_on_at_the_next_kept_one_or_completes(app):
@@ -66,3 +68,58 @@ def test_a_customer_at_a_removed_step_goes_on_at_the_next_kept_one_or_completes(
     assert {(e.status, e.exit_reason) for e in db.session.scalars(select(JourneyEntry))} == {
         ("completed", "completed")}
     assert tasks_by_title() == {"一对一关怀": 2}
+
+
+def in_a_three_day_wait(n: int = 2):
+    """Customers who did the care task at noon and wait three days for the visit; the journey and its steps."""
+    seed(n)
+    journey = journey_from([CARE, dict(WAIT, days=3), {"kind": "task", "title": "回访", "due_hours": 24}])
+    jobs.tick_one(journey, NOON)
+    return journey, journey.live["steps"]
+
+
+def approve(journey, steps) -> None:
+    service.save(journey, journey.name, dict(journey.draft, steps=steps), "operator")
+    service.submit(journey, "operator", may_approve=False)
+    service.approve(journey, "supervisor", True, journey.version)
+
+
+def waits() -> set:
+    return {(log.at, log.due_at) for log in db.session.scalars(select(JourneyStepLog).where(
+        JourneyStepLog.outcome == "wait"))}
+
+
+def test_a_wait_is_logged_and_a_new_version_that_moves_it_later_does_not_wait_it_again(app):
+    journey, (care, wait, visit) = in_a_three_day_wait()
+    assert waits() == {(NOON, NOON + timedelta(days=3))}  # when it began and when it ends, per customer
+
+    approve(journey, [care, visit, dict(wait)])  # the wait moved after the visit
+    jobs.tick_one(journey, NOON + timedelta(days=3, minutes=1))
+    assert tasks_by_title() == {"一对一关怀": 2, "回访": 2}  # the visit when the running wait ended
+    # the moved wait was waited already: the customers complete the journey instead of waiting three days more
+    assert {(e.status, e.exit_reason) for e in db.session.scalars(select(JourneyEntry))} == {
+        ("completed", "completed")}
+
+
+def test_a_shortened_wait_ends_at_the_next_tick(app):
+    journey, (care, wait, visit) = in_a_three_day_wait()
+    approve(journey, [care, dict(wait, days=1), visit])
+    assert {e.due_at for e in db.session.scalars(select(JourneyEntry))} == {NOON + timedelta(days=1)}
+    assert waits() == {(NOON, NOON + timedelta(days=1))}
+
+    jobs.tick_one(journey, NOON + timedelta(days=2))  # a day after it began the new wait is over
+    assert tasks_by_title() == {"一对一关怀": 2, "回访": 2}
+
+
+def test_a_lengthened_wait_extends_the_running_one_and_an_unchanged_one_keeps_its_end(app):
+    journey, (care, wait, visit) = in_a_three_day_wait()
+    jobs.tick_one(journey, NOON + timedelta(days=1))
+    approve(journey, [care, wait, dict(visit, title="回访（新）")])  # the wait kept as it was
+    assert {e.due_at for e in db.session.scalars(select(JourneyEntry))} == {NOON + timedelta(days=3)}
+
+    approve(journey, [care, dict(wait, days=5), dict(visit, title="回访（新）")])
+    assert waits() == {(NOON, NOON + timedelta(days=5))}  # from when it began, not from the approval
+    jobs.tick_one(journey, NOON + timedelta(days=3, minutes=1))
+    assert tasks_by_title() == {"一对一关怀": 2}
+    jobs.tick_one(journey, NOON + timedelta(days=5, minutes=1))
+    assert tasks_by_title() == {"一对一关怀": 2, "回访（新）": 2}

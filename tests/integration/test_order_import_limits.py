@@ -99,11 +99,11 @@ def test_a_rerun_after_a_crash_in_the_middle_continues_and_counts_each_order_onc
     monkeypatch.setattr(order_import, "BATCH", 3)
     real, calls = ingest.store_batch, []
 
-    def crash_on_the_third_batch(records, source):
+    def crash_on_the_third_batch(records, source, mobiles):
         calls.append(len(records))
         if len(calls) == 3:
             raise KeyboardInterrupt  # the process dies here: this batch's transaction never commits
-        return real(records, source)
+        return real(records, source, mobiles)
 
     monkeypatch.setattr(ingest, "store_batch", crash_on_the_third_batch)
     with pytest.raises(KeyboardInterrupt):

@@ -91,3 +91,16 @@ def test_test_run_walks_the_draft_and_sends_nothing(client, signed_in_as):
 def test_viewer_cannot_open_journeys(client, signed_in_as):
     signed_in_as("viewer")
     assert client.get("/journeys/").status_code == 403
+
+
+def test_the_customers_timeline_shows_their_journey_and_the_wait_they_are_in(client, signed_in_as):
+    from app.journeys import jobs
+    from tests.integration.test_journeys import NOON, journey_from, seed
+
+    seed(1)
+    journey = journey_from([{"kind": "task", "title": "一对一关怀", "due_hours": 24}, {"kind": "wait", "days": 3}])
+    jobs.tick_one(journey, NOON)
+    signed_in_as("admin")
+    page = client.get("/contacts/wm000").get_data(as_text=True)
+    assert "进入旅程「测试旅程」" in page and "旅程「测试旅程」：给跟进成员派了任务" in page
+    assert "旅程「测试旅程」：开始等待，2026-11-26 12:00 结束" in page  # three days from noon, corp time
