@@ -1,19 +1,17 @@
 """The group list's filter by the tags of a group's customers: the choice (corp tags, any / all, a minimum share of
 the group's customers), checked against the corp tags, and the groups it keeps, counted per group in one grouped pass
-(from the customers' facts on PostgreSQL when they are up to date, else from the follow relations)."""
+over the follow relations (contacts' own tables: segments' customer facts would make contacts depend on rfm)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, intersect, or_, select, true
+from sqlalchemy import Select, func, intersect, or_, select
 
 from app.contacts.contact_list import has_tag
 from app.contacts.models import CUSTOMER_MEMBER, CustomerGroupMember, FollowRelation
 from app.core.permissions import N_
 from app.extensions import db
-from app.segments import fact_rules, facts
-from app.segments.models import CustomerFacts
 
 ANY, ALL = "any", "all"
 MODE_LABELS = {ANY: N_("任一标签"), ALL: N_("全部标签")}
@@ -55,8 +53,9 @@ def parse(tag_ids: list[str], mode: str, share: str, known: set[str]) -> tuple[C
     return choice, ""
 
 
-def _carriers_source(choice: CustomerTags) -> Select:
-    """(chat_id, tagged): per group, its current customer members who carry the tags, from the relations: one scan
+def _carriers(choice: CustomerTags, chat_ids: list[str] | None = None):
+    """(chat_id, tagged): per group (of `chat_ids` when given), its current customer members who carry the tags,
+    from the relations: one scan
     of current relations for `any`, one per tag intersected for `all` (the tags may sit on different staff members'
     relations of the same customer), semi-joined with the members."""
     def carrying(condition):
@@ -64,30 +63,17 @@ def _carriers_source(choice: CustomerTags) -> Select:
     tagged = (intersect(*(carrying(has_tag(t)) for t in choice.tag_ids)) if choice.mode == ALL
               else carrying(or_(*(has_tag(t) for t in choice.tag_ids))))
     member = CustomerGroupMember
-    return (select(member.chat_id, func.count().label("tagged"))
-            .where(member.left_at.is_(None), member.type == CUSTOMER_MEMBER, member.userid.in_(tagged))
-            .group_by(member.chat_id))
-
-
-def _carriers_facts(choice: CustomerTags) -> Select:
-    """The same from customer_facts (PostgreSQL, up to date): each tagged customer's current groups, counted. The
-    facts hold the tags of the current relations as an indexed array, read without parsing every relation's JSON."""
-    wanted = fact_rules.COMPILERS["tags"](choice.mode, list(choice.tag_ids), None)
-    # a function in FROM sees the rows before it (implicitly LATERAL): one row per group of each tagged customer
-    chats = func.unnest(CustomerFacts.chat_ids).table_valued("chat_id").render_derived(name="chats")
-    return (select(chats.c.chat_id, func.count().label("tagged")).select_from(CustomerFacts).join(chats, true())
-            .where(wanted).group_by(chats.c.chat_id))
-
-
-def _carriers(choice: CustomerTags):
-    return (_carriers_facts(choice) if facts.up_to_date() else _carriers_source(choice)).subquery()
+    members = select(member.chat_id, func.count().label("tagged")).where(
+        member.left_at.is_(None), member.type == CUSTOMER_MEMBER, member.userid.in_(tagged))
+    if chat_ids is not None:
+        members = members.where(member.chat_id.in_(chat_ids))
+    return members.group_by(member.chat_id).subquery()
 
 
 def tagged_counts(choice: CustomerTags, chat_ids: list[str]) -> dict[str, int]:
     """Per listed group, how many of its current customers carry the tags (the list's 带标签客户 column)."""
-    carriers = _carriers(choice)
-    return dict(db.session.execute(select(carriers.c.chat_id, carriers.c.tagged)
-                                   .where(carriers.c.chat_id.in_(chat_ids))).all()) if chat_ids else {}
+    carriers = _carriers(choice, chat_ids)
+    return dict(db.session.execute(select(carriers.c.chat_id, carriers.c.tagged)).all()) if chat_ids else {}
 
 
 def chats_with(choice: CustomerTags) -> Select:

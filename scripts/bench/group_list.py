@@ -20,7 +20,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
 
 from sqlalchemy import text
 
@@ -109,10 +108,6 @@ CASES = [
     ("tag share + tier + owner", GroupFilter(tier="regular", owner="u010", tags=CustomerTags(("bt01",), share=10)), 1),
     ("tag + silent + size", GroupFilter(silent=True, smallest=60, tags=CustomerTags(("bt02",))), 1),
 ]
-BEHIND = [  # the same filters while the facts are behind
-    ("behind: tag common", GroupFilter(tags=CustomerTags(("bt00",))), 1),
-    ("behind: tags all of 2 + share", GroupFilter(tags=CustomerTags(("bt00", "bt01"), ALL, 5)), 1),
-]
 PAGES = [
     ("GET group list, health fair", "/contacts/groups?health=fair"),
     ("GET group list, silent", "/contacts/groups?silent=1"),
@@ -135,31 +130,6 @@ def generate(groups: int, members: int, outside: int) -> None:
               f"{time.monotonic() - started:.1f} s", flush=True)
 
 
-def build_facts() -> None:
-    """The customers' segment facts, as the worker keeps them: the tag filter reads them when up to date."""
-    from app.segments import facts
-
-    started, settled = time.monotonic(), 0
-    while done := facts.refresh(100_000):
-        settled += done
-    print(f"  customer facts: {time.monotonic() - started:.1f} s, {settled:,} notes", flush=True)
-
-
-@contextmanager
-def facts_behind():
-    """More changes noted than a page refreshes itself (a sync is writing): the tag filter reads the relations."""
-    from app.segments import facts
-
-    with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO customer_facts_changes (external_userid) SELECT 'bench-behind-' || i "
-                          "FROM generate_series(0, :n) i"), {"n": facts.COUNT_LIMIT})
-    try:
-        yield
-    finally:
-        with db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM customer_facts_changes WHERE external_userid LIKE 'bench-behind-%'"))
-
-
 def build_health() -> None:
     """30 days of group health, by the job itself."""
     from app.community.activity import run_job
@@ -179,17 +149,13 @@ def pages(args) -> None:
     from scripts.bench.team import _signed_in_client
 
     with scratch_console(args, f"{args.groups:,} groups of up to {args.members} members",
-                         lambda: (generate(args.groups, args.members, args.outside), build_facts(), build_health())):
+                         lambda: (generate(args.groups, args.members, args.outside), build_health())):
         group_page(Scope(), GroupFilter(), 1)  # warm-up: the first connection and the mappers, not the query
         print(f"{'case':34} {'rows':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         worst = 0.0
         for name, flt, page in CASES:
             timings, result = timed_calls(lambda: group_page(Scope(), flt, page), args.repeat)
             worst = max(worst, report_row(name, timings, len(result[0].items)))
-        with facts_behind():
-            for name, flt, page in BEHIND:
-                timings, result = timed_calls(lambda: group_page(Scope(), flt, page), args.repeat)
-                worst = max(worst, report_row(name, timings, len(result[0].items)))
         client = _signed_in_client()
         for name, url in PAGES:
             client.get(url)  # warm-up: templates compiled

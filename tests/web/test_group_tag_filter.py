@@ -5,13 +5,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from app.contacts import group_tags
 from app.contacts.models import Customer, CustomerGroup, CustomerGroupMember, Department, FollowRelation, Staff
 from app.core.db import utcnow
 from app.extensions import db
-from app.segments import facts
 from app.tags.models import CorpTag, CorpTagGroup
 from tests.conftest import csrf_token
 
@@ -154,15 +151,3 @@ def test_an_account_sees_only_its_groups(client, signed_in_as, tagged):
     signed_in_as("supervisor", wecom_userid="alice")  # leads 销售部: alice's and bob's groups, not carol's 丁群
     assert listed(client, "tag=t-hot") == {"wr-a", "wr-b", "wr-e", "wr-f"}
     assert listed(client, "tag=t-hot&tag_share=100") == {"wr-e", "wr-f"}
-
-
-def test_the_facts_and_the_relations_keep_the_same_groups(app, tagged):
-    """On PostgreSQL the filter reads the customers' facts when they are up to date, else the relations."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("customer facts are kept on PostgreSQL only")
-    assert facts.up_to_date()
-    for tags, mode in ((("t-hot",), "any"), (("t-hot", "t-cold"), "any"), (("t-hot", "t-vip"), "all")):
-        choice = group_tags.CustomerTags(tags, mode)
-        ways = [dict(db.session.execute(select(*carriers(choice).subquery().c)).all())
-                for carriers in (group_tags._carriers_facts, group_tags._carriers_source)]
-        assert ways[0] == ways[1] and ways[0], (tags, mode)
