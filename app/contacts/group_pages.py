@@ -11,7 +11,7 @@ from app.community import activity_report
 from app.community.models import GroupTier
 
 from app.contacts.contact_list import staff_names
-from app.contacts.group_tags import CustomerTags, chats_with
+from app.contacts.group_tags import CustomerTags, carriers_kept
 from app.contacts.models import CUSTOMER_MEMBER, CustomerGroup, CustomerGroupMember
 from app.contacts.scope import Scope
 from app.extensions import db
@@ -67,21 +67,23 @@ def _size_filter(smallest: int, largest: int | None):
 
 class _OnePassPage(SelectPagination):
     """A page whose rows and total come from one statement (count(*) OVER ()): the filters, some of them a grouped
-    pass over every member, are evaluated once instead of once for the rows and again for the count. A page past
-    the end has no row to carry the total and counts it on its own."""
+    pass over every member, are evaluated once instead of once for the rows and again for the count (`rows` keeps the
+    statement's rows, with any column added beside the group). A page past the end has no row to carry the total and
+    counts it on its own."""
 
     def _query_items(self) -> list:
         query = self._query_args["select"].add_columns(func.count().over().label("total"))
-        rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
-        self._total = rows[0].total if rows else None
-        return [row[0] for row in rows]
+        self.rows = self._query_args["session"].execute(query.limit(self.per_page).offset(self._query_offset)).all()
+        self._total = self.rows[0].total if self.rows else None
+        return [row[0] for row in self.rows]
 
     def _query_count(self) -> int:
         return self._total if self._total is not None else super()._query_count()
 
 
 def group_page(scope: Scope, flt: GroupFilter, page: int):
-    """A page of current groups (newest first) matching the filters, their member counts, owners' names, tiers."""
+    """A page of current groups (newest first) matching the filters, their member counts, owners' names, tiers,
+    health and, with a tag filter, how many of each group's customers carry the tags (else None)."""
     query = (select(CustomerGroup).where(CustomerGroup.dismissed_at.is_(None), scope.staff_filter(CustomerGroup.owner))
              .order_by(CustomerGroup.created_at.desc(), CustomerGroup.id.desc()))
     if flt.q:
@@ -97,11 +99,14 @@ def group_page(scope: Scope, flt: GroupFilter, page: int):
     if flt.health or flt.silent:
         query = query.where(CustomerGroup.chat_id.in_(activity_report.chats_where(flt.health, flt.silent)))
     if flt.tags:
-        query = query.where(CustomerGroup.chat_id.in_(chats_with(flt.tags)))
+        kept = carriers_kept(flt.tags)  # joined, so the filter's own pass also says how many carry the tags
+        query = query.join(kept, kept.c.chat_id == CustomerGroup.chat_id).add_columns(kept.c.tagged)
     result = _OnePassPage(select=query, session=db.session(), page=page, per_page=PAGE_SIZE, error_out=False)
     ids = [g.chat_id for g in result.items]
     tiers = dict(db.session.execute(select(GroupTier.chat_id, GroupTier.tier).where(GroupTier.chat_id.in_(ids))).all())
-    return result, member_counts(ids), staff_names(g.owner for g in result.items), tiers, activity_report.scores_of(ids)
+    tagged = {row[0].chat_id: row.tagged for row in result.rows} if flt.tags else None
+    return (result, member_counts(ids), staff_names(g.owner for g in result.items), tiers,
+            activity_report.scores_of(ids), tagged)
 
 
 def no_page():

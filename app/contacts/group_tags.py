@@ -11,7 +11,6 @@ from sqlalchemy import Select, func, intersect, or_, select
 from app.contacts.contact_list import has_tag
 from app.contacts.models import CUSTOMER_MEMBER, CustomerGroupMember, FollowRelation
 from app.core.permissions import N_
-from app.extensions import db
 
 ANY, ALL = "any", "all"
 MODE_LABELS = {ANY: N_("任一标签"), ALL: N_("全部标签")}
@@ -53,9 +52,8 @@ def parse(tag_ids: list[str], mode: str, share: str, known: set[str]) -> tuple[C
     return choice, ""
 
 
-def _carriers(choice: CustomerTags, chat_ids: list[str] | None = None):
-    """(chat_id, tagged): per group (of `chat_ids` when given), its current customer members who carry the tags,
-    from the relations: one scan
+def _carriers(choice: CustomerTags):
+    """(chat_id, tagged): per group, its current customer members who carry the tags, from the relations: one scan
     of current relations for `any`, one per tag intersected for `all` (the tags may sit on different staff members'
     relations of the same customer), semi-joined with the members."""
     def carrying(condition):
@@ -63,27 +61,25 @@ def _carriers(choice: CustomerTags, chat_ids: list[str] | None = None):
     tagged = (intersect(*(carrying(has_tag(t)) for t in choice.tag_ids)) if choice.mode == ALL
               else carrying(or_(*(has_tag(t) for t in choice.tag_ids))))
     member = CustomerGroupMember
-    members = select(member.chat_id, func.count().label("tagged")).where(
-        member.left_at.is_(None), member.type == CUSTOMER_MEMBER, member.userid.in_(tagged))
-    if chat_ids is not None:
-        members = members.where(member.chat_id.in_(chat_ids))
-    return members.group_by(member.chat_id).subquery()
+    return (select(member.chat_id, func.count().label("tagged"))
+            .where(member.left_at.is_(None), member.type == CUSTOMER_MEMBER, member.userid.in_(tagged))
+            .group_by(member.chat_id)).subquery()
 
 
-def tagged_counts(choice: CustomerTags, chat_ids: list[str]) -> dict[str, int]:
-    """Per listed group, how many of its current customers carry the tags (the list's 带标签客户 column)."""
-    carriers = _carriers(choice, chat_ids)
-    return dict(db.session.execute(select(carriers.c.chat_id, carriers.c.tagged)).all()) if chat_ids else {}
-
-
-def chats_with(choice: CustomerTags) -> Select:
-    """chat_ids of the groups the choice keeps: the groups with a carrier, or (with a share) those whose carriers
-    are at least that share of their current customer members, counted in one grouped pass."""
+def carriers_kept(choice: CustomerTags):
+    """(chat_id, tagged) of the groups the choice keeps, with how many of their current customers carry the tags:
+    the groups with a carrier, or (with a share) those whose carriers are at least that share of their current
+    customer members, counted in one grouped pass."""
     carriers = _carriers(choice)
     if choice.share is None:
-        return select(carriers.c.chat_id)
+        return carriers
     member = CustomerGroupMember
     customers = (select(member.chat_id, func.count().label("customers"))
                  .where(member.left_at.is_(None), member.type == CUSTOMER_MEMBER).group_by(member.chat_id).subquery())
-    return select(carriers.c.chat_id).join(customers, customers.c.chat_id == carriers.c.chat_id).where(
-        carriers.c.tagged * 100 >= choice.share * customers.c.customers)
+    return select(carriers.c.chat_id, carriers.c.tagged).join(customers, customers.c.chat_id == carriers.c.chat_id).where(
+        carriers.c.tagged * 100 >= choice.share * customers.c.customers).subquery()
+
+
+def chats_with(choice: CustomerTags) -> Select:
+    """chat_ids of the groups the choice keeps."""
+    return select(carriers_kept(choice).c.chat_id)

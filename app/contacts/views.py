@@ -125,10 +125,9 @@ def groups():
                                   *(n if n is not None and 0 <= n <= 100_000 else None for n in sizes),
                                   health=band if band in BANDS else "", silent=args.get("silent") == "1", tags=tags)
     if tag_problem:  # said above the list, which lists nothing rather than the groups without this filter
-        page, counts, owners, tiers, health = group_pages.no_page(), {}, {}, {}, {}
+        page, counts, owners, tiers, health, tagged = group_pages.no_page(), {}, {}, {}, {}, None
     else:
-        page, counts, owners, tiers, health = group_pages.group_page(scope, flt, _page_number())
-    tagged = group_tags.tagged_counts(tags, [g.chat_id for g in page.items]) if tags and not tag_problem else None
+        page, counts, owners, tiers, health, tagged = group_pages.group_page(scope, flt, _page_number())
     owner_label = staff_labels([flt.owner]).get(flt.owner, flt.owner) if flt.owner else ""
     return render_template("contacts/groups.html", page=page, counts=counts, owners=owners, tiers=tiers, flt=flt,
                            health=health, band_labels=BAND_LABELS, band_of=band_of,
