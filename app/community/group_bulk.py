@@ -12,7 +12,6 @@ from app.community.models import TIERS
 from app.community.sop import reach
 from app.community.sop.models import GroupSop
 from app.community import tiers
-from app.community.tiers import tiers_of
 from app.community.views import bp, tier_choices
 from app.contacts.group_pages import member_counts
 from app.contacts.models import CustomerGroup
@@ -78,24 +77,26 @@ def groups_sop():
     action = "remove" if request.form.get("action") == "remove" else "apply"
     sops = db.session.scalars(select(GroupSop).order_by(GroupSop.paused, GroupSop.tier, GroupSop.name)).all()
     return render_template("community/groups_sop.html", groups=groups, action=action, sops=sops, back=_back(),
-                           tiers=dict(tier_choices()), group_tiers=tiers_of([g.chat_id for g in groups]))
+                           tiers=dict(tier_choices()), group_tiers=tiers.tiers_of([g.chat_id for g in groups]))
 
 
-def _chosen_sop() -> GroupSop | None:
-    sop = db.session.get(GroupSop, request.form.get("sop_id", type=int) or 0)
-    if sop is None:
+def _ticked_and_sop():
+    """(groups, SOP) of the form, or a redirect saying which of the two is missing."""
+    if not (groups := _selected()):
+        return None, None, _none_ticked()
+    if (sop := db.session.get(GroupSop, request.form.get("sop_id", type=int) or 0)) is None:
         flash(_("请选择群SOP"), "danger")
-    return sop
+        return None, None, redirect(_back())
+    return groups, sop, None
 
 
 @bp.post("/groups/sop/apply", endpoint="groups_sop_apply")
 @requires(P.COMMUNITY_MANAGE)
 def groups_sop_apply():
     """Add the ticked groups to the chosen SOP by hand; the flash says how many were added and already in it."""
-    if not (groups := _selected()):
-        return _none_ticked()
-    if (sop := _chosen_sop()) is None:
-        return redirect(_back())
+    groups, sop, refused = _ticked_and_sop()
+    if refused:
+        return refused
     done = reach.add(sop, groups, current_user.username)
     parts = [_("「%(name)s」新加入 %(added)s 个群，%(already)s 个群原已在其中", name=sop.name, added=done.added,
                already=done.already)]
@@ -111,10 +112,9 @@ def groups_sop_apply():
 @requires(P.COMMUNITY_MANAGE)
 def groups_sop_remove():
     """Take the ticked groups that were added by hand out of the chosen SOP; a tier's groups stay (the flash says)."""
-    if not (groups := _selected()):
-        return _none_ticked()
-    if (sop := _chosen_sop()) is None:
-        return redirect(_back())
+    groups, sop, refused = _ticked_and_sop()
+    if refused:
+        return refused
     done = reach.remove(sop, groups)
     parts = [_("已从「%(name)s」移出 %(n)s 个手动加入的群", name=sop.name, n=done.removed)]
     if done.tiered:
@@ -127,9 +127,9 @@ def groups_sop_remove():
 
 def _rows(groups: list[CustomerGroup]) -> list[list]:
     ids = [g.chat_id for g in groups]
-    counts, tiers = member_counts(ids), tiers_of(ids)
+    counts, tier_of = member_counts(ids), tiers.tiers_of(ids)
     owners = staff_labels(g.owner for g in groups)
-    return [[g.name, g.chat_id, _(TIERS[tiers[g.chat_id]]) if g.chat_id in tiers else "",
+    return [[g.name, g.chat_id, _(TIERS[tier_of[g.chat_id]]) if g.chat_id in tier_of else "",
              owners.get(g.owner, g.owner), *counts.get(g.chat_id, (0, 0)), g.created_at] for g in groups]
 
 
